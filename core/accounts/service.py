@@ -1,0 +1,49 @@
+"""Creating accounts and changing passwords, shared by the CLI, the pages and the demo."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from core.accounts.models import User
+from core.accounts.passwords import hash_password
+from core.audit import record
+from core.db import db
+from core.identifiers import InvalidIdentifier, normalise_email
+from core.permissions import ROLES
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024
+
+
+class AccountError(ValueError):
+    """The account cannot be created or changed as asked; the message says why."""
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(_("Please use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH))
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(_("Please use at most %(count)d characters.", count=MAX_PASSWORD_LENGTH))
+
+
+def create_account(email: str, password: str, roles, working_name: str | None = None) -> User:
+    try:
+        email = normalise_email(email)
+    except InvalidIdentifier:
+        raise AccountError(_("Please enter a valid email address.")) from None
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise AccountError(_("Unknown role: %(role)s", role=", ".join(sorted(unknown))))
+    check_password(password)
+    with db.atomic():
+        if User.by_email(email) is not None:
+            raise AccountError(_("An account with that email already exists."))
+        user = User.create(
+            email_index=User.email_lookup(email),
+            email=email,
+            working_name=working_name,
+            password_hash=hash_password(password),
+        )
+        user.grant(*roles)
+        record("account.created", target=f"user:{user.id}")
+    return user

@@ -1,0 +1,249 @@
+"""The `redumbrella` command: set up, run and look after an instance."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from core.config import ConfigError
+
+
+def _create_app():
+    return __import__("core.app", fromlist=["create_app"]).create_app()
+
+
+class Cli(FlaskGroup):
+    """Flask's group without its default commands (run, shell, routes): ours are below."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            create_app=_create_app,
+            add_default_commands=False,
+            add_version_option=False,
+            load_dotenv=False,
+            **kwargs,
+        )
+        # Flask's --app, --env-file and --debug make no sense here: there is one app.
+        self.params = [param for param in self.params if param.name not in {"app", "env_file", "debug"}]
+
+
+@click.group(cls=Cli, help="Red Umbrella: safety tools for sex worker-led organisations.")
+def cli():
+    pass
+
+
+class _Db:
+    """Open a connection for the length of a command."""
+
+    def __enter__(self):
+        from core.db import connection
+
+        self._connection = connection()
+        return self._connection.__enter__()
+
+    def __exit__(self, *exc):
+        return self._connection.__exit__(*exc)
+
+
+def _fail_if_behind() -> None:
+    from core.schema import pending
+
+    behind = pending(current_app)
+    if behind:
+        raise click.ClickException(
+            f"the database is behind by {len(behind)} migration(s) ({', '.join(behind[:3])}"
+            f"{', ...' if len(behind) > 3 else ''}): run `redumbrella db upgrade` first"
+        )
+
+
+# -- init, serve, worker ---------------------------------------------------------------------
+
+
+@cli.command()
+@with_appcontext
+def init():
+    """Create the instance: folder, keys, secret key and the database at the latest migration."""
+    from core.schema import upgrade
+
+    with _Db():
+        applied = upgrade(current_app)
+    click.echo(f"Instance ready in {current_app.instance_path}")
+    click.echo(f"Database: {len(applied)} migration(s) applied" if applied else "Database: already up to date")
+    click.echo("Next: `redumbrella users create you@example.org --role admin`, or `redumbrella demo`.")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=2, show_default=True, type=int, help="Web worker processes.")
+@click.option("--with-worker/--no-worker", default=True, show_default=True, help="Also run a queue worker.")
+@with_appcontext
+def serve(host, port, workers, with_worker):
+    """Serve the platform with gunicorn (and a queue worker beside it)."""
+    with _Db():
+        _fail_if_behind()
+    env = {**os.environ, "REDUMBRELLA_INSTANCE_PATH": current_app.instance_path}
+    gunicorn = [
+        sys.executable, "-m", "gunicorn", "core.wsgi:app",
+        "--bind", f"{host}:{port}", "--workers", str(workers), "--worker-class", "sync",
+        "--access-logfile", "-", "--access-logformat", '{"event":"access","status":%(s)s,"method":"%(m)s"}',
+    ]
+    children = [subprocess.Popen(gunicorn, env=env)]  # noqa: S603 - fixed argument list
+    if with_worker:
+        worker_cmd = [sys.executable, "-m", "core.cli", "worker"]
+        children.append(subprocess.Popen(worker_cmd, env=env))  # noqa: S603
+    click.echo(f"Red Umbrella is running on http://{host}:{port}/ (Ctrl+C to stop)")
+
+    def stop(*_args):
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(child.poll() is None for child in children):
+            try:
+                children[0].wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                continue
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        for child in children:
+            child.wait(timeout=30)
+
+
+@cli.command()
+@click.option("--workers", "-w", default=None, type=int, help="Worker threads (default: QUEUE_WORKERS).")
+@with_appcontext
+def worker(workers):
+    """Run a queue consumer until stopped."""
+    from core.queue import run_worker
+
+    if current_app.config["QUEUE_IMMEDIATE"]:
+        raise click.ClickException("REDUMBRELLA_QUEUE_IMMEDIATE is on: tasks run in the web process, no worker needed")
+    run_worker(current_app, workers or current_app.config["QUEUE_WORKERS"])
+
+
+# -- db ----------------------------------------------------------------------------------
+
+
+@cli.group()
+def db():
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@with_appcontext
+def db_upgrade():
+    """Apply all pending migrations (core first, then each plugin)."""
+    from core.schema import upgrade
+
+    with _Db():
+        applied = upgrade(current_app)
+    for name in applied:
+        click.echo(f"applied {name}")
+    click.echo("Database is up to date.")
+
+
+@db.command("status")
+@with_appcontext
+def db_status():
+    """List applied and pending migrations; exit 1 when any are pending."""
+    from core.schema import status
+
+    with _Db():
+        owners = status(current_app)
+    behind = 0
+    for owner in owners:
+        click.echo(f"{owner.owner}: {len(owner.applied)} applied, {len(owner.pending)} pending")
+        for name in owner.pending:
+            click.echo(f"  pending {name}")
+        behind += len(owner.pending)
+    if behind:
+        raise click.ClickException(f"the database is behind by {behind} migration(s): run `redumbrella db upgrade`")
+
+
+# -- plugins -----------------------------------------------------------------------------
+
+
+@cli.group()
+def plugins():
+    """List, enable and disable modules; running workers follow within one request."""
+
+
+@plugins.command("list")
+@with_appcontext
+def plugins_list():
+    from core.plugins import get_registry
+
+    registry = get_registry()
+    with _Db():
+        enabled = registry.enabled()
+    for name in registry.names:
+        info = registry.infos[name]
+        needs = f" (needs {', '.join(info.requires)})" if info.requires else ""
+        click.echo(f"{name:<12} {'enabled' if name in enabled else 'disabled':<9}{needs}")
+
+
+def _switch(name: str, enabled: bool) -> None:
+    from core.audit import record
+    from core.plugins import PluginError, get_registry
+
+    with _Db():
+        _fail_if_behind()
+        try:
+            get_registry().set_enabled(name, enabled)
+        except PluginError as exc:
+            raise click.ClickException(str(exc)) from None
+        record("plugin.enabled" if enabled else "plugin.disabled", target=f"plugin:{name}")
+    click.echo(f"{name} {'enabled' if enabled else 'disabled'}")
+
+
+@plugins.command("enable")
+@click.argument("name")
+@with_appcontext
+def plugins_enable(name):
+    _switch(name, True)
+
+
+@plugins.command("disable")
+@click.argument("name")
+@with_appcontext
+def plugins_disable(name):
+    _switch(name, False)
+
+
+# -- users, audit, keys and demo live in their own modules -----------------------------------
+
+
+def _add_subcommands() -> None:
+    from core.accounts.commands import users
+    from core.commands import audit, demo, keys
+
+    cli.add_command(users)
+    cli.add_command(demo)
+    cli.add_command(audit)
+    cli.add_command(keys)
+
+
+_add_subcommands()
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="redumbrella")
+    except ConfigError as exc:
+        click.echo(f"redumbrella: configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

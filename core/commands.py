@@ -1,0 +1,114 @@
+"""`redumbrella audit`, `keys` and `demo`."""
+
+from __future__ import annotations
+
+import secrets
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from core.db import connection, db
+
+
+@click.group()
+def audit():
+    """The hash-chained audit log."""
+
+
+@audit.command("verify")
+@with_appcontext
+def audit_verify():
+    """Check that no audit entry was changed or removed; exit 1 if one was."""
+    from core.audit import AuditEntry, verify
+
+    with connection():
+        broken = verify()
+        count = AuditEntry.select().count()
+    if broken is not None:
+        raise click.ClickException(f"the audit chain breaks at entry {broken}")
+    click.echo(f"audit log intact: {count} entries")
+
+
+@click.group()
+def keys():
+    """Encryption keys kept in the instance folder."""
+
+
+def _encrypted_columns():
+    """Every (model, field) pair holding encrypted text, across core and installed plugins."""
+    from core.crypto import EncryptedTextField
+    from core.db import BaseModel
+
+    def walk(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from walk(sub)
+
+    for model in walk(BaseModel):
+        for field in model._meta.sorted_fields:
+            if isinstance(field, EncryptedTextField):
+                yield model, field
+
+
+@keys.command("rotate")
+@with_appcontext
+def keys_rotate():
+    """Add a new encryption key and re-encrypt every encrypted value under it."""
+    from core.crypto import add_encryption_key, keyring, load_keys
+
+    if current_app.config["ENCRYPTION_KEYS"]:
+        raise click.ClickException(
+            "keys come from REDUMBRELLA_ENCRYPTION_KEYS: put a new key first in that list, then run "
+            "`redumbrella keys reencrypt`"
+        )
+    add_encryption_key(current_app)
+    load_keys(current_app)
+    count = _reencrypt(keyring())
+    click.echo(f"new key in use; {count} value(s) re-encrypted")
+
+
+@keys.command("reencrypt")
+@with_appcontext
+def keys_reencrypt():
+    """Re-encrypt every encrypted value under the first configured key."""
+    from core.crypto import keyring
+
+    click.echo(f"{_reencrypt(keyring())} value(s) re-encrypted")
+
+
+def _reencrypt(ring) -> int:
+    """Rewrite each token under the newest key, in raw SQL so the field does not encrypt twice."""
+    count = 0
+    param = db.param
+    with connection(), db.atomic():
+        for model, field in _encrypted_columns():
+            if not model.table_exists():
+                continue
+            table, column = model._meta.table_name, field.column_name
+            pk = model._meta.primary_key.column_name
+            rows = db.execute_sql(
+                f'SELECT "{pk}", "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL'  # noqa: S608
+            ).fetchall()
+            for key, token in rows:
+                db.execute_sql(
+                    f'UPDATE "{table}" SET "{column}" = {param} WHERE "{pk}" = {param}',  # noqa: S608
+                    (ring.rotate(token), key),
+                )
+                count += 1
+    return count
+
+
+@click.command()
+@click.option("--password", default=None, help="Password for every demo account (default: a random one).")
+@with_appcontext
+def demo(password):
+    """Fill this instance with clearly fake sample data and one account per role."""
+    from core.demo import fill
+
+    with connection():
+        accounts, password = fill(current_app, password or secrets.token_urlsafe(9))
+    click.echo("Demo data created. Everything in it is made up.")
+    click.echo(f"Sign in at http://127.0.0.1:8000/account/login with password: {password}")
+    for role, user in accounts.items():
+        click.echo(f"  {role:<11} {user.email}")

@@ -1,0 +1,125 @@
+"""Field encryption and blind indexes, with keys kept outside the database.
+
+Sensitive text is encrypted with Fernet (AES-128-CBC + HMAC-SHA256, from `cryptography`) under a
+key ring: the first key encrypts, every key decrypts, so keys can be rotated and old rows
+re-encrypted (`redumbrella keys rotate`). Identifiers that must be matched (phones, emails,
+plates) are stored as a keyed HMAC of their normalised form: equal inputs give equal indexes,
+and the index reveals nothing without the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from peewee import TextField
+
+from core.config import ConfigError
+
+KEY_DIR_NAME = "keys"
+ENCRYPTION_KEYS_FILE = "encryption.keys"
+BLIND_INDEX_KEY_FILE = "blind_index.key"
+
+
+class KeyRing:
+    def __init__(self, encryption_keys: list[bytes], blind_index_key: bytes):
+        if not encryption_keys:
+            raise ConfigError("no encryption key is configured")
+        self.keys = encryption_keys
+        self.fernet = MultiFernet([Fernet(key) for key in encryption_keys])
+        self.blind_index_key = blind_index_key
+
+    def encrypt(self, text: str) -> str:
+        return self.fernet.encrypt(text.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        return self.fernet.decrypt(token.encode("ascii")).decode("utf-8")
+
+    def rotate(self, token: str) -> str:
+        """Re-encrypt a token under the newest key."""
+        return self.fernet.rotate(token.encode("ascii")).decode("ascii")
+
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        return self.fernet.encrypt(data)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        return self.fernet.decrypt(token)
+
+    def blind_index(self, kind: str, normalised: str) -> str:
+        """HMAC-SHA256 of kind and normalised value; kind keeps a phone and a handle apart."""
+        message = f"{kind}:{normalised}".encode()
+        return hmac.new(self.blind_index_key, message, hashlib.sha256).hexdigest()
+
+
+_keyring: KeyRing | None = None
+
+
+def keyring() -> KeyRing:
+    if _keyring is None:
+        raise RuntimeError("the key ring is not loaded: create the app first")
+    return _keyring
+
+
+def load_keys(app, create: bool = True) -> KeyRing:
+    """Keys from REDUMBRELLA_ENCRYPTION_KEYS / _BLIND_INDEX_KEY, else from instance/keys/."""
+    global _keyring
+    key_dir = Path(app.instance_path) / KEY_DIR_NAME
+    if app.config["ENCRYPTION_KEYS"]:
+        encryption = [k.strip().encode() for k in app.config["ENCRYPTION_KEYS"].split(",") if k.strip()]
+    else:
+        path = key_dir / ENCRYPTION_KEYS_FILE
+        if not path.exists() and create:
+            _write_secret(path, Fernet.generate_key().decode() + "\n")
+        encryption = [line.strip().encode() for line in path.read_text().splitlines() if line.strip()]
+    if app.config["BLIND_INDEX_KEY"]:
+        blind = app.config["BLIND_INDEX_KEY"].encode()
+    else:
+        path = key_dir / BLIND_INDEX_KEY_FILE
+        if not path.exists() and create:
+            _write_secret(path, os.urandom(32).hex() + "\n")
+        blind = path.read_text().strip().encode()
+    try:
+        _keyring = KeyRing(encryption, blind)
+    except ValueError:
+        raise ConfigError("an encryption key is malformed: each must be a Fernet key (44 characters)") from None
+    app.extensions["redumbrella.keyring"] = _keyring
+    return _keyring
+
+
+def add_encryption_key(app) -> Path:
+    """Put a new key first in the instance key file; older keys stay so old rows still decrypt."""
+    path = Path(app.instance_path) / KEY_DIR_NAME / ENCRYPTION_KEYS_FILE
+    existing = path.read_text() if path.exists() else ""
+    _write_secret(path, Fernet.generate_key().decode() + "\n" + existing, replace=True)
+    return path
+
+
+def _write_secret(path: Path, text: str, replace: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:  # another process wrote it first; use theirs
+        return
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+class EncryptedTextField(TextField):
+    """A text column holding Fernet tokens; Python code sees plain text (or None)."""
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        return keyring().encrypt(str(value))
+
+    def python_value(self, value):
+        if value is None:
+            return None
+        try:
+            return keyring().decrypt(value)
+        except InvalidToken:
+            raise RuntimeError("a stored value cannot be decrypted with the configured keys") from None

@@ -1,0 +1,72 @@
+"""The hooks through which plugins extend Red Umbrella.
+
+Each hook is documented in full (signature, when it is called, an example) in
+docs/plugin-hooks.md; tests/test_hook_docs.py fails when one is not. Core never calls
+pm.hook.* itself: it goes through core.plugins.PluginRegistry, which skips disabled plugins.
+"""
+
+import pluggy
+
+PROJECT = "redumbrella"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_blueprints(app):
+    """Return the Flask blueprints of one plugin; core registers them and 404s them while disabled."""
+
+
+@hookspec
+def register_migrations(app):
+    """Return the folder of one plugin's numbered migrations (NNNN_name.py with up(migrator, db))."""
+
+
+@hookspec
+def register_permissions(app):
+    """Return the core.permissions.Permission objects a plugin defines, with the roles that hold them."""
+
+
+@hookspec
+def register_translations(app):
+    """Return the plugin's core.i18n.PluginDomain so its pages use its own catalog."""
+
+
+@hookspec
+def register_tasks(app):
+    """Return the core.queue.TaskSpec objects of a plugin; core binds them to the queue."""
+
+
+@hookspec
+def register_commands(app):
+    """Return click commands; they appear as `redumbrella <plugin> <command>`."""
+
+
+@hookspec(firstresult=True)
+def settings_schema(app):
+    """Return a marshmallow Schema class whose fields form the plugin's admin settings page."""
+
+
+@hookspec
+def nav_items(app, user):
+    """Return core.navigation.NavItem entries for the main navigation of the current request."""
+
+
+@hookspec
+def retention_rules(app):
+    """Return core.retention.RetentionRule objects: what expires and when it is deleted."""
+
+
+@hookspec
+def demo_data(app, accounts):
+    """Fill a fresh instance with clearly fake sample data; accounts maps role name to user."""
+
+
+@hookspec
+def plugin_enabled(app, name):
+    """Called once when plugin `name` is enabled (by CLI or admin page), after the change is saved."""
+
+
+@hookspec
+def plugin_disabled(app, name):
+    """Called once when plugin `name` is disabled, after the change is saved; data must be kept."""

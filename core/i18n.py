@@ -1,0 +1,79 @@
+"""Translations: the locale for each request, and one catalog per plugin.
+
+Core strings live in locales/ (domain "messages"). Each plugin has its own translations/ folder
+and domain; while one of its pages is rendered its catalog is the default, falling back to core's
+for the shared layout, so two plugins never override each other's strings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel import support
+from flask import current_app, g, request, session
+from flask_babel import Babel, Domain, get_babel, get_locale
+from flask_login import current_user
+
+CORE_LOCALES = Path(__file__).resolve().parent.parent / "locales"
+SESSION_KEY = "locale"
+
+
+class PluginDomain(Domain):
+    """A plugin's own catalog, falling back to core's for strings it does not define."""
+
+    def __init__(self, name: str, directory: Path | str):
+        super().__init__(translation_directories=[str(directory)], domain=name)
+        self.name = name
+        self.directory = Path(directory)
+
+    def get_translations(self):
+        if not g:
+            return support.NullTranslations()
+        key = str(get_locale())
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        core = get_babel().instance.domain_instance.get_translations()
+        own = support.Translations.load(str(self.directory), [key], self.name)
+        if isinstance(own, support.Translations):
+            own.add_fallback(core)
+            result = own
+        else:  # no compiled catalog for this language: core's catalog (or English) it is
+            result = core
+        self.cache[key] = result
+        return result
+
+
+def select_locale() -> str:
+    """The signed-in user's preference, an explicit choice, Accept-Language, then the default."""
+    available = current_app.config["LOCALES"]
+    user_locale = getattr(current_user, "locale", None) if current_user else None
+    if user_locale in available:
+        return user_locale
+    chosen = session.get(SESSION_KEY)
+    if chosen in available:
+        return chosen
+    if request:
+        match = request.accept_languages.best_match([code.replace("_", "-") for code in available])
+        if match:
+            return match.replace("-", "_")
+    return current_app.config["DEFAULT_LOCALE"]
+
+
+def language_name(code: str) -> str:
+    """A language's name in that language ("Español"), for the switcher."""
+    from babel import Locale
+
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
+def html_lang() -> str:
+    """The BCP 47 tag for <html lang>: pt_BR becomes pt-BR."""
+    return str(get_locale() or current_app.config["DEFAULT_LOCALE"]).replace("_", "-")
+
+
+def init_app(app) -> None:
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(CORE_LOCALES)
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(html_lang=html_lang, language_name=language_name)

@@ -1,0 +1,35 @@
+"""Accounts and roles."""
+import datetime
+
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, Model, TextField
+
+
+def up(migrator, db):
+    class User(Model):
+        email_index = CharField(max_length=64, unique=True, null=True)
+        email = TextField(null=True)
+        working_name = TextField(null=True)
+        password_hash = CharField(max_length=255, null=True)
+        locale = CharField(max_length=16, null=True)
+        active = BooleanField(default=True)
+        session_version = IntegerField(default=0)
+        created_at = DateTimeField(default=datetime.datetime.utcnow)
+
+        class Meta:
+            table_name = "user"
+
+    class UserRole(Model):
+        user = ForeignKeyField(User, on_delete="CASCADE")
+        role = CharField(max_length=32)
+
+        class Meta:
+            table_name = "user_role"
+            indexes = ((("user", "role"), True),)
+
+    with db.bind_ctx([User, UserRole]):
+        db.create_tables([User, UserRole])
+
+
+def down(migrator, db):
+    db.execute_sql('DROP TABLE user_role')
+    db.execute_sql('DROP TABLE "user"')

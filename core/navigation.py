@@ -1,0 +1,29 @@
+"""Main navigation, gathered from enabled plugins on each request and filtered by permission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, url_for
+from flask_login import current_user
+
+from core.permissions import user_has
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: object  # lazy string
+    endpoint: str
+    permission: str
+    order: int = 50
+
+
+def nav_items() -> list[dict]:
+    from core.plugins import get_registry
+
+    items = get_registry().collect("nav_items", app=current_app, user=current_user)
+    visible = [item for item in items if user_has(current_app, current_user, item.permission)]
+    return [
+        {"label": item.label, "url": url_for(item.endpoint), "endpoint": item.endpoint}
+        for item in sorted(visible, key=lambda item: (item.order, str(item.label)))
+    ]

@@ -1,0 +1,164 @@
+"""The plugin registry: finds plugins, knows which are enabled, and calls their hooks.
+
+Every installed plugin is loaded at start-up. Whether it is enabled is data (the plugin_state
+table), read once per request and once per task, so every web and queue worker follows a change
+without a restart. Hooks are only ever called through this registry, which skips disabled plugins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from types import ModuleType
+
+import pluggy
+from flask import g, has_request_context
+
+from core import hookspecs
+from core.models import PluginState
+
+ENTRY_POINT_GROUP = "redumbrella.plugins"
+CORE = "core"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What a plugin says about itself, as `plugin_info` in its hooks module."""
+
+    name: str
+    label: object  # a lazy string, translated when shown
+    description: object = ""
+    requires: tuple[str, ...] = ()
+    # A plugin module may define hookspecs for events other plugins implement (report_verified).
+    hookspecs: ModuleType | None = field(default=None, compare=False)
+
+
+class PluginError(Exception):
+    """A plugin change that cannot be made; the message says why, in words for an administrator."""
+
+
+class PluginRegistry:
+    def __init__(self, app, extra_plugins: tuple[ModuleType, ...] = ()):
+        self.app = app
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+        modules = [self._core_module()] + [ep.load() for ep in self._entry_points()] + list(extra_plugins)
+        for module in modules:
+            info = module.plugin_info
+            if info.name in self.infos:
+                raise PluginError(f"two plugins are called {info.name}")
+            if info.hookspecs is not None:
+                self.pm.add_hookspecs(info.hookspecs)
+            self.infos[info.name] = info
+        for module in modules:
+            self.pm.register(module, name=module.plugin_info.name)
+        for info in self.infos.values():
+            missing = [name for name in info.requires if name not in self.infos]
+            if missing:
+                raise PluginError(f"plugin {info.name} requires {', '.join(missing)}, which is not installed")
+        # A hook implementation whose name matches no hookspec (a typo) fails here, at start-up.
+        self.pm.check_pending()
+        self._subset_callers: dict = {}
+        self.blueprint_owners: dict[str, str] = {}
+
+    @staticmethod
+    def _entry_points():
+        return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+
+    @staticmethod
+    def _core_module():
+        from core import builtin
+
+        return builtin
+
+    # -- enabled state ---------------------------------------------------------------------
+
+    @property
+    def names(self) -> list[str]:
+        """Installed plugins other than core, in a stable order."""
+        return [name for name in self.infos if name != CORE]
+
+    def enabled(self) -> frozenset[str]:
+        """Names of enabled plugins (core included), read once per request."""
+        if has_request_context() and "enabled_plugins" in g:
+            return g.enabled_plugins
+        rows = PluginState.select(PluginState.name).where(PluginState.enabled == True)  # noqa: E712
+        names = frozenset({CORE} | {row.name for row in rows if row.name in self.infos})
+        if has_request_context():
+            g.enabled_plugins = names
+        return names
+
+    def is_enabled(self, name: str) -> bool:
+        return name in self.enabled()
+
+    def set_enabled(self, name: str, enabled: bool) -> None:
+        """Enable or disable a plugin, refusing a change that would break a requirement."""
+        if name not in self.infos or name == CORE:
+            raise PluginError(f"there is no plugin called {name}")
+        current = set(self.enabled())
+        if enabled:
+            missing = [req for req in self.infos[name].requires if req not in current]
+            if missing:
+                raise PluginError(f"{name} needs {', '.join(missing)}: enable {', '.join(missing)} first")
+            current.add(name)
+        else:
+            dependants = [other for other in current if name in self.infos[other].requires]
+            if dependants:
+                names = ", ".join(sorted(dependants))
+                raise PluginError(f"{names} needs {name}: disable {names} first")
+            current.discard(name)
+        PluginState.insert(name=name, enabled=enabled).on_conflict(
+            conflict_target=[PluginState.name],
+            update={PluginState.enabled: enabled, PluginState.changed_at: PluginState.changed_at.default()},
+        ).execute()
+        if has_request_context():
+            g.enabled_plugins = frozenset(current)
+        hook = "plugin_enabled" if enabled else "plugin_disabled"
+        self.call(hook, include=(name,), app=self.app, name=name)
+
+    # -- hook calls ------------------------------------------------------------------------
+
+    def call(self, hook_name: str, include: tuple[str, ...] = (), **kwargs) -> list:
+        """Call a hook on every enabled plugin (and those in include); return their results."""
+        active = self.enabled() | frozenset(include)
+        skip = frozenset(self.infos) - active
+        return self._caller(hook_name, skip)(**kwargs)
+
+    def call_each(self, hook_name: str, enabled_only: bool = False, **kwargs) -> list[tuple[str, object]]:
+        """Call a hook plugin by plugin, returning (plugin name, result) pairs.
+
+        Registration hooks use this with enabled_only=False: blueprints, tasks and migrations of
+        every installed plugin are registered once, and guarded at dispatch instead.
+        """
+        names = self.enabled() if enabled_only else self.infos
+        results = []
+        for name in names:
+            caller = self._caller(hook_name, frozenset(self.infos) - {name})
+            outcome = caller(**kwargs)
+            results.extend((name, item) for result in _as_list(outcome) for item in _as_list(result))
+        return results
+
+    def _caller(self, hook_name: str, skip: frozenset[str]):
+        key = (hook_name, skip)
+        if key not in self._subset_callers:
+            plugins = [self.pm.get_plugin(name) for name in skip]
+            self._subset_callers[key] = self.pm.subset_hook_caller(hook_name, remove_plugins=plugins)
+        return self._subset_callers[key]
+
+    def collect(self, hook_name: str, **kwargs) -> list:
+        """Call a hook on enabled plugins and flatten the lists they return into one list."""
+        return [item for result in self.call(hook_name, **kwargs) for item in _as_list(result)]
+
+
+def get_registry(app=None) -> PluginRegistry:
+    from flask import current_app
+
+    return (app or current_app).extensions["redumbrella.plugins"]
+
+
+def _as_list(value) -> list:
+    """Hooks return one value, a list, or None; treat them all as a list."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]

@@ -1,0 +1,152 @@
+"""The task queue: one huey instance per app, SQLite by default, Redis when REDIS_URL is set.
+
+Plugins declare tasks with @task or @periodic_task in their tasks.py, unbound to any queue, and
+return them from the register_tasks hook. Core binds them to the app's huey under the name
+"<plugin>.<function>", runs each inside an app context with a database connection, and skips a
+task whose plugin is disabled at the moment it would run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from flask import current_app
+from huey import RedisHuey, SqliteHuey, crontab
+
+from core import db as database
+
+log = logging.getLogger("redumbrella.queue")
+EXTENSION = "redumbrella.queue"
+
+
+@dataclass
+class TaskSpec:
+    """A plugin task before it is bound to a queue. Calling it enqueues it on the current app."""
+
+    function: Callable
+    options: dict = field(default_factory=dict)
+    schedule: Any = None  # a huey crontab for periodic tasks
+
+    @property
+    def function_name(self) -> str:
+        return self.function.__name__
+
+    def __call__(self, *args, **kwargs):
+        return current_queue().enqueue(self, *args, **kwargs)
+
+    def schedule_in(self, delay: int, *args, **kwargs):
+        """Enqueue to run after `delay` seconds."""
+        bound = current_queue().bound(self)
+        return bound.schedule(args=args, kwargs=kwargs, delay=delay)
+
+    def run_now(self, *args, **kwargs):
+        """Run in this process, for CLI commands and tests of the task's own logic."""
+        return self.function(*args, **kwargs)
+
+
+def task(**options) -> Callable[[Callable], TaskSpec]:
+    """Declare a task; options are huey's (retries, retry_delay, priority, expires)."""
+
+    def wrap(function: Callable) -> TaskSpec:
+        return TaskSpec(function, options)
+
+    return wrap
+
+
+def periodic_task(schedule, **options) -> Callable[[Callable], TaskSpec]:
+    """Declare a periodic task; schedule is a huey crontab, e.g. crontab(minute="*/5")."""
+
+    def wrap(function: Callable) -> TaskSpec:
+        return TaskSpec(function, options, schedule)
+
+    return wrap
+
+
+class Queue:
+    """The app's huey instance with its bound tasks."""
+
+    def __init__(self, app):
+        self.app = app
+        self.huey = make_huey(app)
+        self._bound: dict[int, Any] = {}
+        self.names: dict[str, str] = {}  # task name -> owning plugin
+
+    def bind(self, owner: str, spec: TaskSpec) -> None:
+        name = f"{owner}.{spec.function_name}"
+        runner = _runner(self.app, owner, spec.function)
+        runner.__name__ = spec.function_name
+        if spec.schedule is not None:
+            bound = self.huey.periodic_task(spec.schedule, name=name, **spec.options)(runner)
+        else:
+            bound = self.huey.task(name=name, **spec.options)(runner)
+        self._bound[id(spec)] = bound
+        self.names[name] = owner
+
+    def bound(self, spec: TaskSpec):
+        try:
+            return self._bound[id(spec)]
+        except KeyError:
+            raise LookupError(f"task {spec.function_name} is not returned by its plugin's register_tasks") from None
+
+    def enqueue(self, spec: TaskSpec, *args, **kwargs):
+        return self.bound(spec)(*args, **kwargs)
+
+
+def _runner(app, owner: str, function: Callable) -> Callable:
+    """Wrap a task so it runs in an app context, with a connection, only while its plugin is on."""
+
+    def run(*args, **kwargs):
+        with app.app_context(), database.connection():
+            from core.plugins import get_registry
+
+            if not get_registry(app).is_enabled(owner):
+                log.info("task skipped", extra={"event": "task_skipped", "plugin": owner})
+                return None
+            return function(*args, **kwargs)
+
+    return run
+
+
+def make_huey(app):
+    config = app.config
+    immediate = config["QUEUE_IMMEDIATE"]
+    if config["REDIS_URL"]:
+        return RedisHuey("redumbrella", url=config["REDIS_URL"], immediate=immediate, utc=True)
+    path = Path(app.instance_path) / "queue.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("redumbrella", filename=str(path), immediate=immediate, utc=True)
+
+
+def init_app(app) -> Queue:
+    from core.plugins import get_registry
+
+    queue = Queue(app)
+    for owner, spec in get_registry(app).call_each("register_tasks", app=app):
+        queue.bind(owner, spec)
+    app.extensions[EXTENSION] = queue
+    return queue
+
+
+def current_queue() -> Queue:
+    return current_app.extensions[EXTENSION]
+
+
+def run_worker(app, workers: int, worker_type: str = "thread") -> None:
+    """Run a huey consumer in the foreground until it is stopped (SIGINT/SIGTERM)."""
+    queue = app.extensions[EXTENSION]
+    consumer = queue.huey.create_consumer(
+        workers=workers,
+        worker_type=worker_type,
+        periodic=True,
+        initial_delay=0.1,
+        backoff=1.15,
+        max_delay=2.0,
+        check_worker_health=True,
+    )
+    consumer.run()
+
+
+__all__ = ["TaskSpec", "crontab", "periodic_task", "task", "Queue", "init_app", "current_queue", "run_worker"]

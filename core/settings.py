@@ -1,0 +1,100 @@
+"""Plugin settings: a marshmallow schema per plugin, stored as JSON, edited on the admin page.
+
+A plugin returns its Schema class from the settings_schema hook. Fields carry their label and help
+text in metadata ({"label": _l("..."), "help": _l("...")}); load_default gives the value an
+instance starts with. Read settings with plugin_settings("reporting")["allow_anonymous"].
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import current_app, g, has_request_context
+from marshmallow import Schema, ValidationError, fields
+
+from core.db import utcnow
+from core.models import PluginSetting
+from core.plugins import get_registry
+
+
+def schema_for(plugin: str) -> Schema | None:
+    registry = get_registry()
+    for owner, schema_class in registry.call_each("settings_schema", app=current_app):
+        if owner == plugin:
+            return schema_class()
+    return None
+
+
+def plugin_settings(plugin: str) -> dict:
+    """The plugin's settings with defaults filled in; read once per request."""
+    cache = g.setdefault("plugin_settings", {}) if has_request_context() else {}
+    if plugin not in cache:
+        schema = schema_for(plugin)
+        row = PluginSetting.get_or_none(PluginSetting.plugin == plugin)
+        stored = json.loads(row.data) if row else {}
+        if schema is None:
+            cache[plugin] = stored
+        else:
+            known = {key: value for key, value in stored.items() if key in schema.fields}
+            try:
+                cache[plugin] = schema.load(known)
+            except ValidationError:  # a stored value no longer fits: fall back to the defaults
+                cache[plugin] = schema.load({})
+    return cache[plugin]
+
+
+def save_settings(plugin: str, raw: dict) -> dict:
+    """Validate raw input with the plugin's schema and store it; raises ValidationError."""
+    schema = schema_for(plugin)
+    loaded = schema.load(raw)
+    data = schema.dump(loaded)
+    PluginSetting.insert(plugin=plugin, data=json.dumps(data), changed_at=utcnow()).on_conflict(
+        conflict_target=[PluginSetting.plugin],
+        update={PluginSetting.data: json.dumps(data), PluginSetting.changed_at: utcnow()},
+    ).execute()
+    if has_request_context():
+        g.setdefault("plugin_settings", {}).pop(plugin, None)
+    return loaded
+
+
+def form_fields(schema: Schema) -> list[dict]:
+    """Describe a schema's fields for the generic settings form template."""
+    described = []
+    for name, field in schema.fields.items():
+        if field.dump_only:
+            continue
+        if isinstance(field, fields.Boolean):
+            widget = "checkbox"
+        elif isinstance(field, fields.Integer):
+            widget = "number"
+        elif isinstance(field, fields.List):
+            widget = "lines"
+        elif getattr(field, "validate", None) and hasattr(field.validate, "choices"):
+            widget = "select"
+        else:
+            widget = "text"
+        described.append(
+            {
+                "name": name,
+                "widget": widget,
+                "label": field.metadata.get("label", name),
+                "help": field.metadata.get("help", ""),
+                "choices": getattr(field.validate, "choices", None),
+            }
+        )
+    return described
+
+
+def form_to_raw(schema: Schema, form) -> dict:
+    """Turn submitted form values into what the schema loads (checkboxes, one item a line)."""
+    raw = {}
+    for name, field in schema.fields.items():
+        if field.dump_only:
+            continue
+        if isinstance(field, fields.Boolean):
+            raw[name] = name in form
+        elif isinstance(field, fields.List):
+            raw[name] = [line.strip() for line in form.get(name, "").splitlines() if line.strip()]
+        elif name in form:
+            raw[name] = form.get(name)
+    return raw

@@ -1,0 +1,57 @@
+"""Pages anyone may open: the home page, the language switcher and /healthz."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from core.accounts.auth import safe_next
+from core.i18n import SESSION_KEY
+from core.navigation import nav_items
+from core.permissions import PUBLIC, requires
+
+bp = Blueprint("core", __name__)
+
+
+@bp.route("/")
+@requires(PUBLIC)
+def index():
+    return render_template("index.html")
+
+
+@bp.route("/language", methods=["POST"])
+@requires(PUBLIC)
+def set_language():
+    """The language switcher: a plain form, so it works without JavaScript."""
+    code = request.form.get("locale", "")
+    if code in current_app.config["LOCALES"]:
+        session[SESSION_KEY] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+            current_user.save(only=["locale"])
+    return redirect(safe_next(request.form.get("next")) or url_for("core.index"), code=303)
+
+
+@bp.route("/healthz")
+@requires(PUBLIC)
+def healthz():
+    """Database and queue state as JSON: 200 when both answer, 503 when either does not."""
+    from core.health import check
+
+    report = check(current_app)
+    return jsonify(report), 200 if report["status"] == "ok" else 503
+
+
+def init_template_context(app) -> None:
+    @app.context_processor
+    def _layout_context():
+        config = current_app.config
+        return {
+            "site_title": config["NEUTRAL_TITLE"] or config["SITE_NAME"],
+            "neutral_title": bool(config["NEUTRAL_TITLE"]),
+            "quick_exit_url": config["QUICK_EXIT_URL"],
+            "available_locales": config["LOCALES"],
+            "nav_items": nav_items,
+            "current_path": request.full_path.rstrip("?") if request else "/",
+        }
+

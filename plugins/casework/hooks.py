@@ -1,0 +1,42 @@
+"""The casework plugin's metadata and hook implementations."""
+
+from pathlib import Path
+
+from core.hookspecs import hookimpl
+from core.navigation import NavItem
+from core.permissions import Permission
+from core.plugins import PluginInfo
+from plugins.casework import _l, domain
+
+plugin_info = PluginInfo(
+    name="casework",
+    label=_l("Casework"),
+    description=_l("ISVA and caseworker support for people who ask for it."),
+)
+
+
+@hookimpl
+def register_blueprints(app):
+    from plugins.casework.views import bp
+
+    return [bp]
+
+
+@hookimpl
+def register_migrations(app):
+    return Path(__file__).parent / "migrations"
+
+
+@hookimpl
+def register_translations(app):
+    return domain
+
+
+@hookimpl
+def register_permissions(app):
+    return [Permission("casework.cases", _l("Work on support cases"), ("caseworker",))]
+
+
+@hookimpl
+def nav_items(app, user):
+    return [NavItem(_l("Cases"), "casework.index", "casework.cases", order=30)]

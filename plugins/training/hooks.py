@@ -1,0 +1,67 @@
+"""The training plugin's metadata and hook implementations."""
+
+from pathlib import Path
+
+from core.hookspecs import hookimpl
+from core.navigation import NavItem
+from core.permissions import PUBLIC, Permission
+from core.plugins import PluginInfo
+from plugins.training import _l, domain
+
+plugin_info = PluginInfo(
+    name="training",
+    label=_l("Training"),
+    description=_l("Courses for police, health and support professionals."),
+)
+
+
+@hookimpl
+def register_blueprints(app):
+    from plugins.training.views import bp
+
+    return [bp]
+
+
+@hookimpl
+def register_migrations(app):
+    return Path(__file__).parent / "migrations"
+
+
+@hookimpl
+def register_translations(app):
+    return domain
+
+
+@hookimpl
+def register_permissions(app):
+    return [Permission("training.manage", _l("Write and run courses"), ("trainer",))]
+
+
+@hookimpl
+def register_tasks(app):
+    from plugins.training.tasks import count_courses
+
+    return [count_courses]
+
+
+@hookimpl
+def register_commands(app):
+    from plugins.training.commands import add_course
+
+    return [add_course]
+
+
+@hookimpl
+def nav_items(app, user):
+    return [NavItem(_l("Training"), "training.index", PUBLIC, order=40)]
+
+
+@hookimpl
+def demo_data(app, accounts):
+    from plugins.training.models import Course
+
+    if not Course.select().exists():
+        Course.create(
+            title="Demo: working with sex workers without judgement",
+            summary="A made-up sample course for professionals.",
+        )
