@@ -16,7 +16,7 @@ from babel import Locale, UnknownLocaleError
 
 ENV_PREFIX = "REDUMBRELLA"
 CONFIG_FILE_NAME = "config.toml"
-SECRET_KEY_FILE_NAME = "secret_key"
+SECRET_KEY_FILE_NAME = "secret_key"  # noqa: S105 - a file name, not a secret
 
 
 class ConfigError(Exception):

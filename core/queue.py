@@ -9,9 +9,10 @@ task whose plugin is disabled at the moment it would run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from flask import current_app
 from huey import RedisHuey, SqliteHuey, crontab

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""The README's two commands, in plain Python so they work on any machine with Python 3.11.
+
+    python3 scripts/dev.py run    set up .venv, create the instance, serve on http://127.0.0.1:8000
+    python3 scripts/dev.py test   set up .venv with test tools, lint, then run the whole suite on
+                                  SQLite and again on PostgreSQL (and Redis, and a real browser)
+
+Services that are not on the machine are reported as NOT RUN, never as passed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+
+POSTGRES_URL = os.environ.get("REDUMBRELLA_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/redumbrella_test")
+REDIS_URL = os.environ.get("REDUMBRELLA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+CHROMIUM = os.environ.get("REDUMBRELLA_CHROMIUM", "/usr/bin/chromium")
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def sh(*args, **kwargs) -> int:
+    return subprocess.call([str(a) for a in args], cwd=ROOT, **kwargs)  # noqa: S603
+
+
+def ensure_venv(extras: str = "") -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("Red Umbrella needs Python 3.11 or newer.")
+    if not PYTHON.exists():
+        say(f"creating {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    say("installing Red Umbrella and its dependencies (this compiles the translation catalogs)")
+    target = f".{extras}" if extras else "."
+    quiet = ["-q"] if os.environ.get("CI") else []
+    if sh(PYTHON, "-m", "pip", "install", *quiet, "--upgrade", "pip", "setuptools>=68", "wheel", "babel>=2.14"):
+        sys.exit("pip could not install its own tools")
+    if sh(PYTHON, "-m", "pip", "install", *quiet, "-e", target):
+        sys.exit("pip install failed")
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def run() -> int:
+    ensure_venv()
+    redumbrella = BIN / "redumbrella"
+    if sh(redumbrella, "init"):
+        return 1
+    say("starting the web server and a queue worker; stop with Ctrl+C")
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    return sh(redumbrella, "serve", "--host", host, "--port", port)
+
+
+def postgres_ready() -> bool:
+    if not reachable("127.0.0.1", 5432):
+        return False
+    code = (
+        "import psycopg2, sys\n"
+        "from urllib.parse import urlparse\n"
+        f"u = urlparse({POSTGRES_URL!r})\n"
+        "c = psycopg2.connect(host=u.hostname, port=u.port or 5432, user=u.username, password=u.password, "
+        "dbname='postgres')\n"
+        "c.autocommit = True\n"
+        "cur = c.cursor()\n"
+        "name = u.path.lstrip('/')\n"
+        "cur.execute('SELECT 1 FROM pg_database WHERE datname=%s', (name,))\n"
+        "cur.fetchone() or cur.execute('CREATE DATABASE \"%s\"' % name)\n"
+    )
+    return sh(PYTHON, "-c", code) == 0
+
+
+def chromium_ready() -> bool:
+    if Path(CHROMIUM).exists():
+        return True
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        say("installing Debian's chromium for the browser tests")
+        sh("apt-get", "update", "-qq")
+        sh("apt-get", "install", "-y", "-qq", "chromium", stdout=subprocess.DEVNULL)
+    return Path(CHROMIUM).exists()
+
+
+def test(pytest_args: list[str]) -> int:
+    ensure_venv("[test]")
+    say("lint: ruff")
+    if sh(BIN / "ruff", "check", "."):
+        return 1
+    say("security lint: bandit (findings explained in docs/security.md)")
+    if sh(BIN / "bandit", "-q", "-c", "pyproject.toml", "-r", "core", "plugins"):
+        return 1
+
+    have_redis = reachable("127.0.0.1", 6379)
+    have_browser = chromium_ready()
+    have_postgres = postgres_ready()
+    deselect = []
+    if not have_redis:
+        deselect.append("not redis")
+    if not have_browser:
+        deselect.append("not browser")
+    marker = ["-m", " and ".join(deselect)] if deselect else []
+    env = {**os.environ, "REDUMBRELLA_CHROMIUM": CHROMIUM}
+    if have_redis:
+        env["REDUMBRELLA_TEST_REDIS_URL"] = REDIS_URL
+    env.pop("REDUMBRELLA_TEST_DATABASE_URL", None)
+
+    results = {}
+    say("test suite on SQLite")
+    results["SQLite"] = sh(PYTHON, "-m", "pytest", *marker, *pytest_args, env=env)
+    if have_postgres:
+        say("test suite on PostgreSQL")
+        pg_env = {**env, "REDUMBRELLA_TEST_DATABASE_URL": POSTGRES_URL}
+        results["PostgreSQL"] = sh(PYTHON, "-m", "pytest", *marker, *pytest_args, env=pg_env)
+
+    print()
+    say("summary")
+    for name, code in results.items():
+        print(f"    {name:<11} {'passed' if code == 0 else f'FAILED (pytest exit {code})'}")
+    if not have_postgres:
+        print("    PostgreSQL  NOT RUN: no server at 127.0.0.1:5432")
+    if not have_redis:
+        print("    Redis tests NOT RUN: no server at 127.0.0.1:6379")
+    if not have_browser:
+        print(f"    Browser tests NOT RUN: no chromium at {CHROMIUM}")
+    return 0 if all(code == 0 for code in results.values()) else 1
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+        print(__doc__)
+        return 2
+    if sys.argv[1] == "run":
+        return run()
+    return test(sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
