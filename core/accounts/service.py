@@ -20,10 +20,12 @@ class AccountError(ValueError):
 
 
 def check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(_("Please use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH))
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError(_("Please use at most %(count)d characters.", count=MAX_PASSWORD_LENGTH))
+    """Length limits and the bundled breached-password list (core.accounts.passwords)."""
+    from core.accounts.passwords import password_problem
+
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem)
 
 
 def create_account(email: str, password: str, roles, working_name: str | None = None) -> User:
