@@ -49,10 +49,25 @@ DEFAULTS = {
     "ARGON2_PARALLELISM": 4,
     "ENCRYPTION_KEYS": "",
     "BLIND_INDEX_KEY": "",
+    # Where people reach the site, for links in emails sent by the queue (https://example.org).
+    "BASE_URL": "",
+    # Email (core.mail): "smtp", or "file" (development: .eml files in instance/mail/).
+    # Left empty, it is smtp when MAIL_SERVER is set and file otherwise.
+    "MAIL_BACKEND": "",
+    "MAIL_SERVER": "",
+    "MAIL_PORT": 0,  # 0: 465 with SSL, 587 with STARTTLS, else 25
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_USERNAME": "",
+    "MAIL_PASSWORD": "",
+    "MAIL_DEFAULT_SENDER": "",
+    "MAIL_TIMEOUT": 30,
 }
 
-_BOOLEAN_KEYS = {"QUEUE_IMMEDIATE", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SECURE"}
+_BOOLEAN_KEYS = {"QUEUE_IMMEDIATE", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL"}
 _INTEGER_KEYS = {
+    "MAIL_PORT",
+    "MAIL_TIMEOUT",
     "QUEUE_WORKERS",
     "SESSION_IDLE_MINUTES",
     "SESSION_MAX_HOURS",
@@ -137,6 +152,36 @@ def _check(app) -> None:
         config["SECRET_KEY"] = _stored_secret_key(Path(app.instance_path))
     elif len(str(config["SECRET_KEY"])) < 32:
         raise ConfigError(f"{ENV_PREFIX}_SECRET_KEY must be at least 32 characters long")
+    _check_mail(config)
+
+
+def _check_mail(config) -> None:
+    """Mail settings: a backend that can work, one way of encrypting, a port and a sender."""
+    backend = str(config["MAIL_BACKEND"] or ("smtp" if config["MAIL_SERVER"] else "file")).lower()
+    if backend not in {"smtp", "file"}:
+        raise ConfigError(f"{ENV_PREFIX}_MAIL_BACKEND must be smtp or file, not {config['MAIL_BACKEND']!r}")
+    config["MAIL_BACKEND"] = backend
+    if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
+        raise ConfigError(f"{ENV_PREFIX}_MAIL_USE_TLS and {ENV_PREFIX}_MAIL_USE_SSL cannot both be on: choose one")
+    if backend == "smtp" and not config["MAIL_SERVER"]:
+        raise ConfigError(f"{ENV_PREFIX}_MAIL_SERVER must name the SMTP server when {ENV_PREFIX}_MAIL_BACKEND is smtp")
+    if not config["MAIL_PORT"]:
+        config["MAIL_PORT"] = 465 if config["MAIL_USE_SSL"] else 587 if config["MAIL_USE_TLS"] else 25
+    if not 0 < config["MAIL_PORT"] < 65536:
+        raise ConfigError(f"{ENV_PREFIX}_MAIL_PORT must be a port number between 1 and 65535")
+    if config["MAIL_USERNAME"] and not config["MAIL_PASSWORD"]:
+        raise ConfigError(f"{ENV_PREFIX}_MAIL_PASSWORD must be set when {ENV_PREFIX}_MAIL_USERNAME is")
+    sender = config["MAIL_DEFAULT_SENDER"]
+    if not sender:
+        if backend == "smtp":
+            raise ConfigError(f"{ENV_PREFIX}_MAIL_DEFAULT_SENDER must be set, for example 'Notes <notes@example.org>'")
+        config["MAIL_DEFAULT_SENDER"] = "no-reply@localhost"
+    elif "@" not in str(sender):
+        raise ConfigError(f"{ENV_PREFIX}_MAIL_DEFAULT_SENDER must be an email address, not {sender!r}")
+    base_url = str(config["BASE_URL"]).rstrip("/")
+    if base_url and urlparse(base_url).scheme not in {"http", "https"}:
+        raise ConfigError(f"{ENV_PREFIX}_BASE_URL must start with https:// (or http:// for a test machine)")
+    config["BASE_URL"] = base_url
 
 
 def _as_bool(key: str, value) -> bool:
