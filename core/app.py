@@ -35,6 +35,9 @@ def create_app(overrides: dict | None = None, extra_plugins: tuple[ModuleType, .
 
     auth.init_app(app)
     views.init_app(app)
+    from core import api
+
+    api.init_app(app)
     _register_plugin_blueprints(app, registry)
     security.init_guards(app)
     queue.init_app(app)

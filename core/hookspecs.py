@@ -70,3 +70,8 @@ def plugin_enabled(app, name):
 @hookspec
 def plugin_disabled(app, name):
     """Called once when plugin `name` is disabled, after the change is saved; data must be kept."""
+
+
+@hookspec
+def register_api(app, spec):
+    """Add the plugin's JSON API paths and schemas to the apispec.APISpec behind /api/v1/openapi.json."""
