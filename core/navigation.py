@@ -16,6 +16,8 @@ class NavItem:
     endpoint: str
     permission: str
     order: int = 50
+    # Optional one-line summary shown under the label on the home page's cards (a lazy string).
+    description: object = ""
 
 
 def nav_items() -> list[dict]:
@@ -24,6 +26,7 @@ def nav_items() -> list[dict]:
     items = get_registry().collect("nav_items", app=current_app, user=current_user)
     visible = [item for item in items if user_has(current_app, current_user, item.permission)]
     return [
-        {"label": item.label, "url": url_for(item.endpoint), "endpoint": item.endpoint}
+        {"label": item.label, "url": url_for(item.endpoint), "endpoint": item.endpoint,
+         "description": item.description}
         for item in sorted(visible, key=lambda item: (item.order, str(item.label)))
     ]
