@@ -32,9 +32,14 @@ def register_permissions(app):
 
 @hookimpl
 def register_tasks(app):
-    return [heartbeat]
+    from core.retention import purge_expired
+
+    return [heartbeat, purge_expired]
 
 
 @hookimpl
 def nav_items(app, user):
-    return [NavItem(_l("Settings"), "admin.plugins", "admin.plugins", order=90)]
+    return [
+        NavItem(_l("Settings"), "admin.plugins", "admin.plugins", order=90),
+        NavItem(_l("Audit log"), "audit.index", "admin.audit", order=91),
+    ]

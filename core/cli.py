@@ -227,7 +227,9 @@ def plugins_disable(name):
 def _add_subcommands() -> None:
     from core.accounts.commands import users
     from core.commands import audit, demo, keys
+    from core.retention import retention
 
+    cli.add_command(retention)
     cli.add_command(users)
     cli.add_command(demo)
     cli.add_command(audit)

@@ -1,0 +1,271 @@
+"""The audit log: the admin page (filters, pages, no personal data, its own reading recorded), the
+database refusing edits, and `redumbrella audit verify` catching one tampered or removed row."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import pytest
+from conftest import using_postgres
+from helpers import sign_in
+
+from core.audit import AuditEntry, record, verify
+from core.cli import cli
+from core.db import db
+
+
+def _entries(app) -> list[AuditEntry]:
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        try:
+            return list(AuditEntry.select().order_by(AuditEntry.id))
+        finally:
+            db.close()
+
+
+def _seed(app, rows) -> None:
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        try:
+            for action, target, actor in rows:
+                record(action, target=target, actor_id=actor)
+        finally:
+            db.close()
+
+
+def _table_rows(page: str) -> list[str]:
+    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in page else ""
+    return re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)
+
+
+def _row_ids(page: str) -> list[int]:
+    return [int(re.search(r"<td>(\d+)</td>", row).group(1)) for row in _table_rows(page)]
+
+
+@pytest.fixture
+def admin_client(app, make_user):
+    admin = make_user("admin", email="keeper@example.org")
+    client = app.test_client()
+    sign_in(client, admin)
+    client.admin = admin
+    return client
+
+
+# -- who may read it -------------------------------------------------------------------------
+
+
+def test_only_administrators_read_the_audit_log(app, client, make_user):
+    anonymous = client.get("/admin/audit/")
+    assert anonymous.status_code == 302 and "/account/login" in anonymous.headers["Location"]
+    for role in ("member", "partner", "moderator", "caseworker", "trainer", "learner"):
+        other = app.test_client()
+        sign_in(other, make_user(role))
+        assert other.get("/admin/audit/").status_code == 403, role
+    assert not any(entry.action == "audit.viewed" for entry in _entries(app))
+
+
+# -- the page ----------------------------------------------------------------------------------
+
+
+def test_reading_the_log_is_recorded_and_shows_no_personal_data(app, admin_client, make_user):
+    person = make_user("member", email="someone.private@example.org")
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        person.working_name = "Velvet Moonbeam"
+        person.save()
+        record("report.viewed", target="report:R-7KQ2", actor_id=admin_client.admin.id)
+        db.close()
+
+    response = admin_client.get("/admin/audit/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    for private in ("someone.private@example.org", "keeper@example.org", "Velvet Moonbeam"):
+        assert private not in page
+    assert "report:R-7KQ2" in page and f"#{admin_client.admin.id}" in page
+
+    viewed = [e for e in _entries(app) if e.action == "audit.viewed"]
+    assert len(viewed) == 1 and viewed[0].actor_id == admin_client.admin.id and viewed[0].target == "audit"
+    # The page shows its own reading, newest first.
+    assert _row_ids(page)[0] == viewed[0].id
+
+    admin_client.get("/admin/audit/?target=anything+typed+here")
+    viewed = [e for e in _entries(app) if e.action == "audit.viewed"]
+    assert len(viewed) == 2
+    assert all("typed" not in e.target for e in _entries(app)), "filter text must not reach the log"
+
+
+def test_filters_by_action_account_record_and_date(app, admin_client):
+    _seed(
+        app,
+        [
+            ("plugin.enabled", "plugin:reporting", 7),
+            ("plugin.disabled", "plugin:reporting", 7),
+            ("plugin.enabled", "plugin:alerts", 8),
+            ("report.viewed", "report:R-1", 8),
+            ("report.viewed", "report:R-12", None),
+        ],
+    )
+    by_id = {(e.action, e.target): e.id for e in _entries(app)}
+
+    def shown(query: str) -> set[int]:
+        response = admin_client.get(f"/admin/audit/?{query}")
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        return {i for i in _row_ids(response.get_data(as_text=True))}
+
+    seeded = set(by_id.values())
+    assert shown("action=plugin.enabled") == {by_id[("plugin.enabled", "plugin:reporting")],
+                                              by_id[("plugin.enabled", "plugin:alerts")]}
+    assert shown("actor=8") == {by_id[("plugin.enabled", "plugin:alerts")], by_id[("report.viewed", "report:R-1")]}
+    # An exact record, not every record whose reference starts the same way.
+    assert shown("target=report:R-1") == {by_id[("report.viewed", "report:R-1")]}
+    # A reference ending in a colon is a kind: every record of that kind.
+    assert shown("target=plugin:") == {by_id[k] for k in by_id if k[1].startswith("plugin:")}
+    assert shown("action=plugin.enabled&actor=7") == {by_id[("plugin.enabled", "plugin:reporting")]}
+    # LIKE wildcards typed into the filter are plain characters.
+    assert shown("target=%25:") & seeded == set()
+
+    today = datetime.datetime.now(datetime.UTC).date()
+    yesterday, tomorrow = today - datetime.timedelta(days=1), today + datetime.timedelta(days=1)
+    assert seeded <= shown(f"date_from={today}&date_to={today}")
+    assert shown(f"date_to={yesterday}") == set()
+    assert shown(f"date_from={tomorrow}") == set()
+
+
+def test_pages_of_fifty_newest_first_keep_the_filter(app, admin_client):
+    _seed(app, [("test.bulk", f"thing:{n}", 3) for n in range(120)] + [("test.other", "thing:x", 3)])
+    first = admin_client.get("/admin/audit/?action=test.bulk").get_data(as_text=True)
+    ids = _row_ids(first)
+    assert len(ids) == 50 and ids == sorted(ids, reverse=True)
+    assert "Page 1 of 3" in first
+    older = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    assert "action=test.bulk" in older and "page=2" in older
+    second = _row_ids(admin_client.get(older).get_data(as_text=True))
+    third_page = admin_client.get("/admin/audit/?action=test.bulk&page=3").get_data(as_text=True)
+    third = _row_ids(third_page)
+    assert len(second) == 50 and len(third) == 20 and max(second) < min(ids) and max(third) < min(second)
+    assert 'rel="next"' not in third_page and 'rel="prev"' in third_page
+    # A page past the end shows the last page rather than nothing; a page that is not a number, the first.
+    assert _row_ids(admin_client.get("/admin/audit/?action=test.bulk&page=99").get_data(as_text=True)) == third
+    assert _row_ids(admin_client.get("/admin/audit/?action=test.bulk&page=zero").get_data(as_text=True)) == ids
+    assert _row_ids(admin_client.get("/admin/audit/?action=test.bulk&page=-3").get_data(as_text=True)) == ids
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("actor=abc", "Please enter an account number"),
+        ("actor=-4", "Please enter an account number"),
+        ("date_from=31/12/2026", "Please enter a date"),
+        ("date_from=2026-05-02&date_to=2026-05-01", "The end date must be on or after the start date."),
+        ("action=no.such.action", "Not a valid choice"),
+        ("target=" + "x" * 200, "Please use at most 128 characters."),
+    ],
+)
+def test_bad_filters_get_a_clear_message_not_an_error(admin_client, query, message):
+    response = admin_client.get(f"/admin/audit/?{query}")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert message in page and 'role="alert"' in page and "aria-describedby" in page
+
+
+def test_the_page_is_translated(admin_client):
+    response = admin_client.get("/admin/audit/", headers={"Accept-Language": "es"})
+    assert response.status_code == 200
+    assert '<html lang="es">' in response.get_data(as_text=True)
+
+
+# -- tampering --------------------------------------------------------------------------------
+
+
+def _tamper(app, sql: str, params=()) -> None:
+    """Change the table behind the application's back, as someone with database access could.
+
+    The append-only triggers are switched off the way such a person would: on SQLite by dropping
+    them (this test's own database file), on PostgreSQL for one transaction only.
+    """
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        try:
+            if using_postgres():
+                with db.atomic():
+                    db.execute_sql("SET LOCAL session_replication_role = replica")
+                    db.execute_sql(sql, params)
+            else:
+                db.execute_sql("DROP TRIGGER IF EXISTS audit_entry_no_update")
+                db.execute_sql("DROP TRIGGER IF EXISTS audit_entry_no_delete")
+                db.execute_sql(sql, params)
+        finally:
+            db.close()
+
+
+def _verify_command(app):
+    return app.test_cli_runner().invoke(cli, ["audit", "verify"])
+
+
+@pytest.fixture
+def chain(app):
+    _seed(app, [(f"test.step{n}", f"thing:{n}", n) for n in range(1, 6)])
+    entries = _entries(app)
+    assert len(entries) >= 5
+    result = _verify_command(app)
+    assert result.exit_code == 0, result.output
+    assert f"audit log intact: {len(entries)} entries" in result.output
+    return entries
+
+
+def test_the_database_refuses_to_change_or_remove_entries(app, chain):
+    param = "%s" if using_postgres() else "?"
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        try:
+            for sql in (f"UPDATE audit_entry SET target = 'thing:99' WHERE id = {param}",
+                        f"DELETE FROM audit_entry WHERE id = {param}"):
+                with pytest.raises(Exception, match="append-only"), db.atomic():  # noqa: B017 - driver's class
+                    db.execute_sql(sql, (chain[2].id,))
+            assert [e.target for e in AuditEntry.select().order_by(AuditEntry.id)] == [e.target for e in chain]
+        finally:
+            db.close()
+
+
+def test_changing_one_target_is_detected(app, chain):
+    param = "%s" if using_postgres() else "?"
+    _tamper(app, f"UPDATE audit_entry SET target = {param} WHERE id = {param}", ("thing:999", chain[2].id))
+    result = _verify_command(app)
+    assert result.exit_code == 1
+    assert f"the audit chain breaks at entry {chain[2].id}" in result.output
+
+
+def test_changing_one_row_and_its_hash_is_detected_at_the_next_row(app, chain):
+    """Recomputing the edited row's own hash does not help: the next row points at the old one."""
+    victim = chain[1]
+    victim.target = "thing:forged"
+    forged_hash = victim.compute_hash()
+    param = "%s" if using_postgres() else "?"
+    _tamper(
+        app,
+        f"UPDATE audit_entry SET target = {param}, entry_hash = {param} WHERE id = {param}",
+        ("thing:forged", forged_hash, victim.id),
+    )
+    result = _verify_command(app)
+    assert result.exit_code == 1
+    assert f"the audit chain breaks at entry {chain[2].id}" in result.output
+
+
+def test_deleting_a_middle_row_is_detected(app, chain):
+    param = "%s" if using_postgres() else "?"
+    _tamper(app, f"DELETE FROM audit_entry WHERE id = {param}", (chain[2].id,))
+    result = _verify_command(app)
+    assert result.exit_code == 1
+    assert f"the audit chain breaks at entry {chain[3].id}" in result.output
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        assert verify() == chain[3].id
+        db.close()
+
+
+def test_entries_keep_chaining_after_the_page_is_read(app, admin_client, chain):
+    for _ in range(3):
+        assert admin_client.get("/admin/audit/").status_code == 200
+    result = _verify_command(app)
+    assert result.exit_code == 0 and "audit log intact" in result.output
