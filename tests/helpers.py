@@ -23,10 +23,24 @@ def post_form(client, path: str, data: dict | None = None, token_from: str = "/"
     return client.post(path, data=payload, **kwargs)
 
 
-def sign_in(client, user_or_email, password: str = TEST_PASSWORD):
+def sign_in(client, user_or_email, password: str = TEST_PASSWORD, *, enrol: bool = True):
+    """Sign in through the real pages, completing the two-factor step when the account has one.
+
+    Staff accounts (moderator, caseworker, trainer, admin) must use two-factor sign-in, so with
+    enrol=True (the default) one that has not set it up is enrolled first (enrol_two_factor);
+    the code step is then answered with a real TOTP code made from the stored secret. Pass
+    enrol=False to sign a staff account in without it (it then meets the setup page).
+    """
     email = user_or_email if isinstance(user_or_email, str) else user_or_email.email
+    app = client.application
+    if enrol:
+        _enrol_staff_if_needed(app, email)
     response = post_form(client, "/account/login", {"email": email, "password": password}, token_from="/account/login")
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    if response.headers["Location"].split("?")[0].endswith("/account/login/code"):
+        code = next_two_factor_code(app, email)
+        response = post_form(client, "/account/login/code", {"code": code}, token_from="/account/login/code")
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
 
 
@@ -40,3 +54,66 @@ def enable(app, *names: str) -> None:
                 get_registry(app).set_enabled(name, True)
         finally:
             db.close()
+
+
+# -- two-factor sign-in for tests (staff accounts must have it) -----------------------------------
+
+_RECOVERY_CODES: dict[tuple[int, int], list[str]] = {}  # (id(app), user id) -> unused recovery codes
+
+
+def _user_by_email(email: str):
+    from core.accounts.models import User
+
+    user = User.by_email(email)
+    assert user is not None, f"no account for {email}"
+    return user
+
+
+def enrol_two_factor(app, user_or_email) -> str:
+    """Set up two-factor sign-in for an account the way the setup page does (a pending secret,
+    confirmed with a real code); returns the TOTP secret. Recovery codes are kept for sign_in."""
+    from core.accounts import totp
+    from core.db import connection
+
+    email = user_or_email if isinstance(user_or_email, str) else user_or_email.email
+    with app.app_context(), connection():
+        user = _user_by_email(email)
+        secret = totp.begin_enrolment(user)
+        codes = totp.confirm_enrolment(user, totp.code_for_step(secret, totp.current_step()))
+        assert codes, "enrolment failed"
+        # Confirming used this time step; forget it so the next few sign-ins have fresh codes
+        # (a real person would simply wait for the next code).
+        totp.TotpDevice.update(last_step=None).where(totp.TotpDevice.user == user.id).execute()
+        _RECOVERY_CODES[(id(app), user.id)] = list(codes)
+    return secret
+
+
+def _enrol_staff_if_needed(app, email: str) -> None:
+    from core.accounts import totp
+    from core.db import connection
+
+    with app.app_context(), connection():
+        user = _user_by_email(email)
+        needed = totp.needs_enrolment(user)
+    if needed:
+        enrol_two_factor(app, email)
+
+
+def next_two_factor_code(app, user_or_email) -> str:
+    """A code the sign-in page will accept now: a TOTP code for a time step not used yet (the
+    previous, current or next 30-second step), else one of the account's unused recovery codes."""
+    from core.accounts import totp
+    from core.db import connection
+
+    email = user_or_email if isinstance(user_or_email, str) else user_or_email.email
+    with app.app_context(), connection():
+        user = _user_by_email(email)
+        device = totp.device(user)
+        assert device is not None and device.secret, f"{email} has no two-factor sign-in"
+        now = totp.current_step()
+        for step in range(now - totp.DRIFT_STEPS, now + totp.DRIFT_STEPS + 1):
+            if device.last_step is None or step > device.last_step:
+                return totp.code_for_step(device.secret, step)
+        spare = _RECOVERY_CODES.get((id(app), user.id)) or []
+        assert spare, "no unused TOTP time step or recovery code left for this account in this test"
+        return spare.pop()

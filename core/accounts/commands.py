@@ -20,7 +20,7 @@ def read_password(confirm: bool = True) -> str:
 
 @click.group()
 def users():
-    """Create, list and disable accounts."""
+    """Create, list and disable accounts; make access tokens; reset two-factor sign-in."""
 
 
 @users.command("create")
@@ -65,10 +65,68 @@ def disable(email):
         user = User.by_email(email)
         if user is None:
             raise click.ClickException("no account has that email")
+        from core.accounts.sessions import end_all_sessions
+
         user.active = False
-        user.session_version += 1
-        user.save()
+        user.save(only=[User.active])
+        end_all_sessions(user)
         record("account.disabled", target=f"user:{user.id}")
     click.echo(f"account #{user.id} disabled")
+
+
+@users.command("token")
+@click.argument("email")
+@click.option("--label", default=None, help="A few words saying what the token is for.")
+@with_appcontext
+def token(email, label):
+    """Create a personal access token for the account and print it once (it is stored hashed)."""
+    from core.accounts import tokens, totp
+    from core.accounts.models import User
+    from core.audit import record
+
+    with connection():
+        user = User.by_email(email)
+        if user is None:
+            raise click.ClickException("no account has that email")
+        if not user.active:
+            raise click.ClickException("that account is disabled")
+        token_record, secret = tokens.create_token(user, label)
+        record("auth.token_created", target=f"token:{token_record.id}")
+        unenrolled_staff = totp.needs_enrolment(user)
+    click.echo(secret)
+    click.echo(
+        "This token is shown once; it acts as the account, with its permissions. "
+        "Send it as `Authorization: Bearer <token>` to /api/ addresses.",
+        err=True,
+    )
+    if unenrolled_staff:
+        click.echo(
+            "warning: this account's role needs two-factor sign-in, which it has not set up; "
+            "the token is refused until it has.",
+            err=True,
+        )
+
+
+@users.command("reset-2fa")
+@click.argument("email")
+@with_appcontext
+def reset_two_factor(email):
+    """Remove an account's two-factor sign-in (a lost phone and codes) and end its sessions.
+
+    Staff accounts must set it up again at their next sign-in.
+    """
+    from core.accounts import totp
+    from core.accounts.models import User
+    from core.accounts.sessions import end_all_sessions
+    from core.audit import record
+
+    with connection():
+        user = User.by_email(email)
+        if user is None:
+            raise click.ClickException("no account has that email")
+        totp.remove(user)
+        end_all_sessions(user)
+        record("auth.two_factor_reset", target=f"user:{user.id}")
+    click.echo(f"two-factor sign-in removed from account #{user.id}; its sessions are ended")
 
 
