@@ -25,13 +25,18 @@ def normalise_phone(text: str, default_country: str) -> str:
     candidates = [cleaned]
     if not cleaned.startswith("+") and not cleaned.startswith("0"):
         candidates.append("+" + cleaned)
+    parsed = []
     for candidate in candidates:
         try:
-            number = phonenumbers.parse(candidate, default_country)
+            parsed.append(phonenumbers.parse(candidate, default_country))
         except phonenumbers.NumberParseException:
             continue
-        if phonenumbers.is_valid_number(number):
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # An assigned number first; else one of the right length for its country: numbers from
+    # unassigned ranges (the UK's 07700 900xxx) are still someone's identifier and must match.
+    for acceptable in (phonenumbers.is_valid_number, phonenumbers.is_possible_number):
+        for number in parsed:
+            if acceptable(number):
+                return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     raise InvalidIdentifier(text)
 
 
