@@ -312,6 +312,78 @@ def logout():
     return redirect(url_for("core.index"))
 
 
+# -- forgotten password ---------------------------------------------------------------------------
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
+    confirm_password = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The two new passwords are not the same."))],
+    )
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@requires(PUBLIC)
+def request_reset():
+    """Ask for a reset link. The answer is the same whether or not the email has an account."""
+    from core.accounts import reset
+
+    form = ResetRequestForm()
+    if request.method == "GET":
+        return render_template("auth/reset_request.html", form=form, sent=False)
+    if not form.validate_on_submit():
+        return render_template("auth/reset_request.html", form=form, sent=False), 400
+    account_key = throttle.account_key(form.email.data, kind=throttle.RESET)
+    address_key = throttle.address_key(kind=throttle.RESET)
+    if throttle.is_throttled(account_key, address_key, kind=throttle.RESET):
+        return render_template("auth/reset_request.html", form=form, sent=True)  # the same answer
+    throttle.record_failure(account_key, address_key, kind=throttle.RESET)
+    try:
+        user = User.by_email(form.email.data)
+    except InvalidIdentifier:
+        user = None
+    wanted = user is not None and user.active
+    record("auth.reset_requested", target=_ref(user if wanted else None), actor_id=None)
+    # Queued either way (a task for account 0 does nothing), so both answers cost the same.
+    reset.mail_reset_link(user.id if wanted else 0)
+    return render_template("auth/reset_request.html", form=form, sent=True)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@requires(PUBLIC)
+def reset_password(token: str):
+    from core.accounts import reset
+    from core.views.errors import render_error
+
+    user = reset.user_for_token(token)
+    if user is None:
+        return render_error(
+            404, _("This link does not work any more. It may have been used already, or it has expired.")
+        )
+    form = ResetPasswordForm()
+    if request.method == "GET":
+        return render_template("auth/reset_password.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("auth/reset_password.html", form=form), 422
+    problem = password_problem(form.new_password.data)
+    if problem:
+        form.new_password.errors.append(problem)
+        return render_template("auth/reset_password.html", form=form), 422
+    user.password_hash = hash_password(form.new_password.data)
+    user.save(only=[User.password_hash])
+    sessions.end_all_sessions(user)
+    throttle.clear_account(throttle.account_key(user.email or ""))
+    record("auth.password_reset", target=_ref(user), actor_id=user.id)
+    _clear_session()
+    flash(_("Your new password is saved. Please sign in."), "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
 # -- the account's security page, password change ------------------------------------------------
 
 

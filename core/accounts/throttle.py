@@ -11,6 +11,8 @@ answers the same for real and unknown accounts. Throttling one account never aff
 
 Settings (integers, read from app config with these defaults):
 LOGIN_MAX_FAILURES_PER_ACCOUNT (10), LOGIN_MAX_FAILURES_PER_ADDRESS (50), LOGIN_THROTTLE_MINUTES (15).
+Password-reset requests are counted the same way under their own keys ("reset"):
+RESET_MAX_PER_ACCOUNT (3) and RESET_MAX_PER_ADDRESS (20) within the same window.
 """
 
 from __future__ import annotations
@@ -26,10 +28,20 @@ from core.identifiers import InvalidIdentifier, normalise_email
 
 ACCOUNT = "account"
 ADDRESS = "address"
+LOGIN = "login"
+RESET = "reset"
 DEFAULTS = {
     "LOGIN_MAX_FAILURES_PER_ACCOUNT": 10,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 50,
     "LOGIN_THROTTLE_MINUTES": 15,
+    "RESET_MAX_PER_ACCOUNT": 3,
+    "RESET_MAX_PER_ADDRESS": 20,
+}
+LIMITS = {
+    (LOGIN, ACCOUNT): "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+    (LOGIN, ADDRESS): "LOGIN_MAX_FAILURES_PER_ADDRESS",
+    (RESET, ACCOUNT): "RESET_MAX_PER_ACCOUNT",
+    (RESET, ADDRESS): "RESET_MAX_PER_ADDRESS",
 }
 
 
@@ -50,17 +62,21 @@ def window() -> datetime.timedelta:
     return datetime.timedelta(minutes=setting("LOGIN_THROTTLE_MINUTES"))
 
 
-def account_key(typed_email: str) -> str:
+def _scope(kind: str, scope: str) -> str:
+    return scope if kind == LOGIN else f"{kind}-{scope}"
+
+
+def account_key(typed_email: str, kind: str = LOGIN) -> str:
     """The blind index of the account name as typed (normalised when it is a valid email)."""
     try:
         normalised = normalise_email(typed_email or "")
     except InvalidIdentifier:
         normalised = (typed_email or "").strip().lower()
-    return keyring().blind_index("login-throttle-account", normalised)
+    return keyring().blind_index(f"{kind}-throttle-account", normalised)
 
 
-def address_key(address: str | None = None) -> str:
-    return keyring().blind_index("login-throttle-address", address or request.remote_addr or "unknown")
+def address_key(address: str | None = None, kind: str = LOGIN) -> str:
+    return keyring().blind_index(f"{kind}-throttle-address", address or request.remote_addr or "unknown")
 
 
 def _failures(scope: str, key: str) -> int:
@@ -72,21 +88,24 @@ def _failures(scope: str, key: str) -> int:
     )
 
 
-def is_throttled(account: str, address: str) -> bool:
+def is_throttled(account: str, address: str, kind: str = LOGIN) -> bool:
     return (
-        _failures(ACCOUNT, account) >= setting("LOGIN_MAX_FAILURES_PER_ACCOUNT")
-        or _failures(ADDRESS, address) >= setting("LOGIN_MAX_FAILURES_PER_ADDRESS")
+        _failures(_scope(kind, ACCOUNT), account) >= setting(LIMITS[(kind, ACCOUNT)])
+        or _failures(_scope(kind, ADDRESS), address) >= setting(LIMITS[(kind, ADDRESS)])
     )
 
 
-def record_failure(account: str, address: str) -> bool:
-    """Count one failure against both keys; True when this failure reached a limit."""
+def record_failure(account: str, address: str, kind: str = LOGIN) -> bool:
+    """Count one failure (or reset request) against both keys; True when it reached a limit."""
     now = utcnow()
     LoginAttempt.delete().where(LoginAttempt.created_at < now - window()).execute()
     LoginAttempt.insert_many(
-        [{"scope": ACCOUNT, "key": account, "created_at": now}, {"scope": ADDRESS, "key": address, "created_at": now}]
+        [
+            {"scope": _scope(kind, ACCOUNT), "key": account, "created_at": now},
+            {"scope": _scope(kind, ADDRESS), "key": address, "created_at": now},
+        ]
     ).execute()
-    return is_throttled(account, address)
+    return is_throttled(account, address, kind)
 
 
 def clear_account(account: str) -> None:
