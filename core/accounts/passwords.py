@@ -7,7 +7,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
 # Verified against when an account does not exist, so the answer takes as long as a real check.
-_DUMMY_PASSWORD = "not-a-real-password-but-the-same-cost"  # noqa: S105
+# A decoy, never a credential (hence the nosec).
+_DUMMY_PASSWORD = "not-a-real-password-but-the-same-cost"  # noqa: S105  # nosec B105
 
 
 def hasher(app=None) -> PasswordHasher:
