@@ -9,7 +9,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from core.config import ConfigError
 
@@ -31,6 +31,16 @@ class Cli(FlaskGroup):
         )
         # Flask's --app, --env-file and --debug make no sense here: there is one app.
         self.params = [param for param in self.params if param.name not in {"app", "env_file", "debug"}]
+
+    def list_commands(self, ctx):
+        # `redumbrella --help` with a bad setting: main()'s one clear line, not Flask's traceback.
+        try:
+            ctx.ensure_object(ScriptInfo).load_app()
+        except ConfigError:
+            raise
+        except Exception:  # noqa: BLE001, S110 - Flask reports any other failure itself, below
+            pass
+        return super().list_commands(ctx)
 
 
 @click.group(cls=Cli, help="Red Umbrella: safety tools for sex worker-led organisations.")
@@ -129,6 +139,8 @@ def worker(workers):
 
     if current_app.config["QUEUE_IMMEDIATE"]:
         raise click.ClickException("REDUMBRELLA_QUEUE_IMMEDIATE is on: tasks run in the web process, no worker needed")
+    with _Db():
+        _fail_if_behind()  # tasks would fail on missing tables; say so once instead
     run_worker(current_app, workers or current_app.config["QUEUE_WORKERS"])
 
 
@@ -186,6 +198,7 @@ def plugins_list():
 
     registry = get_registry()
     with _Db():
+        _fail_if_behind()
         enabled = registry.enabled()
     for name in registry.names:
         info = registry.infos[name]

@@ -89,13 +89,29 @@ def load_config(app, overrides: dict | None = None) -> None:
     config_file = Path(app.instance_path) / CONFIG_FILE_NAME
     if config_file.exists():
         try:
-            app.config.from_file(str(config_file), load=tomllib.load, text=False)
-        except tomllib.TOMLDecodeError as exc:
+            values = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{config_file} is not valid TOML: {exc}") from None
+        _check_file_values(config_file, values)
+        app.config.from_mapping(values)
     app.config.from_prefixed_env(ENV_PREFIX, loads=_loads)
     if overrides:
         app.config.update(overrides)
     _check(app)
+
+
+def _check_file_values(config_file: Path, values: dict) -> None:
+    """Catch what Flask would silently ignore or what would fail later: lower-case names, wrong types."""
+    for key, value in values.items():
+        if key != key.upper():
+            raise ConfigError(f"{config_file}: setting names are upper case: write {key.upper()}, not {key}")
+        default = DEFAULTS.get(key)
+        if isinstance(default, str) and not isinstance(value, str):
+            raise ConfigError(f"{config_file}: {key} must be text in quotes, not {value!r}")
+        if isinstance(default, list) and not isinstance(value, list | str):
+            raise ConfigError(f'{config_file}: {key} must be a list such as ["en", "es"], not {value!r}')
+        if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{config_file}: {key} must list text in quotes, not {value!r}")
 
 
 def _loads(value: str):
@@ -109,6 +125,8 @@ def _check(app) -> None:
         config[key] = _as_bool(key, config[key])
     for key in _INTEGER_KEYS:
         config[key] = _as_int(key, config[key])
+        if config[key] < (0 if key == "MAIL_PORT" else 1):  # MAIL_PORT 0 means "the usual port"
+            raise ConfigError(f"{ENV_PREFIX}_{key} must be a positive whole number, not {config[key]}")
 
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'redumbrella.sqlite3'}"

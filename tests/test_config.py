@@ -1,0 +1,142 @@
+"""Configuration (issue 2, item 2): REDUMBRELLA_* variables and instance/config.toml.
+
+Each malformed setting stops `redumbrella plugins list` (a real process) with exit code 2 and ONE
+clear line on stderr naming the setting, never a traceback. The secret key is generated once in
+the instance folder, readable by its owner only, and reused.
+"""
+
+from __future__ import annotations
+
+import stat
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fixtures.processes import instance_env, run_cli
+
+from core.config import CONFIG_FILE_NAME, SECRET_KEY_FILE_NAME, ConfigError
+
+PREFIX = "redumbrella: configuration error: "
+
+# name: (environment settings, config.toml text or None, what the one line must say)
+CASES = {
+    "database_url_scheme": ({"DATABASE_URL": "mysql://u@localhost/db"}, None,
+                            "REDUMBRELLA_DATABASE_URL must start with sqlite:/// or postgresql://, not mysql:"),
+    "unknown_locale": ({"LOCALES": "en,es,xx"}, None, "REDUMBRELLA_LOCALES has an unknown language code: xx"),
+    "default_locale_not_offered": ({"LOCALES": "en,es", "DEFAULT_LOCALE": "ro"}, None,
+                                   "REDUMBRELLA_DEFAULT_LOCALE (ro) must be one of REDUMBRELLA_LOCALES (en, es)"),
+    "not_an_integer": ({"QUEUE_WORKERS": "two"}, None, "REDUMBRELLA_QUEUE_WORKERS must be a whole number, not 'two'"),
+    "short_secret_key": ({"SECRET_KEY": "too-short"}, None, "REDUMBRELLA_SECRET_KEY must be at least 32 characters"),
+    "invalid_toml": ({}, 'DATABASE_URL = "sqlite:///x\nLOCALES = [', "config.toml is not valid TOML"),
+    "default_country": ({"DEFAULT_COUNTRY": "XX"}, None,
+                        "REDUMBRELLA_DEFAULT_COUNTRY must be a two-letter country code such as GB, not XX"),
+}
+
+# The same checks in-process (the one-line, exit-2 path is proved above): (overrides, toml, message)
+MORE_CASES = {
+    "no_workers": ({"QUEUE_WORKERS": "0"}, None, "REDUMBRELLA_QUEUE_WORKERS must be a positive whole number, not 0"),
+    "not_a_boolean": ({"QUEUE_IMMEDIATE": "maybe"}, None, "REDUMBRELLA_QUEUE_IMMEDIATE must be true or false"),
+    "redis_url_scheme": ({"REDIS_URL": "http://localhost:6379"}, None,
+                         "REDUMBRELLA_REDIS_URL must start with redis:// or rediss://"),
+    "no_locales": ({"LOCALES": " , "}, None, "REDUMBRELLA_LOCALES must list at least one language"),
+    "log_level": ({"LOG_LEVEL": "LOUD"}, None, "REDUMBRELLA_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR"),
+    "toml_lower_case_name": ({}, 'database_url = "postgresql://db/x"\n',
+                             "setting names are upper case: write DATABASE_URL, not database_url"),
+    "toml_list_expected": ({}, "LOCALES = 5\n", 'LOCALES must be a list such as ["en", "es"], not 5'),
+    "toml_text_expected": ({}, "DATABASE_URL = 5\n", "DATABASE_URL must be text in quotes, not 5"),
+}
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory):
+    """Run every case at once (each is its own process), so the module costs about one start-up."""
+    def run_case(name):
+        settings, toml, _expected = CASES[name]
+        instance = tmp_path_factory.mktemp(name) / "instance"
+        instance.mkdir()
+        if toml is not None:
+            (instance / CONFIG_FILE_NAME).write_text(toml)
+        env = instance_env(instance, f"sqlite:///{instance / 'db.sqlite3'}", **settings)
+        return name, run_cli(["plugins", "list"], env)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(pool.map(run_case, CASES))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_malformed_setting_stops_with_one_clear_line(outcomes, case):
+    result = outcomes[case]
+    expected = CASES[case][2]
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(PREFIX) and expected in lines[0], lines[0]
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("case", sorted(MORE_CASES))
+def test_more_malformed_settings_are_refused_clearly(make_app, tmp_path, case):
+    overrides, toml, expected = MORE_CASES[case]
+    if toml is not None:
+        (tmp_path / "instance").mkdir(exist_ok=True)
+        (tmp_path / "instance" / CONFIG_FILE_NAME).write_text(toml)
+    with pytest.raises(ConfigError) as caught:
+        make_app(overrides)
+    assert expected in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_same_settings_when_well_formed_start_normally(database_url, app, tmp_path):
+    """The control for the cases above: the same command and environment, nothing malformed."""
+    instance = tmp_path / "instance"
+    (instance).mkdir(exist_ok=True)
+    (instance / CONFIG_FILE_NAME).write_text('SITE_NAME = "Notes"\nLOCALES = ["en", "es"]\n')
+    env = instance_env(instance, database_url, LOCALES="en,es,ro", DEFAULT_LOCALE="ro", QUEUE_WORKERS="3")
+    result = run_cli(["plugins", "list"], env)
+    assert result.returncode == 0, result.stderr
+    assert "training" in result.stdout and result.stderr == ""
+
+
+def test_environment_overrides_the_config_file(make_app, tmp_path, monkeypatch):
+    instance = tmp_path / "instance"
+    instance.mkdir(exist_ok=True)
+    (instance / CONFIG_FILE_NAME).write_text(
+        'SITE_NAME = "From the file"\nNEUTRAL_TITLE = "Notes"\nLOCALES = ["en", "ro"]\n'
+    )
+    monkeypatch.setenv("REDUMBRELLA_SITE_NAME", "From the environment")
+    monkeypatch.setenv("REDUMBRELLA_QUEUE_WORKERS", "5")
+    app = make_app()
+    assert app.config["SITE_NAME"] == "From the environment"
+    assert app.config["NEUTRAL_TITLE"] == "Notes"
+    assert app.config["LOCALES"] == ["en", "ro"]
+    assert app.config["QUEUE_WORKERS"] == 5
+    page = app.test_client().get("/").get_data(as_text=True)
+    assert "<title>Notes</title>" in page and "From the environment" not in page
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(make_app, tmp_path):
+    app = make_app({"DATABASE_URL": ""})
+    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'instance' / 'redumbrella.sqlite3'}"
+
+
+def test_secret_key_is_generated_once_private_and_reused(make_app, tmp_path):
+    key_file = tmp_path / "instance" / SECRET_KEY_FILE_NAME
+    assert not key_file.exists()
+    first = make_app({"SECRET_KEY": ""})
+    assert key_file.exists()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600, "only the owner may read the secret key"
+    key = first.config["SECRET_KEY"]
+    assert len(key) >= 32 and key == key_file.read_text().strip()
+
+    second = make_app({"SECRET_KEY": ""})
+    assert second.config["SECRET_KEY"] == key, "the stored key is reused, so sessions survive a restart"
+    # A session signed by one start is accepted by the next.
+    client = first.test_client()
+    client.post("/language", data={"locale": "es"})  # refused (no CSRF token), but a session exists
+    with client.session_transaction() as session:
+        session["probe"] = "kept"
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    other = second.test_client()
+    other.set_cookie("session", cookie.value)
+    with other.session_transaction() as session:
+        assert session.get("probe") == "kept"

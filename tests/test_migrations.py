@@ -1,0 +1,150 @@
+"""Versioned migrations (issue 2, item 5), on SQLite and PostgreSQL.
+
+History rows are "<owner>:<file>"; a database that is behind is reported clearly by
+`redumbrella db status` (non-zero exit, names what is pending), by /healthz (503) and by `serve`,
+which refuses to start; `init` creates everything and is safe to run twice. The CLI runs as a real
+process. Behind-ness is made on a throwaway database: an empty SQLite file, or a PostgreSQL
+database created for the test next to the test database.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+from conftest import TEST_DATABASE_URL, using_postgres
+from fixtures import sample_plugin
+from fixtures.processes import free_port, instance_env, port_open, run_cli, run_cli_many
+
+from core.db import connection, db
+from core.schema import HISTORY_TABLE, runners, status, upgrade
+
+OWNER_FILE = re.compile(r"^[a-z][a-z0-9_]*:\d{4}_[a-z0-9_]+$")
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path):
+    """An empty database: a new SQLite file, or a new PostgreSQL database dropped afterwards."""
+    if not using_postgres():
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    import psycopg2
+
+    parsed = urlparse(TEST_DATABASE_URL)
+    name = f"{parsed.path.lstrip('/')}_fresh"
+    admin = psycopg2.connect(TEST_DATABASE_URL)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        yield urlunparse(parsed._replace(path=f"/{name}"))
+    finally:
+        if db.obj is not None:
+            db.obj.close_all()
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _history(app) -> list[str]:
+    with app.app_context(), connection():
+        return [row[0] for row in db.execute_sql(f'SELECT name FROM "{HISTORY_TABLE}"').fetchall()]  # noqa: S608
+
+
+def test_history_rows_are_named_owner_and_file(make_app):
+    app = make_app(extra_plugins=[sample_plugin])
+    with app.app_context(), connection():
+        upgrade(app)
+        expected = {f"{runner.owner}:{Path(path).stem}" for runner in runners(app)
+                    for path in Path(runner.directory).glob("[0-9]*.py")}
+    history = _history(app)
+    assert set(history) == expected, "every migration file of every owner is recorded, nothing else"
+    assert all(OWNER_FILE.match(name) for name in history), history
+    assert {"core:0001_core", "training:0001_courses", "sample:0001_notes"} <= set(history)
+    assert len(history) == len(set(history))
+
+
+def test_init_creates_everything_and_is_safe_twice(make_app, fresh_database_url, tmp_path):
+    env = instance_env(tmp_path / "instance", fresh_database_url)
+    first = run_cli(["init"], env)
+    assert first.returncode == 0, first.stderr
+    assert re.search(r"Database: \d+ migration\(s\) applied", first.stdout)
+    second = run_cli(["init"], env)
+    assert second.returncode == 0, second.stderr
+    assert "Database: already up to date" in second.stdout
+
+    app = make_app({"DATABASE_URL": fresh_database_url})
+    with app.app_context(), connection():
+        assert all(not owner.pending for owner in status(app))
+        tables = set(db.get_tables())
+    assert {"plugin_state", "plugin_setting", "heartbeat", HISTORY_TABLE, "training_course"} <= tables
+    history = _history(app)
+    assert len(history) == len(set(history)), "the second init applied nothing again"
+    ok = run_cli(["db", "status"], env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "core: " in ok.stdout and " 0 pending" in ok.stdout and "pending core:" not in ok.stdout
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_a_database_behind_its_migrations_is_reported_and_not_served(make_app, fresh_database_url, tmp_path):
+    env = instance_env(tmp_path / "instance", fresh_database_url)
+
+    # An empty database: everything pending, nothing else works yet but says so plainly.
+    empty, listing = run_cli_many([["db", "status"], ["plugins", "list"]], env)
+    assert empty.returncode == 1
+    assert "pending core:0001_core" in empty.stdout
+    assert "behind by" in empty.stderr and "redumbrella db upgrade" in empty.stderr
+    assert listing.returncode == 1 and "Traceback" not in listing.stderr
+    assert "redumbrella db upgrade" in listing.stderr
+
+    # Up to date, then one migration "added by a new release": its history row removed.
+    upgraded = run_cli(["db", "upgrade"], env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "applied core:0001_core" in upgraded.stdout and "Database is up to date." in upgraded.stdout
+    app = make_app({"DATABASE_URL": fresh_database_url})
+    with app.app_context(), connection():
+        latest = max(name for name in _history(app) if name.startswith("core:"))
+        db.execute_sql(f'DELETE FROM "{HISTORY_TABLE}" WHERE name = {db.param}', (latest,))  # noqa: S608
+
+    port = free_port()
+    behind, refused, worker = run_cli_many(
+        [["db", "status"], ["serve", "--port", str(port), "--no-worker"], ["worker"]], env, timeout=30
+    )
+    assert behind.returncode == 1
+    assert f"pending {latest}" in behind.stdout
+    assert "behind by 1 migration(s)" in behind.stderr
+
+    health = app.test_client().get("/healthz")
+    assert health.status_code == 503
+    assert health.get_json()["pending_migrations"] == 1 and health.get_json()["status"] == "unavailable"
+
+    assert refused.returncode == 1
+    assert f"the database is behind by 1 migration(s) ({latest}): run `redumbrella db upgrade` first" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not port_open(port), "nothing may listen when serve refuses"
+    assert worker.returncode == 1 and "redumbrella db upgrade" in worker.stderr
+
+
+def test_sqlite_connections_are_durable_and_strict(make_app, tmp_path):
+    """WAL, synchronous=FULL, foreign keys on and a busy timeout, on every pooled connection."""
+    app = make_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'pragmas.sqlite3'}"})
+    with app.app_context(), connection():
+        pragma = {name: db.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: S608
+                  for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")}
+    assert pragma == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "busy_timeout": 10000}
+    with sqlite3.connect(tmp_path / "pragmas.sqlite3") as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal", "WAL is stored in the file"
+
+
+def test_migrations_never_run_at_web_start_up(make_app, fresh_database_url):
+    app = make_app({"DATABASE_URL": fresh_database_url})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    with app.app_context(), connection():
+        assert "plugin_state" not in db.get_tables(), "creating the app must not migrate"
+        pending = [name for owner in status(app) for name in owner.pending]
+    assert "core:0001_core" in pending and response.get_json()["pending_migrations"] == len(pending)
