@@ -6,21 +6,25 @@ from core.hookspecs import hookimpl
 from core.navigation import NavItem
 from core.permissions import Permission
 from core.plugins import PluginInfo
-from plugins.alerts import _l, domain
+from plugins.alerts import _l, domain, hookspecs
 
 plugin_info = PluginInfo(
     name="alerts",
     label=_l("Alerts"),
     description=_l("Warnings sent to members and partners, and the number check."),
     requires=("reporting",),
+    hookspecs=hookspecs,
 )
+
+VETTED = ("member", "partner", "moderator")
 
 
 @hookimpl
 def register_blueprints(app):
-    from plugins.alerts.views import bp
+    from plugins.alerts.api import bp as api_bp
+    from plugins.alerts.views import bp, links
 
-    return [bp]
+    return [bp, links, api_bp]
 
 
 @hookimpl
@@ -36,11 +40,60 @@ def register_translations(app):
 @hookimpl
 def register_permissions(app):
     return [
-        Permission("alerts.read", _l("Read published alerts"), ("member", "partner", "moderator")),
+        Permission("alerts.read", _l("Read published alerts"), VETTED),
+        Permission("alerts.check", _l("Check a phone number, e-mail, plate or online name"), VETTED),
+        Permission("alerts.subscribe", _l("Choose which alerts to get, and how"), VETTED),
         Permission("alerts.publish", _l("Write and publish alerts"), ("moderator",)),
+        Permission("alerts.oversee", _l("See deliveries and check warnings, and manage partner feeds"),
+                   ("moderator", "admin")),
     ]
 
 
 @hookimpl
+def register_tasks(app):
+    from plugins.alerts.tasks import drain_outbox, sweep_outbox
+
+    return [drain_outbox, sweep_outbox]
+
+
+@hookimpl
+def register_api(app, spec):
+    from plugins.alerts.api import register_api as add_paths
+
+    add_paths(spec)
+
+
+@hookimpl
+def settings_schema(app):
+    from plugins.alerts.schemas import AlertsSettings
+
+    return AlertsSettings
+
+
+@hookimpl
 def nav_items(app, user):
-    return [NavItem(_l("Alerts"), "alerts.index", "alerts.read", order=20)]
+    return [
+        NavItem(_l("Alerts"), "alerts.index", "alerts.read", order=20),
+        NavItem(_l("Check a number"), "alerts.check_page", "alerts.check", order=21),
+        NavItem(_l("My alerts settings"), "alerts.subscription_page", "alerts.subscribe", order=22),
+        NavItem(_l("Manage alerts"), "alerts.manage", "alerts.publish", order=40),
+        NavItem(_l("Deliveries"), "alerts.deliveries", "alerts.oversee", order=41),
+    ]
+
+
+@hookimpl
+def report_verified(app, report):
+    """A verified report whose reporter agreed to a warning goes on the moderators' list."""
+    from plugins.alerts.service import add_candidate
+
+    add_candidate(report)
+
+
+@hookimpl
+def send_sms(app, backend, to, body, key):
+    """The built-in backends: "http" (a real gateway) and "file" (development)."""
+    from plugins.alerts import sms
+
+    if backend not in sms.BUILT_IN:
+        return None
+    return sms.send_built_in(app, backend, to, body, key)

@@ -1,13 +1,553 @@
-"""Pages of the alerts plugin, under /alerts/."""
+"""Pages of the alerts plugin: the alert list and pages for members and partners, the identifier
+check, subscriptions, and the moderators' pages (write, publish, correct, withdraw, deliveries,
+check warnings, partner feed tokens). Short neutral links (/n/<id>) for messages live here too.
+"""
 
-from flask import Blueprint, render_template
+from __future__ import annotations
 
-from core.permissions import requires
+import datetime
+import json
+import math
 
-bp = Blueprint("alerts", __name__, url_prefix="/alerts", template_folder="templates")
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from core.audit import record
+from core.db import utcnow
+from core.identifiers import KINDS, InvalidIdentifier
+from core.permissions import requires, user_has
+from plugins.alerts import _, check, delivery, feeds, service, sms, subscriptions
+from plugins.alerts.forms import (
+    AlertForm,
+    CheckForm,
+    EmptyForm,
+    FeedTokenForm,
+    NewAlertForm,
+    SubscriptionForm,
+    WithdrawForm,
+)
+from plugins.alerts.models import (
+    DRAFT,
+    STATUSES,
+    WITHDRAWN,
+    Alert,
+    Candidate,
+    CheckWarning,
+    FeedToken,
+)
+
+bp = Blueprint("alerts", __name__, url_prefix="/alerts", template_folder="templates", static_folder="static")
+links = Blueprint("alerts_links", __name__, url_prefix="/n")
+
+PER_PAGE = 20
+
+
+def labels() -> dict:
+    return {"regions": service.choice_labels("regions"), "incident_types": service.choice_labels("incident_types")}
+
+
+def _date_arg(name: str) -> datetime.date | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _page(query, page: int):
+    total = query.count()
+    pages = max(1, math.ceil(total / PER_PAGE))
+    page = min(max(page, 1), pages)
+    return list(query.paginate(page, PER_PAGE)), page, pages
+
+
+def filters_from_request() -> dict:
+    names = labels()
+    region = request.args.get("region", "")
+    incident_type = request.args.get("type", "")
+    return {
+        "region": region if region in names["regions"] else "",
+        "type": incident_type if incident_type in names["incident_types"] else "",
+        "since": _date_arg("since"),
+        "until": _date_arg("until"),
+        "q": request.args.get("q", "").strip()[:200],
+    }
+
+
+def filtered(filters: dict, query=None):
+    return service.search(query, region=filters["region"] or None, incident_type=filters["type"] or None,
+                          since=filters["since"], until=filters["until"], text=filters["q"] or None)
+
+
+# -- members and partners ------------------------------------------------------------------------
 
 
 @bp.route("/")
 @requires("alerts.read")
 def index():
-    return render_template("alerts/index.html")
+    filters = filters_from_request()
+    subscription = subscriptions.get(current_user)
+    mine = subscriptions.as_dict(subscription)
+    if "region" not in request.args and mine["regions"] and not mine["all_regions"] and "web" in mine["channels"]:
+        # The "web" channel: the list opens on the person's own regions.
+        filters["region"] = mine["regions"][0] if len(mine["regions"]) == 1 else ""
+    alerts, page, pages = _page(filtered(filters), request.args.get("page", 1, type=int))
+    names = labels()
+    return render_template(
+        "alerts/index.html",
+        alerts=[service.public_dict(alert, labels=names) for alert in alerts],
+        filters=filters,
+        names=names,
+        page=page,
+        pages=pages,
+        subscribed=subscription is not None,
+    )
+
+
+def _visible_or_404(alert_id: int) -> Alert:
+    alert = Alert.get_or_none(Alert.id == alert_id)
+    if alert is None or not service.is_visible(alert):
+        abort(404)
+    return alert
+
+
+@bp.route("/<int:alert_id>")
+@requires("alerts.read")
+def show(alert_id: int):
+    alert = _visible_or_404(alert_id)
+    return render_template("alerts/show.html", alert=service.public_dict(alert, labels=labels()))
+
+
+@bp.route("/<int:alert_id>/print")
+@requires("alerts.read")
+def printable(alert_id: int):
+    alert = _visible_or_404(alert_id)
+    return render_template("alerts/print.html", alert=service.public_dict(alert, labels=labels()),
+                           printed_on=datetime.date.today())
+
+
+def check_limits() -> tuple[int, int]:
+    conf = service.settings()
+    return conf["check_limit_account"], conf["check_limit_address"]
+
+
+def quota_message() -> str:
+    return _("You have made the most checks allowed in one day. Please try again tomorrow, or contact us if "
+             "you need to check more.")
+
+
+def answer_message(result: str, with_alerts: bool) -> str:
+    if result == check.NO_RECORD:
+        return _("No record. We have no warning about this. That does not mean they are safe: trust your "
+                 "instincts, and tell us if something happens.")
+    if with_alerts:
+        return _("Caution. We have a warning that matches this. Please read it before you decide anything.")
+    return _("Caution. We have information that matches this. Please take care, and contact us if you would "
+             "like to know more.")
+
+
+@bp.route("/check", methods=["GET", "POST"])
+@requires("alerts.check")
+def check_page():
+    form = CheckForm()
+    outcome = None
+    alerts = []
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                outcome = check.run_check(
+                    form.identifier.data, current_user.id, request.remote_addr, kind=form.kind.data or None,
+                    limits=check_limits(), similar_threshold=service.settings()["similar_warning"],
+                )
+            except check.QuotaExceeded:
+                return render_template("alerts/check.html", form=form, outcome=None, quota=quota_message()), 429
+            except InvalidIdentifier:
+                form.identifier.errors.append(_("We could not read that as a phone number, e-mail, number plate or "
+                                                "online name. Please check it."))
+                status = 422
+            else:
+                names = labels()
+                alerts = [service.public_dict(a, labels=names)
+                          for a in Alert.select().where(Alert.id.in_(outcome.alert_ids))] if outcome.alert_ids else []
+                form.identifier.data = ""  # the identifier is not shown back on the answer page
+        else:
+            status = 422
+    return render_template(
+        "alerts/check.html",
+        form=form,
+        outcome=outcome,
+        alerts=alerts,
+        message=answer_message(outcome.result, bool(alerts)) if outcome else None,
+    ), status
+
+
+@bp.route("/subscription", methods=["GET", "POST"])
+@requires("alerts.subscribe")
+def subscription_page():
+    names = labels()
+    sms_on = sms.configured(current_app)
+    current = subscriptions.as_dict(subscriptions.get(current_user))
+    form = SubscriptionForm(data=None if request.method == "POST" else {
+        "channels": current["channels"], "regions": current["regions"], "all_regions": current["all_regions"],
+        "frequency": current["frequency"], "sms_number": current["sms_number"],
+    })
+    form.channels.choices = [("email", _("E-mail")), ("web", _("On this site only"))]
+    if sms_on:
+        form.channels.choices.insert(1, ("sms", _("Text message (SMS)")))
+    form.regions.choices = list(names["regions"].items())
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            data = {
+                "channels": form.channels.data,
+                "regions": form.regions.data,
+                "all_regions": form.all_regions.data,
+                "frequency": form.frequency.data,
+                "sms_number": None,
+            }
+            if "sms" in form.channels.data and form.sms_number.data:
+                from core.identifiers import normalise_phone
+
+                try:
+                    data["sms_number"] = normalise_phone(form.sms_number.data, current_app.config["DEFAULT_COUNTRY"])
+                except InvalidIdentifier:
+                    form.sms_number.errors.append(_("This does not look like a mobile number. Please check it."))
+            if not form.sms_number.errors:
+                try:
+                    subscriptions.save(current_user, data, sms_on)
+                except subscriptions.SubscriptionError as exc:
+                    getattr(form, exc.field).errors.append(exc.message)
+                else:
+                    flash(_("Your choices are saved."), "info")
+                    return redirect(url_for("alerts.subscription_page"), code=303)
+        status = 422
+    return render_template("alerts/subscription.html", form=form, sms_on=sms_on), status
+
+
+# -- short neutral links used in messages ----------------------------------------------------------
+
+
+@links.route("/<int:alert_id>", endpoint="open")
+@requires("alerts.read")
+def open_alert(alert_id: int):
+    return redirect(url_for("alerts.show", alert_id=alert_id))
+
+
+@links.route("/")
+@requires("alerts.read")
+def latest():
+    return redirect(url_for("alerts.index"))
+
+
+# -- moderators -------------------------------------------------------------------------------
+
+
+def _alert_or_404(alert_id: int) -> Alert:
+    alert = Alert.get_or_none(Alert.id == alert_id)
+    if alert is None:
+        abort(404)
+    return alert
+
+
+@bp.route("/manage/")
+@requires("alerts.publish")
+def manage():
+    status = request.args.get("status", "")
+    filters = filters_from_request()
+    query = Alert.select()
+    if status in STATUSES:
+        query = query.where(Alert.status == status)
+    alerts, page, pages = _page(filtered(filters, query), request.args.get("page", 1, type=int))
+    names = labels()
+    return render_template(
+        "alerts/manage.html",
+        alerts=[service.public_dict(alert, staff=True, labels=names) for alert in alerts],
+        candidates=service.open_candidates(),
+        status=status,
+        statuses=STATUSES,
+        filters=filters,
+        names=names,
+        page=page,
+        pages=pages,
+        review_due=Alert.select().where(Alert.review_on.is_null(False) & (Alert.review_on <= datetime.date.today())
+                                        & (Alert.status != WITHDRAWN)).count(),
+    )
+
+
+@bp.route("/manage/new", methods=["GET", "POST"])
+@requires("alerts.publish")
+def new_alert():
+    form = NewAlertForm()
+    reports = service.eligible_reports()
+    names = labels()
+    form.reports.choices = [(report.reference, report.reference) for report in reports]
+    if request.method == "GET" and request.args.get("report"):
+        form.reports.data = [request.args["report"]]
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                chosen = service.reports_by_reference(form.reports.data or [])
+                alert = service.create_from_reports(
+                    chosen,
+                    {"summary": form.summary.data, "include_perpetrators": form.include_perpetrators.data},
+                    current_user,
+                )
+            except service.AlertError as exc:
+                form.reports.errors = list(form.reports.errors) + [exc.message]
+            else:
+                flash(_("Draft saved. Check every detail before publishing."), "info")
+                return redirect(url_for("alerts.edit", alert_id=alert.id), code=303)
+        status = 422
+    return render_template("alerts/new.html", form=form, reports=reports, names=names), status
+
+
+PERSON_FIELDS = service.DESCRIPTION_KEYS + service.VEHICLE_KEYS
+
+
+def _people_from_form(count: int) -> list[dict]:
+    people = []
+    for index in range(count + 1):  # the existing people, and one empty row for a new person
+        if request.form.get(f"p{index}_remove"):
+            continue
+        values = {key: request.form.get(f"p{index}_{key}", "").strip()[:1000] for key in PERSON_FIELDS}
+        description = {key: values[key] for key in service.DESCRIPTION_KEYS if values[key]}
+        vehicle = {key: values[key] for key in service.VEHICLE_KEYS if values[key]}
+        if description or vehicle:
+            people.append({"description": description, "vehicle": vehicle})
+    return people
+
+
+def _identifiers_from_text(text: str) -> list[dict]:
+    """One a line: "phone: 07700 900123", or just the value (its kind is then worked out)."""
+    from core.identifiers import guess_kind
+
+    items = []
+    for line in (text or "").splitlines()[:30]:
+        line = line.strip()
+        if not line:
+            continue
+        kind, sep, value = line.partition(":")
+        if sep and kind.strip().lower() in KINDS and value.strip():
+            items.append({"kind": kind.strip().lower(), "value": value.strip()})
+            continue
+        try:
+            guessed, _value = guess_kind(line, current_app.config["DEFAULT_COUNTRY"])
+        except InvalidIdentifier:
+            raise service.AlertError(_("“%(value)s” is not a phone number, e-mail, plate or online name.",
+                                       value=line[:80]), 422, "identifiers") from None
+        items.append({"kind": guessed, "value": line})
+    return items
+
+
+@bp.route("/manage/<int:alert_id>/edit", methods=["GET", "POST"])
+@requires("alerts.publish")
+def edit(alert_id: int):
+    alert = _alert_or_404(alert_id)
+    if alert.status == WITHDRAWN:
+        flash(_("This alert was withdrawn and can no longer be changed."), "error")
+        return redirect(url_for("alerts.staff_show", alert_id=alert.id), code=303)
+    names = labels()
+    current = service.public_dict(alert, staff=True, labels=names)
+    form = AlertForm(data=None if request.method == "POST" else {
+        "title": alert.title,
+        "summary": alert.summary,
+        "severity": alert.severity,
+        "incident_types": alert.incident_type_codes,
+        "regions": [region["code"] for region in current["regions"]],
+        "occurred_on": alert.occurred_on,
+        "expires_on": alert.expires_on,
+        "review_on": alert.review_on,
+        "identifiers": "\n".join(f"{item['kind']}: {item['value']}" for item in current["identifiers"]),
+    })
+    form.incident_types.choices = list(names["incident_types"].items())
+    form.regions.choices = list(names["regions"].items())
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                service.update(alert, {
+                    "title": form.title.data or "",
+                    "summary": form.summary.data or "",
+                    "severity": form.severity.data,
+                    "incident_types": form.incident_types.data,
+                    "regions": form.regions.data,
+                    "occurred_on": form.occurred_on.data,
+                    "expires_on": form.expires_on.data,
+                    "review_on": form.review_on.data,
+                    "identifiers": _identifiers_from_text(form.identifiers.data),
+                    "perpetrators": _people_from_form(len(current["perpetrators"])),
+                }, current_user)
+            except service.AlertError as exc:
+                field = getattr(form, exc.field or "summary", form.summary)
+                field.errors = list(field.errors) + [exc.message]
+            else:
+                flash(_("Saved.") if alert.status == DRAFT else
+                      _("Correction saved. Members see that this alert was updated."), "info")
+                return redirect(url_for("alerts.staff_show", alert_id=alert.id), code=303)
+        status = 422
+    return render_template("alerts/edit.html", form=form, alert=current, people=current["perpetrators"],
+                           person_fields=PERSON_FIELDS, label=service.description_label), status
+
+
+@bp.route("/manage/<int:alert_id>")
+@requires("alerts.publish")
+def staff_show(alert_id: int):
+    alert = _alert_or_404(alert_id)
+    return render_template(
+        "alerts/staff_show.html",
+        alert=service.public_dict(alert, staff=True, labels=labels()),
+        record=alert,
+        history=service.history(alert),
+        stats=delivery.stats(alert),
+        consenting=service.sources_still_consenting(alert),
+        publish_form=EmptyForm(),
+        withdraw_form=WithdrawForm(),
+    )
+
+
+@bp.route("/manage/<int:alert_id>/publish", methods=["POST"])
+@requires("alerts.publish")
+def publish(alert_id: int):
+    alert = _alert_or_404(alert_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        service.publish(alert, current_user)
+    except service.AlertError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("Published. Subscribers are being told now."), "info")
+    return redirect(url_for("alerts.staff_show", alert_id=alert.id), code=303)
+
+
+@bp.route("/manage/<int:alert_id>/withdraw", methods=["POST"])
+@requires("alerts.publish")
+def withdraw(alert_id: int):
+    alert = _alert_or_404(alert_id)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.withdraw(alert, current_user, form.reason.data)
+    except service.AlertError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("Withdrawn. It no longer shows in lists, feeds or checks."), "info")
+    return redirect(url_for("alerts.staff_show", alert_id=alert.id), code=303)
+
+
+@bp.route("/manage/candidates/<int:report_id>/dismiss", methods=["POST"])
+@requires("alerts.publish")
+def dismiss_candidate(report_id: int):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    Candidate.update(dismissed_at=utcnow()).where(Candidate.report_id == report_id).execute()
+    return redirect(url_for("alerts.manage"), code=303)
+
+
+@bp.route("/manage/deliveries", methods=["GET", "POST"])
+@requires("alerts.oversee")
+def deliveries():
+    form = EmptyForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        count = delivery.retry_failed()
+        record("alerts.deliveries_retried", target=f"deliveries:{count}")
+        delivery.kick({channel: 1 for channel in delivery.due_channels()})
+        flash(_("%(count)d failed messages will be tried again.", count=count), "info")
+        return redirect(url_for("alerts.deliveries"), code=303)
+    return render_template("alerts/deliveries.html", stats=delivery.stats(), problems=delivery.problems(), form=form)
+
+
+@bp.route("/manage/warnings", methods=["GET", "POST"])
+@requires("alerts.oversee")
+def warnings():
+    form = EmptyForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        warning = CheckWarning.get_or_none(CheckWarning.id == request.form.get("warning", type=int))
+        if warning is not None and warning.resolved_at is None:
+            warning.resolved_at = utcnow()
+            warning.resolved_by = current_user.id
+            warning.save()
+            record("alerts.check_warning_resolved", target=f"user:{warning.account_id}")
+        return redirect(url_for("alerts.warnings"), code=303)
+    rows = list(CheckWarning.select().order_by(CheckWarning.resolved_at.is_null(False), CheckWarning.id.desc())
+                .limit(200))
+    return render_template("alerts/warnings.html", warnings=rows, form=form)
+
+
+@bp.route("/manage/feeds", methods=["GET", "POST"])
+@requires("alerts.oversee")
+def feed_tokens():
+    form = FeedTokenForm()
+    new_token = None
+    status = 200
+    if request.method == "POST":
+        revoke_id = request.form.get("revoke", type=int)
+        if revoke_id:
+            if not EmptyForm().validate_on_submit():
+                abort(400)
+            FeedToken.update(revoked_at=utcnow()).where(
+                (FeedToken.id == revoke_id) & FeedToken.revoked_at.is_null()).execute()
+            record("alerts.feed_token_revoked", target=f"feed_token:{revoke_id}")
+            flash(_("The token no longer works."), "info")
+            return redirect(url_for("alerts.feed_tokens"), code=303)
+        if form.validate_on_submit():
+            token_row, new_token = feeds.create_token(form.label.data, current_user)
+            record("alerts.feed_token_created", target=f"feed_token:{token_row.id}")
+            form = FeedTokenForm(formdata=None)
+        else:
+            status = 422
+    tokens = list(FeedToken.select().order_by(FeedToken.revoked_at.is_null(False), FeedToken.id.desc()))
+    return render_template("alerts/feeds.html", form=form, tokens=tokens, new_token=new_token,
+                           revoke_form=EmptyForm()), status
+
+
+def may(permission: str) -> bool:
+    return user_has(current_app, current_user, permission)
+
+
+@bp.app_template_filter("alerts_pretty")
+def _pretty_filter(value) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+
+@bp.app_template_filter("alerts_date")
+def _date_filter(value) -> str:
+    """An ISO date or date-time string (or a date) in the reader's language."""
+    from flask_babel import format_date
+
+    if isinstance(value, str):
+        try:
+            value = datetime.datetime.fromisoformat(value.rstrip("Z")).date() if "T" in value else \
+                datetime.date.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    return format_date(value, "medium")
+
+
+@bp.app_template_filter("alerts_datetime")
+def _datetime_filter(value) -> str:
+    from flask_babel import format_datetime
+
+    return format_datetime(value, "short") if value else ""
+
+
+@bp.app_template_filter("alerts_type_label")
+def _type_label(code: str) -> str:
+    return service.choice_labels("incident_types").get(code, code)
+
+
+@bp.context_processor
+def _helpers():
+    return {"may": may, "kind_label": service.kind_label, "detail_label": service.description_label,
+            "status_label": service.status_label}

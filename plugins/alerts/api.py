@@ -1,0 +1,299 @@
+"""The alerts plugin's JSON API under /api/v1 (described in the OpenAPI document by register_api).
+
+Members and partners: GET /alerts, GET /alerts/{id}, POST /check, GET and PUT /me/subscriptions.
+Moderators (a token of a moderator account): POST /alerts, PATCH /alerts/{id},
+POST /alerts/{id}/publish and /withdraw. Partner feeds: GET /feeds/alerts.atom and .json.
+"""
+
+from __future__ import annotations
+
+import math
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask_login import current_user
+
+from core.api import ApiValidationError, error_responses, load_json
+from core.identifiers import InvalidIdentifier
+from core.permissions import PUBLIC, requires, user_has
+from core.views.errors import render_error
+from plugins.alerts import _, check, feeds, service, sms, subscriptions
+from plugins.alerts.models import STATUSES, Alert
+from plugins.alerts.schemas import (
+    AlertCreateSchema,
+    AlertFieldsSchema,
+    AlertListOut,
+    AlertOut,
+    CheckInSchema,
+    CheckOut,
+    SubscriptionInSchema,
+    SubscriptionOut,
+    WithdrawInSchema,
+)
+from plugins.alerts.views import answer_message, check_limits, filtered, filters_from_request, labels, quota_message
+
+bp = Blueprint("alerts_api", __name__, url_prefix="/api/v1")
+PER_PAGE = 50
+
+
+def _is_moderator() -> bool:
+    return user_has(current_app, current_user, "alerts.publish")
+
+
+def _alert_error(exc: service.AlertError):
+    if exc.status == 422:
+        raise ApiValidationError({exc.field or "_schema": [exc.message]})
+    return render_error(exc.status, exc.message)
+
+
+@bp.route("/alerts", methods=["GET"])
+@requires("alerts.read")
+def list_alerts():
+    filters = filters_from_request()
+    query = None
+    status = request.args.get("status", "")
+    if status and _is_moderator():
+        query = Alert.select().where(Alert.status == status) if status in STATUSES else Alert.select()
+    query = filtered(filters, query)
+    total = query.count()
+    pages = max(1, math.ceil(total / PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    names = labels()
+    staff = _is_moderator()
+    alerts = [service.public_dict(alert, staff=staff, labels=names) for alert in query.paginate(page, PER_PAGE)]
+    return jsonify({"alerts": alerts, "page": page, "pages": pages})
+
+
+def _readable(alert_id: int) -> Alert | None:
+    alert = Alert.get_or_none(Alert.id == alert_id)
+    if alert is None:
+        return None
+    if service.is_visible(alert) or _is_moderator():
+        return alert
+    return None
+
+
+@bp.route("/alerts/<int:alert_id>", methods=["GET"])
+@requires("alerts.read")
+def get_alert(alert_id: int):
+    alert = _readable(alert_id)
+    if alert is None:
+        return render_error(404)
+    return jsonify(service.public_dict(alert, staff=_is_moderator(), labels=labels()))
+
+
+@bp.route("/check", methods=["POST"])
+@requires("alerts.check")
+def check_identifier():
+    data = load_json(CheckInSchema())
+    try:
+        outcome = check.run_check(
+            data["identifier"] or "", current_user.id, request.remote_addr, kind=data.get("kind"),
+            limits=check_limits(), similar_threshold=service.settings()["similar_warning"],
+        )
+    except check.QuotaExceeded:
+        return render_error(429, quota_message())
+    except InvalidIdentifier:
+        raise ApiValidationError({"identifier": [
+            _("We could not read that as a phone number, e-mail, number plate or online name. Please check it.")
+        ]}) from None
+    if outcome.result == check.NO_RECORD:
+        return jsonify({"result": check.NO_RECORD, "message": answer_message(check.NO_RECORD, False)})
+    names = labels()
+    alerts = [service.public_dict(alert, labels=names)
+              for alert in Alert.select().where(Alert.id.in_(outcome.alert_ids))] if outcome.alert_ids else []
+    return jsonify({"result": check.CAUTION, "alerts": alerts, "message": answer_message(check.CAUTION, bool(alerts))})
+
+
+@bp.route("/me/subscriptions", methods=["GET"])
+@requires("alerts.subscribe")
+def get_subscriptions():
+    return jsonify(subscriptions.as_dict(subscriptions.get(current_user)))
+
+
+@bp.route("/me/subscriptions", methods=["PUT"])
+@requires("alerts.subscribe")
+def put_subscriptions():
+    data = load_json(SubscriptionInSchema())
+    try:
+        subscriptions.save(current_user, data, sms.configured(current_app))
+    except subscriptions.SubscriptionError as exc:
+        raise ApiValidationError({exc.field: [exc.message]}) from None
+    return jsonify(subscriptions.as_dict(subscriptions.get(current_user)))
+
+
+@bp.route("/alerts", methods=["POST"])
+@requires("alerts.publish")
+def create_alert():
+    data = load_json(AlertCreateSchema())
+    try:
+        reports = service.reports_by_reference(data.pop("reports"))
+        alert = service.create_from_reports(reports, data, current_user)
+    except service.AlertError as exc:
+        return _alert_error(exc)
+    body = service.public_dict(alert, staff=True, labels=labels())
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = url_for("alerts_api.get_alert", alert_id=alert.id)
+    return response
+
+
+@bp.route("/alerts/<int:alert_id>", methods=["PATCH"])
+@requires("alerts.publish")
+def patch_alert(alert_id: int):
+    alert = Alert.get_or_none(Alert.id == alert_id)
+    if alert is None:
+        return render_error(404)
+    data = load_json(AlertFieldsSchema(partial=True))
+    try:
+        service.update(alert, data, current_user)
+    except service.AlertError as exc:
+        return _alert_error(exc)
+    return jsonify(service.public_dict(alert, staff=True, labels=labels()))
+
+
+@bp.route("/alerts/<int:alert_id>/publish", methods=["POST"])
+@requires("alerts.publish")
+def publish_alert(alert_id: int):
+    alert = Alert.get_or_none(Alert.id == alert_id)
+    if alert is None:
+        return render_error(404)
+    try:
+        service.publish(alert, current_user)
+    except service.AlertError as exc:
+        return _alert_error(exc)
+    return jsonify(service.public_dict(alert, staff=True, labels=labels()))
+
+
+@bp.route("/alerts/<int:alert_id>/withdraw", methods=["POST"])
+@requires("alerts.publish")
+def withdraw_alert(alert_id: int):
+    alert = Alert.get_or_none(Alert.id == alert_id)
+    if alert is None:
+        return render_error(404)
+    data = load_json(WithdrawInSchema()) if request.get_data() else {}
+    try:
+        service.withdraw(alert, current_user, data.get("reason"))
+    except service.AlertError as exc:
+        return _alert_error(exc)
+    return jsonify(service.public_dict(alert, staff=True, labels=labels()))
+
+
+# -- partner feeds --------------------------------------------------------------------------------
+
+
+def _feed_alerts() -> list[dict] | None:
+    """The newest visible alerts, or None when the caller has no feed token and no read permission."""
+    if not user_has(current_app, current_user, "alerts.read") and feeds.authenticate() is None:
+        return None
+    names = labels()
+    query = filtered(filters_from_request()).limit(100)
+    return [service.public_dict(alert, labels=names) for alert in query]
+
+
+@bp.route("/feeds/alerts.json", methods=["GET"])
+@requires(PUBLIC)  # a partner's feed token is checked here; without one, 401
+def feed_json():
+    alerts = _feed_alerts()
+    if alerts is None:
+        return render_error(401)
+    return jsonify({"alerts": alerts})
+
+
+@bp.route("/feeds/alerts.atom", methods=["GET"])
+@requires(PUBLIC)  # a partner's feed token is checked here; without one, 401
+def feed_atom():
+    alerts = _feed_alerts()
+    if alerts is None:
+        return render_error(401)
+    self_url = url_for("alerts_api.feed_atom", _external=True)
+    body = feeds.atom(alerts, self_url, lambda alert: url_for("alerts.show", alert_id=alert["id"], _external=True))
+    return Response(body, mimetype="application/atom+xml")
+
+
+# -- the OpenAPI document ------------------------------------------------------------------------
+
+
+def register_api(spec) -> None:
+    for name, schema in (
+        ("Alert", AlertOut),
+        ("AlertList", AlertListOut),
+        ("CheckRequest", CheckInSchema),
+        ("CheckAnswer", CheckOut),
+        ("Subscriptions", SubscriptionInSchema),
+        ("SubscriptionsOut", SubscriptionOut),
+        ("AlertCreate", AlertCreateSchema),
+        ("AlertChange", AlertFieldsSchema),
+        ("Withdraw", WithdrawInSchema),
+    ):
+        if name not in spec.components.schemas:
+            spec.components.schema(name, schema=schema)
+    secured = [{"bearerAuth": []}]
+    alert_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+    def body(schema: str, required: bool = True) -> dict:
+        return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+    def ok(schema: str, description: str, status: str = "200") -> dict:
+        return {status: {"description": description, "content": {"application/json": {"schema": schema}}}}
+
+    filters = [
+        {"name": "region", "in": "query", "schema": {"type": "string"}, "description": "A region code."},
+        {"name": "type", "in": "query", "schema": {"type": "string"}, "description": "An incident type code."},
+        {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "Words in the title or summary."},
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    ]
+    spec.path(path="/alerts", operations={
+        "get": {"tags": ["alerts"], "summary": "Published alerts visible to the caller, newest first.",
+                "security": secured, "parameters": filters,
+                "responses": {**ok("AlertList", "A page of alerts."), **error_responses(401, 403)}},
+        "post": {"tags": ["alerts"], "summary": "Moderators: a draft alert from verified, consenting reports.",
+                 "description": "By default the draft carries the perpetrator details (identifiers, description, "
+                                "vehicle) of those reports; nothing about the reporter is copied.",
+                 "security": secured, "requestBody": body("AlertCreate"),
+                 "responses": {**ok("Alert", "The draft, with its id.", "201"),
+                               **error_responses(401, 403, 415, 422)}},
+    })
+    spec.path(path="/alerts/{id}", operations={
+        "get": {"tags": ["alerts"], "summary": "One published alert.", "security": secured,
+                "parameters": [alert_id],
+                "responses": {**ok("Alert", "The alert."), **error_responses(401, 403, 404)}},
+        "patch": {"tags": ["alerts"], "summary": "Moderators: change a draft, or correct a published alert.",
+                  "security": secured, "parameters": [alert_id], "requestBody": body("AlertChange"),
+                  "responses": {**ok("Alert", "The alert as saved."), **error_responses(401, 403, 404, 409, 422)}},
+    })
+    spec.path(path="/alerts/{id}/publish", operations={
+        "post": {"tags": ["alerts"], "summary": "Moderators: publish a draft and notify subscribers.",
+                 "security": secured, "parameters": [alert_id],
+                 "responses": {**ok("Alert", "Published."), **error_responses(401, 403, 404, 409, 422)}},
+    })
+    spec.path(path="/alerts/{id}/withdraw", operations={
+        "post": {"tags": ["alerts"], "summary": "Moderators: withdraw an alert from lists, feeds and checks.",
+                 "security": secured, "parameters": [alert_id], "requestBody": body("Withdraw", required=False),
+                 "responses": {**ok("Alert", "Withdrawn; the history is kept."),
+                               **error_responses(401, 403, 404, 409)}},
+    })
+    spec.path(path="/check", operations={
+        "post": {"tags": ["alerts"], "summary": "Check a phone number, e-mail, plate or online handle.",
+                 "description": "Answers no_record or caution (with the alerts to read); never who reported or "
+                                "how many. Limited per account and per address each day (429).",
+                 "security": secured, "requestBody": body("CheckRequest"),
+                 "responses": {**ok("CheckAnswer", "The answer."), **error_responses(401, 403, 415, 422, 429)}},
+    })
+    spec.path(path="/me/subscriptions", operations={
+        "get": {"tags": ["alerts"], "summary": "The caller's own subscriptions.", "security": secured,
+                "responses": {**ok("SubscriptionsOut", "Regions, channels and frequency."),
+                              **error_responses(401, 403)}},
+        "put": {"tags": ["alerts"], "summary": "Replace the caller's own subscriptions.", "security": secured,
+                "requestBody": body("Subscriptions"),
+                "responses": {**ok("SubscriptionsOut", "As saved."), **error_responses(401, 403, 415, 422)}},
+    })
+    for suffix, media in (("json", "application/json"), ("atom", "application/atom+xml")):
+        spec.path(path=f"/feeds/alerts.{suffix}", operations={
+            "get": {"tags": ["alerts"], "summary": f"Partner feed of published alerts ({suffix}).",
+                    "description": "A partner feed token (or an access token) as a bearer token.",
+                    "security": secured, "parameters": filters[:5],
+                    "responses": {"200": {"description": "The newest 100 alerts.", "content": {media: {}}},
+                                  **error_responses(401)}},
+        })

@@ -1,0 +1,199 @@
+"""The identifier check: "have we heard about this number?" answered without giving anyone away.
+
+A phone number, e-mail, plate or handle is normalised like reports are (every way of writing one
+UK mobile gives one E.164 number), turned into blind indexes for each kind it could be, and
+looked up against published alerts (not withdrawn, not expired) and verified reports whose
+reporter agreed to a community warning. The answer is only "no_record" or "caution" with the
+visible alerts that carry it; never who reported, never how many.
+
+Abuse resistance: a daily quota per account and per address (the address only as a keyed hash),
+every check in the audit log without the identifier, and a warning to staff when one account
+checks many similar identifiers (07700 900001, 07700 900002, ...). For that, a check keeps only
+keyed hashes of the identifier's shape (its value minus the last characters) and a short tag.
+
+The hot path is a handful of plain SQL statements: it runs on every check and is benchmarked
+(bench/bench_check.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+from core.audit import record
+from core.crypto import keyring
+from core.db import db, is_sqlite, utcnow
+from core.identifiers import KINDS, InvalidIdentifier, normalise
+
+log = logging.getLogger("redumbrella.alerts.check")
+
+NO_RECORD = "no_record"
+CAUTION = "caution"
+MAX_INPUT = 254
+
+
+class QuotaExceeded(Exception):
+    """Too many checks today, by this account or from this address."""
+
+
+@dataclass
+class Outcome:
+    result: str
+    alert_ids: list[int] = field(default_factory=list)
+
+
+def candidates(text: str, kind: str | None = None) -> list[tuple[str, str]]:
+    """Every (kind, normalised value) the text can be read as; a handle can look like a plate."""
+    country = current_app.config["DEFAULT_COUNTRY"]
+    text = (text or "").strip()[:MAX_INPUT]
+    kinds = [kind] if kind else list(KINDS)
+    found = []
+    for each in kinds:
+        if each == "phone" and not re.fullmatch(r"[\d\s()+.-]{6,}", text):
+            continue
+        if each == "email" and ("@" not in text or text.startswith("@")):
+            continue
+        if each == "plate" and not (re.fullmatch(r"[A-Za-z0-9 -]{2,12}", text) and re.search(r"\d", text)):
+            continue
+        if each == "handle" and re.fullmatch(r"[\d\s()+.-]{6,}", text) and "phone" in kinds:
+            continue  # digits only: a phone number, not a name
+        try:
+            found.append((each, normalise(each, text, country)))
+        except (InvalidIdentifier, ValueError):
+            continue
+    return found
+
+
+def _placeholders(sql: str) -> str:
+    return sql.replace("%s", "?") if is_sqlite() else sql
+
+
+def lookup(pairs: list[tuple[str, str]]) -> Outcome:
+    """Match blind indexes against visible alerts, then consenting verified reports."""
+    if not pairs:
+        return Outcome(NO_RECORD)
+    ring = keyring()
+    indexes = [(kind, ring.blind_index(kind, value)) for kind, value in pairs]
+    match = " OR ".join(["(i.kind = %s AND i.blind_index = %s)"] * len(indexes))
+    params = [part for pair in indexes for part in pair]
+    today = utcnow().date()
+    # Only placeholders are joined into these statements; every value is a parameter.
+    alert_sql = (
+        "SELECT DISTINCT a.id, a.published_at FROM alerts_identifier i "  # noqa: S608 - placeholders only
+        "JOIN alerts_alert a ON a.id = i.alert_id "
+        f"WHERE ({match}) AND a.status IN ('published', 'updated') "
+        "AND (a.expires_on IS NULL OR a.expires_on >= %s) ORDER BY a.published_at DESC"
+    )
+    rows = db.execute_sql(_placeholders(alert_sql), [*params, today]).fetchall()
+    if rows:
+        return Outcome(CAUTION, [row[0] for row in rows])
+    report_sql = (
+        "SELECT 1 FROM reporting_perpetrator_identifier i "  # noqa: S608 - placeholders only
+        "JOIN reporting_report r ON r.id = i.report_id "
+        f"WHERE ({match}) AND r.status = 'verified' AND EXISTS (SELECT 1 FROM reporting_consent c "
+        "WHERE c.report_id = r.id AND c.purpose = 'share_alert' AND c.withdrawn_at IS NULL) "
+        # A report behind a withdrawn alert no longer warns on its own: withdrawing is the team's
+        # judgement that this warning should not stand, and it takes effect at once.
+        "AND NOT EXISTS (SELECT 1 FROM alerts_source s JOIN alerts_alert w ON w.id = s.alert_id "
+        "WHERE s.report_id = r.id AND w.status = 'withdrawn') LIMIT 1"
+    )
+    if db.execute_sql(_placeholders(report_sql), params).fetchone():
+        return Outcome(CAUTION)
+    return Outcome(NO_RECORD)
+
+
+# -- quota, audit, enumeration -----------------------------------------------------------------
+
+
+def address_key(address: str | None) -> str:
+    return "addr:" + keyring().blind_index("check-address", address or "unknown")[:40]
+
+
+def _count_up(keys: list[str], day: datetime.date) -> dict[str, int]:
+    """Add one to each key's count for the day; return the new counts (one statement)."""
+    values = ", ".join(["(%s, %s, 1)"] * len(keys))
+    sql = (
+        f"INSERT INTO alerts_check_quota (key, day, count) VALUES {values} "  # noqa: S608 - placeholders only
+        "ON CONFLICT (key, day) DO UPDATE SET count = alerts_check_quota.count + 1 RETURNING key, count"
+    )
+    params = [part for key in keys for part in (key, day)]
+    return dict(db.execute_sql(_placeholders(sql), params).fetchall())
+
+
+def shape_and_tag(kind: str, value: str) -> tuple[str, str]:
+    """Keyed hashes of the identifier without its last characters (its 'shape') and of the whole."""
+    if kind == "phone":
+        shape = value[:-3]
+    elif kind == "plate":
+        shape = value[:-2]
+    elif kind == "email":
+        local, _sep, domain = value.partition("@")
+        shape = re.sub(r"\d+", "", local) + "@" + domain
+    else:
+        shape = re.sub(r"\d+$", "", value)
+    ring = keyring()
+    shape_hash = ring.blind_index("check-shape", f"{kind}:{shape}")[:16]
+    return shape_hash, ring.blind_index("check-tag", f"{kind}:{value}")[:12]
+
+
+def run_check(text: str, account_id: int, address: str | None, kind: str | None = None,
+              limits: tuple[int, int] = (30, 30), similar_threshold: int = 8) -> Outcome:
+    """Count the check against the quotas, look it up, record it, and warn staff on a pattern.
+
+    Raises QuotaExceeded (nothing looked up) when today's quota of the account or address is used.
+    Raises InvalidIdentifier when the text cannot be any kind of identifier.
+    """
+    pairs = candidates(text, kind)
+    if not pairs:
+        raise InvalidIdentifier(text)
+    day = utcnow().date()
+    account_key, addr_key = f"user:{account_id}", address_key(address)
+    # Look up first (reads only), then count, record and decide in one short transaction: a
+    # refused check gets nothing back, and every check costs one commit.
+    outcome = lookup(pairs)
+    main_kind, main_value = pairs[0]
+    shape, tag = shape_and_tag(main_kind, main_value)
+    with db.atomic():
+        counts = _count_up([account_key, addr_key], day)
+        refused = counts[account_key] > limits[0] or counts[addr_key] > limits[1]
+        if refused:
+            record("alerts.check_refused", target=f"user:{account_id}", actor_id=account_id)
+        else:
+            sql = ("INSERT INTO alerts_check_event (account_id, created_at, kind, shape, tag, result) "
+                   "VALUES (%s, %s, %s, %s, %s, %s)")
+            db.execute_sql(_placeholders(sql), (account_id, utcnow(), main_kind, shape, tag, outcome.result))
+            record("alerts.check", target=f"check:{main_kind}:{outcome.result}", actor_id=account_id)
+    if refused:
+        raise QuotaExceeded()
+    if counts[account_key] >= similar_threshold:
+        _watch_for_patterns(account_id, shape, similar_threshold, day)
+    return outcome
+
+
+def _watch_for_patterns(account_id: int, shape: str, threshold: int, day: datetime.date) -> None:
+    since = utcnow() - datetime.timedelta(days=1)
+    sql = ("SELECT COUNT(DISTINCT tag) FROM alerts_check_event WHERE account_id = %s AND shape = %s "
+           "AND created_at >= %s")
+    similar = db.execute_sql(_placeholders(sql), (account_id, shape, since)).fetchone()[0]
+    if similar < threshold:
+        return
+    from peewee import IntegrityError
+
+    from plugins.alerts.models import CheckWarning
+
+    same = (CheckWarning.account_id == account_id) & (CheckWarning.day == day) & (CheckWarning.reason == "similar")
+    if CheckWarning.update(count=similar).where(same).execute():
+        return  # staff were already told today; the count shown stays current
+    try:
+        with db.atomic():
+            CheckWarning.create(account_id=account_id, day=day, reason="similar", count=similar)
+    except IntegrityError:
+        return  # another worker raised it a moment ago
+    else:
+        record("alerts.check_warning", target=f"user:{account_id}", actor_id=None)
+        log.warning("many similar identifiers checked",
+                    extra={"event": "alerts_check_warning", "account": account_id, "count": similar})

@@ -1,0 +1,527 @@
+"""Delivery through an outbox: every message is a row before it is anything else.
+
+Publishing an alert writes one Delivery row per recipient and channel (unique idempotency key)
+in the same transaction as the publication, then, once committed, asks the queue to drain the
+outbox. Queue tasks carry a channel name or nothing: never an address or a text.
+
+A drain claims a few rows (status "sending", claimed_by = host:pid:start:thread), sends them one
+by one over one open connection, and commits each row as "sent" the moment the server accepted
+it, before handing over the next. If the worker is killed, its claimed rows stay "sending"; the
+sweep (a periodic task that also runs as soon as a worker starts) sees that the claiming process
+is gone and puts them back to "pending". Only the one message that was being handed over at the
+instant of death can be sent twice: at most one repeat per worker.
+
+Failures are retried with exponential back-off (retry_seconds × 2^attempts, at most six hours)
+up to max_attempts; then the row is "failed" and staff see it on the deliveries page.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import os
+import socket
+import threading
+import zoneinfo
+from collections import Counter
+from email.utils import parseaddr
+
+from flask import current_app
+from flask_babel import force_locale
+from peewee import fn
+
+from core.accounts.models import User, UserRole
+from core.db import db, is_sqlite, utcnow
+from core.permissions import roles_for
+from plugins.alerts import _
+from plugins.alerts.mailer import MailSession, PermanentFailure, TemporaryFailure
+from plugins.alerts.models import (
+    BUNDLED,
+    CANCELLED,
+    FAILED,
+    HELD,
+    PENDING,
+    SENDING,
+    SENT,
+    SENT_CHANNELS,
+    Alert,
+    AlertRegion,
+    Delivery,
+    Subscription,
+    SubscriptionRegion,
+)
+
+log = logging.getLogger("redumbrella.alerts.delivery")
+
+CLAIM_BATCH = 20
+MAX_BACKOFF = datetime.timedelta(hours=6)
+INSERT_CHUNK = 500
+
+
+# -- fan-out -----------------------------------------------------------------------------------
+
+
+def recipients(alert: Alert):
+    """(user id, channels, frequency) of active, vetted subscribers to one of the alert's regions."""
+    regions = [row.region for row in AlertRegion.select(AlertRegion.region).where(AlertRegion.alert == alert)]
+    roles = sorted(roles_for(current_app, "alerts.subscribe"))
+    in_region = SubscriptionRegion.select(SubscriptionRegion.subscription).where(SubscriptionRegion.region.in_(regions))
+    vetted = UserRole.select(UserRole.user).where(UserRole.role.in_(roles))
+    query = (
+        Subscription.select(Subscription.user, Subscription.channels, Subscription.frequency)
+        .join(User, on=(User.id == Subscription.user))
+        .where(
+            (User.active == True)  # noqa: E712
+            & ((Subscription.all_regions == True) | Subscription.id.in_(in_region))  # noqa: E712
+            & Subscription.user.in_(vetted)
+        )
+        .order_by(Subscription.user)
+    )
+    return query.tuples().iterator()
+
+
+def fan_out(alert: Alert) -> Counter:
+    """Write the outbox rows for a newly published alert; returns how many are due per channel."""
+    from plugins.alerts import sms
+
+    sms_on = sms.configured(current_app)
+    now = utcnow()
+    due: Counter = Counter()
+    batch = []
+    for user_id, channels, frequency in recipients(alert):
+        for channel in (channels or "").split(","):
+            if channel not in SENT_CHANNELS or (channel == "sms" and not sms_on):
+                continue
+            status = HELD if frequency == "daily" else PENDING
+            batch.append({
+                "key": f"alert:{alert.id}:{user_id}:{channel}",
+                "kind": "alert",
+                "alert": alert.id,
+                "user": user_id,
+                "channel": channel,
+                "status": status,
+                "next_attempt_at": now,
+                "created_at": now,
+            })
+            if status == PENDING:
+                due[channel] += 1
+        if len(batch) >= INSERT_CHUNK:
+            Delivery.insert_many(batch).on_conflict_ignore().execute()
+            batch = []
+    if batch:
+        Delivery.insert_many(batch).on_conflict_ignore().execute()
+    return due
+
+
+def kick(due: Counter | dict) -> None:
+    """After commit: ask the queue to drain each channel that has messages due (ids only)."""
+    from plugins.alerts.tasks import drain_outbox
+
+    config = current_app.config
+    for channel, count in due.items():
+        if not count:
+            continue
+        drains = 1 if config["QUEUE_IMMEDIATE"] else max(1, min(config["QUEUE_WORKERS"], -(-count // CLAIM_BATCH)))
+        for _n in range(drains):
+            drain_outbox(channel)
+
+
+def cancel_for_alert(alert: Alert) -> int:
+    return (
+        Delivery.update(status=CANCELLED, claimed_by=None)
+        .where((Delivery.alert == alert) & Delivery.status.in_([PENDING, HELD]))
+        .execute()
+    )
+
+
+# -- claiming ----------------------------------------------------------------------------------
+
+
+def _process_start(pid: int) -> str:
+    """The kernel's start time of a process (so a reused pid is not taken for the old process)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "0"
+
+
+_HOST = socket.gethostname()[:40]
+
+
+def claimer() -> str:
+    pid = os.getpid()
+    return f"{_HOST}:{pid}:{_process_start(pid)}:{threading.get_native_id()}"
+
+
+def _claimer_alive(claim: str) -> bool | None:
+    """True or False when this host can tell; None for another host's worker (the lease decides)."""
+    try:
+        host, pid_text, start, thread_id = claim.rsplit(":", 3)
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != _HOST:
+        return None
+    if pid == os.getpid():
+        return int(thread_id) in {thread.native_id for thread in threading.enumerate()}
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return start == "0" or _process_start(pid) == start
+
+
+def claim(channel: str, who: str, limit: int = CLAIM_BATCH) -> list[int]:
+    """Atomically take up to `limit` due rows of one channel for this worker."""
+    now = utcnow()
+    lock = "" if is_sqlite() else " FOR UPDATE SKIP LOCKED"
+    sql = (  # only the fixed lock clause is joined in
+        "UPDATE alerts_delivery SET status = %s, claimed_by = %s, claimed_at = %s "  # noqa: S608
+        "WHERE id IN (SELECT id FROM alerts_delivery WHERE status = %s AND channel = %s "
+        f"AND next_attempt_at <= %s ORDER BY id LIMIT %s{lock}) RETURNING id"
+    )
+    if is_sqlite():
+        sql = sql.replace("%s", "?")
+    with db.atomic():
+        cursor = db.execute_sql(sql, (SENDING, who, now, PENDING, channel, now, limit))
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def release_dead_claims() -> int:
+    """Put rows claimed by workers that no longer exist (or whose lease ran out) back to pending."""
+    from plugins.alerts.service import settings
+
+    released = 0
+    claims = [row[0] for row in Delivery.select(Delivery.claimed_by).where(Delivery.status == SENDING)
+              .distinct().tuples()]
+    for claim_id in claims:
+        if claim_id is None or _claimer_alive(claim_id) is False:
+            released += (
+                Delivery.update(status=PENDING, claimed_by=None)
+                .where((Delivery.status == SENDING) & (Delivery.claimed_by == claim_id))
+                .execute()
+            )
+    lease = datetime.timedelta(seconds=settings()["claim_lease_seconds"])
+    released += (
+        Delivery.update(status=PENDING, claimed_by=None)
+        .where((Delivery.status == SENDING) & (Delivery.claimed_at < utcnow() - lease))
+        .execute()
+    )
+    if released:
+        log.warning("outbox claims released", extra={"event": "alerts_claims_released", "count": released})
+    return released
+
+
+# -- sending -----------------------------------------------------------------------------------
+
+
+class Sender:
+    """Sends one channel's messages, keeping its connection open for the whole drain."""
+
+    def __init__(self, channel: str):
+        self.channel = channel
+        self.mail = MailSession() if channel == "email" else None
+        self.cache: dict = {}
+
+    def send(self, delivery: Delivery, user: User, subscription: Subscription | None) -> None:
+        locale = user.locale if user.locale in current_app.config["LOCALES"] else current_app.config["DEFAULT_LOCALE"]
+        if self.channel == "email":
+            if not user.email:
+                raise PermanentFailure("NoEmailAddress")
+            subject, body = self._texts(delivery, locale)
+            self.mail.send(_email(user.email, subject, body, delivery.key))
+        elif self.channel == "sms":
+            number = subscription.sms_number if subscription else None
+            if not number:
+                raise PermanentFailure("NoSmsNumber")
+            _subject, body = self._texts(delivery, locale)
+            _send_sms(number, body, delivery.key)
+        else:
+            raise PermanentFailure("UnknownChannel")
+
+    def _texts(self, delivery: Delivery, locale: str) -> tuple[str, str]:
+        """(subject, body) in the recipient's language; the same for every recipient of one alert."""
+        cache_key = (delivery.kind, delivery.alert_id, delivery.id if delivery.kind == "digest" else None, locale)
+        if cache_key not in self.cache:
+            with force_locale(locale):
+                self.cache[cache_key] = compose(delivery, self.channel)
+        return self.cache[cache_key]
+
+    def close(self) -> None:
+        if self.mail is not None:
+            self.mail.close()
+
+
+def _email(to: str, subject: str, body: str, key: str):
+    from core.mail import build_message
+
+    message = build_message(to, subject, body)
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    del message["Message-ID"]
+    # Derived from the idempotency key: a repeat carries the same Message-ID, so mail systems
+    # (and our tests) can tell it is the same message.
+    message["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+    return message
+
+
+def _send_sms(to: str, body: str, key: str) -> None:
+    from core.plugins import get_registry
+    from plugins.alerts import sms
+
+    app = current_app._get_current_object()
+    name = sms.backend(app)
+    if not name:
+        raise PermanentFailure("NoSmsBackend")
+    result = get_registry(app).call("send_sms", app=app, backend=name, to=to, body=body, key=key)
+    if not result:
+        raise PermanentFailure("NoSmsBackend")
+
+
+def compose(delivery: Delivery, channel: str) -> tuple[str, str]:
+    """Neutral wording: nothing on a lock screen says what this is about. Instances can replace it."""
+    from core.mail import MailError, external_url
+    from plugins.alerts.service import public_dict, settings
+
+    conf = settings()
+    try:
+        link = external_url("alerts_links.open", alert_id=delivery.alert_id) if delivery.kind == "alert" else \
+            external_url("alerts_links.latest")
+    except MailError:
+        link = "/n/" + (str(delivery.alert_id) if delivery.kind == "alert" else "")
+    if delivery.kind == "digest":
+        count = visible_in_digest(delivery)
+        subject = conf["email_subject"] or _("Your daily update")
+        body = _("There are %(count)d new things for you to read. Sign in to see them:", count=count)
+    else:
+        subject = conf["email_subject"] or _("A new update")
+        body = _("There is something new for you to read. Sign in to see it:")
+    custom = conf["sms_text"] if channel == "sms" else conf["email_text"]
+    if custom:
+        text = custom.replace("{link}", link)
+        body = text if "{link}" in custom else f"{text}\n{link}"
+    else:
+        body = f"{body}\n{link}"
+    if channel == "sms":
+        return subject, body
+    if conf["email_details"] and delivery.kind == "alert":
+        alert = Alert.get_by_id(delivery.alert_id)
+        data = public_dict(alert)
+        regions = ", ".join(region["label"] for region in data["regions"])
+        body += "\n\n\n\n" + "\n".join(part for part in (data["title"], regions, data["summary"]) if part)
+    body += "\n\n" + _("You chose to get these messages. To change or stop them, sign in and open your settings.")
+    return subject, body
+
+
+def visible_in_digest(digest: Delivery) -> int:
+    from plugins.alerts.service import visible_query
+
+    ids = Delivery.select(Delivery.alert).where(Delivery.digest == digest)
+    return visible_query().where(Alert.id.in_(ids)).count()
+
+
+def drain(channel: str, max_messages: int | None = None) -> int:
+    """Send due messages of one channel until none are left; returns how many were sent."""
+    who = claimer()
+    sender = Sender(channel)
+    sent = 0
+    try:
+        while max_messages is None or sent < max_messages:
+            ids = claim(channel, who, CLAIM_BATCH if max_messages is None else min(CLAIM_BATCH, max_messages - sent))
+            if not ids:
+                break
+            try:
+                sent += _send_claimed(ids, sender, who)
+            except TemporaryFailure as failure:
+                # The server is unreachable: put the rest back with a delay, stop this drain.
+                _release_own(who, reason=str(failure))
+                break
+    finally:
+        sender.close()
+        _release_own(who)
+    if sent:
+        log.info("outbox drained", extra={"event": "alerts_sent", "channel": channel, "count": sent})
+    return sent
+
+
+def _send_claimed(ids: list[int], sender: Sender, who: str) -> int:
+    from plugins.alerts.service import is_visible
+
+    rows = list(Delivery.select().where(Delivery.id.in_(ids) & (Delivery.claimed_by == who)).order_by(Delivery.id))
+    users = {user.id: user for user in User.select().where(User.id.in_([row.user_id for row in rows]))}
+    subscriptions = {
+        sub.user_id: sub for sub in Subscription.select().where(Subscription.user.in_([row.user_id for row in rows]))
+    }
+    alerts = {alert.id: alert for alert in Alert.select().where(Alert.id.in_([r.alert_id for r in rows if r.alert_id]))}
+    sent = 0
+    for row in rows:
+        user = users.get(row.user_id)
+        subscription = subscriptions.get(row.user_id)
+        if (
+            user is None
+            or not user.active
+            or subscription is None
+            or row.channel not in subscription.channel_list
+            or (row.kind == "alert" and not is_visible(alerts[row.alert_id]))
+            or (row.kind == "digest" and visible_in_digest(row) == 0)
+        ):
+            _finish(row, CANCELLED)
+            continue
+        try:
+            sender.send(row, user, subscription)
+        except PermanentFailure as failure:
+            _finish(row, FAILED, error=str(failure))
+            continue
+        except TemporaryFailure as failure:
+            _retry(row, str(failure))
+            if str(failure).startswith("connect:") or row.channel == "email" and sender.mail.connection is None:
+                raise
+            continue
+        _finish(row, SENT)  # committed before the next message is handed over
+        sent += 1
+    return sent
+
+
+def _finish(row: Delivery, status: str, error: str | None = None) -> None:
+    now = utcnow()
+    values = {
+        Delivery.status: status,
+        Delivery.claimed_by: None,
+        Delivery.last_error: (error or None) and error[:64],
+    }
+    if status in (SENT, FAILED):
+        values[Delivery.attempts] = Delivery.attempts + 1
+    if status == SENT:
+        values[Delivery.sent_at] = now
+    Delivery.update(values).where(Delivery.id == row.id).execute()
+    if status == FAILED:
+        log.warning("delivery failed", extra={"event": "alerts_delivery_failed", "reason": error})
+
+
+def _retry(row: Delivery, error: str) -> None:
+    from plugins.alerts.service import settings
+
+    conf = settings()
+    attempts = row.attempts + 1
+    if attempts >= conf["max_attempts"]:
+        _finish(row, FAILED, error=error)
+        return
+    delay = min(datetime.timedelta(seconds=conf["retry_seconds"] * 2 ** (attempts - 1)), MAX_BACKOFF)
+    Delivery.update(
+        status=PENDING, claimed_by=None, attempts=attempts, last_error=error[:64], next_attempt_at=utcnow() + delay
+    ).where(Delivery.id == row.id).execute()
+    log.info("delivery will be retried", extra={"event": "alerts_delivery_retry", "reason": error})
+
+
+def _release_own(who: str, reason: str | None = None) -> None:
+    """Rows this worker claimed but did not get to: back to pending (later, when the server is down)."""
+    values = {Delivery.status: PENDING, Delivery.claimed_by: None}
+    if reason:
+        from plugins.alerts.service import settings
+
+        values[Delivery.next_attempt_at] = utcnow() + datetime.timedelta(seconds=settings()["retry_seconds"])
+        values[Delivery.last_error] = reason[:64]
+    Delivery.update(values).where((Delivery.status == SENDING) & (Delivery.claimed_by == who)).execute()
+
+
+# -- digests and the sweep -----------------------------------------------------------------------
+
+
+def local_now() -> datetime.datetime:
+    try:
+        zone = zoneinfo.ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = datetime.UTC
+    return datetime.datetime.now(zone)
+
+
+def build_digests(now: datetime.datetime | None = None) -> int:
+    """Once the digest hour has come, fold each person's held messages into one per channel."""
+    from plugins.alerts.service import settings
+
+    now = now or local_now()
+    if now.hour < settings()["digest_hour"]:
+        return 0
+    day = now.date().isoformat()
+    pairs = list(Delivery.select(Delivery.user, Delivery.channel).where(Delivery.status == HELD).distinct().tuples())
+    made = 0
+    for user_id, channel in pairs:
+        key = f"digest:{day}:{user_id}:{channel}"
+        with db.atomic():
+            Delivery.insert(key=key, kind="digest", user=user_id, channel=channel, status=PENDING).on_conflict_ignore(
+            ).execute()
+            digest = Delivery.get(Delivery.key == key)
+            if digest.status != PENDING:
+                continue  # today's digest already went: these wait for tomorrow's
+            Delivery.update(status=BUNDLED, digest=digest.id).where(
+                (Delivery.user == user_id) & (Delivery.channel == channel) & (Delivery.status == HELD)
+            ).execute()
+            made += 1
+    return made
+
+
+def due_channels() -> list[str]:
+    rows = (
+        Delivery.select(Delivery.channel)
+        .where((Delivery.status == PENDING) & (Delivery.next_attempt_at <= utcnow()))
+        .distinct()
+        .tuples()
+    )
+    return [row[0] for row in rows]
+
+
+def sweep() -> dict:
+    """Every minute, and as soon as a worker starts: recover, bundle digests, drain what is due."""
+    released = release_dead_claims()
+    digests = build_digests()
+    channels = due_channels()
+    if channels:
+        counts = Counter({channel: _due_count(channel) for channel in channels})
+        kick(counts)
+    return {"released": released, "digests": digests, "channels": channels}
+
+
+def _due_count(channel: str) -> int:
+    return (
+        Delivery.select()
+        .where((Delivery.status == PENDING) & (Delivery.channel == channel) & (Delivery.next_attempt_at <= utcnow()))
+        .count()
+    )
+
+
+# -- what staff see ------------------------------------------------------------------------------
+
+
+def stats(alert: Alert | None = None) -> dict[str, dict[str, int]]:
+    """Counts per channel and status (all alerts, or one)."""
+    query = Delivery.select(Delivery.channel, Delivery.status, fn.COUNT(Delivery.id))
+    if alert is not None:
+        query = query.where(Delivery.alert == alert)
+    result: dict[str, dict[str, int]] = {}
+    for channel, status, count in query.group_by(Delivery.channel, Delivery.status).tuples():
+        result.setdefault(channel, {})[status] = count
+    return result
+
+
+def problems(limit: int = 200) -> list[Delivery]:
+    """Failed deliveries and those waiting to be retried, newest first."""
+    return list(
+        Delivery.select()
+        .where((Delivery.status == FAILED) | ((Delivery.status == PENDING) & (Delivery.attempts > 0)))
+        .order_by(Delivery.id.desc())
+        .limit(limit)
+    )
+
+
+def retry_failed(alert_id: int | None = None) -> int:
+    query = Delivery.update(status=PENDING, attempts=0, next_attempt_at=utcnow(), claimed_by=None).where(
+        Delivery.status == FAILED
+    )
+    if alert_id is not None:
+        query = query.where(Delivery.alert == alert_id)
+    count = query.execute()
+    return count

@@ -1,0 +1,94 @@
+"""Web forms of the alerts plugin (Flask-WTF, so every POST carries a CSRF token)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from plugins.alerts import _l
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form):
+        choices = {str(value) for value, _label in (self.choices or [])}
+        for value in self.data or []:
+            if str(value) not in choices:
+                raise ValidationError(_l("Please choose from the options listed."))
+
+
+class CheckForm(FlaskForm):
+    identifier = StringField(
+        _l("Phone number, e-mail, number plate or online name"),
+        validators=[DataRequired(message=_l("Please enter what you want to check.")), Length(max=254)],
+    )
+    kind = SelectField(
+        _l("What is it?"),
+        choices=[("", _l("Work it out for me")), ("phone", _l("Phone number")), ("email", _l("E-mail address")),
+                 ("plate", _l("Number plate")), ("handle", _l("Online name or profile"))],
+        default="",
+    )
+
+
+class SubscriptionForm(FlaskForm):
+    channels = CheckboxesField(_l("How should we tell you?"))
+    all_regions = BooleanField(_l("All regions"))
+    regions = CheckboxesField(_l("Regions"))
+    frequency = RadioField(
+        _l("How often?"),
+        choices=[("immediate", _l("Straight away")), ("daily", _l("Once a day, in one message"))],
+        default="immediate",
+    )
+    sms_number = TelField(_l("Mobile number for text messages"), validators=[Optional(), Length(max=40)])
+
+
+class NewAlertForm(FlaskForm):
+    reports = CheckboxesField(_l("Reports this alert is about"))
+    summary = TextAreaField(
+        _l("Summary for members"),
+        validators=[DataRequired(message=_l("Please write a summary for members.")), Length(max=5000)],
+    )
+    include_perpetrators = BooleanField(_l("Start with the perpetrator details of these reports"), default=True)
+
+
+class AlertForm(FlaskForm):
+    title = StringField(_l("Headline"), validators=[Optional(), Length(max=200)])
+    summary = TextAreaField(_l("Summary for members"), validators=[Length(max=5000)])
+    severity = RadioField(_l("Severity"), choices=[("low", _l("Be aware")), ("medium", _l("Take care")),
+                                                   ("high", _l("Serious danger"))], default="medium")
+    incident_types = CheckboxesField(_l("What happened"))
+    regions = CheckboxesField(_l("Regions"))
+    occurred_on = DateField(_l("Date it happened"), validators=[Optional()])
+    expires_on = DateField(_l("Show until"), validators=[Optional()])
+    review_on = DateField(_l("Review on"), validators=[Optional()])
+    identifiers = TextAreaField(
+        _l("Phone numbers, e-mails, plates and online names to publish"),
+        validators=[Length(max=5000)],
+    )
+    perpetrators = HiddenField()  # filled from the per-person fields by the view
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(_l("Why (for staff only)"), validators=[Length(max=1000)])
+
+
+class FeedTokenForm(FlaskForm):
+    label = StringField(_l("Partner organisation"), validators=[DataRequired(), Length(max=120)])
+
+
+class EmptyForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""

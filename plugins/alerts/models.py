@@ -1,0 +1,295 @@
+"""Tables of the alerts plugin (all prefixed alerts_).
+
+An alert is written by a moderator from verified reports whose reporter agreed to a community
+warning. It copies an allowlist only (incident types, date, regions, the moderator's summary and
+the perpetrator details the moderator picks); nothing about the reporter. Perpetrator identifiers
+are kept as blind indexes for the identifier check and encrypted for display.
+
+Delivery goes through an outbox (Delivery): one row per recipient and channel with a unique
+idempotency key. A worker claims rows, sends, and marks each one sent before the next, so a
+worker that dies repeats at most the message it was handing over at that instant.
+"""
+
+from __future__ import annotations
+
+import json
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from core.accounts.models import User
+from core.crypto import EncryptedTextField
+from core.db import BaseModel, utcnow
+
+# Alert statuses. "updated" is a published alert that was corrected after publication.
+DRAFT, PUBLISHED, UPDATED, WITHDRAWN = "draft", "published", "updated", "withdrawn"
+STATUSES = (DRAFT, PUBLISHED, UPDATED, WITHDRAWN)
+VISIBLE_STATUSES = (PUBLISHED, UPDATED)
+SEVERITIES = ("low", "medium", "high")
+IDENTIFIER_KINDS = ("phone", "email", "plate", "handle")
+
+CHANNELS = ("email", "sms", "web")
+SENT_CHANNELS = ("email", "sms")  # channels that go through the outbox; "web" is the alert list
+FREQUENCIES = ("immediate", "daily")
+
+# Outbox states.
+HELD = "held"  # waiting for the recipient's daily digest
+PENDING = "pending"  # due at next_attempt_at
+SENDING = "sending"  # claimed by a worker (claimed_by), being handed to the mail or SMS server
+SENT = "sent"
+FAILED = "failed"  # gave up after the configured attempts; staff see it and may retry
+CANCELLED = "cancelled"  # the alert was withdrawn, or the recipient unsubscribed, before it went
+BUNDLED = "bundled"  # folded into a digest message (digest_id)
+DELIVERY_STATES = (HELD, PENDING, SENDING, SENT, FAILED, CANCELLED, BUNDLED)
+
+
+class Alert(BaseModel):
+    status = CharField(max_length=16, default=DRAFT, index=True)
+    severity = CharField(max_length=8, default="medium")
+    title = CharField(max_length=200, default="")
+    summary = TextField(default="")  # written by a moderator for publication
+    incident_types = CharField(max_length=500, default="")  # codes, comma-separated
+    occurred_on = DateField(null=True)
+    expires_on = DateField(null=True, index=True)  # after this day: out of lists and checks
+    review_on = DateField(null=True)  # a reminder for staff to look at it again
+    version = IntegerField(default=1)  # bumped by every saved change
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField(default=utcnow, index=True)
+    changed_at = DateTimeField(default=utcnow)
+    published_at = DateTimeField(null=True, index=True)
+    corrected_at = DateTimeField(null=True)  # last correction after publication (members see it)
+    withdrawn_at = DateTimeField(null=True)
+    withdrawn_reason = TextField(null=True)  # staff only
+
+    class Meta:
+        table_name = "alerts_alert"
+
+    @property
+    def incident_type_codes(self) -> list[str]:
+        return [code for code in (self.incident_types or "").split(",") if code]
+
+    @property
+    def is_visible(self) -> bool:
+        return self.status in VISIBLE_STATUSES
+
+    def target(self) -> str:
+        return f"alert:{self.id}"
+
+
+class AlertRegion(BaseModel):
+    alert = ForeignKeyField(Alert, backref="region_rows", on_delete="CASCADE")
+    region = CharField(max_length=64)
+
+    class Meta:
+        table_name = "alerts_region"
+        indexes = ((("alert", "region"), True), (("region",), False))
+
+
+class AlertSource(BaseModel):
+    """Which reports an alert was written from (staff only; never shown to members)."""
+
+    alert = ForeignKeyField(Alert, backref="sources", on_delete="CASCADE")
+    report_id = IntegerField(index=True)
+
+    class Meta:
+        table_name = "alerts_source"
+        indexes = ((("alert", "report_id"), True),)
+
+
+class AlertPerpetrator(BaseModel):
+    """Perpetrator details a moderator chose to publish: a description and a vehicle (encrypted JSON)."""
+
+    alert = ForeignKeyField(Alert, backref="perpetrators", on_delete="CASCADE")
+    position = IntegerField(default=0)
+    description = EncryptedTextField(null=True)
+    vehicle = EncryptedTextField(null=True)
+
+    class Meta:
+        table_name = "alerts_perpetrator"
+
+    @property
+    def description_dict(self) -> dict:
+        return json.loads(self.description) if self.description else {}
+
+    @property
+    def vehicle_dict(self) -> dict:
+        return json.loads(self.vehicle) if self.vehicle else {}
+
+
+class AlertIdentifier(BaseModel):
+    """A published phone, email, plate or handle: blind index for the check, encrypted for display."""
+
+    alert = ForeignKeyField(Alert, backref="identifiers", on_delete="CASCADE")
+    kind = CharField(max_length=16)
+    blind_index = CharField(max_length=64)
+    display = EncryptedTextField()
+
+    class Meta:
+        table_name = "alerts_identifier"
+        indexes = ((("kind", "blind_index"), False),)
+
+
+class AlertRevision(BaseModel):
+    """The history of an alert for staff: every save, publication, correction and withdrawal."""
+
+    alert = ForeignKeyField(Alert, backref="revisions", on_delete="CASCADE")
+    version = IntegerField()
+    action = CharField(max_length=16)  # created, edited, published, corrected, withdrawn
+    status = CharField(max_length=16)
+    snapshot = EncryptedTextField()  # JSON of the alert as it was after this action
+    note = EncryptedTextField(null=True)
+    changed_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    changed_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "alerts_revision"
+
+    @property
+    def snapshot_dict(self) -> dict:
+        return json.loads(self.snapshot)
+
+
+class Candidate(BaseModel):
+    """A report verified with consent to a community warning, waiting for a moderator's decision."""
+
+    report_id = IntegerField(unique=True)
+    created_at = DateTimeField(default=utcnow)
+    dismissed_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "alerts_candidate"
+
+
+class Subscription(BaseModel):
+    user = ForeignKeyField(User, unique=True, backref="+", on_delete="CASCADE")
+    channels = CharField(max_length=32, default="web")  # comma-separated CHANNELS
+    all_regions = BooleanField(default=False)
+    frequency = CharField(max_length=16, default="immediate")
+    sms_number = EncryptedTextField(null=True)  # E.164, only when SMS is chosen
+    created_at = DateTimeField(default=utcnow)
+    changed_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "alerts_subscription"
+
+    @property
+    def channel_list(self) -> list[str]:
+        return [code for code in (self.channels or "").split(",") if code]
+
+
+class SubscriptionRegion(BaseModel):
+    subscription = ForeignKeyField(Subscription, backref="region_rows", on_delete="CASCADE")
+    region = CharField(max_length=64)
+
+    class Meta:
+        table_name = "alerts_subscription_region"
+        indexes = ((("subscription", "region"), True), (("region",), False))
+
+
+class Delivery(BaseModel):
+    """The outbox: one message to one recipient on one channel. Only ids go to the queue."""
+
+    key = CharField(max_length=96, unique=True)  # idempotency key, e.g. "alert:12:user:7:email"
+    kind = CharField(max_length=8, default="alert")  # alert or digest
+    alert = ForeignKeyField(Alert, null=True, backref="deliveries", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    channel = CharField(max_length=8)
+    status = CharField(max_length=12, default=PENDING)
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    claimed_by = CharField(max_length=96, null=True)
+    claimed_at = DateTimeField(null=True)
+    last_error = CharField(max_length=64, null=True)  # an error class name, never an address or text
+    digest = ForeignKeyField("self", null=True, backref="bundled", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "alerts_delivery"
+        indexes = (
+            (("status", "channel", "next_attempt_at"), False),
+            (("alert", "status"), False),
+            (("user", "status"), False),
+        )
+
+
+class FeedToken(BaseModel):
+    """A partner organisation's token for the Atom and JSON feeds; only its SHA-256 is stored."""
+
+    label = EncryptedTextField()  # the organisation's name, as staff wrote it
+    token_hash = CharField(max_length=64, unique=True)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField(default=utcnow)
+    last_used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "alerts_feed_token"
+
+
+class CheckQuota(BaseModel):
+    """Checks made today by one account or from one address (a keyed hash, never the address)."""
+
+    key = CharField(max_length=80)
+    day = DateField()
+    count = IntegerField(default=0)
+
+    class Meta:
+        table_name = "alerts_check_quota"
+        indexes = ((("key", "day"), True),)
+
+
+class CheckEvent(BaseModel):
+    """One check, for spotting enumeration: no identifier, only keyed hashes of its shape."""
+
+    account_id = IntegerField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    kind = CharField(max_length=8)
+    shape = CharField(max_length=16)  # keyed hash of the identifier minus its last characters
+    tag = CharField(max_length=12)  # a short keyed hash, to count distinct identifiers
+    result = CharField(max_length=12)
+
+    class Meta:
+        table_name = "alerts_check_event"
+        indexes = ((("account_id", "created_at"), False),)
+
+
+class CheckWarning(BaseModel):
+    """Staff are told when an account checks many sequential or similar identifiers."""
+
+    account_id = IntegerField()
+    day = DateField()
+    reason = CharField(max_length=16)  # "similar" or "volume"
+    count = IntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+    resolved_at = DateTimeField(null=True)
+    resolved_by = IntegerField(null=True)
+
+    class Meta:
+        table_name = "alerts_check_warning"
+        indexes = ((("account_id", "day", "reason"), True),)
+
+
+MODELS = [
+    Alert,
+    AlertRegion,
+    AlertSource,
+    AlertPerpetrator,
+    AlertIdentifier,
+    AlertRevision,
+    Candidate,
+    Subscription,
+    SubscriptionRegion,
+    Delivery,
+    FeedToken,
+    CheckQuota,
+    CheckEvent,
+    CheckWarning,
+]

@@ -1,0 +1,318 @@
+"""Marshmallow schemas of the alerts plugin: its settings, and the API's input and output.
+
+Input schemas subclass core.api.ApiSchema (unknown fields refused, messages translated) and reuse
+the reporting plugin's checked fields (codes from the configured lists, capped text).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from core.api import ApiSchema
+from core.identifiers import KINDS
+from plugins.alerts import _, _l
+from plugins.alerts.models import CHANNELS, FREQUENCIES, SEVERITIES, STATUSES
+
+MAX_SUMMARY = 5_000
+MAX_TITLE = 200
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+
+def _number(default: int, label, help_text, low: int, high: int) -> fields.Integer:
+    return fields.Integer(load_default=default, validate=validate.Range(min=low, max=high),
+                          metadata={"label": label, "help": help_text})
+
+
+def _wording(label, help_text) -> fields.String:
+    return fields.String(load_default="", validate=validate.Length(max=300),
+                         metadata={"label": label, "help": help_text})
+
+
+class AlertsSettings(Schema):
+    check_limit_account = _number(30, _l("Checks per account per day"),
+                                  _l("After this many checks in a day, an account is asked to wait until tomorrow."),
+                                  1, 1_000_000_000)
+    check_limit_address = _number(30, _l("Checks per internet address per day"),
+                                  _l("The same limit for everything coming from one address."), 1, 1_000_000_000)
+    similar_warning = _number(8, _l("Warn staff after this many similar checks"),
+                              _l("Numbers that differ only in their last digits, checked by one account in a day."),
+                              2, 1_000_000)
+    default_expiry_days = _number(180, _l("Alerts end after (days)"),
+                                  _l("A new alert's end date, which moderators can change. 0: no end date."), 0, 3650)
+    digest_hour = _number(18, _l("Daily digest hour"),
+                          _l("Hour of the day (0 to 23, the instance's time zone) the daily digest goes out."), 0, 23)
+    email_subject = _wording(_l("E-mail subject"), _l("Leave empty for our neutral, translated wording. It shows on "
+                                                      "lock screens: keep it neutral."))
+    email_text = _wording(_l("E-mail text"), _l("Leave empty for our neutral, translated wording. {link} is replaced "
+                                                "by the link."))
+    sms_text = _wording(_l("Text message"), _l("Leave empty for our neutral, translated wording. {link} is replaced "
+                                               "by the link. Keep it short."))
+    email_details = fields.Boolean(load_default=False, metadata={
+        "label": _l("Put the alert's details in the e-mail"),
+        "help": _l("Off: the e-mail only says there is something new, with a link. On: the title, regions and "
+                   "summary follow a few blank lines below."),
+    })
+    max_attempts = _number(8, _l("Delivery attempts"), _l("A message that failed this many times is shown to staff "
+                                                          "as failed."), 1, 50)
+    retry_seconds = _number(60, _l("First retry after (seconds)"),
+                            _l("Each later retry waits twice as long, up to six hours."), 1, 3600)
+    claim_lease_seconds = _number(600, _l("Worker lease (seconds)"),
+                                  _l("Messages held by a worker that has stopped answering for this long are "
+                                     "handed to another."), 30, 86400)
+
+
+# -- API input ---------------------------------------------------------------------------------
+
+
+class Text(fields.String):
+    """Trimmed text without control characters, with a length cap; empty becomes None."""
+
+    def __init__(self, max_length: int = 200, multiline: bool = False, **kwargs):
+        kwargs.setdefault("allow_none", True)
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.multiline = multiline
+        self.metadata.setdefault("maxLength", max_length)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).replace("\r\n", "\n").strip()
+        allowed = {"\n", "\t"} if self.multiline else {"\t"}
+        if any((ord(ch) < 32 and ch not in allowed) or ord(ch) == 127 for ch in text):
+            raise ValidationError(_("Please remove the special characters from this text."))
+        if len(text) > self.max_length:
+            raise ValidationError(_("Please keep this under %(count)d characters (it has %(length)d).",
+                                    count=self.max_length, length=len(text)))
+        return text or None
+
+
+class Code(fields.String):
+    """A code from one of the reporting plugin's configured lists (regions, incident types)."""
+
+    def __init__(self, kind: str, **kwargs):
+        super().__init__(**kwargs)
+        self.kind = kind
+        self.metadata.setdefault("description", f"A code from GET /{kind.replace('_', '-')}.")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from plugins.alerts.service import choice_labels
+
+        code = super()._deserialize(value, attr, data, **kwargs).strip()
+        if code not in choice_labels(self.kind):
+            raise ValidationError(_("“%(code)s” is not one of this service's codes.", code=code[:64]))
+        return code
+
+
+class Phone(Text):
+    """A phone number in any usual form, returned in E.164."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from flask import current_app
+
+        from core.identifiers import InvalidIdentifier, normalise_phone
+
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text is None:
+            return None
+        try:
+            return normalise_phone(text, current_app.config["DEFAULT_COUNTRY"])
+        except InvalidIdentifier:
+            raise ValidationError(_("This does not look like a mobile number. Please check it.")) from None
+
+
+class StrictBoolean(fields.Boolean):
+    """true or false only, so a client's mistake is caught."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError(_("Please answer true or false."))
+        return value
+
+
+class PastDate(fields.Date):
+    """An ISO date, not in the future."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError(_("Please give a date like 2024-03-31."))
+        try:
+            day = datetime.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(_("Please give a date like 2024-03-31.")) from None
+        if day > datetime.date.today() + datetime.timedelta(days=1):
+            raise ValidationError(_("This date is in the future. Please check it."))
+        return day
+
+
+def _one_of(choices) -> validate.Validator:
+    def check(value):
+        if value not in choices:
+            raise ValidationError(_("Please choose one of: %(choices)s.", choices=", ".join(choices)))
+
+    return check
+
+
+def _list(inner, max_items: int = 20, **kwargs) -> fields.List:
+    def check(items):
+        if len(items) > max_items:
+            raise ValidationError(_("Please give at most %(count)d.", count=max_items))
+
+    metadata = {"maxItems": max_items, **kwargs.pop("metadata", {})}
+    return fields.List(inner, validate=check, metadata=metadata, **kwargs)
+
+
+class FutureDate(fields.Date):
+    """An ISO date (YYYY-MM-DD), today or later."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError(_("Please give a date like 2030-03-31."))
+        try:
+            day = datetime.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(_("Please give a date like 2030-03-31.")) from None
+        if day < datetime.date.today():
+            raise ValidationError(_("This date has passed. Please choose today or a later day."))
+        return day
+
+
+class CheckInSchema(ApiSchema):
+    identifier = Text(max_length=254, required=True, allow_none=False,
+                      metadata={"description": "A phone number, e-mail address, number plate or online handle."})
+    kind = fields.String(validate=_one_of(KINDS), metadata={
+        "description": "Optional: phone, email, plate or handle. Without it, every kind the text can be is tried."})
+
+
+class SubscriptionInSchema(ApiSchema):
+    regions = _list(Code("regions"), max_items=100, load_default=list)
+    all_regions = StrictBoolean(load_default=False, metadata={"description": "Every region, now and later."})
+    channels = _list(fields.String(validate=_one_of(CHANNELS)), max_items=3, load_default=lambda: ["web"],
+                     metadata={"description": "email, sms and/or web."})
+    frequency = fields.String(load_default="immediate", validate=_one_of(FREQUENCIES),
+                              metadata={"description": "immediate, or daily for one digest a day."})
+    sms_number = Phone(max_length=40, metadata={"description": "Needed when channels has sms."})
+
+    @post_load
+    def _clean(self, data, **kwargs):
+        data["regions"] = list(dict.fromkeys(data["regions"]))
+        data["channels"] = list(dict.fromkeys(data["channels"]))
+        return data
+
+
+class IdentifierInSchema(ApiSchema):
+    kind = fields.String(required=True, validate=_one_of(KINDS))
+    value = Text(max_length=254, required=True, allow_none=False)
+
+
+class DescriptionInSchema(ApiSchema):
+    gender = Text()
+    age_range = Text()
+    height = Text()
+    build = Text()
+    hair = Text()
+    features = Text(max_length=1000, multiline=True)
+    languages = Text()
+
+
+class VehicleInSchema(ApiSchema):
+    make = Text()
+    model = Text()
+    colour = Text()
+
+
+class PerpetratorInSchema(ApiSchema):
+    description = fields.Nested(DescriptionInSchema, allow_none=True)
+    vehicle = fields.Nested(VehicleInSchema, allow_none=True)
+
+
+class AlertFieldsSchema(ApiSchema):
+    title = Text(max_length=MAX_TITLE, metadata={"description": "A short headline; empty: made from the types."})
+    summary = Text(max_length=MAX_SUMMARY, multiline=True,
+                   metadata={"description": "What members should know, written by a moderator."})
+    severity = fields.String(validate=_one_of(SEVERITIES), metadata={"description": "low, medium or high."})
+    regions = _list(Code("regions"), max_items=50)
+    incident_types = _list(Code("incident_types"), max_items=20)
+    occurred_on = PastDate(allow_none=True)
+    expires_on = FutureDate(allow_none=True, metadata={"description": "After this day the alert is no longer shown."})
+    review_on = FutureDate(allow_none=True, metadata={"description": "A reminder for staff to look at it again."})
+    identifiers = _list(fields.Nested(IdentifierInSchema), max_items=30)
+    perpetrators = _list(fields.Nested(PerpetratorInSchema), max_items=10)
+
+
+class AlertCreateSchema(AlertFieldsSchema):
+    reports = _list(Text(max_length=16, allow_none=False), max_items=20, required=True,
+                    metadata={"description": "References of verified reports whose reporter agreed to a warning."})
+    summary = Text(max_length=MAX_SUMMARY, multiline=True, required=True, allow_none=False)
+    include_perpetrators = StrictBoolean(load_default=True, metadata={
+        "description": "Copy the reports' perpetrator identifiers, description and vehicle (default true)."})
+
+    @validates_schema
+    def _summary_given(self, data, **kwargs):
+        if not (data.get("summary") or "").strip():
+            raise ValidationError({"summary": [_("Please write a summary for members.")]})
+
+
+class WithdrawInSchema(ApiSchema):
+    reason = Text(max_length=1000, multiline=True, metadata={"description": "For staff; never shown to members."})
+
+
+# -- API output (for the OpenAPI document) --------------------------------------------------------
+
+
+class CodeLabel(Schema):
+    code = fields.String()
+    label = fields.String()
+
+
+class IdentifierOut(Schema):
+    kind = fields.String(metadata={"enum": list(KINDS)})
+    value = fields.String()
+
+
+class PerpetratorOut(Schema):
+    description = fields.Dict(keys=fields.String(), values=fields.String())
+    vehicle = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class AlertOut(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    summary = fields.String()
+    severity = fields.String(metadata={"enum": list(SEVERITIES)})
+    severity_label = fields.String()
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    incident_types = fields.List(fields.Nested(CodeLabel))
+    occurred_on = fields.Date(allow_none=True)
+    regions = fields.List(fields.Nested(CodeLabel))
+    published_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True, metadata={"description": "Last correction, if any."})
+    expires_on = fields.Date(allow_none=True)
+    identifiers = fields.List(fields.Nested(IdentifierOut))
+    perpetrators = fields.List(fields.Nested(PerpetratorOut))
+    version = fields.Integer(metadata={"description": "Moderators only."})
+    review_on = fields.Date(allow_none=True, metadata={"description": "Moderators only."})
+    reports = fields.List(fields.String(), metadata={"description": "Moderators only: source report references."})
+
+
+class AlertListOut(Schema):
+    alerts = fields.List(fields.Nested(AlertOut))
+    page = fields.Integer()
+    pages = fields.Integer()
+
+
+class CheckOut(Schema):
+    result = fields.String(metadata={"enum": ["no_record", "caution"]})
+    alerts = fields.List(fields.Nested(AlertOut), metadata={"description": "caution only: the alerts to read."})
+    message = fields.String(metadata={"description": "The answer in words, translated."})
+
+
+class SubscriptionOut(Schema):
+    regions = fields.List(fields.String())
+    all_regions = fields.Boolean()
+    channels = fields.List(fields.String())
+    frequency = fields.String()
+    sms_number = fields.String(allow_none=True)
+

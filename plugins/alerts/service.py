@@ -1,0 +1,524 @@
+"""Writing, publishing, correcting and withdrawing alerts, and what members may see of them.
+
+The allowlist lives here and only here: `public_dict` is what every page, feed, e-mail and API
+answer is built from, and `create_from_reports` copies from reports only the fields named in
+DESCRIPTION_KEYS, VEHICLE_KEYS and the identifiers. Nothing about the reporter (who they are,
+their words, where exactly, how to reach them) is ever read by this module.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+from flask import current_app
+from peewee import Value, fn
+
+from core.audit import record
+from core.crypto import keyring
+from core.db import db, utcnow
+from core.identifiers import InvalidIdentifier, normalise
+from plugins.alerts import _
+from plugins.alerts.models import (
+    DRAFT,
+    IDENTIFIER_KINDS,
+    PUBLISHED,
+    SEVERITIES,
+    UPDATED,
+    VISIBLE_STATUSES,
+    WITHDRAWN,
+    Alert,
+    AlertIdentifier,
+    AlertPerpetrator,
+    AlertRegion,
+    AlertRevision,
+    AlertSource,
+    Candidate,
+)
+
+# The perpetrator details an alert may carry. Names, narrative, location and everything about
+# the reporter are deliberately absent.
+DESCRIPTION_KEYS = ("gender", "age_range", "height", "build", "hair", "features", "languages")
+VEHICLE_KEYS = ("make", "model", "colour")
+EDITABLE = ("title", "summary", "severity", "incident_types", "occurred_on", "regions", "expires_on",
+            "review_on", "identifiers", "perpetrators")
+
+
+class AlertError(Exception):
+    """A change the rules refuse; the message is translated and says why. status: the HTTP status."""
+
+    def __init__(self, message: str, status: int = 409, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.field = field
+
+
+# -- reports an alert may be written from ---------------------------------------------------------
+
+
+def reporting_models():
+    from plugins.reporting import models
+
+    return models
+
+
+def eligible(report) -> bool:
+    """Verified, and the reporter currently agrees to a community warning."""
+    return report.status == "verified" and report.has_consent("share_alert")
+
+
+def eligible_reports(limit: int = 200) -> list:
+    """Verified reports with a current share_alert consent, newest first (for the moderator's picker)."""
+    models = reporting_models()
+    Report, Consent = models.Report, models.Consent
+    consented = Consent.select(Consent.report).where(
+        (Consent.purpose == "share_alert") & Consent.withdrawn_at.is_null()
+    )
+    return list(
+        Report.select()
+        .where((Report.status == "verified") & (Report.id.in_(consented)))
+        .order_by(Report.verified_at.desc(nulls="LAST"), Report.id.desc())
+        .limit(limit)
+    )
+
+
+def reports_by_reference(references: list[str]) -> list:
+    """The reports named, each checked; raises AlertError (422) naming the first that cannot be used."""
+    Report = reporting_models().Report
+    found = []
+    for reference in references:
+        report = Report.get_or_none(Report.reference == str(reference).strip().upper())
+        if report is None:
+            raise AlertError(_("There is no report %(reference)s.", reference=reference), 422, "reports")
+        if not eligible(report):
+            raise AlertError(
+                _("Report %(reference)s cannot be used: an alert needs a verified report whose reporter "
+                  "agreed to a community warning.", reference=report.reference),
+                422,
+                "reports",
+            )
+        found.append(report)
+    if not found:
+        raise AlertError(_("Please choose at least one report."), 422, "reports")
+    return found
+
+
+def details_from_reports(reports: list) -> dict:
+    """What an alert may carry from these reports: the allowlist, nothing else."""
+    models = reporting_models()
+    incident_types: list[str] = []
+    regions: list[str] = []
+    dates = []
+    perpetrators = []
+    identifiers = []
+    seen_identifiers = set()
+    for report in reports:
+        for code in report.incident_type_codes:
+            if code not in incident_types:
+                incident_types.append(code)
+        if report.region and report.region not in regions:
+            regions.append(report.region)
+        if report.occurred_on:
+            dates.append(report.occurred_on)
+        people = models.Perpetrator.select().where(models.Perpetrator.report == report).order_by(
+            models.Perpetrator.position
+        )
+        for person in people:
+            description = {k: v for k, v in person.description_dict.items() if k in DESCRIPTION_KEYS and v}
+            vehicle = {k: v for k, v in person.vehicle_dict.items() if k in VEHICLE_KEYS and v}
+            if description or vehicle:
+                perpetrators.append({"description": description, "vehicle": vehicle})
+        rows = models.PerpetratorIdentifier.select().where(models.PerpetratorIdentifier.report == report)
+        for row in rows:
+            if row.kind in IDENTIFIER_KINDS and (row.kind, row.blind_index) not in seen_identifiers:
+                seen_identifiers.add((row.kind, row.blind_index))
+                identifiers.append({"kind": row.kind, "value": row.display})
+    return {
+        "incident_types": incident_types,
+        "regions": regions,
+        "occurred_on": max(dates) if dates else None,
+        "perpetrators": perpetrators,
+        "identifiers": identifiers,
+    }
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+
+def settings() -> dict:
+    from core.settings import plugin_settings
+
+    return plugin_settings("alerts")
+
+
+def create_from_reports(reports: list, data: dict, actor) -> Alert:
+    """A draft from these reports. data may set any EDITABLE field; include_perpetrators (default
+    True) copies the reports' perpetrator details, which the moderator can then trim."""
+    for report in reports:
+        if not eligible(report):
+            raise AlertError(_("Report %(reference)s cannot be used: an alert needs a verified report whose "
+                               "reporter agreed to a community warning.", reference=report.reference), 422, "reports")
+    copied = details_from_reports(reports)
+    values = {
+        "incident_types": copied["incident_types"],
+        "occurred_on": copied["occurred_on"],
+        "regions": copied["regions"],
+        "identifiers": copied["identifiers"] if data.get("include_perpetrators", True) else [],
+        "perpetrators": copied["perpetrators"] if data.get("include_perpetrators", True) else [],
+    }
+    values.update({key: value for key, value in data.items() if key in EDITABLE and value is not None})
+    if not values.get("expires_on"):
+        days = settings()["default_expiry_days"]
+        values["expires_on"] = datetime.date.today() + datetime.timedelta(days=days) if days else None
+    with db.atomic():
+        alert = Alert.create(created_by=actor.id if actor else None, summary="", title="")
+        for report in reports:
+            AlertSource.insert(alert=alert, report_id=report.id).on_conflict_ignore().execute()
+            Candidate.update(dismissed_at=utcnow()).where(
+                (Candidate.report_id == report.id) & Candidate.dismissed_at.is_null()
+            ).execute()
+        _apply(alert, values)
+        alert.save()
+        _revision(alert, "created", actor)
+    record("alerts.created", target=alert.target(), actor_id=actor.id if actor else None)
+    return alert
+
+
+def update(alert: Alert, data: dict, actor) -> Alert:
+    """Edit a draft, or correct a published alert (members then see that it was updated, and when)."""
+    if alert.status == WITHDRAWN:
+        raise AlertError(_("This alert was withdrawn and can no longer be changed."))
+    changes = {key: value for key, value in data.items() if key in EDITABLE}
+    with db.atomic():
+        _apply(alert, changes)
+        alert.version += 1
+        alert.changed_at = utcnow()
+        action = "edited"
+        if alert.status in VISIBLE_STATUSES:
+            _check_publishable(alert)
+            alert.status = UPDATED
+            alert.corrected_at = alert.changed_at
+            action = "corrected"
+        alert.save()
+        _revision(alert, action, actor)
+    record(f"alerts.{action}", target=alert.target(), actor_id=actor.id if actor else None)
+    return alert
+
+
+def publish(alert: Alert, actor) -> Alert:
+    """Make a draft visible and send it to subscribers (through the outbox, after commit)."""
+    from plugins.alerts import delivery
+
+    if alert.status != DRAFT:
+        raise AlertError(_("Only a draft can be published; this alert is %(status)s.", status=status_label(alert)))
+    for report_id in source_report_ids(alert):
+        report = reporting_models().Report.get_or_none(reporting_models().Report.id == report_id)
+        if report is not None and not eligible(report):
+            raise AlertError(
+                _("Report %(reference)s no longer allows a community warning (its consent was withdrawn or "
+                  "its status changed), so this alert cannot be published.", reference=report.reference)
+            )
+    _check_publishable(alert)
+    with db.atomic():
+        now = utcnow()
+        alert.status = PUBLISHED
+        alert.published_at = now
+        alert.changed_at = now
+        alert.version += 1
+        alert.save()
+        _revision(alert, "published", actor)
+        queued = delivery.fan_out(alert)
+    record("alerts.published", target=alert.target(), actor_id=actor.id if actor else None)
+    delivery.kick(queued)
+    return alert
+
+
+def withdraw(alert: Alert, actor, reason: str | None = None) -> Alert:
+    """Take an alert out of every list, feed and check at once; its history stays for staff."""
+    from plugins.alerts import delivery
+
+    if alert.status == WITHDRAWN:
+        raise AlertError(_("This alert is already withdrawn."))
+    with db.atomic():
+        now = utcnow()
+        alert.status = WITHDRAWN
+        alert.withdrawn_at = now
+        alert.changed_at = now
+        alert.withdrawn_reason = (reason or "").strip() or None
+        alert.version += 1
+        alert.save()
+        _revision(alert, "withdrawn", actor, note=alert.withdrawn_reason)
+        delivery.cancel_for_alert(alert)
+    record("alerts.withdrawn", target=alert.target(), actor_id=actor.id if actor else None)
+    return alert
+
+
+def _check_publishable(alert: Alert) -> None:
+    if not (alert.summary or "").strip():
+        raise AlertError(_("Please write a summary before publishing."), 422, "summary")
+    if not regions_of(alert):
+        raise AlertError(_("Please choose at least one region before publishing."), 422, "regions")
+
+
+def _apply(alert: Alert, values: dict) -> None:
+    """Set the editable fields given in values (already validated by a schema or form)."""
+    for key in ("title", "summary"):
+        if key in values:
+            setattr(alert, key, (values[key] or "").strip())
+    if "severity" in values:
+        if values["severity"] not in SEVERITIES:
+            raise AlertError(_("Please choose a severity."), 422, "severity")
+        alert.severity = values["severity"]
+    if "incident_types" in values:
+        alert.incident_types = ",".join(dict.fromkeys(values["incident_types"] or []))
+    for key in ("occurred_on", "expires_on", "review_on"):
+        if key in values:
+            setattr(alert, key, values[key])
+    if alert.id is None:
+        alert.save()
+    if "regions" in values:
+        AlertRegion.delete().where(AlertRegion.alert == alert).execute()
+        for region in dict.fromkeys(values["regions"] or []):
+            AlertRegion.create(alert=alert, region=region)
+    if "identifiers" in values:
+        AlertIdentifier.delete().where(AlertIdentifier.alert == alert).execute()
+        country = current_app.config["DEFAULT_COUNTRY"]
+        seen = set()
+        for item in values["identifiers"] or []:
+            kind = item["kind"]
+            try:
+                value = normalise(kind, item["value"], country)
+            except (InvalidIdentifier, ValueError):
+                raise AlertError(_("“%(value)s” is not a valid %(kind)s.", value=item["value"],
+                                   kind=kind_label(kind)), 422, "identifiers") from None
+            if (kind, value) in seen:
+                continue
+            seen.add((kind, value))
+            AlertIdentifier.create(
+                alert=alert, kind=kind, blind_index=keyring().blind_index(kind, value), display=value
+            )
+    if "perpetrators" in values:
+        AlertPerpetrator.delete().where(AlertPerpetrator.alert == alert).execute()
+        for position, person in enumerate(values["perpetrators"] or []):
+            description = {k: v for k, v in (person.get("description") or {}).items() if k in DESCRIPTION_KEYS and v}
+            vehicle = {k: v for k, v in (person.get("vehicle") or {}).items() if k in VEHICLE_KEYS and v}
+            if description or vehicle:
+                AlertPerpetrator.create(
+                    alert=alert,
+                    position=position,
+                    description=json.dumps(description) if description else None,
+                    vehicle=json.dumps(vehicle) if vehicle else None,
+                )
+
+
+def _revision(alert: Alert, action: str, actor, note: str | None = None) -> None:
+    AlertRevision.create(
+        alert=alert,
+        version=alert.version,
+        action=action,
+        status=alert.status,
+        snapshot=json.dumps(public_dict(alert, staff=True), default=str),
+        note=note,
+        changed_by=actor.id if actor else None,
+    )
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+def today() -> datetime.date:
+    return utcnow().date()
+
+
+def visible_query():
+    """Alerts members and partners may see: published or corrected, not withdrawn, not expired."""
+    return Alert.select().where(
+        Alert.status.in_(VISIBLE_STATUSES) & (Alert.expires_on.is_null() | (Alert.expires_on >= today()))
+    )
+
+
+def is_visible(alert: Alert) -> bool:
+    return alert.status in VISIBLE_STATUSES and (alert.expires_on is None or alert.expires_on >= today())
+
+
+def search(query=None, region: str | None = None, incident_type: str | None = None,
+           since: datetime.date | None = None, until: datetime.date | None = None, text: str | None = None):
+    """Filter a query of alerts: region, incident type, publication dates, and words in the text."""
+    query = query if query is not None else visible_query()
+    if region:
+        query = query.where(Alert.id.in_(AlertRegion.select(AlertRegion.alert).where(AlertRegion.region == region)))
+    if incident_type:
+        # incident_types is a comma list: match a whole code.
+        padded = Value(",").concat(Alert.incident_types).concat(",")
+        query = query.where(padded.contains(f",{incident_type},"))
+    if since:
+        query = query.where(fn.COALESCE(Alert.published_at, Alert.created_at) >= datetime.datetime.combine(
+            since, datetime.time.min))
+    if until:
+        query = query.where(fn.COALESCE(Alert.published_at, Alert.created_at) < datetime.datetime.combine(
+            until + datetime.timedelta(days=1), datetime.time.min))
+    for word in (text or "").split()[:8]:
+        word = word[:100]
+        query = query.where(Alert.title.contains(word) | Alert.summary.contains(word))
+    return query.order_by(fn.COALESCE(Alert.published_at, Alert.created_at).desc(), Alert.id.desc())
+
+
+def _sqlite() -> bool:
+    from core.db import is_sqlite
+
+    return is_sqlite()
+
+
+def regions_of(alert: Alert) -> list[str]:
+    return [row.region for row in AlertRegion.select(AlertRegion.region).where(AlertRegion.alert == alert)
+            .order_by(AlertRegion.id)]
+
+
+def source_report_ids(alert: Alert) -> list[int]:
+    return [row.report_id for row in AlertSource.select(AlertSource.report_id).where(AlertSource.alert == alert)]
+
+
+def source_references(alert: Alert) -> list[str]:
+    Report = reporting_models().Report
+    ids = source_report_ids(alert)
+    if not ids:
+        return []
+    return [row.reference for row in Report.select(Report.reference).where(Report.id.in_(ids))]
+
+
+def sources_still_consenting(alert: Alert) -> bool:
+    """False when a source report's consent to a community warning was withdrawn since (staff see it)."""
+    Report = reporting_models().Report
+    for report_id in source_report_ids(alert):
+        report = Report.get_or_none(Report.id == report_id)
+        if report is not None and not eligible(report):
+            return False
+    return True
+
+
+def choice_labels(kind: str) -> dict[str, str]:
+    from plugins.reporting.options import configured
+
+    return {choice.code: str(choice.label) for choice in configured(kind)}
+
+
+def kind_label(kind: str) -> str:
+    return {
+        "phone": _("phone number"),
+        "email": _("email address"),
+        "plate": _("number plate"),
+        "handle": _("online name or profile"),
+    }.get(kind, kind)
+
+
+def severity_label(severity: str) -> str:
+    return {"low": _("Be aware"), "medium": _("Take care"), "high": _("Serious danger")}.get(severity, severity)
+
+
+def status_label(alert_or_status) -> str:
+    status = getattr(alert_or_status, "status", alert_or_status)
+    return {
+        DRAFT: _("draft"),
+        PUBLISHED: _("published"),
+        UPDATED: _("updated"),
+        WITHDRAWN: _("withdrawn"),
+    }.get(status, status)
+
+
+def description_label(key: str) -> str:
+    return {
+        "gender": _("Gender"),
+        "age_range": _("Age"),
+        "height": _("Height"),
+        "build": _("Build"),
+        "hair": _("Hair"),
+        "features": _("Distinguishing features"),
+        "languages": _("Languages or accent"),
+        "make": _("Make"),
+        "model": _("Model"),
+        "colour": _("Colour"),
+    }.get(key, key)
+
+
+def public_dict(alert: Alert, staff: bool = False, labels: dict | None = None) -> dict:
+    """The alert as members, partners, feeds, e-mails and the API see it: the allowlist only.
+
+    staff=True adds the status history fields and the source report references for moderators.
+    """
+    labels = labels if labels is not None else {"regions": choice_labels("regions"),
+                                                  "incident_types": choice_labels("incident_types")}
+    regions = regions_of(alert)
+    identifiers = (
+        AlertIdentifier.select().where(AlertIdentifier.alert == alert).order_by(AlertIdentifier.id)
+    )
+    perpetrators = (
+        AlertPerpetrator.select().where(AlertPerpetrator.alert == alert).order_by(AlertPerpetrator.position)
+    )
+    data = {
+        "id": alert.id,
+        "title": alert.title or default_title(alert, labels),
+        "summary": alert.summary,
+        "severity": alert.severity,
+        "severity_label": severity_label(alert.severity),
+        "status": alert.status,
+        "incident_types": [
+            {"code": code, "label": labels["incident_types"].get(code, code)} for code in alert.incident_type_codes
+        ],
+        "occurred_on": alert.occurred_on.isoformat() if alert.occurred_on else None,
+        "regions": [{"code": code, "label": labels["regions"].get(code, code)} for code in regions],
+        "published_at": _iso(alert.published_at),
+        "updated_at": _iso(alert.corrected_at),
+        "expires_on": alert.expires_on.isoformat() if alert.expires_on else None,
+        "identifiers": [{"kind": row.kind, "value": row.display} for row in identifiers],
+        "perpetrators": [
+            {"description": person.description_dict, "vehicle": person.vehicle_dict} for person in perpetrators
+        ],
+    }
+    if staff:
+        data.update(
+            {
+                "version": alert.version,
+                "review_on": alert.review_on.isoformat() if alert.review_on else None,
+                "created_at": _iso(alert.created_at),
+                "withdrawn_at": _iso(alert.withdrawn_at),
+                "reports": source_references(alert),
+            }
+        )
+    return data
+
+
+def default_title(alert: Alert, labels: dict) -> str:
+    names = [labels["incident_types"].get(code, code) for code in alert.incident_type_codes[:2]]
+    return ", ".join(names) if names else _("Alert")
+
+
+def _iso(value) -> str | None:
+    if value is None:
+        return None
+    return value.replace(microsecond=0).isoformat() + "Z"
+
+
+def history(alert: Alert) -> list[AlertRevision]:
+    return list(AlertRevision.select().where(AlertRevision.alert == alert).order_by(AlertRevision.id))
+
+
+def add_candidate(report) -> None:
+    """Called when a report is verified: if a warning may be shared, put it before moderators."""
+    if eligible(report):
+        Candidate.insert(report_id=report.id).on_conflict_ignore().execute()
+
+
+def open_candidates() -> list:
+    """Verified, consenting reports that no alert uses yet and nobody dismissed."""
+    Report = reporting_models().Report
+    rows = list(Candidate.select().where(Candidate.dismissed_at.is_null()).order_by(Candidate.created_at.desc()))
+    used = {row.report_id for row in AlertSource.select(AlertSource.report_id)}
+    reports = []
+    for row in rows:
+        if row.report_id in used:
+            continue
+        report = Report.get_or_none(Report.id == row.report_id)
+        if report is not None and eligible(report):
+            reports.append(report)
+    return reports
