@@ -117,3 +117,20 @@ def next_two_factor_code(app, user_or_email) -> str:
         spare = _RECOVERY_CODES.get((id(app), user.id)) or []
         assert spare, "no unused TOTP time step or recovery code left for this account in this test"
         return spare.pop()
+
+
+def browser_sign_in_two_factor(page, base_url: str, app, user, password: str = TEST_PASSWORD, *, enrol: bool = True):
+    """Sign in through the real form in a Playwright page, answering the two-factor step with a
+    real code (staff accounts are enrolled first, as sign_in does)."""
+    if enrol:
+        _enrol_staff_if_needed(app, user.email)
+    page.goto(f"{base_url}/account/login")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(password)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    if "/account/login/code" in page.url:
+        page.get_by_label("Code").fill(next_two_factor_code(app, user))
+        with page.expect_navigation():
+            page.locator("main form button[type=submit]").click()
+    assert "/account/login" not in page.url, "sign-in did not succeed"
