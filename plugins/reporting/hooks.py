@@ -1,10 +1,11 @@
 """The reporting plugin's metadata and hook implementations."""
 
+import datetime
 from pathlib import Path
 
 from core.hookspecs import hookimpl
 from core.navigation import NavItem
-from core.permissions import PUBLIC, Permission
+from core.permissions import PUBLIC, SIGNED_IN, Permission
 from core.plugins import PluginInfo
 from plugins.reporting import _l, domain, hookspecs
 
@@ -18,9 +19,11 @@ plugin_info = PluginInfo(
 
 @hookimpl
 def register_blueprints(app):
+    from plugins.reporting.api import bp as api_bp
+    from plugins.reporting.moderation import bp as moderation_bp
     from plugins.reporting.views import bp
 
-    return [bp]
+    return [bp, moderation_bp, api_bp]
 
 
 @hookimpl
@@ -41,6 +44,13 @@ def register_permissions(app):
 
 
 @hookimpl
+def register_tasks(app):
+    from plugins.reporting.tasks import notify_moderators, purge_drafts
+
+    return [notify_moderators, purge_drafts]
+
+
+@hookimpl
 def settings_schema(app):
     from plugins.reporting.schemas import ReportingSettings
 
@@ -49,4 +59,60 @@ def settings_schema(app):
 
 @hookimpl
 def nav_items(app, user):
-    return [NavItem(_l("Report an incident"), "reporting.index", PUBLIC, order=10)]
+    items = [
+        NavItem(_l("Report an incident"), "reporting.index", PUBLIC, order=10,
+                description=_l("Tell us what happened, safely and anonymously if you want.")),
+        NavItem(_l("Reports to review"), "reporting_moderate.queue", "reporting.moderate", order=15),
+    ]
+    if getattr(user, "is_authenticated", False):
+        items.append(NavItem(_l("My reports"), "reporting.mine", SIGNED_IN, order=11))
+    return items
+
+
+@hookimpl
+def register_api(app, spec):
+    from plugins.reporting.api import describe
+
+    describe(spec)
+
+
+@hookimpl
+def report_submitted(app, report):
+    """Let moderators know something is waiting; the task gets the report's id only."""
+    from plugins.reporting.tasks import notify_moderators
+
+    notify_moderators(report.id)
+
+
+@hookimpl
+def retention_rules(app):
+    try:
+        from core.retention import RetentionRule, days_setting
+    except ImportError:  # an older core without retention: keep everything
+        return []
+    from plugins.reporting.models import Draft, ReceiptAttempt, Report
+
+    rules = []
+    for status in ("rejected", "duplicate", "verified"):
+        rules.append(
+            RetentionRule(
+                model=Report,
+                age_field=Report.status_changed_at,
+                max_age=days_setting("reporting", f"keep_{status}_days"),
+                condition=Report.status == status,
+                delete_nullable=True,  # pictures hang off a nullable key (drafts); they go with the report
+                label=f"{status} reports",
+            )
+        )
+    rules.append(RetentionRule(model=Draft, age_field=Draft.expires_at, max_age=datetime.timedelta(seconds=1),
+                               label="unsent report drafts"))
+    rules.append(RetentionRule(model=ReceiptAttempt, age_field=ReceiptAttempt.created_at,
+                               max_age=datetime.timedelta(hours=1), label="wrong receipt attempts"))
+    return rules
+
+
+@hookimpl
+def demo_data(app, accounts):
+    from plugins.reporting.demo import fill
+
+    fill(app, accounts)

@@ -1,14 +1,349 @@
-"""Pages of the reporting plugin, under /reporting/."""
+"""Pages of the reporting plugin for reporters, under /reporting/.
 
-from flask import Blueprint, render_template
+/reporting/report     the step-by-step form (one address for every step; see form.py)
+/reporting/follow-up  status, messages, more information and consent, opened with a receipt (POST only)
+/reporting/mine       the same for reports made while signed in
+"""
 
-from core.permissions import PUBLIC, requires
-from core.settings import plugin_settings
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from core.permissions import PUBLIC, SIGNED_IN, requires, user_has
+from plugins.reporting import _, form, options, service
+from plugins.reporting.attachments import ACCEPT_ATTRIBUTE, AttachmentError, clean_image
+from plugins.reporting.models import PURPOSES, STATUSES, Attachment, Report
+from plugins.reporting.schemas import MAX_MESSAGE
 
 bp = Blueprint("reporting", __name__, url_prefix="/reporting", template_folder="templates")
+
+
+def status_labels() -> dict[str, str]:
+    return {
+        "new": _("Received: nobody has read it yet"),
+        "triage": _("Being read by our team"),
+        "needs_info": _("We have a question for you"),
+        "verified": _("Checked and accepted"),
+        "duplicate": _("We already had this report"),
+        "rejected": _("Closed without action"),
+    }
+
+
+def purpose_labels() -> dict[str, str]:
+    return {
+        "share_alert": _("Share a warning with other sex workers (without anything that could identify you)"),
+        "police_intelligence": _("Share anonymous information with the police (nothing that identifies you)"),
+        "police_report": _("Help you to make a full report to the police"),
+        "wants_support": _("Support from a caseworker"),
+    }
+
+
+def purpose_short_labels() -> dict[str, str]:
+    return {
+        "share_alert": _("Warning to the community"),
+        "police_intelligence": _("Anonymous information to the police"),
+        "police_report": _("Help with a police report"),
+        "wants_support": _("Support from a caseworker"),
+    }
+
+
+@bp.app_template_global("reporting_labels")
+def _labels():
+    return {"status": status_labels(), "purpose": purpose_labels(), "purpose_short": purpose_short_labels()}
 
 
 @bp.route("/")
 @requires(PUBLIC)
 def index():
-    return render_template("reporting/index.html", settings=plugin_settings("reporting"))
+    config = service.settings()
+    return render_template(
+        "reporting/index.html",
+        settings=config,
+        can_report=config["allow_anonymous"] or current_user.is_authenticated,
+        is_moderator=user_has(current_app, current_user, "reporting.moderate"),
+    )
+
+
+# -- the report form ---------------------------------------------------------------------------------
+
+
+def _context() -> dict:
+    config = service.settings()
+    return {
+        "config": config,
+        "with_files": config["max_attachments"] > 0,
+        "for_others": form.may_report_for_others(current_user),
+        "required": tuple(config["required_fields"]),
+    }
+
+
+def _render_step(step: str, state: dict, draft, errors: dict | None = None, notice: str | None = None,
+                 status: int = 200):
+    ctx = _context()
+    all_steps = form.steps(ctx["with_files"])
+    codes = [s.code for s in all_steps]
+    if step not in codes:
+        step = codes[0]
+    files = []
+    if draft is not None and ctx["with_files"]:
+        files = list(Attachment.select(Attachment.id, Attachment.content_type, Attachment.size)
+                     .where(Attachment.draft == draft).order_by(Attachment.id))
+    summary = None
+    if step == "check":
+        summary = form.payload(state, ctx["for_others"])
+    return (
+        render_template(
+            "reporting/form.html",
+            step=step,
+            steps=all_steps,
+            position=codes.index(step) + 1,
+            state=state,
+            values=state["values"],
+            errors=errors or {},
+            notice=notice,
+            files=files,
+            summary=summary,
+            choices={kind: options.configured(kind) for kind in options.KNOWN},
+            times=options.times_of_day(),
+            purposes=PURPOSES,
+            accept=ACCEPT_ATTRIBUTE,
+            person_fields=form.person_field,
+            label_for=options.label_for,
+            **ctx,
+        ),
+        status,
+    )
+
+
+def _neighbour(step: str, offset: int, with_files: bool) -> str:
+    codes = [s.code for s in form.steps(with_files)]
+    index = codes.index(step) if step in codes else 0
+    return codes[max(0, min(len(codes) - 1, index + offset))]
+
+
+@bp.route("/report", methods=["GET", "POST"])
+@requires(PUBLIC)
+def report():
+    ctx = _context()
+    if not ctx["config"]["allow_anonymous"] and not current_user.is_authenticated:
+        return render_template("reporting/sign_in_needed.html"), 200
+    draft = form.load_draft()
+    if request.method == "GET":
+        state = form.state_of(draft) if draft else form.empty_state()
+        return _render_step(state["step"], state, draft)
+
+    action = request.form.get("action", "next")
+    posted_step = request.form.get("step", "what")
+    if draft is None:
+        if action == "send" or posted_step != "what":
+            # The draft expired (or was sent from another tab): say so, never fail silently.
+            draft = form.new_draft()
+            return _render_step("what", form.empty_state(), draft, notice=_(
+                "Your earlier answers are no longer here: for your safety they are deleted after a few hours, "
+                "or once a report is sent. Please start again."), status=409)
+        draft = form.new_draft()
+    state = form.state_of(draft)
+
+    if action == "discard":
+        form.forget_draft(draft)
+        return _render_step("what", form.empty_state(), None, notice=_("Your answers are deleted."))
+
+    # Keep what was typed on this step before anything is checked, so nothing is ever lost.
+    owned = form.step_fields(posted_step, state["people"], ctx["for_others"])
+    state["values"].update(form.take_values(request.form, owned))
+    for_others, required = ctx["for_others"], ctx["required"]
+
+    if action == "add_person":
+        form.add_person(state)
+        state["step"] = "who"
+        form.save_state(draft, state)
+        return _render_step("who", state, draft)
+    if action.startswith("remove_person:"):
+        index = _int(action.partition(":")[2])
+        if index is not None and 0 <= index < state["people"]:
+            form.remove_person(state, index)
+        state["step"] = "who"
+        form.save_state(draft, state)
+        return _render_step("who", state, draft)
+    if action == "upload":
+        form.save_state(draft, state)
+        errors = _store_uploads(draft=draft, report=None)
+        return _render_step("files", state, draft, errors={"files": errors} if errors else None,
+                            status=422 if errors else 200)
+    if action.startswith("remove_file:"):
+        file_id = _int(action.partition(":")[2])
+        if file_id is not None:
+            Attachment.delete().where((Attachment.id == file_id) & (Attachment.draft == draft)).execute()
+        form.save_state(draft, state)
+        return _render_step("files", state, draft)
+    if posted_step == "files" and action in {"next", "back"} and _has_uploads():
+        # Pictures chosen but "Add" not pressed: keep them rather than lose them.
+        errors = _store_uploads(draft=draft, report=None)
+        if errors:
+            form.save_state(draft, state)
+            return _render_step("files", state, draft, errors={"files": errors}, status=422)
+    if action.startswith("goto:"):
+        target = action.partition(":")[2]
+        state["step"] = target
+        form.save_state(draft, state)
+        return _render_step(target, state, draft)
+    if action == "back":
+        state["step"] = _neighbour(posted_step, -1, ctx["with_files"])
+        form.save_state(draft, state)
+        return _render_step(state["step"], state, draft)
+
+    data, errors = form.check(state, for_others, required)
+    if action == "send":
+        if errors:
+            step = form.first_step_with_errors(errors, state, for_others, ctx["with_files"])
+            state["step"] = step
+            form.save_state(draft, state)
+            shown = errors if step == "check" else form.errors_for_step(errors, step, state, for_others)
+            return _render_step(step, state, draft, errors=shown, status=422)
+        reporter = current_user._get_current_object() if current_user.is_authenticated else None
+        submitted = service.create_report(data, reporter=reporter, source="web", draft=draft)
+        form.forget_draft(None)
+        return render_template("reporting/done.html", report=submitted.report, receipt=submitted.receipt)
+
+    # "next": check only this step's answers; the others are checked when they are reached.
+    step_errors = form.errors_for_step(errors, posted_step, state, for_others)
+    if step_errors:
+        state["step"] = posted_step
+        form.save_state(draft, state)
+        return _render_step(posted_step, state, draft, errors=step_errors, status=422)
+    state["step"] = _neighbour(posted_step, 1, ctx["with_files"])
+    form.save_state(draft, state)
+    shown = {k: v for k, v in errors.items() if k == "_schema"} if state["step"] == "check" else None
+    return _render_step(state["step"], state, draft, errors=shown)
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+def _has_uploads() -> bool:
+    return any(f and f.filename for f in request.files.getlist("files"))
+
+
+def _store_uploads(draft=None, report=None) -> list[str]:
+    """Clean and store uploaded images; return error messages (one per refused file)."""
+    config = service.settings()
+    limit = config["max_attachments"]
+    max_bytes = config["max_attachment_mb"] * 1024 * 1024
+    owner = (Attachment.draft == draft) if draft is not None else (Attachment.report == report)
+    count = Attachment.select().where(owner).count()
+    errors = []
+    uploads = [f for f in request.files.getlist("files") if f and f.filename]
+    if not uploads:
+        return [_("Please choose a photo or screenshot first.")]
+    for upload in uploads:
+        if count >= limit:
+            errors.append(_("You can add up to %(count)d photos or screenshots.", count=limit))
+            break
+        try:
+            data, content_type = clean_image(upload.read(max_bytes + 1), max_bytes)
+        except AttachmentError as exc:
+            errors.append(_("“%(name)s”: %(message)s", name=upload.filename[:80], message=str(exc)))
+            continue
+        Attachment.create(draft=draft, report=report, content_type=content_type, size=len(data), data=data,
+                          from_reporter=True)
+        count += 1
+    return errors
+
+
+# -- following up: receipt holders -----------------------------------------------------------------
+
+
+@bp.route("/follow-up", methods=["GET", "POST"])
+@requires(PUBLIC)
+def follow_up():
+    """Receipt holders: the receipt travels in the POST body only, never in an address."""
+    if request.method == "GET":
+        return render_template("reporting/follow_up.html", errors={})
+    receipt = request.form.get("receipt", "")
+    try:
+        found = service.report_for_receipt(receipt, service.session_bucket())
+    except service.Throttled:
+        return render_template("reporting/follow_up.html", errors={"receipt": [_(
+            "Too many attempts. For your safety, please wait 15 minutes and try again.")]}), 429
+    if found is None:
+        return render_template("reporting/follow_up.html", errors={"receipt": [_(
+            "We could not open a report with that receipt. Please check the numbers. Receipts stop working "
+            "after a while, and some reports are deleted when they are no longer needed.")]}), 404
+    notice, errors = _reporter_action(found, by_receipt=True)
+    return _render_status(found, receipt=receipt, notice=notice, errors=errors)
+
+
+def _reporter_action(report: Report, by_receipt: bool) -> tuple[str | None, dict]:
+    """Handle what a reporter asked for on their status page (reply, add photos, withdraw consent)."""
+    action = request.form.get("action", "view")
+    if action == "message":
+        body = (request.form.get("body") or "").strip()
+        if not body:
+            return None, {"body": [_("Please write something first.")]}
+        if len(body) > MAX_MESSAGE:
+            return None, {"body": [_("Please keep this under %(count)d characters (it has %(length)d).",
+                                     count=MAX_MESSAGE, length=len(body))]}
+        service.add_message(report, "from_reporter", body)
+        if report.status == "needs_info":
+            service.reporter_answered(report)
+        return _("Thank you. Your message is sent; our team will read it."), {}
+    if action == "upload":
+        errors = _store_uploads(report=report)
+        if errors:
+            return None, {"files": errors}
+        service.reporter_added_files(report)
+        return _("Thank you. Your photos are added to your report."), {}
+    if action.startswith("withdraw:"):
+        purpose = action.partition(":")[2]
+        if purpose in PURPOSES and service.withdraw_consent(report, purpose, by="reporter"):
+            return _("Done. We will no longer use your report for: %(purpose)s.",
+                     purpose=purpose_short_labels()[purpose]), {}
+        return None, {}
+    return None, {}
+
+
+def _render_status(report: Report, receipt: str | None = None, notice: str | None = None,
+                   errors: dict | None = None):
+    config = service.settings()
+    return render_template(
+        "reporting/status.html",
+        report=report,
+        receipt=receipt,
+        notice=notice,
+        errors=errors or {},
+        messages=service.reporter_messages(report),
+        consents=service.consent_states(report),
+        file_count=Attachment.select().where(Attachment.report == report).count(),
+        max_files=config["max_attachments"],
+        accept=ACCEPT_ATTRIBUTE,
+        statuses=STATUSES,
+    ), 422 if errors else 200
+
+
+# -- following up: signed-in reporters ---------------------------------------------------------------
+
+
+@bp.route("/mine")
+@requires(SIGNED_IN)
+def mine():
+    return render_template("reporting/mine.html", reports=service.reports_of(current_user))
+
+
+@bp.route("/mine/<reference>", methods=["GET", "POST"])
+@requires(SIGNED_IN)
+def my_report(reference: str):
+    found = Report.get_or_none((Report.reference == reference) & (Report.reporter == current_user.id))
+    if found is None:
+        abort(404)
+    if request.method == "POST":
+        notice, errors = _reporter_action(found, by_receipt=False)
+        if not errors:
+            from flask import flash
+
+            if notice:
+                flash(notice, "info")
+            return redirect(url_for("reporting.my_report", reference=reference), code=303)
+        return _render_status(found, errors=errors)
+    return _render_status(found)

@@ -1,0 +1,277 @@
+"""The step-by-step report form: its steps, its draft, and how its answers become a report.
+
+The form works without JavaScript. Every step POSTs to the same address and the answer is the next
+step's page (no redirects), so the address bar and the browser history never show how far someone
+got or what they chose. The answers so far live in an encrypted Draft row; the session holds only a
+random key to it. Answers are saved as typed *before* they are checked, so a mistake never loses
+anything. The web form builds the same payload as the JSON API and checks it with the same schema.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass
+
+from flask import session
+from marshmallow import ValidationError
+
+from core.db import utcnow
+from plugins.reporting import _, _l
+from plugins.reporting.models import PURPOSES, Draft
+from plugins.reporting.schemas import MAX_PERPETRATORS, ReportSchema
+
+SESSION_KEY = "reporting_draft"
+DRAFT_LIFETIME = datetime.timedelta(hours=3)
+REPORT_FOR_OTHERS_ROLES = frozenset({"partner", "caseworker"})
+
+PERSON_LISTS = ("names", "phones", "emails", "handles")
+PERSON_VEHICLE = ("make", "model", "colour", "plate")
+PERSON_DESCRIPTION = ("gender", "age_range", "height", "build", "hair", "features", "languages")
+
+
+@dataclass(frozen=True)
+class Step:
+    code: str
+    title: object
+
+
+def steps(with_files: bool) -> list[Step]:
+    found = [
+        Step("what", _l("What happened")),
+        Step("when", _l("When and where")),
+        Step("who", _l("The person who did this")),
+        Step("wishes", _l("What you would like us to do")),
+    ]
+    if with_files:
+        found.append(Step("files", _l("Photos or screenshots")))
+    found.append(Step("check", _l("Check and send")))
+    return found
+
+
+def may_report_for_others(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and REPORT_FOR_OTHERS_ROLES & set(user.role_names))
+
+
+def step_fields(step: str, people: int, for_others: bool) -> list[str]:
+    """The form field names a step owns (what it saves, and whose errors it shows)."""
+    if step == "what":
+        return (["on_behalf", "on_behalf_consent"] if for_others else []) + ["incident_types", "narrative"]
+    if step == "when":
+        return ["occurred_on", "occurred_time", "region", "location", "work_setting", "contact_method"]
+    if step == "who":
+        return [person_field(i, name) for i in range(people) for name in PERSON_FIELDS]
+    if step == "wishes":
+        return [f"consent_{purpose}" for purpose in PURPOSES] + ["support_contact", "support_safe_times"]
+    return []
+
+
+PERSON_FIELDS = PERSON_LISTS + tuple(f"vehicle_{n}" for n in PERSON_VEHICLE) + PERSON_DESCRIPTION
+MULTI_VALUE = {"incident_types"}
+
+
+def person_field(index: int, name: str) -> str:
+    return f"p{index}-{name}"
+
+
+# -- the draft --------------------------------------------------------------------------------------
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def load_draft() -> Draft | None:
+    key = session.get(SESSION_KEY)
+    if not key:
+        return None
+    draft = Draft.get_or_none(Draft.key_hash == _hash(key))
+    if draft is None or draft.expires_at < utcnow():
+        return None
+    return draft
+
+
+def new_draft() -> Draft:
+    key = secrets.token_urlsafe(32)
+    session[SESSION_KEY] = key
+    return Draft.create(key_hash=_hash(key), data=json.dumps(empty_state()), expires_at=utcnow() + DRAFT_LIFETIME)
+
+
+def empty_state() -> dict:
+    return {"step": "what", "values": {}, "people": 1}
+
+
+def state_of(draft: Draft) -> dict:
+    state = json.loads(draft.data or "{}")
+    return {**empty_state(), **state}
+
+
+def save_state(draft: Draft, state: dict) -> None:
+    draft.data = json.dumps(state)
+    draft.expires_at = utcnow() + DRAFT_LIFETIME
+    draft.save()
+
+
+def forget_draft(draft: Draft | None) -> None:
+    if draft is not None:
+        draft.delete_instance()  # its attachments go with it (ON DELETE CASCADE)
+    session.pop(SESSION_KEY, None)
+
+
+def take_values(form, names: list[str]) -> dict:
+    """The submitted values of these fields, as typed (lists for checkbox groups)."""
+    values = {}
+    for name in names:
+        if name in MULTI_VALUE:
+            values[name] = [v for v in form.getlist(name) if isinstance(v, str)][:50]
+        else:
+            values[name] = (form.get(name) or "")[:25_000]
+    return values
+
+
+def remove_person(state: dict, index: int) -> None:
+    values = state["values"]
+    people = state["people"]
+    for i in range(index, people - 1):
+        for name in PERSON_FIELDS:
+            values[person_field(i, name)] = values.get(person_field(i + 1, name), "")
+    for name in PERSON_FIELDS:
+        values.pop(person_field(people - 1, name), None)
+    state["people"] = max(1, people - 1)
+
+
+def add_person(state: dict) -> bool:
+    if state["people"] >= MAX_PERPETRATORS:
+        return False
+    state["people"] += 1
+    return True
+
+
+# -- from answers to a report -------------------------------------------------------------------
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _web_date(text: str | None) -> str | None:
+    """ISO dates from a date picker, or 31/03/2024 typed where the browser shows a text box."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
+    if match:
+        day, month, year = (int(part) for part in match.groups())
+        try:
+            return datetime.date(year, month, day).isoformat()
+        except ValueError:
+            return text
+    return text
+
+
+def payload(state: dict, for_others: bool) -> dict:
+    """The answers as the JSON API takes them."""
+    values = state["values"]
+    data: dict = {"incident_types": values.get("incident_types") or []}
+    for name in ("narrative", "occurred_time", "region", "location", "work_setting", "contact_method",
+                 "support_contact", "support_safe_times"):
+        data[name] = values.get(name) or None
+    data["occurred_on"] = _web_date(values.get("occurred_on"))
+    data["consent"] = {purpose: values.get(f"consent_{purpose}") == "yes" for purpose in PURPOSES}
+    if for_others:
+        data["on_behalf"] = values.get("on_behalf") == "other"
+        data["on_behalf_consent"] = values.get("on_behalf_consent") == "yes"
+    people = []
+    for i in range(state["people"]):
+        def get(name, i=i):
+            return values.get(person_field(i, name)) or None
+
+        people.append({
+            **{name: _lines(get(name)) for name in PERSON_LISTS},
+            "vehicle": {name: get(f"vehicle_{name}") for name in PERSON_VEHICLE},
+            "description": {name: get(name) for name in PERSON_DESCRIPTION},
+        })
+    data["perpetrators"] = people
+    return data
+
+
+def check(state: dict, for_others: bool, required: tuple[str, ...]) -> tuple[dict | None, dict[str, list[str]]]:
+    """Validate every answer: (report data, {}) or (None, {form field: [messages]})."""
+    errors: dict[str, list[str]] = {}
+    values = state["values"]
+    for purpose in PURPOSES:
+        if values.get(f"consent_{purpose}") not in {"yes", "no"}:
+            errors[f"consent_{purpose}"] = [_("Please choose yes or no.")]
+    if for_others and values.get("on_behalf") not in {"self", "other"}:
+        errors["on_behalf"] = [_("Please choose one.")]
+    schema = ReportSchema(required=required, may_report_for_others=for_others)
+    try:
+        data = schema.load(payload(state, for_others))
+    except ValidationError as exc:
+        data = None
+        for name, messages in form_errors(exc.messages, values).items():
+            errors.setdefault(name, []).extend(messages)
+    return (None if errors else data), errors
+
+
+def _flatten(messages) -> list[str]:
+    if isinstance(messages, dict):
+        return [m for value in messages.values() for m in _flatten(value)]
+    if isinstance(messages, list | tuple):
+        return [m for value in messages for m in _flatten(value)]
+    return [str(messages)]
+
+
+def _per_line(messages, text: str | None) -> list[str]:
+    """Errors of one line of a one-a-line box say which line: "0770 (line 2): ..."."""
+    if not isinstance(messages, dict):
+        return _flatten(messages)
+    lines = _lines(text)
+    result = []
+    for index, value in sorted(messages.items(), key=lambda item: int(item[0])):
+        line = lines[int(index)] if int(index) < len(lines) else ""
+        for message in _flatten(value):
+            result.append(_("“%(text)s”: %(message)s", text=line, message=message))
+    return result
+
+
+def form_errors(messages: dict, values: dict) -> dict[str, list[str]]:
+    """marshmallow's nested errors, keyed by the form's own field names."""
+    found: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        if key == "perpetrators" and isinstance(value, dict):
+            for index, person in value.items():
+                if not isinstance(person, dict):
+                    found.setdefault("_schema", []).extend(_flatten(person))
+                    continue
+                for name, sub in person.items():
+                    if name in ("vehicle", "description") and isinstance(sub, dict):
+                        for part, msgs in sub.items():
+                            field = f"vehicle_{part}" if name == "vehicle" else part
+                            found[person_field(int(index), field)] = _flatten(msgs)
+                    elif name in PERSON_LISTS:
+                        field = person_field(int(index), name)
+                        found[field] = _per_line(sub, values.get(field))
+                    else:
+                        found.setdefault(person_field(int(index), "names"), []).extend(_flatten(sub))
+        elif key == "consent" and isinstance(value, dict):
+            for purpose, msgs in value.items():
+                found[f"consent_{purpose}"] = _flatten(msgs)
+        else:
+            found[str(key)] = _flatten(value)
+    return found
+
+
+def errors_for_step(errors: dict, step: str, state: dict, for_others: bool) -> dict:
+    owned = set(step_fields(step, state["people"], for_others))
+    return {name: msgs for name, msgs in errors.items() if name in owned}
+
+
+def first_step_with_errors(errors: dict, state: dict, for_others: bool, with_files: bool) -> str:
+    for candidate in steps(with_files):
+        if errors_for_step(errors, candidate.code, state, for_others):
+            return candidate.code
+    return "check"

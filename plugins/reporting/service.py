@@ -1,0 +1,478 @@
+"""What the reporting plugin does with reports, shared by the web pages, the API and the tests.
+
+Nothing here logs or audits report contents: the audit log gets codes and references only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+
+from argon2.low_level import Type, hash_secret_raw
+from flask import current_app, has_request_context, session
+from peewee import fn
+
+from core.audit import record
+from core.crypto import keyring
+from core.db import db, utcnow
+from core.plugins import get_registry
+from core.settings import plugin_settings
+from plugins.reporting.models import (
+    OPEN_STATUSES,
+    PURPOSES,
+    STATUSES,
+    URGENCY_ROUTINE,
+    URGENCY_SERIOUS,
+    URGENCY_URGENT,
+    Attachment,
+    Consent,
+    Draft,
+    Perpetrator,
+    PerpetratorIdentifier,
+    ReceiptAttempt,
+    Report,
+    ReportMessage,
+)
+from plugins.reporting.options import SERIOUS_TYPES
+
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L or U: easy to read out
+REFERENCE_LENGTH = 6
+RECEIPT_DIGITS = 16
+THROTTLE_WINDOW = datetime.timedelta(minutes=15)
+GLOBAL_BUCKET = "global"
+PAGE_SIZE = 50
+
+
+def settings() -> dict:
+    return plugin_settings("reporting")
+
+
+# -- references and receipts ---------------------------------------------------------------------
+
+
+def new_reference() -> str:
+    while True:
+        reference = "R-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+        if not Report.select().where(Report.reference == reference).exists():
+            return reference
+
+
+def new_receipt() -> str:
+    """16 random digits in groups of four: easy to write down, read out, or type on any keyboard."""
+    digits = f"{secrets.randbelow(10**RECEIPT_DIGITS):0{RECEIPT_DIGITS}d}"
+    return " ".join(digits[i : i + 4] for i in range(0, RECEIPT_DIGITS, 4))
+
+
+def _receipt_digits(text: str | None) -> str | None:
+    digits = "".join(ch for ch in (text or "") if ch.isdigit())
+    return digits if len(digits) == RECEIPT_DIGITS else None
+
+
+def _cost() -> str:
+    config = current_app.config
+    return f"{config['ARGON2_TIME_COST']}:{config['ARGON2_MEMORY_COST']}:{config['ARGON2_PARALLELISM']}"
+
+
+def _receipt_salt() -> bytes:
+    """An instance-wide salt derived from the blind index key: the same receipt gives the same hash,
+    so it can be looked up, and the hash says nothing without the key."""
+    return bytes.fromhex(keyring().blind_index("reporting-receipt-salt", "v1"))[:16]
+
+
+def receipt_hash(digits: str, cost: str) -> str:
+    """Argon2id of the receipt (slow on purpose: a stolen database cannot be searched quickly)."""
+    time_cost, memory_cost, parallelism = (int(part) for part in cost.split(":"))
+    raw = hash_secret_raw(
+        secret=digits.encode(),
+        salt=_receipt_salt(),
+        time_cost=time_cost,
+        memory_cost=memory_cost,
+        parallelism=parallelism,
+        hash_len=32,
+        type=Type.ID,
+    )
+    return raw.hex()
+
+
+class Throttled(Exception):
+    """Too many wrong receipts: nothing is checked until the window has passed."""
+
+
+def session_bucket() -> str | None:
+    """A random, per-visitor throttle key kept in the session (no IP address is ever used)."""
+    if not has_request_context():
+        return None
+    token = session.get("reporting_visitor")
+    if token is None:
+        token = session["reporting_visitor"] = secrets.token_urlsafe(16)
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def _recent_failures(bucket: str) -> int:
+    since = utcnow() - THROTTLE_WINDOW
+    recent = (ReceiptAttempt.bucket == bucket) & (ReceiptAttempt.created_at > since)
+    return ReceiptAttempt.select().where(recent).count()
+
+
+def report_for_receipt(text: str | None, bucket: str | None = None) -> Report | None:
+    """The report a receipt opens, or None for a wrong or expired one (the caller cannot tell which).
+
+    Raises Throttled when this visitor, or everyone together, got too many wrong recently.
+    """
+    config = settings()
+    if bucket is not None and _recent_failures(bucket) >= config["receipt_attempts_per_session"]:
+        raise Throttled()
+    if _recent_failures(GLOBAL_BUCKET) >= config["receipt_attempts_global"]:
+        raise Throttled()
+    digits = _receipt_digits(text)
+    cost = _cost()
+    # Hash even a malformed receipt, so a wrong answer takes as long as a right one.
+    hashed = receipt_hash(digits or "0" * RECEIPT_DIGITS, cost)
+    report = None
+    if digits is not None:
+        report = Report.get_or_none(Report.receipt_hash == hashed)
+        if report is None:  # made under older Argon2 settings?
+            older = Report.select(Report.receipt_cost).where(
+                Report.receipt_cost.is_null(False) & (Report.receipt_cost != cost)
+            ).distinct()
+            for row in older:
+                report = Report.get_or_none(Report.receipt_hash == receipt_hash(digits, row.receipt_cost))
+                if report is not None:
+                    break
+    if report is not None and report.receipt_expires_at is not None and report.receipt_expires_at < utcnow():
+        report = None
+    if report is None:
+        now = utcnow()
+        rows = [{"bucket": GLOBAL_BUCKET, "created_at": now}]
+        if bucket is not None:
+            rows.append({"bucket": bucket, "created_at": now})
+        ReceiptAttempt.insert_many(rows).execute()
+    return report
+
+
+# -- creating a report ---------------------------------------------------------------------------
+
+
+def urgency_for(data: dict) -> int:
+    serious = bool(SERIOUS_TYPES & set(data.get("incident_types") or []))
+    occurred = data.get("occurred_on")
+    recent = occurred is not None and (datetime.date.today() - occurred).days <= settings()["recent_days"]
+    if data["consent"]["wants_support"] or (serious and recent):
+        return URGENCY_URGENT
+    return URGENCY_SERIOUS if serious else URGENCY_ROUTINE
+
+
+@dataclass
+class Submitted:
+    report: Report
+    receipt: str | None = None  # only for anonymous reports; shown once, never stored
+
+
+def create_report(data: dict, reporter=None, source: str = "web", draft: Draft | None = None) -> Submitted:
+    """Store a validated report (ReportSchema output) and tell the other plugins about it."""
+    now = utcnow()
+    receipt = None
+    with db.atomic():
+        report = Report(
+            reference=new_reference(),
+            status="new",
+            urgency=urgency_for(data),
+            incident_types=",".join(data.get("incident_types") or []),
+            occurred_on=data.get("occurred_on"),
+            occurred_time=data.get("occurred_time"),
+            region=data.get("region"),
+            location=data.get("location"),
+            work_setting=data.get("work_setting"),
+            contact_method=data.get("contact_method"),
+            narrative=data.get("narrative"),
+            reporter=reporter,
+            on_behalf=bool(data.get("on_behalf")),
+            on_behalf_consent_at=now if data.get("on_behalf") else None,
+            support_contact=data.get("support_contact"),
+            support_safe_times=data.get("support_safe_times"),
+            language=_locale(),
+            source=source,
+            created_at=now,
+            updated_at=now,
+            status_changed_at=now,
+        )
+        if reporter is None:
+            receipt = new_receipt()
+            report.receipt_cost = _cost()
+            report.receipt_hash = receipt_hash(_receipt_digits(receipt), report.receipt_cost)
+            report.receipt_expires_at = now + datetime.timedelta(days=settings()["receipt_valid_days"])
+        report.save(force_insert=True)
+        add_perpetrators(report, data.get("perpetrators") or [])
+        for purpose in PURPOSES:
+            if data["consent"].get(purpose):
+                Consent.create(report=report, purpose=purpose, given_at=now)
+        if draft is not None:
+            Attachment.update(report=report, draft=None).where(Attachment.draft == draft).execute()
+            draft.delete_instance()
+        record("report.submitted", target=report.target())
+    get_registry().call("report_submitted", app=current_app._get_current_object(), report=report)
+    return Submitted(report, receipt)
+
+
+def add_perpetrators(report: Report, people: list[dict], start: int = 0) -> None:
+    ring = keyring()
+    for position, person in enumerate(people, start=start):
+        perpetrator = Perpetrator.create(
+            report=report,
+            position=position,
+            names=json.dumps(person.get("names") or []) if person.get("names") else None,
+            description=json.dumps(person["description"]) if person.get("description") else None,
+            vehicle=json.dumps(_without(person.get("vehicle"), "plate")) if _without(person.get("vehicle"), "plate")
+            else None,
+        )
+        identifiers = [("phone", v) for v in person.get("phones") or []]
+        identifiers += [("email", v) for v in person.get("emails") or []]
+        identifiers += [("handle", v) for v in person.get("handles") or []]
+        plate = (person.get("vehicle") or {}).get("plate")
+        if plate:
+            identifiers.append(("plate", plate))
+        for kind, value in identifiers:  # values arrive normalised by the schema
+            PerpetratorIdentifier.create(
+                perpetrator=perpetrator,
+                report=report,
+                kind=kind,
+                blind_index=ring.blind_index(kind, value),
+                display=value,
+            )
+
+
+def _without(mapping: dict | None, key: str) -> dict:
+    return {k: v for k, v in (mapping or {}).items() if k != key}
+
+
+def _locale() -> str | None:
+    if not has_request_context():
+        return None
+    from flask_babel import get_locale
+
+    return str(get_locale()) if get_locale() else None
+
+
+# -- following up ---------------------------------------------------------------------------------
+
+
+def add_message(report: Report, kind: str, body: str, author=None) -> ReportMessage:
+    if kind not in ReportMessage.KINDS:
+        raise ValueError(kind)
+    with db.atomic():
+        message = ReportMessage.create(report=report, kind=kind, body=body, author=author)
+        Report.update(updated_at=utcnow()).where(Report.id == report.id).execute()
+        action = {"note": "report.note_added", "to_reporter": "report.message_sent",
+                  "from_reporter": "report.reporter_wrote"}[kind]
+        record(action, target=report.target(), actor_id=getattr(author, "id", None) if author else None)
+    return message
+
+
+def reporter_messages(report: Report) -> list[ReportMessage]:
+    """What the reporter sees: staff messages to them and their own, never internal notes."""
+    return list(
+        ReportMessage.select()
+        .where((ReportMessage.report == report) & (ReportMessage.kind != "note"))
+        .order_by(ReportMessage.created_at, ReportMessage.id)
+    )
+
+
+def all_messages(report: Report) -> list[ReportMessage]:
+    """Messages and internal notes, for staff."""
+    return list(
+        ReportMessage.select()
+        .where(ReportMessage.report == report)
+        .order_by(ReportMessage.created_at, ReportMessage.id)
+    )
+
+
+def consent_history(report: Report) -> list[Consent]:
+    return list(Consent.select().where(Consent.report == report).order_by(Consent.given_at, Consent.id))
+
+
+def consent_states(report: Report) -> list[dict]:
+    current = report.current_consents()
+    latest: dict[str, Consent] = {}
+    for row in consent_history(report):
+        latest[row.purpose] = row
+    states = []
+    for purpose in PURPOSES:
+        given = current.get(purpose)
+        last = latest.get(purpose)
+        states.append({
+            "purpose": purpose,
+            "given": given is not None,
+            "given_at": given.given_at if given else (last.given_at if last else None),
+            "withdrawn_at": None if given else (last.withdrawn_at if last else None),
+        })
+    return states
+
+
+def withdraw_consent(report: Report, purpose: str, by: str, user=None) -> bool:
+    """Withdraw a consent; the row stays with the time it was withdrawn. False if none was given."""
+    if purpose not in PURPOSES:
+        raise ValueError(purpose)
+    with db.atomic():
+        updated = (
+            Consent.update(withdrawn_at=utcnow(), withdrawn_by=by, withdrawn_by_user_id=getattr(user, "id", None))
+            .where((Consent.report == report) & (Consent.purpose == purpose) & Consent.withdrawn_at.is_null())
+            .execute()
+        )
+        if updated:
+            record("report.consent_withdrawn", target=f"{report.target()}:{purpose}",
+                   actor_id=getattr(user, "id", None))
+    return bool(updated)
+
+
+# -- moderation ------------------------------------------------------------------------------------
+
+
+class ModerationError(ValueError):
+    """The change cannot be made; the message says why, translated."""
+
+
+def set_status(report: Report, status: str, user, duplicate_of: str | None = None) -> Report:
+    from plugins.reporting import _
+
+    if status not in STATUSES or status == "new":
+        raise ModerationError(_("Please choose one of the listed statuses."))
+    original = None
+    if status == "duplicate":
+        original = Report.get_or_none(Report.reference == (duplicate_of or "").strip().upper())
+        if original is None or original.id == report.id:
+            raise ModerationError(_("Please give the reference of the report this one repeats."))
+    was_verified = report.status == "verified"
+    now = utcnow()
+    with db.atomic():
+        report.status = status
+        report.status_changed_at = report.updated_at = now
+        report.duplicate_of = original
+        if status == "verified" and not was_verified:
+            report.verified_at = now
+        report.save()
+        record(f"report.{status}", target=report.target(), actor_id=user.id if user else None)
+    if status == "verified" and not was_verified:
+        get_registry().call("report_verified", app=current_app._get_current_object(), report=report)
+    return report
+
+
+def set_urgency(report: Report, urgency: int, user) -> None:
+    with db.atomic():
+        Report.update(urgency=urgency, updated_at=utcnow()).where(Report.id == report.id).execute()
+        report.urgency = urgency
+        record("report.urgency_changed", target=report.target(), actor_id=user.id if user else None)
+
+
+def queue(status: str = "open", page: int = 1, per_page: int = PAGE_SIZE) -> tuple[list[Report], int]:
+    """Reports for the moderation queue: urgent first, then the longest waiting."""
+    query = Report.select(
+        Report.id, Report.reference, Report.status, Report.urgency, Report.incident_types, Report.region,
+        Report.created_at, Report.status_changed_at, Report.reporter,
+    )
+    if status == "open":
+        query = query.where(Report.status.in_(OPEN_STATUSES)).order_by(Report.urgency.desc(), Report.created_at)
+    else:
+        query = query.where(Report.status == status).order_by(Report.status_changed_at.desc())
+    total = query.order_by().count()
+    return list(query.paginate(page, per_page)), total
+
+
+def linked_counts(report_ids: list[int]) -> dict[int, int]:
+    """How many other reports share at least one identifier with each of these reports."""
+    if not report_ids:
+        return {}
+    mine = PerpetratorIdentifier.alias("mine")
+    other = PerpetratorIdentifier.alias("other")
+    rows = (
+        mine.select(mine.report, fn.COUNT(other.report.distinct()))
+        .join(other, on=(other.kind == mine.kind) & (other.blind_index == mine.blind_index)
+              & (other.report != mine.report))
+        .where(mine.report.in_(report_ids))
+        .group_by(mine.report)
+        .tuples()
+    )
+    return {report_id: count for report_id, count in rows}
+
+
+@dataclass
+class Link:
+    report: Report
+    shared: list[tuple[str, str]] = field(default_factory=list)  # (kind, value) pairs
+
+
+def links(report: Report) -> list[Link]:
+    """Other reports that share an identifier (phone, email, plate, handle) with this one."""
+    mine = PerpetratorIdentifier.alias("mine")
+    other = PerpetratorIdentifier.alias("other")
+    rows = (
+        mine.select(mine.kind, mine.display, other.report)
+        .join(other, on=(other.kind == mine.kind) & (other.blind_index == mine.blind_index)
+              & (other.report != mine.report))
+        .where(mine.report == report.id)
+        .tuples()
+    )
+    found: dict[int, set[tuple[str, str]]] = {}
+    for kind, display, other_id in rows:
+        found.setdefault(other_id, set()).add((kind, display))
+    if not found:
+        return []
+    reports = {r.id: r for r in Report.select().where(Report.id.in_(list(found)))}
+    result = [Link(reports[rid], sorted(shared)) for rid, shared in found.items() if rid in reports]
+    return sorted(result, key=lambda link: link.report.created_at, reverse=True)
+
+
+def identifiers_by_perpetrator(report: Report) -> dict[int, list[PerpetratorIdentifier]]:
+    grouped: dict[int, list[PerpetratorIdentifier]] = {}
+    for row in PerpetratorIdentifier.select().where(PerpetratorIdentifier.report == report):
+        grouped.setdefault(row.perpetrator_id, []).append(row)
+    return grouped
+
+
+def perpetrators(report: Report) -> list[Perpetrator]:
+    return list(Perpetrator.select().where(Perpetrator.report == report).order_by(Perpetrator.position))
+
+
+def attachments(report: Report) -> list[Attachment]:
+    """Attachment rows without their (large) data."""
+    return list(
+        Attachment.select(Attachment.id, Attachment.content_type, Attachment.size, Attachment.created_at,
+                          Attachment.from_reporter)
+        .where(Attachment.report == report)
+        .order_by(Attachment.id)
+    )
+
+
+def reports_of(user) -> list[Report]:
+    return list(Report.select().where(Report.reporter == user).order_by(Report.created_at.desc()))
+
+
+def staff_view(report: Report) -> None:
+    """Every staff view of a report is audited."""
+    record("report.viewed", target=report.target())
+
+
+def purge_expired_drafts() -> int:
+    now = utcnow()
+    deleted = Draft.delete().where(Draft.expires_at < now).execute()
+    ReceiptAttempt.delete().where(ReceiptAttempt.created_at < now - THROTTLE_WINDOW).execute()
+    return deleted
+
+
+
+def reporter_answered(report: Report) -> None:
+    """A reporter wrote back while we waited for them: the report returns to the team's queue."""
+    with db.atomic():
+        Report.update(status="triage", status_changed_at=utcnow(), updated_at=utcnow()).where(
+            (Report.id == report.id) & (Report.status == "needs_info")
+        ).execute()
+        report.status = "triage"
+        record("report.triage", target=report.target())
+
+
+def reporter_added_files(report: Report) -> None:
+    with db.atomic():
+        Report.update(updated_at=utcnow()).where(Report.id == report.id).execute()
+        record("report.files_added", target=report.target())
