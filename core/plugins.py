@@ -146,6 +146,12 @@ class PluginRegistry:
             self._subset_callers[key] = self.pm.subset_hook_caller(hook_name, remove_plugins=plugins)
         return self._subset_callers[key]
 
+    def call_plugin(self, hook_name: str, name: str, **kwargs):
+        """Call one plugin's implementation of a hook and no other's (None if it has none)."""
+        if name not in self.infos:
+            return None
+        return self._caller(hook_name, frozenset(self.infos) - {name})(**kwargs)
+
     def collect(self, hook_name: str, **kwargs) -> list:
         """Call a hook on enabled plugins and flatten the lists they return into one list."""
         return [item for result in self.call(hook_name, **kwargs) for item in _as_list(result)]

@@ -18,11 +18,9 @@ from core.plugins import get_registry
 
 
 def schema_for(plugin: str) -> Schema | None:
-    registry = get_registry()
-    for owner, schema_class in registry.call_each("settings_schema", app=current_app):
-        if owner == plugin:
-            return schema_class()
-    return None
+    # Ask that plugin only: asking every plugin would call disabled plugins' hooks on each request.
+    schema_class = get_registry().call_plugin("settings_schema", plugin, app=current_app)
+    return schema_class() if schema_class is not None else None
 
 
 def plugin_settings(plugin: str) -> dict:

@@ -17,7 +17,7 @@ from fixtures import sample_plugin
 from fixtures.sample_plugin import CALLS, NAV_LABEL, PAGE_TEXT, Note, calls
 from helpers import csrf_token, post_form, sign_in
 
-from core import hookspecs
+from core import hookspecs, retention
 from core.cli import cli
 from core.db import connection
 from core.hookspecs import hookimpl
@@ -99,8 +99,8 @@ def test_enabled_plugin_serves_pages_api_nav_tasks_and_commands(sample_app):
     with sample_app.app_context(), connection():
         assert sample_plugin.add_note("from a test")() == 1
         assert Note.get().text == "from a test (core)"  # ran inside the app's context
-        registry = get_registry(sample_app)
-        assert registry.collect("retention_rules", app=sample_app) == [{"table": "sample_note", "days": 30}]
+        sample_rules = [rule for owner, rule in retention.rules(sample_app) if owner == "sample"]
+        assert [rule.label for rule in sample_rules] == ["sample notes"]
 
     result = sample_app.test_cli_runner().invoke(cli, ["sample", "add-note", "by command"])
     assert result.exit_code == 0, result.output
@@ -134,9 +134,8 @@ def test_disabled_plugin_disappears_keeps_its_data_and_comes_back(sample_app):
     assert "/sample" not in client.get("/api/v1/openapi.json").get_json()["paths"]
 
     with sample_app.app_context(), connection():
-        registry = get_registry(sample_app)
-        assert registry.collect("retention_rules", app=sample_app) == []
-        registry.call("demo_data", app=sample_app, accounts={})
+        assert "sample" not in {owner for owner, _rule in retention.rules(sample_app)}
+        get_registry(sample_app).call("demo_data", app=sample_app, accounts={})
         # Its tasks do not run: the queue's runner skips them, queued or periodic.
         assert sample_plugin.add_note("while off")() is None
         current_queue().bound(sample_plugin.tick)()
