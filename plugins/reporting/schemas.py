@@ -147,6 +147,8 @@ class Text(fields.String):
                 _("Please keep this under %(count)d characters (it has %(length)d).",
                   count=self.max_length, length=len(text))
             )
+        if not text and (self.required or not self.allow_none):
+            raise ValidationError(_("This cannot be empty."))
         return text or None
 
 
@@ -223,6 +225,7 @@ def _list(inner: fields.Field, max_items: int = MAX_ITEMS, **kwargs) -> fields.L
         if len(items) > max_items:
             raise ValidationError(_("Please give at most %(count)d.", count=max_items))
 
+    inner.allow_none = False  # null inside a list is a mistake worth telling the client about
     metadata = {"maxItems": max_items, **kwargs.pop("metadata", {})}
     return fields.List(inner, load_default=list, validate=check, metadata=metadata, **kwargs)
 
