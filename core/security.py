@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from core.config import ConfigError
 from core.permissions import PUBLIC, user_has
 from core.plugins import get_registry
 
@@ -36,7 +37,12 @@ CONTENT_SECURITY_POLICY = "; ".join(
 def init_app(app) -> None:
     # CSRF is checked by our own guard, so bearer-token API calls (no cookie) can skip it.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    # Flask-WTF's "SSL strict" mode wants a Referer on every HTTPS POST, but our pages say
+    # Referrer-Policy: no-referrer, so browsers send none and every form would fail over HTTPS.
+    # The token stays the defence; Sec-Fetch-Site (below) refuses what a browser calls cross-site.
+    app.config["WTF_CSRF_SSL_STRICT"] = False
     csrf.init_app(app)
+    _trust_proxies(app)
 
     @app.after_request
     def _security_headers(response):
@@ -53,6 +59,36 @@ def init_app(app) -> None:
             headers["Cache-Control"] = "no-store"
             headers["Pragma"] = "no-cache"
         return response
+
+
+def _trust_proxies(app) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, read scheme, host and client address from them.
+
+    Without it a TLS-terminating proxy makes every request look like plain HTTP from 127.0.0.1:
+    no HSTS, and per-address sign-in throttling would lump everyone together. With it unset
+    (the default) X-Forwarded-* headers are ignored, so nobody can spoof them.
+    """
+    raw = app.config.get("TRUSTED_PROXIES", 0) or 0
+    try:
+        count = int(raw)
+        if count < 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ConfigError(f"REDUMBRELLA_TRUSTED_PROXIES must be a number of proxies (0, 1, 2), not {raw!r}") from None
+    app.config["TRUSTED_PROXIES"] = count
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count)
+
+
+def is_cross_site() -> bool:
+    """The browser says this request was started by another site (Fetch Metadata).
+
+    Browsers send Sec-Fetch-Site whatever the referrer policy; "same-origin" is our own pages and
+    "none" a bookmark or typed address. Older browsers send nothing and rely on the token alone.
+    """
+    return request.headers.get("Sec-Fetch-Site", "same-origin") not in {"same-origin", "none"}
 
 
 def is_api_request() -> bool:
@@ -106,7 +142,11 @@ def init_guards(app) -> None:
     def _csrf_guard():
         if request.method in {"GET", "HEAD", "OPTIONS"}:
             return None
+        if request.endpoint is None:  # no view will run: the 404/405 handler answers
+            return None
         if is_api_request() and (uses_bearer_token() or not carries_cookies()):
             return None  # CSRF rides on a browser's cookies: a call without any has no one's session
+        if is_cross_site():
+            raise CSRFError("The request came from another site.")
         csrf.protect()
         return None

@@ -15,6 +15,7 @@ from flask import Blueprint, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from core.audit import AuditEntry, record
@@ -101,7 +102,7 @@ def index():
     # administrator may type anything into them.
     record("audit.viewed", target="audit")
     form = AuditFilterForm(formdata=request.args)
-    form.action.choices = [("", _l("Any action"))] + [(code, code) for code in _known_actions()]
+    form.action.choices = [SelectChoice("", _l("Any action"))] + [SelectChoice(code) for code in _known_actions()]
     if not _parse_error_aware(form):
         return render_template("admin/audit.html", form=form, entries=[], total=0, page=1, pages=0), 400
     query = _filtered(form)
