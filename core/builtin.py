@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.hookspecs import hookimpl
 from core.navigation import NavItem
-from core.permissions import Permission
+from core.permissions import PUBLIC, Permission
 from core.plugins import PluginInfo
 from core.queue import crontab, periodic_task
 
@@ -27,14 +27,17 @@ def register_permissions(app):
         Permission("admin.plugins", _l("Turn modules on and off and change their settings"), ("admin",)),
         Permission("admin.audit", _l("Read the audit log"), ("admin",)),
         Permission("admin.users", _l("Manage accounts and roles"), ("admin",)),
+        Permission("admin.members", _l("Approve or decline membership applications"), ("admin", "moderator")),
     ]
 
 
 @hookimpl
 def register_tasks(app):
+    from core.accounts import invitations, membership
     from core.retention import purge_expired
 
-    return [heartbeat, purge_expired]
+    return [heartbeat, purge_expired, invitations.mail_password_link, invitations.mail_invitation,
+            membership.mail_application_declined]
 
 
 @hookimpl
@@ -42,4 +45,29 @@ def nav_items(app, user):
     return [
         NavItem(_l("Settings"), "admin.plugins", "admin.plugins", order=90),
         NavItem(_l("Audit log"), "audit.index", "admin.audit", order=91),
+        *_membership_nav(user),
     ]
+
+
+def _membership_nav(user) -> list[NavItem]:
+    from core.accounts.membership import MANAGE_MEMBERS, core_settings
+
+    items = [NavItem(_l("Applications"), "membership.queue", MANAGE_MEMBERS, order=85)]
+    if not getattr(user, "is_authenticated", False) and core_settings()["accept_applications"]:
+        items.append(NavItem(_l("Become a member"), "membership.apply", PUBLIC, order=10))
+    return items
+
+
+@hookimpl
+def settings_schema(app):
+    """Core's settings page: membership applications and one-time links."""
+    from core.accounts.membership import CoreSettings
+
+    return CoreSettings
+
+
+@hookimpl
+def retention_rules(app):
+    from core.accounts.membership import retention_rules as membership_rules
+
+    return [*membership_rules()]

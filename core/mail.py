@@ -71,7 +71,9 @@ def render_message(recipient: str, template: str, locale: str | None = None, **c
         subject = "".join(jinja_template.blocks["subject"](rendered))
         rendered = jinja_template.new_context(values)
         body = "".join(jinja_template.blocks["body"](rendered))
-    return build_message(recipient, subject, body.strip("\n"))
+    message = build_message(recipient, subject, body.strip("\n"))
+    message["Content-Language"] = locale.replace("_", "-")
+    return message
 
 
 def external_url(endpoint: str, **values) -> str:
@@ -165,5 +167,5 @@ def _write_file(message: EmailMessage) -> None:
     path = folder / f"{stamp}-{uuid.uuid4().hex}.eml"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(message.as_bytes())
+        handle.write(message.as_bytes(policy=message.policy.clone(linesep="\n")))
     return None

@@ -7,5 +7,14 @@ def init_app(app) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(audit.bp)
+    _register_account_pages(app)
     errors.init_app(app)
     public.init_template_context(app)
+
+
+def _register_account_pages(app) -> None:
+    """Membership applications, invitations and set-password links, and the profile page."""
+    from core.accounts import invitations, membership, profile
+
+    for blueprint in (membership.bp, invitations.bp, profile.bp):
+        app.register_blueprint(blueprint)

@@ -23,7 +23,7 @@ def plugins():
         {"info": registry.infos[name], "enabled": name in enabled, "has_settings": schema_for(name) is not None}
         for name in registry.names
     ]
-    return render_template("admin/plugins.html", rows=rows)
+    return render_template("admin/plugins.html", rows=rows, core_settings=schema_for("core") is not None)
 
 
 @bp.route("/plugins/<name>", methods=["POST"])
@@ -50,7 +50,7 @@ def switch_plugin(name: str):
 @requires(MANAGE_PLUGINS)
 def plugin_settings_page(name: str):
     registry = get_registry()
-    schema = schema_for(name) if name in registry.names else None
+    schema = schema_for(name) if name in registry.names or name == "core" else None  # core has settings too
     if schema is None:
         abort(404)
     errors: dict = {}
@@ -61,7 +61,7 @@ def plugin_settings_page(name: str):
         try:
             save_settings(name, raw)
         except ValidationError as exc:
-            errors, values, status = exc.messages, {**values, **raw}, 422
+            errors, values, status = _as_text(exc.messages), {**values, **raw}, 422
         else:
             from core.audit import record
 
@@ -80,3 +80,15 @@ def plugin_settings_page(name: str):
     )
 
 
+def _as_text(messages: dict) -> dict[str, list[str]]:
+    """Marshmallow errors as lists of plain strings: a lazy message (from error_messages) is not
+    a str, so the template would spell it out letter by letter; list items' errors are flattened."""
+
+    def flatten(value) -> list[str]:
+        if isinstance(value, dict):
+            return [text for item in value.values() for text in flatten(item)]
+        if isinstance(value, list | tuple):
+            return [text for item in value for text in flatten(item)]
+        return [str(value)]
+
+    return {name: flatten(value) for name, value in messages.items()}

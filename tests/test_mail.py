@@ -1,0 +1,186 @@
+"""core.mail against a real SMTP server (aiosmtpd in this process) and the file backend."""
+
+from __future__ import annotations
+
+import datetime
+import sqlite3
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from helpers import post_form, sign_in
+from smtp_server import SmtpServer, free_port
+
+from core.config import ConfigError
+from core.db import connection
+from core.mail import MailError, build_message, render_message, send_message, send_messages
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 and a free port, for this test."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def test_message_rendered_in_recipients_language_with_neutral_subject(make_app, smtp_server):
+    app = make_app(smtp_server.overrides)
+    expires = datetime.datetime(2031, 3, 4, 12, 0)
+    with app.app_context():
+        send_message(render_message("sam@example.org", "mail/invitation.txt", "es", link="https://x.test/l",
+                                    expires_at=expires))
+        send_message(render_message("kim@example.org", "mail/invitation.txt", "pt_BR", link="https://x.test/l",
+                                    expires_at=expires))
+        send_message(render_message("lee@example.org", "mail/invitation.txt", "xx", link="https://x.test/l",
+                                    expires_at=expires))
+    spanish, portuguese, fallback = smtp_server.wait_for(3)
+    assert spanish["To"] == "sam@example.org" and spanish["Content-Language"] == "es"
+    assert "marzo de 2031" in spanish.get_content()  # the date is written the recipient's way
+    assert portuguese["Content-Language"] == "pt-BR" and "março de 2031" in portuguese.get_content()
+    assert fallback["Content-Language"] == "en" and "March 4, 2031" in fallback.get_content()
+    for message in (spanish, portuguese, fallback):
+        assert message.get_content_type() == "text/plain"
+        assert message["From"] == "Notes <notes@example.org>"
+        subject = message["Subject"].lower()
+        for outing in ("red umbrella", "ugly", "sex", "member", "report", "alert"):
+            assert outing not in subject
+        assert "https://x.test/l" in message.get_content()
+        assert "X-Mailer" not in message
+
+
+def test_many_messages_go_over_one_connection_and_a_refused_one_is_reported(make_app, smtp_server):
+    app = make_app(smtp_server.overrides)
+    smtp_server.inbox.refuse.add("gone@example.org")
+    with app.app_context():
+        messages = [build_message(address, "An update", "Hello.\n") for address in
+                    ("a@example.org", "gone@example.org", "b@example.org")]
+        results = send_messages(messages)
+    assert results[0] is None and results[2] is None
+    assert results[1] is not None
+    received = smtp_server.wait_for(2)
+    assert sorted(m["To"] for m in received) == ["a@example.org", "b@example.org"]
+    assert {envelope.mail_from for envelope in smtp_server.inbox.envelopes} == {"notes@example.org"}
+
+
+def test_one_connection_for_a_batch(make_app, smtp_server):
+    """aiosmtpd records the client's address and port per session: one batch, one client port."""
+    ports = []
+
+    async def remember(server, session, envelope):
+        ports.append(session.peer[1])
+        return await original(server, session, envelope)
+
+    original = smtp_server.inbox.handle_DATA
+    smtp_server.inbox.handle_DATA = remember
+    app = make_app(smtp_server.overrides)
+    with app.app_context():
+        send_messages([build_message(f"p{i}@example.org", "An update", "Hello.") for i in range(4)])
+        send_messages([build_message("q@example.org", "An update", "Hello.")])
+    assert len(ports) == 5
+    assert len(set(ports[:4])) == 1 and ports[4] != ports[0]
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_login_with_username_and_password(make_app):
+    server = SmtpServer(username="mailer", password="s3cret-pass").start()
+    try:
+        app = make_app(server.overrides)
+        with app.app_context():
+            send_message(build_message("a@example.org", "An update", "Hello."))
+        assert server.logins == ["mailer"] and len(server.wait_for(1)) == 1
+        wrong = make_app({**server.overrides, "MAIL_PASSWORD": "not-the-password"})
+        with wrong.app_context(), pytest.raises(MailError):
+            send_message(build_message("a@example.org", "An update", "Hello."))
+        assert len(server.messages) == 1
+    finally:
+        server.stop()
+
+
+def test_unreachable_server_raises_mail_error(make_app):
+    app = make_app({"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": free_port(), "MAIL_DEFAULT_SENDER": "n@example.org",
+                    "MAIL_TIMEOUT": 2})
+    assert app.config["MAIL_BACKEND"] == "smtp"
+    with app.app_context(), pytest.raises(MailError):
+        send_messages([build_message("a@example.org", "An update", "Hello.")])
+
+
+def test_file_backend_writes_private_eml_files_in_the_instance_folder(make_app):
+    app = make_app({"MAIL_BACKEND": "file"})
+    with app.app_context():
+        send_message(build_message("sam@example.org", "Your link", "Hello, this is the body.\n"))
+    files = list((Path(app.instance_path) / "mail").glob("*.eml"))
+    assert len(files) == 1
+    assert files[0].stat().st_mode & 0o077 == 0  # readable by the owner only
+    message = message_from_bytes(files[0].read_bytes(), policy=default_policy)
+    assert message["To"] == "sam@example.org" and message["Subject"] == "Your link"
+    assert message.get_content() == "Hello, this is the body.\n"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"MAIL_BACKEND": "pigeon"}, "MAIL_BACKEND"),
+        ({"MAIL_BACKEND": "smtp"}, "MAIL_SERVER"),
+        ({"MAIL_SERVER": "mail.example.org"}, "MAIL_DEFAULT_SENDER"),
+        ({"MAIL_SERVER": "m.example.org", "MAIL_DEFAULT_SENDER": "a@b.org", "MAIL_USE_TLS": "yes",
+          "MAIL_USE_SSL": "1"}, "cannot both"),
+        ({"MAIL_SERVER": "m.example.org", "MAIL_DEFAULT_SENDER": "a@b.org", "MAIL_PORT": "lots"}, "MAIL_PORT"),
+        ({"MAIL_SERVER": "m.example.org", "MAIL_DEFAULT_SENDER": "a@b.org", "MAIL_USERNAME": "u"}, "MAIL_PASSWORD"),
+        ({"BASE_URL": "notes.example.org"}, "BASE_URL"),
+    ],
+)
+def test_bad_mail_settings_stop_the_app_with_one_clear_line(make_app, overrides, words):
+    with pytest.raises(ConfigError, match=words):
+        make_app(overrides)
+
+
+def test_ports_follow_the_encryption_chosen(make_app):
+    base = {"MAIL_SERVER": "m.example.org", "MAIL_DEFAULT_SENDER": "a@b.org"}
+    assert make_app(base).config["MAIL_PORT"] == 25
+    assert make_app({**base, "MAIL_USE_TLS": True}).config["MAIL_PORT"] == 587
+    assert make_app({**base, "MAIL_USE_SSL": "true"}).config["MAIL_PORT"] == 465
+
+
+def _invite(client, email="new.colleague@example.org", locale="es"):
+    return post_form(client, "/admin/invitations", {"email": email, "roles": ["caseworker"], "locale": locale},
+                     token_from="/admin/invitations")
+
+
+def test_a_failed_send_is_retried_and_the_queue_holds_only_ids(make_app, make_user):
+    """With a real (non-immediate) queue: the task's arguments are an id; a send that fails is
+    scheduled again, and once the server answers the retry delivers the message."""
+    down = SmtpServer()  # not started: the mail server is down at first
+    app = make_app({**down.overrides, "QUEUE_IMMEDIATE": False, "BASE_URL": "https://notes.example.org/"})
+    admin = make_user("admin")
+    client = app.test_client()
+    sign_in(client, admin)
+    assert _invite(client, email="canary.invitee@example.org").status_code == 303
+
+    huey = app.extensions["redumbrella.queue"].huey
+    queue_file = Path(app.instance_path) / "queue.sqlite3"
+    with sqlite3.connect(queue_file) as raw:
+        stored = b"".join(bytes(row[0]) for row in raw.execute("SELECT data FROM task"))
+    assert stored and b"canary.invitee" not in stored and b"@example.org" not in stored
+
+    task = huey.dequeue()
+    assert task.name == "core.mail_invitation" and len(task.args) == 1 and isinstance(task.args[0], int)
+    huey.execute(task)  # the server is down: the task fails and is scheduled to run again
+    later = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) + datetime.timedelta(hours=1)
+    retry = huey.read_schedule(later)
+    assert len(retry) == 1 and retry[0].args == task.args and retry[0].retries == 5
+
+    smtp_server = SmtpServer(port=down.port).start()
+    try:
+        huey.execute(retry[0], later)  # as the consumer will, once the retry delay has passed
+        message = smtp_server.wait_for(1)[0]
+    finally:
+        smtp_server.stop()
+    assert message["To"] == "canary.invitee@example.org"
+    assert "https://notes.example.org/account/invitation/" in message.get_content()
+    assert message["Content-Language"] == "es"
+    with app.app_context(), connection():
+        from core.accounts.invitations import Invitation
+
+        assert Invitation.select().count() == 1
