@@ -1,0 +1,65 @@
+"""The `redumbrella` command (issue 2, items 1, 9 and 10), run as the installed console script."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from fixtures.processes import instance_env, run, run_cli
+from helpers import sign_in
+
+from core.db import connection
+from core.permissions import ROLES
+from core.plugins import get_registry
+
+SCRIPT = str(Path(sys.executable).parent / "redumbrella")
+
+
+def _commands(help_text: str) -> set[str]:
+    section = help_text.split("Commands:", 1)[1]
+    return {line.split()[0] for line in section.splitlines() if line.startswith("  ") and line.split()}
+
+
+def test_help_lists_the_commands_and_serve_takes_host_and_port(database_url, tmp_path):
+    env = instance_env(tmp_path / "instance", database_url)
+    top = run([SCRIPT, "--help"], env)
+    assert top.returncode == 0, top.stderr
+    assert top.stdout.startswith("Usage: redumbrella")
+    assert {"init", "serve", "worker", "db", "plugins", "users", "demo"} <= _commands(top.stdout)
+    assert top.stderr == ""
+
+    serve = run([SCRIPT, "serve", "--help"], env)
+    assert serve.returncode == 0, serve.stderr
+    assert re.search(r"--host TEXT", serve.stdout) and re.search(r"--port INTEGER", serve.stdout)
+
+    for group, expected in {"db": {"upgrade", "status"}, "plugins": {"list", "enable", "disable"}}.items():
+        sub = run_cli([group, "--help"], env)
+        assert sub.returncode == 0 and expected <= _commands(sub.stdout), sub.stdout
+
+
+def test_demo_fills_a_fresh_instance_and_says_how_to_sign_in(app, database_url, tmp_path):
+    from core.accounts.models import User
+
+    env = instance_env(tmp_path / "instance", database_url)
+    result = run([SCRIPT, "demo"], env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "made up" in out
+    match = re.search(r"Sign in at (http://\S+/account/login) with password: (\S+)", out)
+    assert match, out
+    password = match.group(2)
+    for role in ROLES:
+        assert re.search(rf"^\s+{role}\s+{role}@demo\.invalid$", out, re.M), f"no {role} account listed"
+
+    with app.app_context(), connection():
+        registry = get_registry(app)
+        assert set(registry.names) <= registry.enabled(), "every installed module is switched on"
+        for role in ROLES:
+            user = User.by_email(f"{role}@demo.invalid")
+            assert user is not None and role in user.role_names
+
+    # The printed password really signs in (a member: staff roles may need a second factor).
+    client = app.test_client()
+    sign_in(client, "member@demo.invalid", password)
+    assert "Sign out" in client.get("/").get_data(as_text=True)
