@@ -62,11 +62,10 @@ def init_app(app) -> None:
 
 
 def _trust_proxies(app) -> None:
-    """Behind TRUSTED_PROXIES reverse proxies, read scheme, host and client address from them.
+    """Check TRUSTED_PROXIES once, with one clear line; core.accounts.auth applies it (ProxyFix).
 
-    Without it a TLS-terminating proxy makes every request look like plain HTTP from 127.0.0.1:
-    no HSTS, and per-address sign-in throttling would lump everyone together. With it unset
-    (the default) X-Forwarded-* headers are ignored, so nobody can spoof them.
+    Behind a TLS-terminating proxy, without it every request looks like plain HTTP from
+    127.0.0.1: no HSTS, no Secure cookie, one throttling bucket for everyone.
     """
     raw = app.config.get("TRUSTED_PROXIES", 0) or 0
     try:
@@ -76,10 +75,6 @@ def _trust_proxies(app) -> None:
     except (TypeError, ValueError):
         raise ConfigError(f"REDUMBRELLA_TRUSTED_PROXIES must be a number of proxies (0, 1, 2), not {raw!r}") from None
     app.config["TRUSTED_PROXIES"] = count
-    if count:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count)
 
 
 def is_cross_site() -> bool:

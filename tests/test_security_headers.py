@@ -156,7 +156,7 @@ def _echo_plugin():
     @bp.route("/")
     @requires(PUBLIC)
     def echo():
-        return {"scheme": request.scheme, "address": request.remote_addr, "host": request.host}
+        return {"scheme": request.scheme, "address": request.remote_addr}
 
     module = types.ModuleType("echo_fixture_hooks")
     module.plugin_info = PluginInfo(name="echo_fixture", label="Echo fixture")
@@ -169,7 +169,7 @@ def _echo_plugin():
     return module
 
 
-FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Host": "reports.example.org"}
+FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
 
 
 def test_behind_a_trusted_proxy_the_forwarded_scheme_and_address_are_used(make_app, app):
@@ -177,7 +177,7 @@ def test_behind_a_trusted_proxy_the_forwarded_scheme_and_address_are_used(make_a
     enable_everything(proxied)
     client = proxied.test_client()
     response = client.get("/echo-fixture/", headers=FORWARDED)
-    assert response.get_json() == {"scheme": "https", "address": "203.0.113.9", "host": "reports.example.org"}
+    assert response.get_json() == {"scheme": "https", "address": "203.0.113.9"}
     assert header_problems(response, secure=True) == []
     # A request that did not come through TLS at the proxy gets no HSTS.
     plain = client.get("/", headers={"X-Forwarded-Proto": "http"})
@@ -188,7 +188,7 @@ def test_without_trusted_proxies_forwarded_headers_are_ignored(make_app, app):
     direct = make_app(extra_plugins=[_echo_plugin()])
     enable_everything(direct)
     response = direct.test_client().get("/echo-fixture/", headers=FORWARDED)
-    assert response.get_json() == {"scheme": "http", "address": "127.0.0.1", "host": "localhost"}
+    assert response.get_json() == {"scheme": "http", "address": "127.0.0.1"}
     assert "Strict-Transport-Security" not in response.headers
 
 
