@@ -139,3 +139,25 @@ class GatewayServer:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def sms_test_plugin():
+    """A third-party plugin (built here as a module) that sends SMS for backend "carrier-pigeon"."""
+    import types
+
+    from core.hookspecs import hookimpl
+    from core.plugins import PluginInfo
+
+    module = types.ModuleType("sms_test_plugin")
+    module.SENT = []
+    module.plugin_info = PluginInfo(name="sms_test", label="SMS test")
+
+    @hookimpl
+    def send_sms(app, backend, to, body, key):
+        if backend != "carrier-pigeon":
+            return None
+        module.SENT.append((to, body, key))
+        return f"pigeon-{len(module.SENT)}"
+
+    module.send_sms = send_sms
+    return module
