@@ -1,0 +1,60 @@
+"""axe-core (bundled by axe-playwright-python, injected by the test) on our pages: no serious or
+critical violations, colour contrast included, at desktop and phone widths."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import enable
+
+pytestmark = pytest.mark.browser
+
+ALL_PLUGINS = ("reporting", "alerts", "casework", "training")
+
+
+@pytest.mark.parametrize("viewport", [(1280, 800), (360, 640)], ids=["desktop", "phone"])
+def test_public_pages_have_no_serious_accessibility_violations(app, live_server, browser_page, axe_serious,
+                                                               screenshot, viewport):
+    enable(app, *ALL_PLUGINS)
+    page = browser_page(viewport=viewport)
+    width = viewport[0]
+    for name, path in [("home", "/"), ("sign-in", "/account/login"), ("reporting", "/reporting/"),
+                       ("training", "/training/"), ("not-found", "/no-such-page")]:
+        page.goto(f"{live_server}{path}")
+        assert page.locator("main h1").count() == 1, path
+        screenshot(page, f"axe-{width}-{name}")
+        assert axe_serious(page) == [], path
+
+
+def test_sign_in_errors_are_accessible(live_server, browser_page, axe_serious, screenshot):
+    page = browser_page(viewport=(360, 640))
+    page.goto(f"{live_server}/account/login")
+    page.get_by_label("Email").fill("not an email")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    assert page.locator("main .error").count() >= 1
+    screenshot(page, "axe-360-sign-in-errors")
+    assert axe_serious(page) == []
+
+
+def test_signed_in_pages_have_no_serious_accessibility_violations(app, live_server, browser_page, browser_sign_in,
+                                                                  make_user, axe_serious, screenshot):
+    enable(app, *ALL_PLUGINS)
+    viewport = (1280, 800)  # staff mostly work at a desk; the phone layout is covered by the public pages
+    page = browser_page(viewport=viewport)
+    browser_sign_in(page, live_server, make_user("moderator", "caseworker", "admin"))
+    width = viewport[0]
+    for name, path in [("home-signed-in", "/"), ("alerts", "/alerts/"), ("casework", "/casework/"),
+                       ("admin-plugins", "/admin/plugins"), ("profile", "/account/profile")]:
+        response = page.goto(f"{live_server}{path}")
+        assert response.status == 200, path
+        screenshot(page, f"axe-{width}-{name}")
+        assert axe_serious(page) == [], path
+
+
+def test_axe_does_catch_a_contrast_failure(live_server, browser_page, axe_serious):
+    """The check itself works offline and would fail on a real problem."""
+    page = browser_page()
+    page.goto(f"{live_server}/")
+    assert axe_serious(page) == []
+    page.evaluate("document.querySelector('main h1').style.color = '#cccccc'")
+    assert any(line.startswith("color-contrast (serious)") for line in axe_serious(page))

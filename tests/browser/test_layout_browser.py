@@ -1,0 +1,203 @@
+"""The base layout in a real browser: quick exit, no third-party requests, language switcher without
+JavaScript, 360 px phones, keyboard use and the neutral title."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import enable
+
+pytestmark = pytest.mark.browser
+
+PUBLIC_PLUGINS = ("reporting", "training")
+
+
+def _exit_link(page):
+    return page.get_by_role("link", name="Quick exit")
+
+
+def _history_length(page) -> int:
+    return page.evaluate("window.history.length")
+
+
+# -- quick exit ---------------------------------------------------------------------------------
+
+
+def test_quick_exit_button_replaces_the_page_so_back_does_not_return(live_server, neutral_site, browser_page):
+    page = browser_page()
+    before = f"{neutral_site}?visited-before"
+    page.goto(before)
+    page.goto(f"{live_server}/account/login")
+    entries = _history_length(page)
+
+    with page.expect_navigation(url=neutral_site):
+        _exit_link(page).click()
+    assert page.url == neutral_site
+    assert page.title() == "Weather"
+    # The page that was left was replaced, not stacked: Back goes to what came before it.
+    assert _history_length(page) == entries
+    page.go_back()
+    assert page.url == before
+    assert not page.url.startswith(live_server)
+
+
+def test_escape_key_leaves_even_while_typing(live_server, neutral_site, browser_page):
+    page = browser_page()
+    before = f"{neutral_site}?visited-before"
+    page.goto(before)
+    page.goto(f"{live_server}/account/login")
+    page.get_by_label("Email").fill("someone@example.org")  # focus is in a field, mid-typing
+
+    with page.expect_navigation(url=neutral_site):
+        page.keyboard.press("Escape")
+    assert page.url == neutral_site
+    page.go_back()
+    assert page.url == before
+
+
+def test_quick_exit_is_a_plain_link_without_javascript(live_server, neutral_site, browser_page):
+    page = browser_page(javascript=False)
+    page.goto(f"{live_server}/")
+    link = _exit_link(page)
+    assert link.get_attribute("href") == neutral_site
+    with page.expect_navigation(url=neutral_site):
+        link.click()
+    assert page.title() == "Weather"
+
+
+# -- nothing from elsewhere ---------------------------------------------------------------------
+
+
+def test_every_request_a_page_makes_goes_to_our_own_origin(app, live_server, browser_page):
+    enable(app, *PUBLIC_PLUGINS)
+    page = browser_page()
+    for path in ("/", "/account/login", "/reporting/", "/training/", "/no-such-page"):
+        page.requested_urls.clear()
+        page.goto(f"{live_server}{path}")
+        page.wait_for_load_state("networkidle")
+        assert page.requested_urls, path
+        elsewhere = [url for url in page.requested_urls if not url.startswith(f"{live_server}/")]
+        assert elsewhere == [], (path, elsewhere)
+        # The stylesheet and the quick-exit script really were loaded, from here.
+        assert f"{live_server}/static/css/app.css" in page.requested_urls, path
+        assert f"{live_server}/static/js/quick-exit.js" in page.requested_urls, path
+
+
+# -- language switcher --------------------------------------------------------------------------
+
+
+def test_language_switcher_works_without_javascript_and_sets_html_lang(live_server, browser_page):
+    page = browser_page(javascript=False)
+    page.goto(f"{live_server}/account/login")
+    assert page.locator("html").get_attribute("lang") == "en"
+
+    page.get_by_label("Language").select_option("es")
+    with page.expect_navigation():
+        page.locator(".language-switcher button[type=submit]").click()
+    assert page.url == f"{live_server}/account/login"  # back on the page where the choice was made
+    assert page.locator("html").get_attribute("lang") == "es"
+
+    page.locator("#language-select").select_option("pt_BR")
+    with page.expect_navigation():
+        page.locator(".language-switcher button[type=submit]").click()
+    assert page.locator("html").get_attribute("lang") == "pt-BR"
+    page.goto(f"{live_server}/")  # the choice sticks for the rest of the visit
+    assert page.locator("html").get_attribute("lang") == "pt-BR"
+
+
+# -- phones -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/account/login", "/reporting/", "/training/"])
+def test_phone_width_has_no_sideways_scrolling_and_quick_exit_in_view(app, live_server, browser_page, screenshot,
+                                                                      path):
+    enable(app, *PUBLIC_PLUGINS)
+    page = browser_page(viewport=(360, 640))
+    page.goto(f"{live_server}{path}")
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
+    screenshot(page, "phone-360-" + (path.strip("/").replace("/", "-") or "home"))
+
+    def exit_in_view() -> bool:
+        box = _exit_link(page).bounding_box()
+        return bool(box) and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= 360 \
+            and box["y"] + box["height"] <= 640
+
+    assert _exit_link(page).is_visible()
+    assert exit_in_view()
+    # Still reachable at the bottom of a long page: the bar with the quick exit stays on screen.
+    page.evaluate("""() => {
+        const filler = document.createElement("div");
+        filler.style.height = "2000px";
+        document.querySelector("main").append(filler);
+        window.scrollTo(0, document.scrollingElement.scrollHeight);
+    }""")
+    assert page.evaluate("window.scrollY") > 1000
+    assert exit_in_view()
+
+
+def test_home_page_fits_a_phone_with_every_module_switched_on(app, live_server, browser_page, browser_sign_in,
+                                                              make_user):
+    enable(app, "reporting", "alerts", "casework", "training")
+    page = browser_page(viewport=(360, 640))
+    browser_sign_in(page, live_server, make_user("moderator", "caseworker", "admin"))
+    page.goto(f"{live_server}/")
+    assert page.locator("main .cards a").count() >= 5  # every module plus settings
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
+
+
+# -- keyboard -----------------------------------------------------------------------------------
+
+
+def test_first_tab_reaches_the_skip_link_which_moves_focus_to_main(live_server, browser_page):
+    page = browser_page()
+    page.goto(f"{live_server}/")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("[document.activeElement.className, document.activeElement.getAttribute('href')]")
+    assert focused == ["skip-link", "#content"]
+    box = page.locator(".skip-link").bounding_box()
+    assert box and box["x"] >= 0 and box["y"] >= 0  # shown on screen once focused
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.tagName + '#' + document.activeElement.id") == "MAIN#content"
+
+
+def test_focus_is_clearly_visible(live_server, browser_page):
+    page = browser_page()
+    page.goto(f"{live_server}/account/login")
+    page.get_by_label("Email").focus()
+    page.keyboard.press("Tab")  # keyboard focus, so :focus-visible applies
+    style = page.evaluate(
+        "(() => { const s = getComputedStyle(document.activeElement);"
+        " return [s.outlineStyle, parseFloat(s.outlineWidth)]; })()"
+    )
+    assert style[0] != "none" and style[1] >= 2
+
+
+# -- neutral title ------------------------------------------------------------------------------
+
+
+def test_neutral_title_replaces_the_site_name_everywhere(make_app, serve_app, neutral_site, browser_page):
+    base = serve_app(make_app({"NEUTRAL_TITLE": "Notes", "QUICK_EXIT_URL": neutral_site}))
+    page = browser_page()
+    for path in ("/", "/account/login", "/no-such-page"):
+        page.goto(f"{base}{path}")
+        assert page.title() == "Notes", path
+        assert page.locator("header .site-name").inner_text().strip() == "Notes"
+        html = page.content()
+        assert "Red Umbrella" not in html, path
+        assert "umbrella" not in page.locator("head link[rel=icon]").get_attribute("href"), path
+        assert page.locator("header svg.logo").count() == 0, path  # the umbrella mark would give it away
+
+
+# -- print --------------------------------------------------------------------------------------
+
+
+def test_printing_shows_the_content_without_the_site_chrome(live_server, browser_page):
+    page = browser_page()
+    page.goto(f"{live_server}/")
+    chrome = ".site-header, .main-nav, .site-footer, .skip-link"
+    assert page.locator(".site-header").is_visible()
+    page.emulate_media(media="print")
+    hidden = page.evaluate(
+        f"[...document.querySelectorAll('{chrome}')].map(el => getComputedStyle(el).display)"
+    )
+    assert hidden == ["none"] * 4
+    assert page.locator("main h1").is_visible()
