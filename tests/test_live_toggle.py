@@ -10,7 +10,16 @@ PostgreSQL (the test database).
 from __future__ import annotations
 
 import pytest
-from fixtures.processes import instance_env, json_lines, run_cli, start_web, start_worker, wait_for
+from fixtures.processes import (
+    http_get,
+    instance_env,
+    json_lines,
+    run_cli,
+    start_web,
+    start_worker,
+    wait_for,
+    wait_web,
+)
 
 from core.db import connection
 from core.plugins import get_registry
@@ -48,10 +57,10 @@ def test_web_processes_and_worker_follow_the_cli(app, make_app, database_url, tm
         web_b, port_b = start_web(env, tmp_path / "web-b.log")
         processes.append(web_b)
         ports = (port_a, port_b)
+        wait_web(web_a, port_a)
+        wait_web(web_b, port_b)
 
         def pages():
-            from fixtures.processes import http_get
-
             return [http_get(port, "/training/")[0] for port in ports]
 
         def run_count():
