@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
+import subprocess  # nosec B404  # `serve` starts gunicorn and a worker with fixed arguments
 import sys
 
 import click
@@ -39,7 +39,7 @@ class Cli(FlaskGroup):
         except ConfigError:
             raise
         except Exception:  # noqa: BLE001, S110 - Flask reports any other failure itself, below
-            pass
+            pass  # nosec B110  # as above
         return super().list_commands(ctx)
 
 
@@ -104,10 +104,10 @@ def serve(host, port, workers, with_worker):
         "--bind", f"{host}:{port}", "--workers", str(workers), "--worker-class", "sync",
         "--access-logfile", "-", "--access-logformat", '{"event":"access","status":%(s)s,"method":"%(m)s"}',
     ]
-    children = [subprocess.Popen(gunicorn, env=env)]  # noqa: S603 - fixed argument list
+    children = [subprocess.Popen(gunicorn, env=env)]  # noqa: S603  # nosec B603  # fixed argument list
     if with_worker:
         worker_cmd = [sys.executable, "-m", "core.cli", "worker"]
-        children.append(subprocess.Popen(worker_cmd, env=env))  # noqa: S603
+        children.append(subprocess.Popen(worker_cmd, env=env))  # noqa: S603  # nosec B603  # fixed argument list
     click.echo(f"Red Umbrella is running on http://{host}:{port}/ (Ctrl+C to stop)")
 
     def stop(*_args):

@@ -88,11 +88,11 @@ def _reencrypt(ring) -> int:
             table, column = model._meta.table_name, field.column_name
             pk = model._meta.primary_key.column_name
             rows = db.execute_sql(
-                f'SELECT "{pk}", "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL'  # noqa: S608
+                f'SELECT "{pk}", "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL'  # noqa: S608  # nosec B608  # names from model metadata
             ).fetchall()
             for key, token in rows:
                 db.execute_sql(
-                    f'UPDATE "{table}" SET "{column}" = {param} WHERE "{pk}" = {param}',  # noqa: S608
+                    f'UPDATE "{table}" SET "{column}" = {param} WHERE "{pk}" = {param}',  # noqa: S608  # nosec B608
                     (ring.rotate(token), key),
                 )
                 count += 1

@@ -37,7 +37,7 @@ from core.queue import task
 log = logging.getLogger("redumbrella.accounts")
 bp = Blueprint("invitations", __name__)
 MANAGE_USERS = "admin.users"
-TOKEN_KIND = "one-time-link"  # noqa: S105 - the blind-index kind, not a secret
+TOKEN_KIND = "one-time-link"  # noqa: S105  # nosec B105  # the blind-index kind, not a secret
 
 TOO_LONG = _l("That is too long.")
 ROLE_LABELS = {

@@ -83,7 +83,7 @@ def lookup(pairs: list[tuple[str, str]]) -> Outcome:
     today = utcnow().date()
     # Only placeholders are joined into these statements; every value is a parameter.
     alert_sql = (
-        "SELECT DISTINCT a.id, a.published_at FROM alerts_identifier i "  # noqa: S608 - placeholders only
+        "SELECT DISTINCT a.id, a.published_at FROM alerts_identifier i "  # noqa: S608  # nosec B608  # placeholders only
         "JOIN alerts_alert a ON a.id = i.alert_id "
         f"WHERE ({match}) AND a.status IN ('published', 'updated') "
         "AND (a.expires_on IS NULL OR a.expires_on >= %s) ORDER BY a.published_at DESC"
@@ -92,7 +92,7 @@ def lookup(pairs: list[tuple[str, str]]) -> Outcome:
     if rows:
         return Outcome(CAUTION, [row[0] for row in rows])
     report_sql = (
-        "SELECT 1 FROM reporting_perpetrator_identifier i "  # noqa: S608 - placeholders only
+        "SELECT 1 FROM reporting_perpetrator_identifier i "  # noqa: S608  # nosec B608  # placeholders only
         "JOIN reporting_report r ON r.id = i.report_id "
         f"WHERE ({match}) AND r.status = 'verified' AND EXISTS (SELECT 1 FROM reporting_consent c "
         "WHERE c.report_id = r.id AND c.purpose = 'share_alert' AND c.withdrawn_at IS NULL) "
@@ -117,7 +117,7 @@ def _count_up(keys: list[str], day: datetime.date) -> dict[str, int]:
     """Add one to each key's count for the day; return the new counts (one statement)."""
     values = ", ".join(["(%s, %s, 1)"] * len(keys))
     sql = (
-        f"INSERT INTO alerts_check_quota (key, day, count) VALUES {values} "  # noqa: S608 - placeholders only
+        f"INSERT INTO alerts_check_quota (key, day, count) VALUES {values} "  # noqa: S608  # nosec B608  # placeholders only
         "ON CONFLICT (key, day) DO UPDATE SET count = alerts_check_quota.count + 1 RETURNING key, count"
     )
     params = [part for key in keys for part in (key, day)]
