@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 from urllib.parse import urlparse
 
-from peewee import DatabaseProxy, Model
+from peewee import DatabaseProxy, InterfaceError, Model, OperationalError
 from playhouse.db_url import connect
 
 db = DatabaseProxy()
@@ -66,7 +66,20 @@ def init_app(app) -> None:
 
     @app.before_request
     def _connect():
-        db.connect(reuse_if_open=True)
+        try:
+            db.connect(reuse_if_open=True)
+        except (OperationalError, InterfaceError):
+            # The database is down: /healthz still reports (as JSON, 503), every other page says
+            # the service is unavailable (503) instead of failing with a 500.
+            from flask import abort, g, jsonify, request
+
+            g.database_unavailable = True  # the layout then renders without the database
+            if request.endpoint == "core.healthz":
+                from core.health import check
+
+                return jsonify(check(app)), 503
+            abort(503)
+        return None
 
     @app.teardown_request
     def _close(exc):

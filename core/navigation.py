@@ -21,8 +21,12 @@ class NavItem:
 
 
 def nav_items() -> list[dict]:
+    from flask import g
+
     from core.plugins import get_registry
 
+    if g.get("database_unavailable"):
+        return []  # the "unavailable" error page: which plugins are on cannot be known
     items = get_registry().collect("nav_items", app=current_app, user=current_user)
     visible = [item for item in items if user_has(current_app, current_user, item.permission)]
     return [

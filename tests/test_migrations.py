@@ -18,6 +18,7 @@ import pytest
 from conftest import TEST_DATABASE_URL, using_postgres
 from fixtures import sample_plugin
 from fixtures.processes import free_port, instance_env, port_open, run_cli, run_cli_many
+from helpers import sign_in
 
 from core.db import connection, db
 from core.schema import HISTORY_TABLE, runners, status, upgrade
@@ -158,3 +159,23 @@ def test_migrations_never_run_at_web_start_up(make_app, fresh_database_url):
         assert "plugin_state" not in db.get_tables(), "creating the app must not migrate"
         pending = [name for owner in status(app) for name in owner.pending]
     assert "core:0001_core" in pending and response.get_json()["pending_migrations"] == len(pending)
+
+
+def test_healthz_answers_503_with_json_when_the_database_cannot_be_reached(app, make_user, make_app, tmp_path):
+    signed_in = app.test_client()
+    sign_in(signed_in, make_user("member"))
+    cookie = signed_in.get_cookie("session")
+
+    missing = tmp_path / "no-such-folder" / "db.sqlite3"  # SQLite cannot open a file in a missing folder
+    broken = make_app({"DATABASE_URL": f"sqlite:///{missing}", "TESTING": False})
+    client = broken.test_client()
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.get_json()["database"] == "unavailable" and health.get_json()["status"] == "unavailable"
+    page = client.get("/")
+    assert page.status_code == 503, "a page says the service is unavailable, not that it broke"
+    assert "not available right now" in page.get_data(as_text=True)
+    # Someone signed in meets the same page (signed out), not a crash.
+    client.set_cookie("session", cookie.value)
+    page = client.get("/account/profile")
+    assert page.status_code == 503 and "Quick exit" in page.get_data(as_text=True)

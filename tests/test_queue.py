@@ -84,3 +84,13 @@ def test_task_runs_through_a_real_consumer_and_heartbeat_reaches_healthz(queue_a
         worker.stop()
     lines = json_lines(worker.output())
     assert not any(line.get("level") == "ERROR" for line in lines), worker.output()[-2000:]
+
+
+def test_healthz_answers_503_when_the_queue_cannot_be_reached(app, make_app):
+    from fixtures.processes import free_port
+
+    unreachable = make_app({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "QUEUE_IMMEDIATE": False})
+    health = unreachable.test_client().get("/healthz")
+    assert health.status_code == 503
+    body = health.get_json()
+    assert body["queue"] == "unavailable" and body["database"] == "ok" and body["status"] == "unavailable"

@@ -122,6 +122,8 @@ class TokenForm(ConfirmPasswordForm):
 def load_user(session_id: str) -> User | None:
     if bearer_api_request():
         return None  # tokens only: see load_user_from_request
+    if g.get("database_unavailable"):
+        return None  # core.db could not connect: the "unavailable" page is shown signed out
     user_id, _sep, version = str(session_id).partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
