@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import os
 import sqlite3
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
+from conftest import TEST_REDIS_URL
 from helpers import post_form, sign_in
 from smtp_server import SmtpServer, free_port
 
@@ -148,26 +150,48 @@ def _invite(client, email="new.colleague@example.org", locale="es"):
                      token_from="/admin/invitations")
 
 
-def test_a_failed_send_is_retried_and_the_queue_holds_only_ids(make_app, make_user):
+def queue_storage_bytes(app) -> bytes:
+    """Everything the queue has stored (waiting and scheduled tasks), read raw."""
+    url = app.config["REDIS_URL"]
+    if not url:
+        with sqlite3.connect(Path(app.instance_path) / "queue.sqlite3") as raw:
+            return b"".join(bytes(row[0]) for table in ("task", "schedule", "kv")
+                            for row in raw.execute(f"SELECT value FROM {table}" if table == "kv"
+                                                   else f"SELECT data FROM {table}"))
+    import redis
+
+    server, dumped = redis.Redis.from_url(url), b""
+    for key in server.scan_iter("*"):
+        kind = server.type(key)
+        if kind == b"list":
+            dumped += b"".join(server.lrange(key, 0, -1))
+        elif kind == b"zset":
+            dumped += b"".join(server.zrange(key, 0, -1))
+        elif kind == b"hash":
+            dumped += b"".join(k + v for k, v in server.hgetall(key).items())
+        elif kind == b"string":
+            dumped += server.get(key) or b""
+    return dumped
+
+
+def failed_send_is_retried(app, make_user, down: SmtpServer) -> None:
     """With a real (non-immediate) queue: the task's arguments are an id; a send that fails is
     scheduled again, and once the server answers the retry delivers the message."""
-    down = SmtpServer()  # not started: the mail server is down at first
-    app = make_app({**down.overrides, "QUEUE_IMMEDIATE": False, "BASE_URL": "https://notes.example.org/"})
     admin = make_user("admin")
     client = app.test_client()
     sign_in(client, admin)
     assert _invite(client, email="canary.invitee@example.org").status_code == 303
 
     huey = app.extensions["redumbrella.queue"].huey
-    queue_file = Path(app.instance_path) / "queue.sqlite3"
-    with sqlite3.connect(queue_file) as raw:
-        stored = b"".join(bytes(row[0]) for row in raw.execute("SELECT data FROM task"))
-    assert stored and b"canary.invitee" not in stored and b"@example.org" not in stored
+    stored = queue_storage_bytes(app)
+    assert b"mail_invitation" in stored and b"canary.invitee" not in stored and b"@example.org" not in stored
 
     task = huey.dequeue()
     assert task.name == "core.mail_invitation" and len(task.args) == 1 and isinstance(task.args[0], int)
     huey.execute(task)  # the server is down: the task fails and is scheduled to run again
     later = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) + datetime.timedelta(hours=1)
+    stored = queue_storage_bytes(app)
+    assert b"canary.invitee" not in stored and b"/account/invitation/" not in stored
     retry = huey.read_schedule(later)
     assert len(retry) == 1 and retry[0].args == task.args and retry[0].retries == 5
 
@@ -184,3 +208,24 @@ def test_a_failed_send_is_retried_and_the_queue_holds_only_ids(make_app, make_us
         from core.accounts.invitations import Invitation
 
         assert Invitation.select().count() == 1
+
+
+def test_a_failed_send_is_retried_and_the_queue_holds_only_ids(make_app, make_user):
+    down = SmtpServer()  # not started: the mail server is down at first
+    app = make_app({**down.overrides, "QUEUE_IMMEDIATE": False, "BASE_URL": "https://notes.example.org/"})
+    failed_send_is_retried(app, make_user, down)
+
+
+@pytest.mark.redis
+def test_the_same_with_the_queue_in_redis(make_app, make_user):
+    url = TEST_REDIS_URL or os.environ.get("REDUMBRELLA_TEST_REDIS_URL")
+    assert url, "set REDUMBRELLA_TEST_REDIS_URL to run the Redis tests"
+    down = SmtpServer()
+    app = make_app({**down.overrides, "QUEUE_IMMEDIATE": False, "BASE_URL": "https://notes.example.org/",
+                    "REDIS_URL": url})
+    huey = app.extensions["redumbrella.queue"].huey
+    huey.flush()
+    try:
+        failed_send_is_retried(app, make_user, down)
+    finally:
+        huey.flush()
