@@ -58,7 +58,9 @@ def enable(app, *names: str) -> None:
 
 # -- two-factor sign-in for tests (staff accounts must have it) -----------------------------------
 
-_RECOVERY_CODES: dict[tuple[int, int], list[str]] = {}  # (id(app), user id) -> unused recovery codes
+# Unused recovery codes by TOTP secret: a secret is random per enrolment, so codes from an earlier
+# test (whose database and user ids are reused) can never be mistaken for this one's.
+_RECOVERY_CODES: dict[str, list[str]] = {}
 
 
 def _user_by_email(email: str):
@@ -84,7 +86,7 @@ def enrol_two_factor(app, user_or_email) -> str:
         # Confirming used this time step; forget it so the next few sign-ins have fresh codes
         # (a real person would simply wait for the next code).
         totp.TotpDevice.update(last_step=None).where(totp.TotpDevice.user == user.id).execute()
-        _RECOVERY_CODES[(id(app), user.id)] = list(codes)
+        _RECOVERY_CODES[secret] = list(codes)
     return secret
 
 
@@ -101,7 +103,7 @@ def _enrol_staff_if_needed(app, email: str) -> None:
 
 def next_two_factor_code(app, user_or_email) -> str:
     """A code the sign-in page will accept now: a TOTP code for a time step not used yet (the
-    previous, current or next 30-second step), else one of the account's unused recovery codes."""
+    current or next 30-second step), else one of the account's unused recovery codes."""
     from core.accounts import totp
     from core.db import connection
 
@@ -111,10 +113,11 @@ def next_two_factor_code(app, user_or_email) -> str:
         device = totp.device(user)
         assert device is not None and device.secret, f"{email} has no two-factor sign-in"
         now = totp.current_step()
-        for step in range(now - totp.DRIFT_STEPS, now + totp.DRIFT_STEPS + 1):
+        # The current step first, then the next (both stay valid for at least 30 more seconds).
+        for step in (now, now + 1):
             if device.last_step is None or step > device.last_step:
                 return totp.code_for_step(device.secret, step)
-        spare = _RECOVERY_CODES.get((id(app), user.id)) or []
+        spare = _RECOVERY_CODES.get(device.secret) or []
         assert spare, "no unused TOTP time step or recovery code left for this account in this test"
         return spare.pop()
 
