@@ -33,11 +33,11 @@ def register_permissions(app):
 
 @hookimpl
 def register_tasks(app):
-    from core.accounts import invitations, membership
+    from core.accounts import invitations, membership, reset
     from core.retention import purge_expired
 
     return [heartbeat, purge_expired, invitations.mail_password_link, invitations.mail_invitation,
-            membership.mail_application_declined]
+            membership.mail_application_declined, reset.mail_reset_link]
 
 
 @hookimpl
@@ -68,6 +68,7 @@ def settings_schema(app):
 
 @hookimpl
 def retention_rules(app):
+    from core.accounts.housekeeping import retention_rules as auth_rules
     from core.accounts.membership import retention_rules as membership_rules
 
-    return [*membership_rules()]
+    return [*membership_rules(), *auth_rules(app)]
