@@ -81,10 +81,24 @@ def get_alert(alert_id: int):
     return jsonify(service.public_dict(alert, staff=_is_moderator(), labels=labels()))
 
 
+_CHECK_SCHEMAS: dict[str, CheckInSchema] = {}
+
+
+def _check_schema() -> CheckInSchema:
+    """One schema per language, made once: its messages are translated when it is made, and the
+    check is the busiest endpoint there is."""
+    from flask_babel import get_locale
+
+    locale = str(get_locale())
+    if locale not in _CHECK_SCHEMAS:
+        _CHECK_SCHEMAS[locale] = CheckInSchema()
+    return _CHECK_SCHEMAS[locale]
+
+
 @bp.route("/check", methods=["POST"])
 @requires("alerts.check")
 def check_identifier():
-    data = load_json(CheckInSchema())
+    data = load_json(_check_schema())
     try:
         outcome = check.run_check(
             data["identifier"] or "", current_user.id, request.remote_addr, kind=data.get("kind"),

@@ -146,10 +146,41 @@ def details_from_reports(reports: list) -> dict:
 # -- writing --------------------------------------------------------------------------------------
 
 
-def settings() -> dict:
-    from core.settings import plugin_settings
+_SETTINGS_CACHE: dict[str, dict] = {}
 
-    return plugin_settings("alerts")
+
+def settings() -> dict:
+    """The plugin's settings (core.settings semantics), read with one small query per request.
+
+    The identifier check reads them on every call; core.settings.plugin_settings would also ask
+    every plugin for its schema and load it each time. Here the stored JSON is read and, only
+    when it changed since this process last saw it, loaded with the schema.
+    """
+    from flask import g, has_request_context
+    from marshmallow import ValidationError
+
+    from core.models import PluginSetting
+    from plugins.alerts.schemas import AlertsSettings
+
+    if has_request_context() and "alerts_settings" in g:
+        return dict(g.alerts_settings)
+    table = PluginSetting._meta.table_name
+    sql = f"SELECT data FROM {table} WHERE plugin = %s"  # noqa: S608 - a model's table name
+    row = db.execute_sql(sql.replace("%s", "?") if _sqlite() else sql, ("alerts",)).fetchone()
+    stored = row[0] if row else "{}"
+    loaded = _SETTINGS_CACHE.get(stored)
+    if loaded is None:
+        schema = AlertsSettings()
+        values = {key: value for key, value in json.loads(stored).items() if key in schema.fields}
+        try:
+            loaded = schema.load(values)
+        except ValidationError:  # a stored value no longer fits: the defaults, as core does
+            loaded = schema.load({})
+        _SETTINGS_CACHE.clear()
+        _SETTINGS_CACHE[stored] = loaded
+    if has_request_context():
+        g.alerts_settings = loaded
+    return dict(loaded)
 
 
 def create_from_reports(reports: list, data: dict, actor) -> Alert:

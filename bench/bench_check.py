@@ -1,0 +1,408 @@
+#!/usr/bin/env python3
+"""Identifier checks per second and their latency through HTTP, with 1,000,000 stored identifiers,
+beside a plain Flask endpoint measured in the same run.
+
+    .venv/bin/python bench/bench_check.py                         # SQLite, 1,000,000 identifiers
+    .venv/bin/python bench/bench_check.py --database postgres     # PostgreSQL (REDUMBRELLA_BENCH_POSTGRES_URL)
+    .venv/bin/python bench/bench_check.py --identifiers 100000 --seconds 10
+
+It makes a fresh instance in a temporary folder, stores N perpetrator identifiers as the reporting
+plugin does (blind indexes of verified reports with consent to a warning, 5 identifiers a report)
+plus 1,000 published alerts, makes 20 member accounts with personal access tokens, and raises the
+daily check quotas out of the way. Then, on 127.0.0.1 only:
+
+1. a plain Flask app (make_plain_app below: one POST endpoint reading JSON, answering JSON), and
+2. the platform (core.wsgi:app),
+
+each served by gunicorn with 2 sync workers (as `redumbrella serve` runs it), are loaded by wrk
+(8 connections, 2 threads) for the same time. Every platform request is a real check:
+`POST /api/v1/check` with a bearer token, one in ten identifiers a hit; each one is normalised,
+looked up by blind index, counted against the quotas, recorded and audited. Without wrk, a small
+Python load generator is used instead (it costs more CPU, so both figures are lower).
+
+A third row, GET /api/v1/me/subscriptions with the same tokens, shows what any authenticated API
+call costs on the platform (token look-up, two-factor rule, plugin and permission guards, one
+small query), so the check's own cost can be told apart from the platform's.
+
+Printed: requests per second, p50 and p99 latency, errors, and the check's share of the plain
+endpoint's throughput (target: at least 50 %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+POSTGRES_URL = os.environ.get("REDUMBRELLA_BENCH_POSTGRES_URL",
+                              "postgresql://root@127.0.0.1:5432/redumbrella_h6_bench")
+ENCRYPTION_KEY = "3i57ymqIUcAp2xEzz6kSdNKVhQm6kgSeCp9OyF8RHSk="  # a throwaway key for a throwaway instance
+IDENTIFIERS_PER_REPORT = 5
+ALERTS = 1000
+ACCOUNTS = 20
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def env_for(instance: Path, url: str) -> dict:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("REDUMBRELLA_")},
+        "REDUMBRELLA_INSTANCE_PATH": str(instance),
+        "REDUMBRELLA_DATABASE_URL": url,
+        "REDUMBRELLA_ENCRYPTION_KEYS": ENCRYPTION_KEY,
+        "REDUMBRELLA_BLIND_INDEX_KEY": "bench-blind-index-key",
+        "REDUMBRELLA_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
+        "REDUMBRELLA_LOG_LEVEL": "INFO",  # as in production: one JSON line per request
+    }
+
+
+def prepare_postgres(url: str) -> None:
+    import psycopg2
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = psycopg2.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username, dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute("DROP SCHEMA public CASCADE")
+        cursor.execute("CREATE SCHEMA public")
+    conn.close()
+
+
+def phone(number: int) -> str:
+    """A distinct valid-looking UK mobile for each number (07700 900000 and up, then 07xxx)."""
+    return f"+447{number:09d}"[:13]
+
+
+def fill(env: dict, identifiers: int) -> dict:
+    """Migrate, enable, seed N identifiers and the accounts; return tokens and sample identifiers."""
+    os.environ.update(env)
+    from core.app import create_app
+    from core.db import connection, db, utcnow
+
+    app = create_app({"QUEUE_IMMEDIATE": True})
+    from core.accounts import tokens
+    from core.accounts.service import create_account
+    from core.crypto import keyring
+    from core.plugins import get_registry
+    from core.schema import upgrade
+    from core.settings import save_settings
+    from plugins.alerts.models import Alert, AlertIdentifier, AlertRegion
+    from plugins.reporting.models import Consent, Perpetrator, PerpetratorIdentifier, Report
+
+    reports = identifiers // IDENTIFIERS_PER_REPORT
+    started = time.perf_counter()
+    with app.test_request_context(), connection():
+        upgrade(app)
+        for name in ("reporting", "alerts"):
+            get_registry(app).set_enabled(name, True)
+        save_settings("alerts", {"check_limit_account": 1_000_000_000, "check_limit_address": 1_000_000_000,
+                                 "similar_warning": 1_000_000})
+        ring = keyring()
+        display = ring.encrypt("+447700900000")  # the shown value is never read by a check
+        now = utcnow()
+        chunk = 10_000
+        for first in range(0, reports, chunk):
+            last = min(reports, first + chunk)
+            with db.atomic():
+                Report.insert_many([
+                    {"reference": f"B-{n:08d}", "status": "verified", "urgency": 0, "incident_types": "robbery",
+                     "region": "london", "source": "web", "on_behalf": False, "created_at": now, "updated_at": now,
+                     "status_changed_at": now, "verified_at": now}
+                    for n in range(first, last)]).execute()
+                ids = [row[0] for row in db.execute_sql(
+                    "SELECT id FROM reporting_report WHERE reference >= %s AND reference <= %s ORDER BY reference"
+                    .replace("%s", "?" if "sqlite" in env["REDUMBRELLA_DATABASE_URL"] else "%s"),
+                    (f"B-{first:08d}", f"B-{last - 1:08d}")).fetchall()]
+                Consent.insert_many([{"report": rid, "purpose": "share_alert", "given_at": now} for rid in ids]
+                                    ).execute()
+                Perpetrator.insert_many([{"report": rid, "position": 0} for rid in ids]).execute()
+                people = [row[0] for row in db.execute_sql(
+                    "SELECT id FROM reporting_perpetrator WHERE report_id >= %s AND report_id <= %s ORDER BY report_id"
+                    .replace("%s", "?" if "sqlite" in env["REDUMBRELLA_DATABASE_URL"] else "%s"),
+                    (ids[0], ids[-1])).fetchall()]
+                rows = []
+                for index, (rid, pid) in enumerate(zip(ids, people, strict=True)):
+                    base = (first + index) * IDENTIFIERS_PER_REPORT
+                    for offset in range(IDENTIFIERS_PER_REPORT):
+                        rows.append({"perpetrator": pid, "report": rid, "kind": "phone",
+                                     "blind_index": ring.blind_index("phone", phone(base + offset)),
+                                     "display": display})
+                PerpetratorIdentifier.insert_many(rows).execute()
+            print(f"  {last * IDENTIFIERS_PER_REPORT:>9,} identifiers stored", end="\r", flush=True)
+        with db.atomic():
+            for number in range(ALERTS):
+                alert = Alert.create(status="published", severity="medium", title=f"Alert {number}",
+                                     summary="Take care.", published_at=now)
+                AlertRegion.create(alert=alert, region="london")
+                AlertIdentifier.create(alert=alert, kind="phone", blind_index=ring.blind_index(
+                    "phone", phone(number * IDENTIFIERS_PER_REPORT)), display=display)
+        account_tokens = []
+        for number in range(ACCOUNTS):
+            user = create_account(f"bench{number}@example.org", "bench passphrase that is long enough", ["member"])
+            account_tokens.append(tokens.create_token(user, "bench")[1])
+        if "sqlite" in env["REDUMBRELLA_DATABASE_URL"]:
+            db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute_sql("ANALYZE")
+    print(f"  {reports * IDENTIFIERS_PER_REPORT:,} identifiers in {reports:,} reports, {ALERTS} alerts, "
+          f"{ACCOUNTS} accounts: {time.perf_counter() - started:.0f} s")
+    rng = random.Random(7)
+    sample = []
+    for _n in range(5000):
+        if rng.random() < 0.1:
+            number = rng.randrange(reports * IDENTIFIERS_PER_REPORT)  # stored: "caution"
+            sample.append("0" + phone(number)[3:])  # written the national way, 07...
+        else:
+            sample.append(f"07{rng.randrange(100_000_000, 999_999_999)}")  # not stored: "no record"
+    return {"tokens": account_tokens, "identifiers": sample,
+            "hit": "0" + phone(IDENTIFIERS_PER_REPORT * 3)[3:], "miss": "07999 111111"}
+
+
+def make_plain_app():
+    """The yardstick: Flask with one endpoint that reads the same JSON and answers like a miss."""
+    from flask import Flask, jsonify, request
+
+    plain = Flask("plain")
+
+    @plain.post("/api/v1/check")
+    def check():
+        body = request.get_json()
+        return jsonify({"result": "no_record", "length": len(body["identifier"])})
+
+    return plain
+
+
+def start_gunicorn(target: str, env: dict, port: int, log: Path, chdir: Path | None = None) -> subprocess.Popen:
+    command = [sys.executable, "-m", "gunicorn", target, "--bind", f"127.0.0.1:{port}", "--workers", "2",
+               "--worker-class", "sync", "--backlog", "2048"]
+    if chdir:
+        command += ["--chdir", str(chdir)]
+    handle = open(log, "wb")  # noqa: SIM115 - the child keeps it
+    proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,  # noqa: S603
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not start; see {log}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def post(port: int, body: dict, token: str | None) -> tuple[int, dict]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/check", data=json.dumps(body).encode(),
+                                     headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - 127.0.0.1
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+LUA = """
+local identifiers = {%(identifiers)s}
+local tokens = {%(tokens)s}
+local counter = 0
+local floor = %(floor)s
+function setup(thread)
+  thread:set("offset", math.random(1, #identifiers))
+end
+function init(args)
+  counter = offset or 0
+end
+request = function()
+  counter = counter + 1
+  if floor then
+    return wrk.format("GET", "/api/v1/me/subscriptions",
+                      {["Authorization"] = "Bearer " .. tokens[(counter %% #tokens) + 1]})
+  end
+  local body = '{"identifier":"' .. identifiers[(counter %% #identifiers) + 1] .. '"}'
+  local headers = {["Content-Type"] = "application/json"}
+  local token = tokens[(counter %% #tokens) + 1]
+  if token ~= "" then headers["Authorization"] = "Bearer " .. token end
+  return wrk.format("POST", "/api/v1/check", headers, body)
+end
+"""
+
+
+def run_wrk(port: int, seconds: int, connections: int, identifiers: list[str], tokens: list[str],
+            workdir: Path, floor: bool = False) -> dict:
+    script = workdir / f"check-{port}.lua"
+    script.write_text(LUA % {
+        "floor": "true" if floor else "false",
+        "identifiers": ",".join(json.dumps(i) for i in identifiers),
+        "tokens": ",".join(json.dumps(t) for t in tokens),
+    })
+    command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", str(script),
+               f"http://127.0.0.1:{port}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {"rate": rate, "p50": _ms(latency["50"]), "p99": _ms(latency["99"]),
+            "errors": int(errors.group(1)) if errors else 0,
+            "socket_errors": socket_errors.group(1) if socket_errors else "", "raw": out}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_python(port: int, seconds: int, connections: int, identifiers: list[str], tokens: list[str],
+               workdir: Path, floor: bool = False) -> dict:
+    """Fallback load generator: threads with http.client, one request at a time each."""
+    import http.client
+
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def worker(offset: int):
+        counter = offset
+        mine = []
+        while time.monotonic() < deadline:
+            counter += 1
+            body = json.dumps({"identifier": identifiers[counter % len(identifiers)]})
+            headers = {"Content-Type": "application/json"}
+            token = tokens[counter % len(tokens)]
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            started = time.perf_counter()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            if floor:
+                connection.request("GET", "/api/v1/me/subscriptions", headers=headers)
+            else:
+                connection.request("POST", "/api/v1/check", body, headers)
+            response = connection.getresponse()
+            response.read()
+            connection.close()
+            mine.append(time.perf_counter() - started)
+            if response.status != 200:
+                with lock:
+                    errors[0] += 1
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(n * 997,)) for n in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+    return {"rate": len(latencies) / seconds, "p50": statistics.median(latencies) * 1000,
+            "p99": latencies[int(len(latencies) * 0.99)] * 1000, "errors": errors[0], "socket_errors": "",
+            "raw": ""}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--identifiers", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary instance folder")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-check-"))
+    instance = workdir / "instance"
+    if args.database == "postgres":
+        prepare_postgres(POSTGRES_URL)
+        url = POSTGRES_URL
+    else:
+        url = f"sqlite:///{instance / 'redumbrella.sqlite3'}"
+    env = env_for(instance, url)
+    print(f"Filling a fresh instance ({args.database}) ...")
+    seeded = fill(env, args.identifiers)
+    generator = run_wrk if shutil.which("wrk") else run_python
+    print(f"Load: {'wrk' if generator is run_wrk else 'python threads'}, {args.connections} connections, "
+          f"{args.seconds} s per target, gunicorn 2 sync workers, 127.0.0.1")
+
+    results = {}
+    plain_port, app_port = free_port(), free_port()
+    plain = start_gunicorn("bench_check:make_plain_app()", env, plain_port, workdir / "plain.log", chdir=ROOT / "bench")
+    try:
+        generator(plain_port, 3, args.connections, seeded["identifiers"], [""], workdir)  # warm-up
+        results["plain Flask endpoint"] = generator(plain_port, args.seconds, args.connections,
+                                                    seeded["identifiers"], [""], workdir)
+    finally:
+        stop(plain)
+    platform = start_gunicorn("core.wsgi:app", env, app_port, workdir / "app.log")
+    try:
+        status, answer = post(app_port, {"identifier": seeded["hit"]}, seeded["tokens"][0])
+        assert status == 200 and answer["result"] == "caution", (status, answer)
+        status, answer = post(app_port, {"identifier": seeded["miss"]}, seeded["tokens"][0])
+        assert status == 200 and answer["result"] == "no_record", (status, answer)
+        assert post(app_port, {"identifier": seeded["miss"]}, None)[0] == 401
+        generator(app_port, 3, args.connections, seeded["identifiers"], seeded["tokens"], workdir)  # warm-up
+        results["POST /api/v1/check"] = generator(app_port, args.seconds, args.connections,
+                                                  seeded["identifiers"], seeded["tokens"], workdir)
+        # For scale: the platform's own cost per request (token sign-in, guards, one small query).
+        results["GET /api/v1/me/subscr."] = generator(app_port, args.seconds, args.connections,
+                                                      seeded["identifiers"], seeded["tokens"], workdir, floor=True)
+    finally:
+        stop(platform)
+
+    print()
+    print(f"{'':24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for name, result in results.items():
+        print(f"{name:24} {result['rate']:9.0f} {result['p50']:8.2f} {result['p99']:8.2f} {result['errors']:7d}"
+              + (f"  socket errors: {result['socket_errors']}" if result["socket_errors"] else ""))
+    share = results["POST /api/v1/check"]["rate"] / results["plain Flask endpoint"]["rate"]
+    floor = results["POST /api/v1/check"]["rate"] / results["GET /api/v1/me/subscr."]["rate"]
+    print(f"\nChecks run at {share:.0%} of the plain endpoint's throughput (target: at least 50 %), "
+          f"with {args.identifiers:,} stored identifiers on {args.database};")
+    print(f"and at {floor:.0%} of the platform's lightest authenticated API call (GET /api/v1/me/subscriptions).")
+    if args.keep:
+        print(f"Instance kept in {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
