@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Time from publishing one alert until 10,000 e-mails have reached a local SMTP server, with the
+SQLite queue and with Redis.
+
+    .venv/bin/python bench/bench_delivery.py                          # both queues, 10,000 subscribers
+    .venv/bin/python bench/bench_delivery.py --queues sqlite --subscribers 2000 --workers 4
+    .venv/bin/python bench/bench_delivery.py --database postgres      # PostgreSQL for the data
+
+For each queue it makes a fresh instance in a temporary folder with N subscribed members (e-mail,
+immediate), starts a real SMTP server (aiosmtpd, in its own process, counting what it accepts),
+starts a real queue worker (`redumbrella worker`, W threads) and waits until it is idle, then
+publishes an alert from a verified, consenting report and measures:
+
+- publish: the publishing call itself (status change and N outbox rows, in one transaction);
+- first: until the first e-mail is accepted by the SMTP server;
+- all: until the N-th distinct e-mail is accepted (and every outbox row is marked sent);
+- the rate, and how many e-mails arrived twice (expected: 0).
+
+Redis: REDUMBRELLA_BENCH_REDIS_URL (default redis://127.0.0.1:6379/7; its huey keys are flushed).
+PostgreSQL: REDUMBRELLA_BENCH_POSTGRES_URL (default .../redumbrella_h6_bench; its schema is emptied).
+Everything listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+REDIS_URL = os.environ.get("REDUMBRELLA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+POSTGRES_URL = os.environ.get("REDUMBRELLA_BENCH_POSTGRES_URL",
+                              "postgresql://root@127.0.0.1:5432/redumbrella_h6_bench")
+ENCRYPTION_KEY = "3i57ymqIUcAp2xEzz6kSdNKVhQm6kgSeCp9OyF8RHSk="  # a throwaway key for a throwaway instance
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def smtp_server(port: int, count, distinct, first_at, last_at, ready) -> None:
+    """A real SMTP server in its own process, counting accepted messages and distinct Message-IDs."""
+    import asyncio
+
+    from aiosmtpd.controller import Controller
+
+    seen: set[bytes] = set()
+
+    class Counter:
+        async def handle_DATA(self, server, session, envelope):
+            now = time.time()
+            marker = b"\nMessage-ID: "
+            content = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
+            start = content.find(marker)
+            message_id = content[start:content.find(b"\n", start + 1)] if start >= 0 else os.urandom(8)
+            with count.get_lock():
+                count.value += 1
+                if message_id not in seen:
+                    seen.add(message_id)
+                    distinct.value += 1
+                if first_at.value == 0:
+                    first_at.value = now
+                last_at.value = now
+            return "250 OK"
+
+    controller = Controller(Counter(), hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()
+    signal.sigwait({signal.SIGTERM})
+    controller.stop()
+    asyncio.set_event_loop(None)
+
+
+def env_for(instance: Path, database_url: str, smtp_port: int, redis_url: str | None, workers: int) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REDUMBRELLA_")}
+    env.update({
+        "REDUMBRELLA_INSTANCE_PATH": str(instance),
+        "REDUMBRELLA_DATABASE_URL": database_url,
+        "REDUMBRELLA_ENCRYPTION_KEYS": ENCRYPTION_KEY,
+        "REDUMBRELLA_BLIND_INDEX_KEY": "bench-blind-index-key",
+        "REDUMBRELLA_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
+        "REDUMBRELLA_MAIL_BACKEND": "smtp",
+        "REDUMBRELLA_MAIL_SERVER": "127.0.0.1",
+        "REDUMBRELLA_MAIL_PORT": str(smtp_port),
+        "REDUMBRELLA_MAIL_DEFAULT_SENDER": "Notes <notes@example.org>",
+        "REDUMBRELLA_BASE_URL": "https://notes.example.org",
+        "REDUMBRELLA_QUEUE_WORKERS": str(workers),
+        "REDUMBRELLA_LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    })
+    if redis_url:
+        env["REDUMBRELLA_REDIS_URL"] = redis_url
+    return env
+
+
+def prepare_postgres(url: str) -> None:
+    from bench_check import prepare_postgres as prepare
+
+    prepare(url)
+
+
+def run_one(queue: str, args, workdir: Path) -> dict:
+    instance = workdir / queue / "instance"
+    instance.mkdir(parents=True)
+    if args.database == "postgres":
+        prepare_postgres(POSTGRES_URL)
+        database_url = POSTGRES_URL
+    else:
+        database_url = f"sqlite:///{instance / 'redumbrella.sqlite3'}"
+    smtp_port = free_port()
+    count, distinct = multiprocessing.Value("i", 0), multiprocessing.Value("i", 0)
+    first_at, last_at = multiprocessing.Value("d", 0.0), multiprocessing.Value("d", 0.0)
+    ready = multiprocessing.Event()
+    server = multiprocessing.Process(target=smtp_server, args=(smtp_port, count, distinct, first_at, last_at, ready),
+                                     daemon=True)
+    server.start()
+    ready.wait(30)
+    env = env_for(instance, database_url, smtp_port, REDIS_URL if queue == "redis" else None, args.workers)
+    os.environ.update(env)
+
+    from core.app import create_app
+    from core.db import connection
+
+    app = create_app({"QUEUE_IMMEDIATE": False})
+    huey = app.extensions["redumbrella.queue"].huey
+    huey.flush()
+    from core.accounts.service import create_account
+    from core.plugins import get_registry
+    from core.schema import upgrade
+    from plugins.alerts import service
+    from plugins.alerts.models import Delivery
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_alerts_helpers import make_report, make_subscribers
+
+    started = time.perf_counter()
+    with app.test_request_context(), connection():
+        upgrade(app)
+        for name in ("reporting", "alerts"):
+            get_registry(app).set_enabled(name, True)
+        make_subscribers(args.subscribers)
+        moderator = create_account("moderator@example.org", "bench passphrase that is long enough", ["moderator"])
+        alert = service.create_from_reports([make_report()], {"summary": "Take care."}, moderator)
+    print(f"  [{queue}] {args.subscribers:,} subscribers ready in {time.perf_counter() - started:.0f} s")
+
+    log = open(workdir / f"worker-{queue}.log", "wb")  # noqa: SIM115 - closed below
+    worker = subprocess.Popen([sys.executable, "-m", "core.cli", "worker", "--workers", str(args.workers)],  # noqa: S603
+                              env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        time.sleep(args.settle)  # the worker starts, runs its start-up sweep, and goes idle
+        with app.test_request_context(), connection():
+            began = time.time()
+            service.publish(alert, moderator)
+            published = time.time()
+        deadline = time.time() + args.timeout
+        while distinct.value < args.subscribers and time.time() < deadline:
+            time.sleep(0.02)
+        done = last_at.value if distinct.value >= args.subscribers else None
+        with app.app_context(), connection():
+            while time.time() < deadline and Delivery.select().where(Delivery.status == "sent").count() \
+                    < args.subscribers:
+                time.sleep(0.1)
+            sent_rows = Delivery.select().where(Delivery.status == "sent").count()
+        time.sleep(0.5)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+        log.close()
+        os.kill(server.pid, signal.SIGTERM)
+        server.join(10)
+        huey.flush()
+        from core.db import db
+
+        if not db.is_closed():
+            db.close()
+        db.obj.close_all()
+    return {
+        "queue": queue,
+        "publish": published - began,
+        "first": (first_at.value - began) if first_at.value else None,
+        "all": (done - began) if done else None,
+        "received": count.value,
+        "distinct": distinct.value,
+        "sent_rows": sent_rows,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--queues", default="sqlite,redis", help="sqlite, redis or both (comma-separated)")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2, help="worker threads (QUEUE_WORKERS)")
+    parser.add_argument("--settle", type=float, default=4.0, help="seconds to let the worker start and go idle")
+    parser.add_argument("--timeout", type=float, default=900.0)
+    args = parser.parse_args()
+    multiprocessing.set_start_method("fork")
+    sys.path.insert(0, str(ROOT / "bench"))
+    results = []
+    for queue in [q.strip() for q in args.queues.split(",") if q.strip()]:
+        workdir = Path(tempfile.mkdtemp(prefix=f"bench-delivery-{queue}-"))
+        try:
+            results.append(run_one(queue, args, workdir))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    print(f"\nOne alert to {args.subscribers:,} e-mail subscribers; worker: {args.workers} threads; "
+          f"data on {args.database}; SMTP: aiosmtpd on 127.0.0.1")
+    print(f"{'queue':8} {'publish s':>10} {'first s':>8} {'all s':>8} {'e-mails/s':>10} {'repeats':>8} "
+          f"{'rows sent':>10}")
+    for r in results:
+        rate = f"{args.subscribers / r['all']:10.0f}" if r["all"] else f"{'-':>10}"
+        all_text = f"{r['all']:8.1f}" if r["all"] else f"{'timeout':>8}"
+        first = f"{r['first']:8.2f}" if r["first"] else f"{'-':>8}"
+        print(f"{r['queue']:8} {r['publish']:10.2f} {first} {all_text} {rate} {r['received'] - r['distinct']:8d} "
+              f"{r['sent_rows']:10,}")
+    return 0 if all(r["all"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
