@@ -340,3 +340,25 @@ def test_too_many_or_too_large_pictures_are_refused_kindly(app, client):
     with in_db(app):
         assert Attachment.select().count() == 1
 
+
+
+def test_an_administrator_configures_the_lists_on_the_settings_page(app, client, make_user):
+    sign_in(client, make_user("admin"))
+    page = "/admin/plugins/reporting/settings"
+    shown = client.get(page)
+    assert shown.status_code == 200 and "Accept anonymous reports" in _page(shown)
+    base = {"allow_anonymous": "y", "incident_types": "rape\nrobbery", "regions": "wales",
+            "work_settings": "street", "contact_methods": "phone", "required_fields": "",
+            "receipt_valid_days": "365", "keep_rejected_days": "90", "keep_duplicate_days": "90",
+            "keep_verified_days": "0", "recent_days": "7", "max_attachments": "5", "max_attachment_mb": "5",
+            "receipt_attempts_per_session": "5", "receipt_attempts_global": "100"}
+    bad = post_form(client, page, {**base, "regions": "Bad Code!\nwales", "required_fields": "my_name"},
+                    token_from=page)
+    assert bad.status_code == 422
+    assert "does not start with a code" in _page(bad) and "These cannot be required: my_name" in _page(bad)
+    saved = post_form(client, page, {**base, "regions": "wales\nswansea | Swansea Bay"}, token_from=page)
+    assert saved.status_code == 303
+    form_page = _page(app.test_client().get(FORM))
+    assert "Rape" in form_page and "Physical assault" not in form_page
+    regions = app.test_client().get("/api/v1/regions").get_json()
+    assert regions == [{"code": "wales", "name": "Wales"}, {"code": "swansea", "name": "Swansea Bay"}]
