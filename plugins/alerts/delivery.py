@@ -179,7 +179,7 @@ def claim(channel: str, who: str, limit: int = CLAIM_BATCH) -> list[int]:
     now = utcnow()
     lock = "" if is_sqlite() else " FOR UPDATE SKIP LOCKED"
     sql = (  # only the fixed lock clause is joined in
-        "UPDATE alerts_delivery SET status = %s, claimed_by = %s, claimed_at = %s "  # noqa: S608
+        "UPDATE alerts_delivery SET status = %s, claimed_by = %s, claimed_at = %s "  # noqa: S608  # nosec B608
         "WHERE id IN (SELECT id FROM alerts_delivery WHERE status = %s AND channel = %s "
         f"AND next_attempt_at <= %s ORDER BY id LIMIT %s{lock}) RETURNING id"
     )

@@ -165,7 +165,7 @@ def settings() -> dict:
     if has_request_context() and "alerts_settings" in g:
         return dict(g.alerts_settings)
     table = PluginSetting._meta.table_name
-    sql = f"SELECT data FROM {table} WHERE plugin = %s"  # noqa: S608 - a model's table name
+    sql = f"SELECT data FROM {table} WHERE plugin = %s"  # noqa: S608  # nosec B608  # a model's table name
     row = db.execute_sql(sql.replace("%s", "?") if _sqlite() else sql, ("alerts",)).fetchone()
     stored = row[0] if row else "{}"
     loaded = _SETTINGS_CACHE.get(stored)
