@@ -303,3 +303,32 @@ def test_the_web_form_report_reaches_the_queue_with_its_details(app, staff):
     for text in ("He took the money back and hit me.", "near the station", "Dave, Big D", "+447700900123",
                  "snake tattoo", "07700 900999", "text only", "Anonymous (receipt)"):
         assert text in page
+
+
+def test_moderators_and_account_reporters_are_told_by_email_without_any_content(make_app, make_user):
+    from smtp_server import SmtpServer
+
+    server = SmtpServer().start()
+    try:
+        app = make_app(server.overrides)
+        enable(app, "reporting")
+        moderator = make_user("moderator", email="mod@example.org")
+        member = make_user("member", email="reporter@example.org")
+        reporter = app.test_client()
+        sign_in(reporter, member)
+        reference, _receipt = send_report(reporter, what={**WHAT, "narrative": "Quietcanary happened."})
+        notice = server.wait_for(1)[0]
+        assert notice["To"] == "mod@example.org" and notice["Subject"] == "Something is waiting for you"
+        assert "Quietcanary" not in notice.as_string() and reference not in notice.as_string()
+        assert "An urgent report is waiting" in notice.get_content()  # support was asked for
+
+        staff = app.test_client()
+        sign_in(staff, moderator)
+        post_form(staff, f"/reporting/moderate/{reference}/message", {"body": "Quietcanary: are you safe now?"},
+                  token_from=f"/reporting/moderate/{reference}")
+        told = server.wait_for(2)[1]
+        assert told["To"] == "reporter@example.org" and told["Subject"] == "You have a new message"
+        assert "Quietcanary" not in told.as_string()
+        assert f"/reporting/mine/{reference}" in told.get_content()
+    finally:
+        server.stop()

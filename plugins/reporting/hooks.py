@@ -45,9 +45,9 @@ def register_permissions(app):
 
 @hookimpl
 def register_tasks(app):
-    from plugins.reporting.tasks import notify_moderators, purge_drafts
+    from plugins.reporting.tasks import notify_moderators, notify_reporter, purge_drafts
 
-    return [notify_moderators, purge_drafts]
+    return [notify_moderators, notify_reporter, purge_drafts]
 
 
 @hookimpl

@@ -268,6 +268,10 @@ def add_message(report: Report, kind: str, body: str, author=None) -> ReportMess
         action = {"note": "report.note_added", "to_reporter": "report.message_sent",
                   "from_reporter": "report.reporter_wrote"}[kind]
         record(action, target=report.target(), actor_id=getattr(author, "id", None) if author else None)
+    if kind == "to_reporter" and report.reporter_id is not None:
+        from plugins.reporting.tasks import notify_reporter
+
+        notify_reporter(report.id)  # an account holder hears there is a message (never what it says)
     return message
 
 

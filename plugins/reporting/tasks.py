@@ -50,6 +50,32 @@ def notify_moderators(report_id: int) -> int:
     return sent
 
 
+@task(retries=3, retry_delay=300)
+def notify_reporter(report_id: int) -> bool:
+    """Tell a reporter with an account that our team wrote to them: a neutral subject, no content."""
+    from core.accounts.models import User
+    from plugins.reporting import domain
+    from plugins.reporting.models import Report
+
+    report = Report.get_or_none(Report.id == report_id)
+    if report is None or report.reporter_id is None:
+        return False
+    user = User.get_or_none(User.id == report.reporter_id)
+    if user is None or not user.active or not user.email:
+        return False
+    try:
+        from core.mail import MailError, external_url, render_message, send_message
+    except ImportError:
+        return False
+    domain.as_default()
+    try:
+        link = external_url("reporting.my_report", reference=report.reference)
+    except MailError:
+        link = ""
+    send_message(render_message(user.email, "reporting/mail/new_message.txt", user.locale, link=link))
+    return True
+
+
 @periodic_task(crontab(minute="*/15"))
 def purge_drafts() -> int:
     """Delete unsent drafts (and their pictures) once they expire, and old wrong-receipt counts."""
