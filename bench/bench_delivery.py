@@ -50,7 +50,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def smtp_server(port: int, count, distinct, first_at, last_at, ready) -> None:
+def smtp_server(port: int, count, distinct, first_at, last_at, ready, cpu) -> None:
     """A real SMTP server in its own process, counting accepted messages and distinct Message-IDs."""
     import asyncio
 
@@ -78,7 +78,9 @@ def smtp_server(port: int, count, distinct, first_at, last_at, ready) -> None:
     controller = Controller(Counter(), hostname="127.0.0.1", port=port)
     controller.start()
     ready.set()
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     signal.sigwait({signal.SIGTERM})
+    cpu.value = time.process_time()
     controller.stop()
     asyncio.set_event_loop(None)
 
@@ -123,8 +125,9 @@ def run_one(queue: str, args, workdir: Path) -> dict:
     count, distinct = multiprocessing.Value("i", 0), multiprocessing.Value("i", 0)
     first_at, last_at = multiprocessing.Value("d", 0.0), multiprocessing.Value("d", 0.0)
     ready = multiprocessing.Event()
-    server = multiprocessing.Process(target=smtp_server, args=(smtp_port, count, distinct, first_at, last_at, ready),
-                                     daemon=True)
+    smtp_cpu = multiprocessing.Value("d", 0.0)
+    server = multiprocessing.Process(target=smtp_server, daemon=True,
+                                     args=(smtp_port, count, distinct, first_at, last_at, ready, smtp_cpu))
     server.start()
     ready.wait(30)
     env = env_for(instance, database_url, smtp_port, REDIS_URL if queue == "redis" else None, args.workers)
@@ -174,6 +177,7 @@ def run_one(queue: str, args, workdir: Path) -> dict:
                 time.sleep(0.1)
             sent_rows = Delivery.select().where(Delivery.status == "sent").count()
         time.sleep(0.5)
+        worker_cpu = _cpu_seconds(worker.pid)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         try:
@@ -197,7 +201,18 @@ def run_one(queue: str, args, workdir: Path) -> dict:
         "received": count.value,
         "distinct": distinct.value,
         "sent_rows": sent_rows,
+        "worker_cpu": worker_cpu,
+        "smtp_cpu": smtp_cpu.value,
     }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def main() -> int:
@@ -222,13 +237,13 @@ def main() -> int:
     print(f"\nOne alert to {args.subscribers:,} e-mail subscribers; worker: {args.workers} threads; "
           f"data on {args.database}; SMTP: aiosmtpd on 127.0.0.1")
     print(f"{'queue':8} {'publish s':>10} {'first s':>8} {'all s':>8} {'e-mails/s':>10} {'repeats':>8} "
-          f"{'rows sent':>10}")
+          f"{'rows sent':>10} {'worker CPU s':>13} {'SMTP CPU s':>11}")
     for r in results:
         rate = f"{args.subscribers / r['all']:10.0f}" if r["all"] else f"{'-':>10}"
         all_text = f"{r['all']:8.1f}" if r["all"] else f"{'timeout':>8}"
         first = f"{r['first']:8.2f}" if r["first"] else f"{'-':>8}"
         print(f"{r['queue']:8} {r['publish']:10.2f} {first} {all_text} {rate} {r['received'] - r['distinct']:8d} "
-              f"{r['sent_rows']:10,}")
+              f"{r['sent_rows']:10,} {r['worker_cpu']:13.1f} {r['smtp_cpu']:11.1f}")
     return 0 if all(r["all"] for r in results) else 1
 
 

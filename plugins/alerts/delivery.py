@@ -53,7 +53,7 @@ from plugins.alerts.models import (
 
 log = logging.getLogger("redumbrella.alerts.delivery")
 
-CLAIM_BATCH = 20
+CLAIM_BATCH = 50
 MAX_BACKOFF = datetime.timedelta(hours=6)
 INSERT_CHUNK = 500
 
@@ -366,10 +366,13 @@ def _send_claimed(ids: list[int], sender: Sender, who: str) -> int:
     from plugins.alerts.service import is_visible
 
     rows = list(Delivery.select().where(Delivery.id.in_(ids) & (Delivery.claimed_by == who)).order_by(Delivery.id))
-    users = {user.id: user for user in User.select().where(User.id.in_([row.user_id for row in rows]))}
-    subscriptions = {
-        sub.user_id: sub for sub in Subscription.select().where(Subscription.user.in_([row.user_id for row in rows]))
-    }
+    user_ids = [row.user_id for row in rows]
+    users = {user.id: user for user in User.select(User.id, User.email, User.locale, User.active)
+             .where(User.id.in_(user_ids))}
+    columns = [Subscription.id, Subscription.user, Subscription.channels]
+    if sender.channel == "sms":
+        columns.append(Subscription.sms_number)  # decrypted only when it is needed
+    subscriptions = {sub.user_id: sub for sub in Subscription.select(*columns).where(Subscription.user.in_(user_ids))}
     alerts = {alert.id: alert for alert in Alert.select().where(Alert.id.in_([r.alert_id for r in rows if r.alert_id]))}
     sent = 0
     for row in rows:
@@ -402,6 +405,11 @@ def _send_claimed(ids: list[int], sender: Sender, who: str) -> int:
 
 def _finish(row: Delivery, status: str, error: str | None = None) -> None:
     now = utcnow()
+    if status == SENT:  # the hot path: once per message, as plain SQL
+        sql = ("UPDATE alerts_delivery SET status = %s, claimed_by = NULL, last_error = NULL, "
+               "attempts = attempts + 1, sent_at = %s WHERE id = %s")
+        db.execute_sql(sql.replace("%s", "?") if is_sqlite() else sql, (SENT, now, row.id))
+        return
     values = {
         Delivery.status: status,
         Delivery.claimed_by: None,
