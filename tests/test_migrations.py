@@ -79,32 +79,12 @@ def test_history_rows_are_named_owner_and_file(make_app):
     assert len(history) == len(set(history))
 
 
-def test_init_creates_everything_and_is_safe_twice(make_app, fresh_database_url, tmp_path):
-    env = instance_env(tmp_path / "instance", fresh_database_url)
-    first = run_cli(["init"], env)
-    assert first.returncode == 0, first.stderr
-    assert re.search(r"Database: \d+ migration\(s\) applied", first.stdout)
-    second = run_cli(["init"], env)
-    assert second.returncode == 0, second.stderr
-    assert "Database: already up to date" in second.stdout
+def test_fresh_database_init_twice_upgrade_and_behind(make_app, fresh_database_url, tmp_path):
+    """One throwaway database through its life (each step is a real `redumbrella` process)."""
+    instance = tmp_path / "instance"
+    env = instance_env(instance, fresh_database_url)
 
-    app = make_app({"DATABASE_URL": fresh_database_url})
-    with app.app_context(), connection():
-        assert all(not owner.pending for owner in status(app))
-        tables = set(db.get_tables())
-    assert {"plugin_state", "plugin_setting", "heartbeat", HISTORY_TABLE, "training_course"} <= tables
-    history = _history(app)
-    assert len(history) == len(set(history)), "the second init applied nothing again"
-    ok = run_cli(["db", "status"], env)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "core: " in ok.stdout and " 0 pending" in ok.stdout and "pending core:" not in ok.stdout
-    assert app.test_client().get("/healthz").status_code == 200
-
-
-def test_a_database_behind_its_migrations_is_reported_and_not_served(make_app, fresh_database_url, tmp_path):
-    env = instance_env(tmp_path / "instance", fresh_database_url)
-
-    # An empty database: everything pending, nothing else works yet but says so plainly.
+    # Empty: everything is pending, and commands that need tables say so plainly.
     empty, listing = run_cli_many([["db", "status"], ["plugins", "list"]], env)
     assert empty.returncode == 1
     assert "pending core:0001_core" in empty.stdout
@@ -112,13 +92,30 @@ def test_a_database_behind_its_migrations_is_reported_and_not_served(make_app, f
     assert listing.returncode == 1 and "Traceback" not in listing.stderr
     assert "redumbrella db upgrade" in listing.stderr
 
-    # Up to date, then one migration "added by a new release": its history row removed.
-    upgraded = run_cli(["db", "upgrade"], env)
-    assert upgraded.returncode == 0, upgraded.stderr
-    assert "applied core:0001_core" in upgraded.stdout and "Database is up to date." in upgraded.stdout
+    # init creates the instance and the whole schema...
+    first = run_cli(["init"], env)
+    assert first.returncode == 0, first.stderr
+    applied = int(re.search(r"Database: (\d+) migration\(s\) applied", first.stdout).group(1))
+    assert instance.is_dir()
+    # ...and running it again (or db upgrade) changes nothing.
+    second, upgrade_again, ok = run_cli_many([["init"], ["db", "upgrade"], ["db", "status"]], env)
+    assert second.returncode == 0 and "Database: already up to date" in second.stdout, second.stderr
+    assert upgrade_again.returncode == 0 and upgrade_again.stdout.strip() == "Database is up to date."
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "core: " in ok.stdout and " 0 pending" in ok.stdout and "pending " not in ok.stdout
+
     app = make_app({"DATABASE_URL": fresh_database_url})
+    history = _history(app)
+    assert len(history) == applied == len(set(history)), "the second run applied nothing again"
     with app.app_context(), connection():
-        latest = max(name for name in _history(app) if name.startswith("core:"))
+        assert all(not owner.pending for owner in status(app))
+        tables = set(db.get_tables())
+    assert {"plugin_state", "plugin_setting", "heartbeat", HISTORY_TABLE, "training_course"} <= tables
+    assert app.test_client().get("/healthz").status_code == 200
+
+    # A release adds a migration: here, the newest core migration's history row is removed.
+    with app.app_context(), connection():
+        latest = max(name for name in history if name.startswith("core:"))
         db.execute_sql(f'DELETE FROM "{HISTORY_TABLE}" WHERE name = {db.param}', (latest,))  # noqa: S608
 
     port = free_port()
