@@ -21,7 +21,7 @@ from helpers import post_form, sign_in
 
 from core.db import connection
 from core.hookspecs import hookimpl
-from core.i18n import PluginDomain
+from core.i18n import CORE_LOCALES, PluginDomain
 from core.permissions import PUBLIC, requires
 from core.plugins import PluginInfo, get_registry
 
@@ -107,7 +107,7 @@ def test_two_plugins_with_the_same_msgid_do_not_collide(two_plugins):
 
 
 def test_a_language_without_a_compiled_catalog_falls_back_to_english(two_plugins):
-    assert not list(Path("locales").glob("fr/**/*.mo")), "this test needs a language with no catalog"
+    assert CORE_LOCALES.is_dir() and not list(CORE_LOCALES.glob("fr/**/*.mo")), "needs a language with no catalog"
     client = two_plugins.test_client()
     french = {"Accept-Language": "fr"}
     home = client.get("/", headers=french)
