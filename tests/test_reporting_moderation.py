@@ -199,7 +199,7 @@ def test_reports_sharing_a_phone_written_three_ways_are_linked(app, staff):
         for other in others:
             assert f">{other}</a>" in links
         assert unrelated not in links
-        assert links.count("phone +447700900123") == 2  # the shared identifier is shown for each link
+        assert links.count("Phone +447700900123") == 2  # the shared identifier is shown for each link
     queue = _page(staff.get("/reporting/moderate/"))
     assert queue.count("<td><strong>2</strong></td>") == 3
 
@@ -212,7 +212,7 @@ def test_links_cover_emails_plates_and_handles_through_the_form(app, staff):
     page = _page(staff.get(f"/reporting/moderate/{second}"))
     links = page[page.index('id="h-links"'):page.index('id="h-consent"')]
     assert f">{first}</a>" in links
-    for shared in ("email dave@example.com", "plate AB12CDE", "handle dave_x"):
+    for shared in ("Email dave@example.com", "Number plate AB12CDE", "Online name dave_x"):
         assert shared in links
 
 

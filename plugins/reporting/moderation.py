@@ -33,6 +33,15 @@ def moderation_status_labels() -> dict[str, str]:
     }
 
 
+def detail_labels() -> dict[str, str]:
+    return {
+        "make": _("Make"), "model": _("Model"), "colour": _("Colour"), "gender": _("Gender"),
+        "age_range": _("Age, roughly"), "height": _("Height"), "build": _("Build"), "hair": _("Hair"),
+        "features": _("Anything that stands out"), "languages": _("Languages spoken or accent"),
+        "phone": _("Phone"), "email": _("Email"), "plate": _("Number plate"), "handle": _("Online name"),
+    }
+
+
 def _report_or_404(reference: str) -> Report:
     found = Report.get_or_none(Report.reference == reference.upper())
     if found is None:
@@ -87,6 +96,7 @@ def report(reference: str):
         purpose_names=purpose_short_labels(),
         label_for=options.label_for,
         purposes=PURPOSES,
+        labels=detail_labels(),
     )
 
 
