@@ -341,3 +341,21 @@ def test_the_form_works_in_the_visitors_language(app):
     with app.app_context(), connection():
         assert MembershipApplication.get(MembershipApplication.locale == "es")
 
+
+
+def test_a_flood_from_one_address_is_held_back_without_affecting_others(make_app, app):
+    limited = make_app({"APPLY_MAX_PER_ADDRESS": 2})
+    client = limited.test_client()
+    for n in range(2):
+        assert apply(client, working_name=f"Flood {n}").status_code == 303
+    held = apply(client, working_name="Flood 3")
+    assert held.status_code == 429 and "wait a few minutes" in held.get_data(as_text=True)
+    other = post_form(limited.test_client(), "/join", application(working_name="Elsewhere"), token_from="/join",
+                      environ_base={"REMOTE_ADDR": "192.0.2.55"})
+    assert other.status_code == 303
+    with limited.app_context(), connection():
+        from core.accounts.throttle import LoginAttempt
+
+        keys = repr([row.key for row in LoginAttempt.select()])
+    assert "127.0.0.1" not in keys and "192.0.2.55" not in keys
+    assert len(pending_ids(limited)) == 3

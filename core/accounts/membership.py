@@ -248,6 +248,27 @@ def applications_closed():
     return render_template("account/apply_closed.html"), 404
 
 
+APPLY_SCOPE = "apply-address"
+APPLY_LIMIT_SETTING = "APPLY_MAX_PER_ADDRESS"  # per sign-in throttle window (15 minutes by default)
+
+
+def _applications_from_here() -> tuple[str, int]:
+    """The throttle key of this client's address and how many applications it sent lately.
+
+    Counted in the sign-in throttle's table under a scope of its own, with the address only as a
+    keyed hash, so a flood from one address cannot fill the queue; other addresses are unaffected.
+    """
+    from core.accounts import throttle
+
+    key = throttle.address_key(kind="apply")
+    since = utcnow() - throttle.window()
+    attempts = throttle.LoginAttempt
+    count = attempts.select().where(
+        (attempts.scope == APPLY_SCOPE) & (attempts.key == key) & (attempts.created_at >= since)
+    ).count()
+    return key, count
+
+
 # -- public pages --------------------------------------------------------------------------
 
 
@@ -259,7 +280,16 @@ def apply():
         return applications_closed()
     form = ApplicationForm()
     _fill_choices(form)
+    if request.method == "POST":
+        throttle_key, recent = _applications_from_here()
+        if recent >= int(current_app.config.get(APPLY_LIMIT_SETTING, 10)):
+            flash(_("Many applications were sent from this connection just now. Please wait a few minutes and "
+                    "try again."), "error")
+            return render_template("account/apply.html", form=form), 429
     if form.validate_on_submit():
+        from core.accounts.throttle import LoginAttempt
+
+        LoginAttempt.create(scope=APPLY_SCOPE, key=throttle_key, created_at=utcnow())
         country = current_app.config["DEFAULT_COUNTRY"]
         email = form.email.data or None
         phone = normalise_phone(form.mobile.data, country) if form.mobile.data else None
