@@ -26,6 +26,7 @@ import re
 import secrets
 import sqlite3
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -273,35 +274,23 @@ class World:
             return
         self.reached.add((method, endpoint))
 
+    @contextmanager
     def db(self):
-        return _InDb(self.app)
+        """An app context with a database connection, for reading or preparing records."""
+        with self.app.app_context(), connection():
+            yield
 
 
-class _InDb:
-    def __init__(self, app):
-        self.app = app
-
-    def __enter__(self):
-        self._ctx = self.app.app_context()
-        self._ctx.push()
-        self._conn = connection()
-        self._conn.__enter__()
-
-    def __exit__(self, *exc):
-        self._conn.__exit__(*exc)
-        self._ctx.pop()
-
-
-Path_ = str | Callable[[World], str]
+Target = str | Callable[[World], str]  # a path, or how to make one from what happened so far
 
 
 @dataclass
 class Form:
     """One HTML form: opened at `page` as `who`, sent to `action` (default: the page itself)."""
 
-    page: Path_
+    page: Target
     who: str | None = None
-    action: Path_ | None = None
+    action: Target | None = None
     values: dict = field(default_factory=dict)
     expect: tuple[int, ...] = (200, 302, 303)
     then: Callable | None = None  # (world, response) -> None, to remember what later cases need
@@ -328,7 +317,7 @@ class Api:
     """One JSON API call, with a personal access token for `who` (or none for anonymous)."""
 
     method: str
-    path: Path_
+    path: Target
     body: dict | list | Callable[[World], dict] | None = None
     who: str | None = None
     expect: tuple[int, ...] = (200, 201, 202, 204)
