@@ -31,7 +31,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 from flask import current_app, has_request_context, request
-from flask_babel import force_locale
+from flask_babel import force_locale, get_domain
 
 log = logging.getLogger("redumbrella.mail")
 MAIL_FOLDER_NAME = "mail"
@@ -61,16 +61,27 @@ def build_message(recipient: str, subject: str, body: str, sender: str | None = 
 
 
 def render_message(recipient: str, template: str, locale: str | None = None, **context) -> EmailMessage:
-    """Render a mail template (blocks "subject" and "body") in the recipient's language."""
+    """Render a mail template (blocks "subject" and "body") in the recipient's language.
+
+    A plugin's template ("reporting/mail/x.txt") is translated with that plugin's own catalog,
+    also in a queue worker, where no page of the plugin has made its catalog the default.
+    """
     config = current_app.config
     locale = locale if locale in config["LOCALES"] else config["DEFAULT_LOCALE"]
+    plugin_domain = current_app.extensions.get("redumbrella.domains", {}).get(template.partition("/")[0])
+    previous_domain = get_domain()
     with force_locale(locale):
-        jinja_template = current_app.jinja_env.get_template(template)
-        values = {"site_title": config["NEUTRAL_TITLE"] or config["SITE_NAME"], **context}
-        rendered = jinja_template.new_context(values)
-        subject = "".join(jinja_template.blocks["subject"](rendered))
-        rendered = jinja_template.new_context(values)
-        body = "".join(jinja_template.blocks["body"](rendered))
+        if plugin_domain is not None:
+            plugin_domain.as_default()
+        try:
+            jinja_template = current_app.jinja_env.get_template(template)
+            values = {"site_title": config["NEUTRAL_TITLE"] or config["SITE_NAME"], **context}
+            rendered = jinja_template.new_context(values)
+            subject = "".join(jinja_template.blocks["subject"](rendered))
+            rendered = jinja_template.new_context(values)
+            body = "".join(jinja_template.blocks["body"](rendered))
+        finally:
+            previous_domain.as_default()
     message = build_message(recipient, subject, body.strip("\n"))
     message["Content-Language"] = locale.replace("_", "-")
     return message

@@ -229,3 +229,46 @@ def test_the_same_with_the_queue_in_redis(make_app, make_user):
         failed_send_is_retried(app, make_user, down)
     finally:
         huey.flush()
+
+
+def _mail_fixture_plugin(folder: Path):
+    """A plugin with its own translation domain (a Spanish catalog) and a mail template."""
+    import types
+
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+    from flask import Blueprint
+
+    from core.hookspecs import hookimpl
+    from core.i18n import PluginDomain
+    from core.plugins import PluginInfo
+
+    catalog = Catalog(locale="es", domain="mailfix")
+    catalog.add("Hello from a module", "Hola desde un módulo")
+    (folder / "translations" / "es" / "LC_MESSAGES").mkdir(parents=True)
+    with open(folder / "translations" / "es" / "LC_MESSAGES" / "mailfix.mo", "wb") as handle:
+        write_mo(handle, catalog)
+    (folder / "templates" / "mailfix" / "mail").mkdir(parents=True)
+    (folder / "templates" / "mailfix" / "mail" / "hello.txt").write_text(
+        '{% block subject %}{{ _("Hello from a module") }}{% endblock %}\n'
+        '{% block body %}{{ _("Hello from a module") }}{% endblock %}\n'
+    )
+    module = types.ModuleType("mailfix_hooks")
+    module.plugin_info = PluginInfo(name="mailfix", label="Mail fixture")
+    domain = PluginDomain("mailfix", folder / "translations")
+    module.register_translations = hookimpl(lambda app: domain)
+    blueprint = Blueprint("mailfix", "mailfix_hooks", template_folder=str(folder / "templates"))
+    module.register_blueprints = hookimpl(lambda app: [blueprint])
+    return module
+
+
+def test_a_plugin_template_is_translated_with_the_plugins_catalog_outside_a_request(make_app, tmp_path):
+    app = make_app({"MAIL_BACKEND": "file"}, extra_plugins=[_mail_fixture_plugin(tmp_path / "mailfix")])
+    with app.app_context():  # as in a queue worker: no request, no page of the plugin
+        spanish = render_message("a@example.org", "mailfix/mail/hello.txt", "es")
+        english = render_message("a@example.org", "mailfix/mail/hello.txt", "en")
+        core = render_message("a@example.org", "mail/invitation.txt", "es", link="x",
+                              expires_at=datetime.datetime(2031, 3, 4))
+    assert spanish["Subject"] == "Hola desde un módulo" and spanish.get_content().strip() == "Hola desde un módulo"
+    assert english["Subject"] == "Hello from a module"
+    assert "marzo" in core.get_content()  # core's own templates are unaffected afterwards
