@@ -28,6 +28,7 @@ import json
 import os
 import random
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -321,6 +322,7 @@ def bench_database(label: str, url: str, reports: int, submits: int, lists: int)
     finally:
         process.terminate()
         process.wait(timeout=30)
+        shutil.rmtree(instance, ignore_errors=True)
 
 
 def main() -> int:
@@ -335,7 +337,11 @@ def main() -> int:
     for name in args.databases.split(","):
         if name == "sqlite":
             folder = Path(tempfile.mkdtemp(prefix="bench-sqlite-db-"))
-            bench_database("SQLite", f"sqlite:///{folder / 'bench.sqlite3'}", args.reports, args.submits, args.lists)
+            try:
+                bench_database("SQLite", f"sqlite:///{folder / 'bench.sqlite3'}", args.reports, args.submits,
+                               args.lists)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
         elif name.startswith("postgres"):
             bench_database("PostgreSQL", POSTGRES_URL, args.reports, args.submits, args.lists)
         else:
