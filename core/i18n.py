@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from babel import support
-from flask import current_app, g, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import Babel, Domain, get_babel, get_locale
 from flask_login import current_user
 
@@ -47,6 +47,8 @@ class PluginDomain(Domain):
 def select_locale() -> str:
     """The signed-in user's preference, an explicit choice, Accept-Language, then the default."""
     available = current_app.config["LOCALES"]
+    if not has_request_context():  # a queue task or a command: no session, no browser to ask
+        return current_app.config["DEFAULT_LOCALE"]
     user_locale = getattr(current_user, "locale", None) if current_user else None
     if user_locale in available:
         return user_locale

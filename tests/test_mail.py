@@ -272,3 +272,14 @@ def test_a_plugin_template_is_translated_with_the_plugins_catalog_outside_a_requ
     assert spanish["Subject"] == "Hola desde un módulo" and spanish.get_content().strip() == "Hola desde un módulo"
     assert english["Subject"] == "Hello from a module"
     assert "marzo" in core.get_content()  # core's own templates are unaffected afterwards
+
+
+def test_translated_text_outside_a_request_falls_back_to_the_default_language(make_app):
+    """A queue task that translates something without force_locale gets the instance's default
+    language instead of failing for want of a session."""
+    from flask_babel import get_locale, gettext
+
+    app = make_app({"MAIL_BACKEND": "file", "DEFAULT_LOCALE": "es"})
+    with app.app_context():
+        assert str(get_locale()) == "es"
+        assert gettext("Language")  # no "working outside of request context"
