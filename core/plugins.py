@@ -13,6 +13,7 @@ from types import ModuleType
 
 import pluggy
 from flask import g, has_request_context
+from flask_babel import gettext as _
 
 from core import hookspecs
 from core.models import PluginState
@@ -95,18 +96,19 @@ class PluginRegistry:
     def set_enabled(self, name: str, enabled: bool) -> None:
         """Enable or disable a plugin, refusing a change that would break a requirement."""
         if name not in self.infos or name == CORE:
-            raise PluginError(f"there is no plugin called {name}")
+            raise PluginError(_("there is no plugin called %(name)s", name=name))
         current = set(self.enabled())
         if enabled:
             missing = [req for req in self.infos[name].requires if req not in current]
             if missing:
-                raise PluginError(f"{name} needs {', '.join(missing)}: enable {', '.join(missing)} first")
+                needed = ", ".join(missing)
+                raise PluginError(_("%(name)s needs %(needed)s: enable %(needed)s first", name=name, needed=needed))
             current.add(name)
         else:
             dependants = [other for other in current if name in self.infos[other].requires]
             if dependants:
                 names = ", ".join(sorted(dependants))
-                raise PluginError(f"{names} needs {name}: disable {names} first")
+                raise PluginError(_("%(names)s needs %(name)s: disable %(names)s first", names=names, name=name))
             current.discard(name)
         PluginState.insert(name=name, enabled=enabled).on_conflict(
             conflict_target=[PluginState.name],
