@@ -63,12 +63,15 @@ def test_web_processes_and_worker_follow_the_cli(app, make_app, database_url, tm
         def pages():
             return [http_get(port, "/training/")[0] for port in ports]
 
+        def nav_links():
+            return ['href="/training/"' in http_get(port, "/")[1] for port in ports]
+
         def run_count():
             with producer.app_context():
                 result = count_courses()
             return wait_for(lambda: result.get(), 30, "training's task in the worker", worker)
 
-        assert pages() == [200, 200]
+        assert pages() == [200, 200] and nav_links() == [True, True]
         assert run_count() == 2
 
         disabled = run_cli(["plugins", "disable", "training"], env)
@@ -76,6 +79,7 @@ def test_web_processes_and_worker_follow_the_cli(app, make_app, database_url, tm
         assert "training disabled" in disabled.stdout
         # No waiting: each web process follows on its next request.
         assert pages() == [404, 404]
+        assert nav_links() == [False, False]
         assert pages() == [404, 404]
 
         with producer.app_context():
@@ -85,7 +89,7 @@ def test_web_processes_and_worker_follow_the_cli(app, make_app, database_url, tm
 
         enabled = run_cli(["plugins", "enable", "training"], env)
         assert enabled.returncode == 0, enabled.stderr
-        assert pages() == [200, 200]
+        assert pages() == [200, 200] and nav_links() == [True, True]
         assert run_count() == 2, "the task runs again, on the data that was kept"
         assert _skipped_training_tasks(worker) == 1
         for proc in processes:
