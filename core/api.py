@@ -170,7 +170,7 @@ def error_responses(*statuses: int) -> dict:
     return {
         str(status): {
             "description": descriptions.get(status, "Error."),
-            "content": {"application/json": {"schema": "Error"}},
+            "content": {"application/json": {"schema": ErrorResponse}},
         }
         for status in statuses
     }
