@@ -13,9 +13,11 @@ Fixtures for anyone's browser test:
 - ``neutral_site``: URL of a tiny neutral page on a second local server (a different origin).
 - ``browser_page(javascript=True, viewport=(1280, 800), locale="en")``: a fresh page in its own
   browser context (own cookies). ``page.requested_urls`` lists every URL the page asked for.
+  Note: with javascript=False, ``page.evaluate`` of anything asynchronous never settles.
 - ``browser_sign_in(page, base_url, user)``: sign in through the real form (two-factor included).
 - ``axe_serious(page)``: serious and critical axe-core violations on the page (axe-core is bundled
   by the axe-playwright-python test dependency and injected by the test, never by our pages).
+  Works on javascript=False pages too (checked on a JavaScript-enabled copy of their DOM).
 - ``screenshot(page, name)``: save a full-page PNG under test-artifacts/ (gitignored; or the folder
   named by REDUMBRELLA_TEST_ARTIFACTS).
 """
@@ -136,6 +138,19 @@ def _browser():
     playwright.stop()
 
 
+def _local_only(blocked: list[str]):
+    """A route handler that lets requests to this machine through and blocks (and notes) the rest."""
+
+    def guard(route):
+        if urlparse(route.request.url).hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    return guard
+
+
 @pytest.fixture
 def browser_page(_browser):
     """Make pages, each in a fresh context; off-machine requests are blocked and fail the test."""
@@ -151,16 +166,10 @@ def browser_page(_browser):
         )
         contexts.append(context)
 
-        def guard(route):
-            if urlparse(route.request.url).hostname in LOCAL_HOSTS:
-                route.continue_()
-            else:
-                blocked.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", guard)
+        context.route("**/*", _local_only(blocked))
         page = context.new_page()
         page.set_default_timeout(10_000)
+        page.javascript_enabled = javascript
         page.requested_urls = []
         page.on("request", lambda request: page.requested_urls.append(request.url))
         return page
@@ -201,20 +210,44 @@ def browser_sign_in(app):
 
 
 @pytest.fixture(scope="session")
-def axe_serious():
-    """Run axe-core on a page; return its serious and critical violations as readable lines."""
+def axe_serious(_browser):
+    """Run axe-core on a page; return its serious and critical violations as readable lines.
+
+    axe needs JavaScript. For a page opened with javascript=False, the page as it stands (its DOM,
+    styled by our real stylesheet from the live server) is copied into a JavaScript-enabled page at
+    the same address and checked there, so no-JavaScript flows, POST results included, are checked
+    too.
+    """
     from axe_playwright_python.sync_playwright import Axe
 
     axe = Axe()
 
-    def check(page) -> list[str]:
-        results = axe.run(page)
+    def violations(target) -> list[str]:
         found = []
-        for violation in results.response["violations"]:
+        for violation in axe.run(target).response["violations"]:
             if violation["impact"] in {"serious", "critical"}:
                 for node in violation["nodes"]:
                     found.append(f"{violation['id']} ({violation['impact']}) at {node['target']}: "
                                  f"{node.get('failureSummary', '')}")
+        return found
+
+    def check(page) -> list[str]:
+        if getattr(page, "javascript_enabled", True):
+            return violations(page)
+        html, url = page.content(), page.url
+        blocked: list[str] = []
+        context = _browser.new_context(viewport=page.viewport_size)
+        try:
+            context.route("**/*", _local_only(blocked))
+            copy = context.new_page()
+            copy.set_default_timeout(10_000)
+            copy.route(url, lambda route: route.fulfill(status=200, body=html,
+                                                        content_type="text/html; charset=utf-8"))
+            copy.goto(url)
+            found = violations(copy)
+        finally:
+            context.close()
+        assert not blocked, f"the page tried to reach another machine: {blocked}"
         return found
 
     return check

@@ -58,3 +58,16 @@ def test_axe_does_catch_a_contrast_failure(live_server, browser_page, axe_seriou
     assert axe_serious(page) == []
     page.evaluate("document.querySelector('main h1').style.color = '#cccccc'")
     assert any(line.startswith("color-contrast (serious)") for line in axe_serious(page))
+
+
+def test_axe_checks_pages_opened_without_javascript(live_server, browser_page, axe_serious):
+    """A no-JavaScript page (here the answer to a POST) is checked on a copy of its DOM, and a real
+    problem in it is still found."""
+    page = browser_page(javascript=False, viewport=(360, 640))
+    page.goto(f"{live_server}/account/login")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    assert page.locator("main .error").count() >= 1
+    assert axe_serious(page) == []
+    page.evaluate("document.querySelector('label[for=email]').remove()")
+    assert any(line.startswith("label (critical)") for line in axe_serious(page))
