@@ -2,7 +2,7 @@
 """Keep the translation catalogs in step with the code: core in locales/, each plugin in its own.
 
     python scripts/i18n.py extract   write messages.pot for core and <plugin>.pot for each plugin
-    python scripts/i18n.py update    merge new strings into every language's .po (run after extract)
+    python scripts/i18n.py update [LANG]  merge new strings into every (or one) language's .po
     python scripts/i18n.py compile   build the .mo files (pip install does this too)
     python scripts/i18n.py init LANG add a language to every catalog
 """
@@ -42,7 +42,8 @@ def main() -> int:
             pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "--no-location",
                     "--sort-output", "--omit-header", "-o", pot, source.relative_to(ROOT))
         elif command == "update":
-            for lang in languages(folder):
+            wanted = sys.argv[2:] or languages(folder)
+            for lang in [code for code in languages(folder) if code in wanted]:
                 pybabel("update", "-D", domain, "-i", pot, "-d", folder, "-l", lang, "--no-fuzzy-matching",
                         "--omit-header")
         elif command == "compile":
