@@ -80,6 +80,7 @@ def test_every_request_a_page_makes_goes_to_our_own_origin(app, live_server, bro
         # The stylesheet and the quick-exit script really were loaded, from here.
         assert f"{live_server}/static/css/app.css" in page.requested_urls, path
         assert f"{live_server}/static/js/quick-exit.js" in page.requested_urls, path
+        assert _exit_link(page).is_visible(), path  # every page, error pages included
 
 
 # -- language switcher --------------------------------------------------------------------------
