@@ -175,11 +175,14 @@ def test_focus_is_clearly_visible(live_server, browser_page):
 # -- neutral title ------------------------------------------------------------------------------
 
 
-def test_neutral_title_replaces_the_site_name_everywhere(make_app, serve_app, neutral_site, browser_page):
+def test_neutral_title_replaces_the_site_name_everywhere(make_app, serve_app, neutral_site, browser_page,
+                                                         screenshot):
     base = serve_app(make_app({"NEUTRAL_TITLE": "Notes", "QUICK_EXIT_URL": neutral_site}))
-    page = browser_page()
+    page = browser_page(viewport=(360, 640))
     for path in ("/", "/account/login", "/no-such-page"):
         page.goto(f"{base}{path}")
+        if path == "/":
+            screenshot(page, "phone-360-neutral-title-home")
         assert page.title() == "Notes", path
         assert page.locator("header .site-name").inner_text().strip() == "Notes"
         html = page.content()
