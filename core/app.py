@@ -50,18 +50,18 @@ def _register_plugin_blueprints(app: Flask, registry: PluginRegistry) -> None:
     domains = dict(registry.call_each("register_translations", app=app))
     app.extensions["redumbrella.domains"] = domains
     for owner, blueprint in registry.call_each("register_blueprints", app=app):
-        if owner != "core" and not blueprint.name.startswith(owner):
-            raise ValueError(f"plugin {owner} registers blueprint {blueprint.name}: names must start with {owner}")
+        if owner != "core" and blueprint.name != owner and not blueprint.name.startswith(f"{owner}_"):
+            raise ValueError(f"plugin {owner} registers blueprint {blueprint.name}: name it {owner} or {owner}_...")
         app.register_blueprint(blueprint)
         registry.blueprint_owners[blueprint.name] = owner
 
 
 def _register_plugin_commands(app: Flask, registry: PluginRegistry) -> None:
-    import click
+    from core.cli import PluginCommands
 
     for owner, command in registry.call_each("register_commands", app=app):
         group = app.cli.commands.get(owner)
         if group is None:
-            group = click.Group(owner, help=f"Commands of the {owner} plugin.")
+            group = PluginCommands(owner, help=f"Commands of the {owner} plugin (only while it is enabled).")
             app.cli.add_command(group)
         group.add_command(command)

@@ -43,6 +43,20 @@ class Cli(FlaskGroup):
         return super().list_commands(ctx)
 
 
+class PluginCommands(click.Group):
+    """A plugin's commands: `redumbrella <plugin> ...`, refused while that plugin is disabled."""
+
+    def invoke(self, ctx):
+        from core.plugins import get_registry
+
+        with _Db():
+            if not get_registry().is_enabled(self.name):
+                raise click.ClickException(
+                    f"the {self.name} plugin is disabled: `redumbrella plugins enable {self.name}` first"
+                )
+        return super().invoke(ctx)
+
+
 @click.group(cls=Cli, help="Red Umbrella: safety tools for sex worker-led organisations.")
 def cli():
     pass
@@ -100,7 +114,7 @@ def serve(host, port, workers, with_worker):
         _fail_if_behind()
     env = {**os.environ, "REDUMBRELLA_INSTANCE_PATH": current_app.instance_path}
     gunicorn = [
-        sys.executable, "-m", "gunicorn", "core.wsgi:app",
+        sys.executable, "-m", "gunicorn", "core.wsgi:app", "--no-control-socket",
         "--bind", f"{host}:{port}", "--workers", str(workers), "--worker-class", "sync",
         "--access-logfile", "-", "--access-logformat", '{"event":"access","status":%(s)s,"method":"%(m)s"}',
     ]
@@ -207,7 +221,6 @@ def plugins_list():
 
 
 def _switch(name: str, enabled: bool) -> None:
-    from core.audit import record
     from core.plugins import PluginError, get_registry
 
     with _Db():
@@ -216,7 +229,6 @@ def _switch(name: str, enabled: bool) -> None:
             get_registry().set_enabled(name, enabled)
         except PluginError as exc:
             raise click.ClickException(str(exc)) from None
-        record("plugin.enabled" if enabled else "plugin.disabled", target=f"plugin:{name}")
     click.echo(f"{name} {'enabled' if enabled else 'disabled'}")
 
 
@@ -253,6 +265,7 @@ _add_subcommands()
 
 
 def main() -> None:
+    os.umask(0o077)  # keys, database and mail files are readable by the service account only
     try:
         cli.main(prog_name="redumbrella")
     except ConfigError as exc:

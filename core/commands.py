@@ -62,10 +62,15 @@ def keys_rotate():
             "keys come from REDUMBRELLA_ENCRYPTION_KEYS: put a new key first in that list, then run "
             "`redumbrella keys reencrypt`"
         )
+    from core.audit import record
+
     add_encryption_key(current_app)
     load_keys(current_app)
     count = _reencrypt(keyring())
+    with connection():
+        record("keys.rotated", target="keys:encryption")
     click.echo(f"new key in use; {count} value(s) re-encrypted")
+    click.echo("Running web and queue workers pick the new key up by themselves; keep a backup of the key file.")
 
 
 @keys.command("reencrypt")
@@ -109,6 +114,8 @@ def demo(password):
     with connection():
         accounts, password = fill(current_app, password or secrets.token_urlsafe(9))
     click.echo("Demo data created. Everything in it is made up.")
-    click.echo(f"Sign in at http://127.0.0.1:8000/account/login with password: {password}")
+    base = current_app.config["BASE_URL"] or "http://127.0.0.1:8000"
+    click.echo(f"Sign in at {base.rstrip('/')}/account/login with password: {password}")
+    click.echo("Staff accounts (moderator, caseworker, trainer, admin) set up two-factor at first sign-in.")
     for role, user in accounts.items():
         click.echo(f"  {role:<11} {user.email}")

@@ -62,10 +62,28 @@ DEFAULTS = {
     "MAIL_PASSWORD": "",  # nosec B105  # empty default: no SMTP login
     "MAIL_DEFAULT_SENDER": "",
     "MAIL_TIMEOUT": 30,
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none).
+    "TRUSTED_PROXIES": 0,
+    # Sign-in and password-reset throttling (core.accounts.throttle), per window of minutes.
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 10,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 50,
+    "LOGIN_THROTTLE_MINUTES": 15,
+    "RESET_MAX_PER_ACCOUNT": 3,
+    "RESET_MAX_PER_ADDRESS": 20,
+    "RESET_LINK_MINUTES": 60,
+    "APPLY_MAX_PER_ADDRESS": 10,
 }
 
 _BOOLEAN_KEYS = {"QUEUE_IMMEDIATE", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL"}
 _INTEGER_KEYS = {
+    "TRUSTED_PROXIES",
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+    "LOGIN_MAX_FAILURES_PER_ADDRESS",
+    "LOGIN_THROTTLE_MINUTES",
+    "RESET_MAX_PER_ACCOUNT",
+    "RESET_MAX_PER_ADDRESS",
+    "RESET_LINK_MINUTES",
+    "APPLY_MAX_PER_ADDRESS",
     "MAIL_PORT",
     "MAIL_TIMEOUT",
     "QUEUE_WORKERS",
@@ -76,6 +94,9 @@ _INTEGER_KEYS = {
     "ARGON2_MEMORY_COST",
     "ARGON2_PARALLELISM",
 }
+
+# MAIL_PORT 0 means "the usual port"; TRUSTED_PROXIES 0 means "none".
+_ZERO_ALLOWED = {"MAIL_PORT", "TRUSTED_PROXIES"}
 
 
 def instance_path_from_env() -> Path:
@@ -125,7 +146,7 @@ def _check(app) -> None:
         config[key] = _as_bool(key, config[key])
     for key in _INTEGER_KEYS:
         config[key] = _as_int(key, config[key])
-        if config[key] < (0 if key == "MAIL_PORT" else 1):  # MAIL_PORT 0 means "the usual port"
+        if config[key] < (0 if key in _ZERO_ALLOWED else 1):
             raise ConfigError(f"{ENV_PREFIX}_{key} must be a positive whole number, not {config[key]}")
 
     if not config["DATABASE_URL"]:
@@ -156,6 +177,7 @@ def _check(app) -> None:
         )
     config["BABEL_DEFAULT_LOCALE"] = config["DEFAULT_LOCALE"]
     config["BABEL_DEFAULT_TIMEZONE"] = config["DEFAULT_TIMEZONE"]
+    _check_web(config)
 
     import phonenumbers
 
@@ -171,6 +193,31 @@ def _check(app) -> None:
     elif len(str(config["SECRET_KEY"])) < 32:
         raise ConfigError(f"{ENV_PREFIX}_SECRET_KEY must be at least 32 characters long")
     _check_mail(config)
+
+
+def _check_web(config) -> None:
+    """Settings Flask and Flask-WTF would otherwise only trip over on the first request."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(str(config["DEFAULT_TIMEZONE"]))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{ENV_PREFIX}_DEFAULT_TIMEZONE must be a time zone such as Europe/London, "
+            f"not {config['DEFAULT_TIMEZONE']!r}"
+        ) from None
+    if config["SESSION_COOKIE_SAMESITE"] not in {"Lax", "Strict"}:
+        raise ConfigError(f"{ENV_PREFIX}_SESSION_COOKIE_SAMESITE must be Lax or Strict")
+    limit = config["WTF_CSRF_TIME_LIMIT"]
+    if limit not in (None, ""):
+        config["WTF_CSRF_TIME_LIMIT"] = _as_int("WTF_CSRF_TIME_LIMIT", limit)
+    else:
+        config["WTF_CSRF_TIME_LIMIT"] = None
+    exit_url = urlparse(str(config["QUICK_EXIT_URL"]))
+    if exit_url.scheme not in {"http", "https"} or not exit_url.netloc:
+        raise ConfigError(f"{ENV_PREFIX}_QUICK_EXIT_URL must be a full address starting with https://")
+    if config["BLIND_INDEX_KEY"] and len(str(config["BLIND_INDEX_KEY"])) < 16:
+        raise ConfigError(f"{ENV_PREFIX}_BLIND_INDEX_KEY must be at least 16 characters long")
 
 
 def _check_mail(config) -> None:
@@ -224,7 +271,7 @@ def _stored_secret_key(instance: Path) -> str:
     """Read the instance's secret key, creating it (readable by the owner only) on first start."""
     path = instance / SECRET_KEY_FILE_NAME
     if not path.exists():
-        instance.mkdir(parents=True, exist_ok=True)
+        instance.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:  # another process created it a moment ago

@@ -55,6 +55,8 @@ class KeyRing:
 
 
 _keyring: KeyRing | None = None
+_key_file: Path | None = None  # where the encryption keys came from, when from the instance folder
+_key_file_mtime: float = 0.0
 
 
 def keyring() -> KeyRing:
@@ -65,8 +67,9 @@ def keyring() -> KeyRing:
 
 def load_keys(app, create: bool = True) -> KeyRing:
     """Keys from REDUMBRELLA_ENCRYPTION_KEYS / _BLIND_INDEX_KEY, else from instance/keys/."""
-    global _keyring
+    global _keyring, _key_file, _key_file_mtime
     key_dir = Path(app.instance_path) / KEY_DIR_NAME
+    _key_file = None
     if app.config["ENCRYPTION_KEYS"]:
         encryption = [k.strip().encode() for k in app.config["ENCRYPTION_KEYS"].split(",") if k.strip()]
     else:
@@ -74,6 +77,7 @@ def load_keys(app, create: bool = True) -> KeyRing:
         if not path.exists() and create:
             _write_secret(path, Fernet.generate_key().decode() + "\n")
         encryption = [line.strip().encode() for line in path.read_text().splitlines() if line.strip()]
+        _key_file, _key_file_mtime = path, path.stat().st_mtime
     if app.config["BLIND_INDEX_KEY"]:
         blind = app.config["BLIND_INDEX_KEY"].encode()
     else:
@@ -93,13 +97,31 @@ def add_encryption_key(app) -> Path:
     """Put a new key first in the instance key file; older keys stay so old rows still decrypt."""
     path = Path(app.instance_path) / KEY_DIR_NAME / ENCRYPTION_KEYS_FILE
     existing = path.read_text() if path.exists() else ""
-    _write_secret(path, Fernet.generate_key().decode() + "\n" + existing, replace=True)
+    # Write a new file and rename it over the old one, so a running process never reads half a file.
+    fresh = path.with_suffix(".new")
+    fresh.unlink(missing_ok=True)
+    _write_secret(fresh, Fernet.generate_key().decode() + "\n" + existing)
+    os.replace(fresh, path)
     return path
 
 
-def _write_secret(path: Path, text: str, replace: bool = False) -> None:
+def _reload_if_rotated() -> bool:
+    """After `redumbrella keys rotate` in another process, pick up the new key file once."""
+    global _keyring, _key_file_mtime
+    if _key_file is None or _keyring is None or not _key_file.exists():
+        return False
+    mtime = _key_file.stat().st_mtime
+    if mtime == _key_file_mtime:
+        return False
+    keys = [line.strip().encode() for line in _key_file.read_text().splitlines() if line.strip()]
+    _keyring = KeyRing(keys, _keyring.blind_index_key)
+    _key_file_mtime = mtime
+    return True
+
+
+def _write_secret(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     try:
         fd = os.open(path, flags, 0o600)
     except FileExistsError:  # another process wrote it first; use theirs
@@ -122,4 +144,6 @@ class EncryptedTextField(TextField):
         try:
             return keyring().decrypt(value)
         except InvalidToken:
+            if _reload_if_rotated():
+                return self.python_value(value)
             raise RuntimeError("a stored value cannot be decrypted with the configured keys") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.accounts.models import User
+from core.accounts.passwords import hash_password
 from core.accounts.service import create_account
 from core.permissions import ROLES
 from core.plugins import get_registry
@@ -19,7 +20,12 @@ def fill(app, password: str) -> tuple[dict[str, User], str]:
     accounts: dict[str, User] = {}
     for role in ROLES:
         email = f"{role}@{DEMO_DOMAIN}"
-        user = User.by_email(email) or create_account(email, password, [role], working_name=f"Demo {role}")
+        user = User.by_email(email)
+        if user is None:
+            user = create_account(email, password, [role], working_name=f"Demo {role}")
+        else:  # run again: the password printed now must be the one that works
+            user.password_hash = hash_password(password)
+            user.save(only=[User.password_hash])
         accounts[role] = user
     registry.call("demo_data", app=app, accounts=accounts)
     return accounts, password

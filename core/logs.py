@@ -14,7 +14,7 @@ import time
 
 from flask import g, request
 
-SAFE_FIELDS = ("event", "method", "endpoint", "status", "duration_ms", "plugin", "task", "count", "reason")
+SAFE_FIELDS = ("event", "method", "endpoint", "status", "duration_ms", "plugin", "task", "count", "reason", "channel")
 
 
 class JsonFormatter(logging.Formatter):

@@ -7,9 +7,10 @@ without a restart. Hooks are only ever called through this registry, which skips
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from types import ModuleType
+from types import GeneratorType, ModuleType
 
 import pluggy
 from flask import g, has_request_context
@@ -84,11 +85,14 @@ class PluginRegistry:
         """Names of enabled plugins (core included), read once per request."""
         if has_request_context() and "enabled_plugins" in g:
             return g.enabled_plugins
-        rows = PluginState.select(PluginState.name).where(PluginState.enabled == True)  # noqa: E712
-        names = frozenset({CORE} | {row.name for row in rows if row.name in self.infos})
+        names = self._read_enabled()
         if has_request_context():
             g.enabled_plugins = names
         return names
+
+    def _read_enabled(self) -> frozenset[str]:
+        rows = PluginState.select(PluginState.name).where(PluginState.enabled == True)  # noqa: E712
+        return frozenset({CORE} | {row.name for row in rows if row.name in self.infos})
 
     def is_enabled(self, name: str) -> bool:
         return name in self.enabled()
@@ -97,7 +101,19 @@ class PluginRegistry:
         """Enable or disable a plugin, refusing a change that would break a requirement."""
         if name not in self.infos or name == CORE:
             raise PluginError(_("there is no plugin called %(name)s", name=name))
-        current = set(self.enabled())
+        with _state_lock():
+            current = set(self._read_enabled())
+            self._check_and_save(name, enabled, current)
+        if has_request_context():
+            g.enabled_plugins = frozenset(current)
+        from core.audit import record
+
+        record("plugin.enabled" if enabled else "plugin.disabled", target=f"plugin:{name}")
+        hook = "plugin_enabled" if enabled else "plugin_disabled"
+        self.call(hook, include=(name,), app=self.app, name=name)
+
+    def _check_and_save(self, name: str, enabled: bool, current: set[str]) -> None:
+        """Inside the lock: refuse a change that breaks a requirement, else store it."""
         if enabled:
             missing = [req for req in self.infos[name].requires if req not in current]
             if missing:
@@ -114,10 +130,6 @@ class PluginRegistry:
             conflict_target=[PluginState.name],
             update={PluginState.enabled: enabled, PluginState.changed_at: PluginState.changed_at.default()},
         ).execute()
-        if has_request_context():
-            g.enabled_plugins = frozenset(current)
-        hook = "plugin_enabled" if enabled else "plugin_disabled"
-        self.call(hook, include=(name,), app=self.app, name=name)
 
     # -- hook calls ------------------------------------------------------------------------
 
@@ -133,7 +145,7 @@ class PluginRegistry:
         Registration hooks use this with enabled_only=False: blueprints, tasks and migrations of
         every installed plugin are registered once, and guarded at dispatch instead.
         """
-        names = self.enabled() if enabled_only else self.infos
+        names = [name for name in self.infos if not enabled_only or name in self.enabled()]
         results = []
         for name in names:
             caller = self._caller(hook_name, frozenset(self.infos) - {name})
@@ -166,7 +178,21 @@ def get_registry(app=None) -> PluginRegistry:
 
 
 def _as_list(value) -> list:
-    """Hooks return one value, a list, or None; treat them all as a list."""
+    """Hooks return one value, a list (or tuple, or generator), or None; treat them all as a list."""
     if value is None:
         return []
-    return list(value) if isinstance(value, list | tuple) else [value]
+    return list(value) if isinstance(value, list | tuple | GeneratorType) else [value]
+
+
+@contextmanager
+def _state_lock():
+    """One plugin change at a time, so two admins cannot leave alerts on with reporting off."""
+    from core.db import db, is_sqlite
+
+    if is_sqlite():
+        with db.atomic("IMMEDIATE"):  # takes SQLite's write lock before reading the state
+            yield
+    else:
+        with db.atomic():
+            db.execute_sql("LOCK TABLE plugin_state IN SHARE ROW EXCLUSIVE MODE")
+            yield

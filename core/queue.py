@@ -77,7 +77,7 @@ class Queue:
 
     def bind(self, owner: str, spec: TaskSpec) -> None:
         name = f"{owner}.{spec.function_name}"
-        runner = _runner(self.app, owner, spec.function)
+        runner = _runner(self.app, owner, spec.function, periodic=spec.schedule is not None)
         runner.__name__ = spec.function_name
         if spec.schedule is not None:
             bound = self.huey.periodic_task(spec.schedule, name=name, **spec.options)(runner)
@@ -96,7 +96,7 @@ class Queue:
         return self.bound(spec)(*args, **kwargs)
 
 
-def _runner(app, owner: str, function: Callable) -> Callable:
+def _runner(app, owner: str, function: Callable, periodic: bool = False) -> Callable:
     """Wrap a task so it runs in an app context, with a connection, only while its plugin is on."""
 
     def run(*args, **kwargs):
@@ -104,7 +104,8 @@ def _runner(app, owner: str, function: Callable) -> Callable:
             from core.plugins import get_registry
 
             if not get_registry(app).is_enabled(owner):
-                log.info("task skipped", extra={"event": "task_skipped", "plugin": owner})
+                level = logging.DEBUG if periodic else logging.INFO
+                log.log(level, "task skipped", extra={"event": "task_skipped", "plugin": owner})
                 return None
             return function(*args, **kwargs)
 

@@ -12,7 +12,6 @@ from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from core.config import ConfigError
 from core.permissions import PUBLIC, user_has
 from core.plugins import get_registry
 
@@ -42,7 +41,6 @@ def init_app(app) -> None:
     # The token stays the defence; Sec-Fetch-Site (below) refuses what a browser calls cross-site.
     app.config["WTF_CSRF_SSL_STRICT"] = False
     csrf.init_app(app)
-    _trust_proxies(app)
 
     @app.after_request
     def _security_headers(response):
@@ -59,22 +57,6 @@ def init_app(app) -> None:
             headers["Cache-Control"] = "no-store"
             headers["Pragma"] = "no-cache"
         return response
-
-
-def _trust_proxies(app) -> None:
-    """Check TRUSTED_PROXIES once, with one clear line; core.accounts.auth applies it (ProxyFix).
-
-    Behind a TLS-terminating proxy, without it every request looks like plain HTTP from
-    127.0.0.1: no HSTS, no Secure cookie, one throttling bucket for everyone.
-    """
-    raw = app.config.get("TRUSTED_PROXIES", 0) or 0
-    try:
-        count = int(raw)
-        if count < 0:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise ConfigError(f"REDUMBRELLA_TRUSTED_PROXIES must be a number of proxies (0, 1, 2), not {raw!r}") from None
-    app.config["TRUSTED_PROXIES"] = count
 
 
 def is_cross_site() -> bool:

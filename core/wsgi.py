@@ -9,4 +9,4 @@ try:
     app = create_app()
 except ConfigError as exc:
     print(f"redumbrella: configuration error: {exc}", file=sys.stderr)  # noqa: T201
-    sys.exit(2)
+    sys.exit(3)  # gunicorn's "cannot boot" code: the master stops instead of restarting workers forever

@@ -43,6 +43,15 @@ MORE_CASES = {
                              "setting names are upper case: write DATABASE_URL, not database_url"),
     "toml_list_expected": ({}, "LOCALES = 5\n", 'LOCALES must be a list such as ["en", "es"], not 5'),
     "toml_text_expected": ({}, "DATABASE_URL = 5\n", "DATABASE_URL must be text in quotes, not 5"),
+    # Settings Flask or Flask-WTF would otherwise only trip over on the first request (a 500).
+    "time_zone": ({"DEFAULT_TIMEZONE": "Mars/Olympus"}, None, "REDUMBRELLA_DEFAULT_TIMEZONE must be a time zone"),
+    "same_site": ({"SESSION_COOKIE_SAMESITE": "Sometimes"}, None, "SESSION_COOKIE_SAMESITE must be Lax or Strict"),
+    "csrf_time_limit": ({"WTF_CSRF_TIME_LIMIT": "an hour"}, None, "WTF_CSRF_TIME_LIMIT must be a whole number"),
+    "quick_exit_url": ({"QUICK_EXIT_URL": "weather"}, None, "QUICK_EXIT_URL must be a full address"),
+    "blind_index_key": ({"BLIND_INDEX_KEY": "short"}, None, "BLIND_INDEX_KEY must be at least 16 characters"),
+    "throttle_limit": ({"LOGIN_MAX_FAILURES_PER_ACCOUNT": "0"}, None,
+                       "REDUMBRELLA_LOGIN_MAX_FAILURES_PER_ACCOUNT must be a positive whole number"),
+    "trusted_proxies": ({"TRUSTED_PROXIES": "-1"}, None, "REDUMBRELLA_TRUSTED_PROXIES must be a positive whole number"),
 }
 
 
@@ -140,3 +149,22 @@ def test_secret_key_is_generated_once_private_and_reused(make_app, tmp_path):
     other.set_cookie("session", cookie.value)
     with other.session_transaction() as session:
         assert session.get("probe") == "kept"
+
+
+def test_a_csrf_time_limit_from_the_environment_becomes_a_number(make_app):
+    assert make_app({"WTF_CSRF_TIME_LIMIT": "3600"}).config["WTF_CSRF_TIME_LIMIT"] == 3600
+    assert make_app({"WTF_CSRF_TIME_LIMIT": ""}).config["WTF_CSRF_TIME_LIMIT"] is None
+
+
+def test_gunicorn_entry_point_stops_with_its_boot_error_code(tmp_path):
+    """Exit 3 makes gunicorn's master stop instead of restarting broken workers forever."""
+    import subprocess
+    import sys
+
+    instance = tmp_path / "instance"
+    env = instance_env(instance, f"sqlite:///{tmp_path / 'db.sqlite3'}", LOCALES="en,xx")
+    result = subprocess.run([sys.executable, "-c", "import core.wsgi"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 3
+    assert result.stderr.strip() == PREFIX + "REDUMBRELLA_LOCALES has an unknown language code: xx"
+

@@ -241,3 +241,26 @@ def test_account_email_lookup_uses_the_blind_index(ctx):
     stored = raw_column("user", "email_index")[user.id]
     assert stored == keyring().blind_index("account-email", "mixed.case@example.org")
     assert User.by_email("  mixed.case@EXAMPLE.org ").id == user.id
+
+
+def test_a_running_process_picks_up_keys_rotated_by_another(file_keyed_app):
+    """`keys rotate` runs in its own process; web and queue workers must still read every value."""
+    from cryptography.fernet import MultiFernet
+
+    from core.crypto import add_encryption_key
+
+    app = file_keyed_app
+    people = seed_people(app)
+    # Another process adds a key and moves every value under it; this process's key ring is not told.
+    add_encryption_key(app)
+    new_ring = MultiFernet([Fernet(key) for key in key_lines(app)])
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        try:
+            for (key, column), token in raw_tokens(app).items():
+                db.execute_sql(f'UPDATE "user" SET "{column}" = {db.param} WHERE id = {db.param}',
+                               (new_ring.rotate(token.encode()).decode(), key))
+        finally:
+            db.close()
+    assert read_people(app) == people
+

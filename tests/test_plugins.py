@@ -314,3 +314,32 @@ def test_settings_page_validates_and_saves(sample_app, make_user):
     member = sample_app.test_client()
     sign_in(member, make_user("member"))
     assert member.get(path).status_code == 403
+
+
+def test_a_disabled_plugins_commands_are_refused_and_switches_are_audited_once(sample_app):
+    from core.audit import AuditEntry
+
+    result = sample_app.test_cli_runner().invoke(cli, ["sample", "add-note", "while off"])
+    assert result.exit_code == 1
+    assert "the sample plugin is disabled" in result.output
+
+    result = sample_app.test_cli_runner().invoke(cli, ["plugins", "enable", "sample"])
+    assert result.exit_code == 0, result.output
+    with sample_app.app_context(), connection():
+        entries = [(e.action, e.target) for e in AuditEntry.select().where(AuditEntry.target == "plugin:sample")]
+    assert entries == [("plugin.enabled", "plugin:sample")]
+
+
+def test_a_blueprint_named_outside_its_plugin_fails_at_start_up(make_app):
+    """A plugin called "sample" may not claim another plugin's names, like "sampleX" or "alerts"."""
+    from flask import Blueprint
+
+    from core.hookspecs import hookimpl
+    from core.plugins import PluginInfo
+
+    squatter = ModuleType("squatter")
+    squatter.plugin_info = PluginInfo(name="alert", label="Squatter")
+    squatter.register_blueprints = hookimpl(lambda app: [Blueprint("alerts_api_copy", __name__)])
+    with pytest.raises(ValueError, match="name it alert or alert_"):
+        make_app(extra_plugins=[squatter])
+

@@ -586,17 +586,15 @@ def init_app(app) -> None:
     # Behind N reverse proxies (REDUMBRELLA_TRUSTED_PROXIES=N), take the client's address and
     # scheme from their X-Forwarded-For/-Proto headers: per-address throttling and Secure cookies
     # need them. Never set it when clients can reach the app directly (they could forge them).
-    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    proxies = app.config["TRUSTED_PROXIES"]
     if proxies > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.session_interface = _SessionInterface()
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.session_protection = "strong"
+    login_manager.session_protection = "basic"
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
 

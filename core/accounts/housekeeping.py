@@ -22,9 +22,8 @@ def _lifetime(app) -> datetime.timedelta:
 
 
 def _throttle_window(app) -> datetime.timedelta:
-    from core.accounts.throttle import DEFAULTS
 
-    return datetime.timedelta(minutes=int(app.config.get("LOGIN_THROTTLE_MINUTES", DEFAULTS["LOGIN_THROTTLE_MINUTES"])))
+    return datetime.timedelta(minutes=app.config["LOGIN_THROTTLE_MINUTES"])
 
 
 def retention_rules(app) -> list[RetentionRule]:

@@ -282,7 +282,7 @@ def apply():
     _fill_choices(form)
     if request.method == "POST":
         throttle_key, recent = _applications_from_here()
-        if recent >= int(current_app.config.get(APPLY_LIMIT_SETTING, 10)):
+        if recent >= current_app.config[APPLY_LIMIT_SETTING]:
             flash(_("Many applications were sent from this connection just now. Please wait a few minutes and "
                     "try again."), "error")
             return render_template("account/apply.html", form=form), 429

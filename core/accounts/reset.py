@@ -22,11 +22,10 @@ from core.accounts.models import User
 from core.queue import task
 
 SALT = "redumbrella.password-reset"
-DEFAULT_MINUTES = 60
 
 
 def link_minutes() -> int:
-    return int(current_app.config.get("RESET_LINK_MINUTES") or DEFAULT_MINUTES)
+    return current_app.config["RESET_LINK_MINUTES"]
 
 
 def _serializer() -> URLSafeTimedSerializer:

@@ -30,13 +30,6 @@ ACCOUNT = "account"
 ADDRESS = "address"
 LOGIN = "login"
 RESET = "reset"
-DEFAULTS = {
-    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 10,
-    "LOGIN_MAX_FAILURES_PER_ADDRESS": 50,
-    "LOGIN_THROTTLE_MINUTES": 15,
-    "RESET_MAX_PER_ACCOUNT": 3,
-    "RESET_MAX_PER_ADDRESS": 20,
-}
 LIMITS = {
     (LOGIN, ACCOUNT): "LOGIN_MAX_FAILURES_PER_ACCOUNT",
     (LOGIN, ADDRESS): "LOGIN_MAX_FAILURES_PER_ADDRESS",
@@ -55,7 +48,7 @@ class LoginAttempt(BaseModel):
 
 
 def setting(name: str) -> int:
-    return int(current_app.config.get(name, DEFAULTS[name]))
+    return current_app.config[name]
 
 
 def window() -> datetime.timedelta:

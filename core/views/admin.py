@@ -38,9 +38,6 @@ def switch_plugin(name: str):
     except PluginError as exc:
         flash(_("That change was not made: %(reason)s", reason=str(exc)), "error")
         return render_template("admin/plugins_refused.html", reason=str(exc)), 409
-    from core.audit import record
-
-    record("plugin.enabled" if enable else "plugin.disabled", target=f"plugin:{name}")
     label = registry.infos[name].label
     flash(_("%(plugin)s is on.", plugin=label) if enable else _("%(plugin)s is off.", plugin=label), "info")
     return redirect(url_for("admin.plugins"), code=303)
