@@ -140,12 +140,12 @@ def quota_message() -> str:
 
 def answer_message(result: str, with_alerts: bool) -> str:
     if result == check.NO_RECORD:
-        return _("No record. We have no warning about this. That does not mean they are safe: trust your "
-                 "instincts, and tell us if something happens.")
+        return _("We have no warning about this. That does not mean they are safe: trust your instincts, and "
+                 "tell us if something happens.")
     if with_alerts:
-        return _("Caution. We have a warning that matches this. Please read it before you decide anything.")
-    return _("Caution. We have information that matches this. Please take care, and contact us if you would "
-             "like to know more.")
+        return _("We have a warning that matches this. Please read it before you decide anything.")
+    return _("We have information that matches this. Please take care, and contact us if you would like to "
+             "know more.")
 
 
 @bp.route("/check", methods=["GET", "POST"])
