@@ -446,3 +446,27 @@ def test_turning_a_channel_off_cancels_what_was_not_sent_yet(on, make_app, moder
     in_app(queued, delivery.drain, "email")
     assert smtp.messages == [] and [row.status for row in deliveries(queued)] == ["cancelled"]
     queued.extensions["redumbrella.queue"].huey.flush()
+
+
+# -- retention -----------------------------------------------------------------------------------
+
+
+def test_old_check_records_and_finished_messages_are_deleted(mailing, moderator, smtp, make_user):
+    from core.retention import sweep
+    from plugins.alerts.models import CheckEvent, CheckQuota, Delivery
+
+    in_app(mailing, make_subscribers, 2)
+    publish(mailing, moderator, draft(mailing, moderator, phones=["07700 900123"]))
+    member = mailing.test_client()
+    sign_in(member, make_user("member", email="checker@example.org"))
+    member.post("/api/v1/check", json={"identifier": "07700 900123"},
+                headers={"X-CSRFToken": csrf_token(member, "/alerts/check")})
+    with mailing.app_context(), connection():
+        assert CheckEvent.select().count() == 1 and Delivery.select().count() == 2
+        pending = Delivery.create(key="still-pending", alert=Delivery.get().alert_id, user=Delivery.get().user_id,
+                                  channel="email", status="held")
+    later = datetime.datetime.utcnow() + datetime.timedelta(days=100)
+    with mailing.app_context(), connection():
+        sweep(mailing, now=later)
+        assert CheckEvent.select().count() == 0 and CheckQuota.select().count() == 0
+        assert [row.key for row in Delivery.select()] == [pending.key]  # only what is still to be sent

@@ -82,6 +82,29 @@ def nav_items(app, user):
 
 
 @hookimpl
+def retention_rules(app):
+    """Check records and finished messages do not stay for ever."""
+    import datetime
+
+    from core.retention import RetentionRule, days_setting
+    from plugins.alerts.models import CANCELLED, FAILED, SENT, CheckEvent, CheckQuota, CheckWarning, Delivery
+
+    return [
+        RetentionRule(model=CheckEvent, age_field=CheckEvent.created_at,
+                      max_age=days_setting("alerts", "keep_check_days"), label="identifier check records"),
+        RetentionRule(model=CheckQuota, age_field=CheckQuota.day, max_age=datetime.timedelta(days=3),
+                      label="daily check counts"),
+        RetentionRule(model=CheckWarning, age_field=CheckWarning.created_at,
+                      max_age=days_setting("alerts", "keep_check_days"),
+                      condition=lambda: CheckWarning.resolved_at.is_null(False), label="resolved check warnings"),
+        RetentionRule(model=Delivery, age_field=Delivery.created_at,
+                      max_age=days_setting("alerts", "keep_delivery_days"),
+                      condition=lambda: Delivery.status.in_([SENT, CANCELLED, FAILED, "bundled"]),
+                      label="finished alert messages"),
+    ]
+
+
+@hookimpl
 def report_verified(app, report):
     """A verified report whose reporter agreed to a warning goes on the moderators' list."""
     from plugins.alerts.service import add_candidate

@@ -60,6 +60,12 @@ class AlertsSettings(Schema):
                                                           "as failed."), 1, 50)
     retry_seconds = _number(60, _l("First retry after (seconds)"),
                             _l("Each later retry waits twice as long, up to six hours."), 1, 3600)
+    keep_check_days = _number(30, _l("Keep check records for (days)"),
+                              _l("Records of checks (never the number checked) are deleted after this. 0 keeps "
+                                 "them."), 0, 3650)
+    keep_delivery_days = _number(90, _l("Keep sent messages' records for (days)"),
+                                 _l("Records of sent, failed or cancelled messages are deleted after this. 0 keeps "
+                                    "them."), 0, 3650)
     claim_lease_seconds = _number(600, _l("Worker lease (seconds)"),
                                   _l("Messages held by a worker that has stopped answering for this long are "
                                      "handed to another."), 30, 86400)
