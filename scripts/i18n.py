@@ -44,8 +44,8 @@ def main() -> int:
         elif command == "update":
             wanted = sys.argv[2:] or languages(folder)
             for lang in [code for code in languages(folder) if code in wanted]:
-                pybabel("update", "-D", domain, "-i", pot, "-d", folder, "-l", lang, "--no-fuzzy-matching",
-                        "--omit-header")
+                # Keep each catalog's header: without it babel takes the catalog as fuzzy and skips it.
+                pybabel("update", "-D", domain, "-i", pot, "-d", folder, "-l", lang, "--no-fuzzy-matching")
         elif command == "compile":
             if languages(folder):
                 pybabel("compile", "-D", domain, "-d", folder)
