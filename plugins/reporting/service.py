@@ -392,7 +392,7 @@ def queue(status: str = "open", page: int = 1, per_page: int = PAGE_SIZE) -> tup
     if is_sqlite():
         # Without statistics SQLite may prefer the status index and sort every open report.
         cursor = db.execute_sql(
-            "SELECT id FROM reporting_report INDEXED BY reporting_report_open_queue "  # noqa: S608 - constants
+            "SELECT id FROM reporting_report INDEXED BY reporting_report_open_queue "  # noqa: S608  # nosec B608  # constants
             f"WHERE {OPEN_CONDITION} ORDER BY urgency DESC, created_at LIMIT ? OFFSET ?",
             (per_page, offset),
         )
