@@ -64,15 +64,23 @@ def database_template(tmp_path_factory):
     return url
 
 
-def _empty_postgres() -> None:
-    tables = [t for t in db.get_tables() if t != "schema_migration"]
-    if tables:
-        db.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+def _empty_postgres(url: str) -> None:
+    """Every table but the migration history, emptied before each test that uses the database."""
+    from playhouse.db_url import connect
+
+    database = connect(url)
+    try:
+        tables = [t for t in database.get_tables() if t != "schema_migration"]
+        if tables:
+            database.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+    finally:
+        database.close()
 
 
 @pytest.fixture
 def database_url(database_template, tmp_path) -> str:
     if using_postgres():
+        _empty_postgres(database_template)
         return database_template
     template = Path(database_template.removeprefix("sqlite:///"))
     copy = tmp_path / "redumbrella.sqlite3"
@@ -101,13 +109,7 @@ def make_app(database_url, tmp_path):
 
 @pytest.fixture
 def app(make_app):
-    app = make_app()
-    with app.app_context():
-        db.connect(reuse_if_open=True)
-        if using_postgres():
-            _empty_postgres()
-        db.close()
-    return app
+    return make_app()
 
 
 @pytest.fixture
