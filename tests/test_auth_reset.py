@@ -114,9 +114,18 @@ def test_forged_or_expired_links_do_not_work(make_app, make_user):
 
         with connection():
             real = reset.make_token(user)
-    expired_app = make_app({"RESET_LINK_MINUTES": -1})
-    assert expired_app.test_client().get(f"/account/reset/{real}").status_code == 404
+            fingerprint = reset._fingerprint(user)
     assert app.test_client().get(f"/account/reset/{real}").status_code == 200
+    # The same link signed with this instance's key, but issued longer ago than RESET_LINK_MINUTES.
+    from itsdangerous import TimestampSigner
+
+    class IssuedTwoHoursAgo(TimestampSigner):
+        def get_timestamp(self):
+            return super().get_timestamp() - 2 * 3600
+
+    old = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="redumbrella.password-reset", signer=IssuedTwoHoursAgo)
+    expired = old.dumps({"u": user.id, "f": fingerprint})
+    assert app.test_client().get(f"/account/reset/{expired}").status_code == 404
 
 
 def test_reset_requests_are_throttled_silently(make_app, make_user, smtp_server):

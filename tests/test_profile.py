@@ -82,7 +82,7 @@ def test_staff_see_no_member_questions(app, client, make_user):
 def test_a_person_can_delete_their_own_account(app, client, make_user):
     user = make_user("member")
     sign_in(client, user)
-    save(client)
+    save(client, locale="en")
     page = client.get("/account/delete")
     assert page.status_code == 200 and "cannot be undone" in page.get_data(as_text=True)
     wrong = post_form(client, "/account/delete", {"password": "not my password at all"}, token_from="/account/delete")
