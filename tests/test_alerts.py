@@ -347,3 +347,15 @@ def test_report_verified_puts_a_consenting_report_on_the_moderators_list(on, mod
     in_app(on, verify)
     page = mod_client.get("/alerts/manage/").get_data(as_text=True)
     assert consenting.reference in page and not_consenting.reference not in page
+
+
+def test_the_demo_has_a_published_alert_and_a_subscribed_member(app):
+    from core import demo
+    from plugins.alerts.models import Alert, Subscription
+
+    with app.test_request_context(), connection():
+        accounts, _password = demo.fill(app, "demo passphrase long enough")
+        demo.fill(app, "demo passphrase long enough")  # twice: nothing is made again
+        alerts = list(Alert.select())
+        assert len(alerts) == 1 and alerts[0].status == "published" and alerts[0].title.startswith("DEMO")
+        assert Subscription.get(Subscription.user == accounts["member"].id).channels == "email,web"

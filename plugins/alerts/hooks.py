@@ -105,6 +105,13 @@ def retention_rules(app):
 
 
 @hookimpl
+def demo_data(app, accounts):
+    from plugins.alerts.demo import fill
+
+    fill(app, accounts)
+
+
+@hookimpl
 def report_verified(app, report):
     """A verified report whose reporter agreed to a warning goes on the moderators' list."""
     from plugins.alerts.service import add_candidate
