@@ -27,6 +27,7 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
@@ -242,11 +243,14 @@ def _finish_sign_in(user: User, next_path: str | None, method: str):
     if method == "recovery":
         record("auth.recovery_code_used", target=_ref(user), actor_id=user.id)
         left = totp.recovery_codes_left(user)
+        # Three whole sentences, so each language can say "1 code" and "5 codes" its own way.
         flash(
-            _(
-                "You signed in with a recovery code. %(count)d recovery codes are left: you can make new "
-                "ones on the two-factor page.",
-                count=left,
+            " ".join(
+                [
+                    _("You signed in with a recovery code."),
+                    ngettext("%(num)d recovery code is left.", "%(num)d recovery codes are left.", left),
+                    _("You can make new ones on the two-factor page."),
+                ]
             ),
             "info",
         )

@@ -26,7 +26,7 @@ def status_labels() -> dict[str, str]:
         "needs_info": _("We have a question for you"),
         "verified": _("Checked and accepted"),
         "duplicate": _("We already had this report"),
-        "rejected": _("Closed without action"),
+        "rejected": _("Closed: we could not take this further. Thank you for telling us."),
     }
 
 
