@@ -53,7 +53,10 @@ def register_commands(app):
 
 @hookimpl
 def nav_items(app, user):
-    return [NavItem(_l("Training"), "training.index", PUBLIC, order=40)]
+    return [
+        NavItem(_l("Training"), "training.index", PUBLIC, order=40,
+                description=_l("Courses for police, health and support professionals."))
+    ]
 
 
 @hookimpl
