@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 import re
 import threading
 from pathlib import Path
@@ -24,10 +23,6 @@ from helpers import TEST_PASSWORD
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = os.environ.get("REDUMBRELLA_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
 
 
 class _Quiet(WSGIRequestHandler):
@@ -95,18 +90,14 @@ def attacker_site(https_site):
 
 
 @pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"browser tests need chromium at {CHROMIUM}", pytrace=False)
-    from playwright.sync_api import sync_playwright
+def browser(_browser):
+    """A context of the session's chromium (tests/browser/conftest.py) that accepts our own certificate.
 
-    playwright = sync_playwright().start()
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-    context = chromium.new_context(ignore_https_errors=True)
+    One Playwright per session: a second sync Playwright started beside it fails ("inside the
+    asyncio loop")."""
+    context = _browser.new_context(ignore_https_errors=True)
     yield context
     context.close()
-    chromium.close()
-    playwright.stop()
 
 
 def posts_seen(page) -> list[dict]:
