@@ -116,12 +116,13 @@ def address_key(address: str | None) -> str:
 
 def _count_up(keys: list[str], day: datetime.date) -> dict[str, int]:
     """Add one to each key's count for the day; return the new counts (one statement)."""
-    values = ", ".join(["(%s, %s, 1)"] * len(keys))
+    values = ", ".join(["(%s, %s, 1, %s)"] * len(keys))
     sql = (
-        f"INSERT INTO alerts_check_quota (key, day, count) VALUES {values} "  # noqa: S608  # nosec B608  # placeholders only
+        f"INSERT INTO alerts_check_quota (key, day, count, created_at) VALUES {values} "  # noqa: S608  # nosec B608  # placeholders only
         "ON CONFLICT (key, day) DO UPDATE SET count = alerts_check_quota.count + 1 RETURNING key, count"
     )
-    params = [part for key in keys for part in (key, day)]
+    now = utcnow()
+    params = [part for key in keys for part in (key, day, now)]
     return dict(db.execute_sql(_placeholders(sql), params).fetchall())
 
 

@@ -92,7 +92,7 @@ def retention_rules(app):
     return [
         RetentionRule(model=CheckEvent, age_field=CheckEvent.created_at,
                       max_age=days_setting("alerts", "keep_check_days"), label="identifier check records"),
-        RetentionRule(model=CheckQuota, age_field=CheckQuota.day, max_age=datetime.timedelta(days=3),
+        RetentionRule(model=CheckQuota, age_field=CheckQuota.created_at, max_age=datetime.timedelta(days=3),
                       label="daily check counts"),
         RetentionRule(model=CheckWarning, age_field=CheckWarning.created_at,
                       max_age=days_setting("alerts", "keep_check_days"),

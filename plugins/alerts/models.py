@@ -240,6 +240,7 @@ class CheckQuota(BaseModel):
     key = CharField(max_length=80)
     day = DateField()
     count = IntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
 
     class Meta:
         table_name = "alerts_check_quota"
