@@ -14,6 +14,7 @@ from core.api import ApiSchema
 from core.identifiers import KINDS
 from plugins.alerts import _, _l
 from plugins.alerts.models import CHANNELS, FREQUENCIES, SEVERITIES, STATUSES
+from plugins.reporting.schemas import PastDate, StrictBoolean  # alerts requires reporting
 
 MAX_SUMMARY = 5_000
 MAX_TITLE = 200
@@ -127,30 +128,6 @@ class Phone(Text):
             return normalise_phone(text, current_app.config["DEFAULT_COUNTRY"])
         except InvalidIdentifier:
             raise ValidationError(_("This does not look like a mobile number. Please check it.")) from None
-
-
-class StrictBoolean(fields.Boolean):
-    """true or false only, so a client's mistake is caught."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise ValidationError(_("Please answer true or false."))
-        return value
-
-
-class PastDate(fields.Date):
-    """An ISO date, not in the future."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise ValidationError(_("Please give a date like 2024-03-31."))
-        try:
-            day = datetime.date.fromisoformat(value.strip())
-        except ValueError:
-            raise ValidationError(_("Please give a date like 2024-03-31.")) from None
-        if day > datetime.date.today() + datetime.timedelta(days=1):
-            raise ValidationError(_("This date is in the future. Please check it."))
-        return day
 
 
 def _one_of(choices) -> validate.Validator:
