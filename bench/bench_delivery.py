@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import prepare_postgres  # bench/common.py: scripts run from bench/, which is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -105,12 +107,6 @@ def env_for(instance: Path, database_url: str, smtp_port: int, redis_url: str | 
     if redis_url:
         env["REDUMBRELLA_REDIS_URL"] = redis_url
     return env
-
-
-def prepare_postgres(url: str) -> None:
-    from bench_check import prepare_postgres as prepare
-
-    prepare(url)
 
 
 def run_one(queue: str, args, workdir: Path) -> dict:

@@ -38,7 +38,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlencode
+
+from common import prepare_postgres  # bench/common.py: scripts run from bench/, which is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -65,26 +67,6 @@ def env_for(instance: Path, url: str) -> dict:
         "REDUMBRELLA_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
         "REDUMBRELLA_LOG_LEVEL": "WARNING",
     }
-
-
-def prepare_postgres(url: str) -> None:
-    import psycopg2
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = psycopg2.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username, dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    conn = psycopg2.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username, dbname=name)
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute("DROP SCHEMA public CASCADE")
-        cursor.execute("CREATE SCHEMA public")
-    conn.close()
 
 
 def setup_instance(instance: Path, url: str, reports: int) -> dict:
