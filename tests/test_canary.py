@@ -559,15 +559,12 @@ CASES = [
 # Typed text that is stored in clear on purpose (still never in the logs or the queue), and why.
 # Keys match the "typed into" note of a canary: the form's action (or API path) and the field.
 STORED_IN_CLEAR = {
-    # FINDING for the alerts plugin (reported to the lead): alerts_alert.title, .summary and
-    # .withdrawn_reason are plain columns. Title and summary are published to every vetted member
-    # and partner feed; the withdrawal reason is staff-only free text and should be encrypted.
+    # alerts_alert.title and .summary are plain columns on purpose: they are published to every
+    # vetted member and partner feed (the withdrawal reason, staff-only, is encrypted).
     r"^/alerts/manage/\d+/edit as staff title$": "alert title: published to members and partner feeds",
     r"^/alerts/manage/new as staff summary$": "alert summary: published to members and partner feeds",
     r"^/alerts/manage/\d+/edit as staff summary$": "alert summary: published to members and partner feeds",
     r"^/api/v1/alerts(/\d+)? summary$": "alert summary: published to members and partner feeds",
-    r"^/alerts/manage/\d+/withdraw as staff reason$": "alert withdrawal reason: plain column (finding)",
-    r"^/api/v1/alerts/\d+/withdraw reason$": "alert withdrawal reason: plain column (finding)",
 }
 
 # State-changing routes no case above sends personal data through, and why.

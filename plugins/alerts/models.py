@@ -66,7 +66,7 @@ class Alert(BaseModel):
     published_at = DateTimeField(null=True, index=True)
     corrected_at = DateTimeField(null=True)  # last correction after publication (members see it)
     withdrawn_at = DateTimeField(null=True)
-    withdrawn_reason = TextField(null=True)  # staff only
+    withdrawn_reason = EncryptedTextField(null=True)  # staff-only free text
 
     class Meta:
         table_name = "alerts_alert"
