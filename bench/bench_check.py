@@ -47,39 +47,29 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from common import prepare_postgres  # bench/common.py: scripts run from bench/, which is on sys.path
+from common import (  # bench/common.py: scripts run from bench/, which is on sys.path
+    free_port,
+    instance_env,
+    prepare_postgres,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 POSTGRES_URL = os.environ.get("REDUMBRELLA_BENCH_POSTGRES_URL",
                               "postgresql://root@127.0.0.1:5432/redumbrella_h6_bench")
-ENCRYPTION_KEY = "3i57ymqIUcAp2xEzz6kSdNKVhQm6kgSeCp9OyF8RHSk="  # a throwaway key for a throwaway instance
 IDENTIFIERS_PER_REPORT = 5
 ALERTS = 1000
 ACCOUNTS = 20
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def env_for(instance: Path, url: str) -> dict:
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("REDUMBRELLA_")},
-        "REDUMBRELLA_INSTANCE_PATH": str(instance),
-        "REDUMBRELLA_DATABASE_URL": url,
-        "REDUMBRELLA_ENCRYPTION_KEYS": ENCRYPTION_KEY,
-        "REDUMBRELLA_BLIND_INDEX_KEY": "bench-blind-index-key",
-        "REDUMBRELLA_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
-        "REDUMBRELLA_LOG_LEVEL": "INFO",  # as in production: one JSON line per request
-        # Only the 20 accounts' passwords are hashed (the load uses tokens): keep setting up quick.
-        "REDUMBRELLA_ARGON2_TIME_COST": "1",
-        "REDUMBRELLA_ARGON2_MEMORY_COST": "1024",
-        "REDUMBRELLA_ARGON2_PARALLELISM": "1",
-    }
+    # INFO as in production: one JSON line per request. Only the 20 accounts' passwords are hashed
+    # (the load uses tokens), so cheap Argon2 keeps setting up quick.
+    return instance_env(instance, url, LOG_LEVEL="INFO", ARGON2_TIME_COST="1", ARGON2_MEMORY_COST="1024",
+                        ARGON2_PARALLELISM="1")
 
 
 def phone(number: int) -> str:

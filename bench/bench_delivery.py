@@ -28,14 +28,17 @@ import multiprocessing
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import prepare_postgres  # bench/common.py: scripts run from bench/, which is on sys.path
+from common import (  # bench/common.py: scripts run from bench/, which is on sys.path
+    free_port,
+    instance_env,
+    prepare_postgres,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,13 +46,8 @@ sys.path.insert(0, str(ROOT))
 REDIS_URL = os.environ.get("REDUMBRELLA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
 POSTGRES_URL = os.environ.get("REDUMBRELLA_BENCH_POSTGRES_URL",
                               "postgresql://root@127.0.0.1:5432/redumbrella_h6_bench")
-ENCRYPTION_KEY = "3i57ymqIUcAp2xEzz6kSdNKVhQm6kgSeCp9OyF8RHSk="  # a throwaway key for a throwaway instance
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def smtp_server(port: int, count, distinct, first_at, last_at, ready, cpu) -> None:
@@ -88,22 +86,12 @@ def smtp_server(port: int, count, distinct, first_at, last_at, ready, cpu) -> No
 
 
 def env_for(instance: Path, database_url: str, smtp_port: int, redis_url: str | None, workers: int) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REDUMBRELLA_")}
-    env.update({
-        "REDUMBRELLA_INSTANCE_PATH": str(instance),
-        "REDUMBRELLA_DATABASE_URL": database_url,
-        "REDUMBRELLA_ENCRYPTION_KEYS": ENCRYPTION_KEY,
-        "REDUMBRELLA_BLIND_INDEX_KEY": "bench-blind-index-key",
-        "REDUMBRELLA_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
-        "REDUMBRELLA_MAIL_BACKEND": "smtp",
-        "REDUMBRELLA_MAIL_SERVER": "127.0.0.1",
-        "REDUMBRELLA_MAIL_PORT": str(smtp_port),
-        "REDUMBRELLA_MAIL_DEFAULT_SENDER": "Notes <notes@example.org>",
-        "REDUMBRELLA_BASE_URL": "https://notes.example.org",
-        "REDUMBRELLA_QUEUE_WORKERS": str(workers),
-        "REDUMBRELLA_LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env = instance_env(
+        instance, database_url, MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp_port),
+        MAIL_DEFAULT_SENDER="Notes <notes@example.org>", BASE_URL="https://notes.example.org",
+        QUEUE_WORKERS=str(workers), LOG_LEVEL="WARNING",
+    )
+    env["PYTHONUNBUFFERED"] = "1"
     if redis_url:
         env["REDUMBRELLA_REDIS_URL"] = redis_url
     return env

@@ -29,7 +29,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,11 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
-from common import prepare_postgres  # bench/common.py: scripts run from bench/, which is on sys.path
+from common import (  # bench/common.py: scripts run from bench/, which is on sys.path
+    free_port,
+    instance_env,
+    prepare_postgres,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -48,25 +51,12 @@ sys.path.insert(0, str(ROOT))
 POSTGRES_URL = os.environ.get("REDUMBRELLA_BENCH_POSTGRES_URL",
                               "postgresql://root@127.0.0.1:5432/redumbrella_h4_bench")
 PASSWORD = "bench passphrase that is long enough"  # noqa: S105
-ENCRYPTION_KEY = "3i57ymqIUcAp2xEzz6kSdNKVhQm6kgSeCp9OyF8RHSk="  # a throwaway key for a throwaway instance
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def env_for(instance: Path, url: str) -> dict:
-    return {
-        **os.environ,
-        "REDUMBRELLA_INSTANCE_PATH": str(instance),
-        "REDUMBRELLA_DATABASE_URL": url,
-        "REDUMBRELLA_ENCRYPTION_KEYS": ENCRYPTION_KEY,
-        "REDUMBRELLA_BLIND_INDEX_KEY": "bench-blind-index-key",
-        "REDUMBRELLA_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
-        "REDUMBRELLA_LOG_LEVEL": "WARNING",
-    }
+    return instance_env(instance, url, LOG_LEVEL="WARNING")
 
 
 def setup_instance(instance: Path, url: str, reports: int) -> dict:

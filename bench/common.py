@@ -24,3 +24,32 @@ def prepare_postgres(url: str) -> None:
         cursor.execute("DROP SCHEMA public CASCADE")
         cursor.execute("CREATE SCHEMA public")
     conn.close()
+
+
+# A throwaway key for the throwaway instances the benches build.
+ENCRYPTION_KEY = "3i57ymqIUcAp2xEzz6kSdNKVhQm6kgSeCp9OyF8RHSk="
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def instance_env(instance, database_url: str, **settings: str) -> dict:
+    """The environment of a bench instance: this process's, without any REDUMBRELLA_* it had, plus
+    the instance's own keys and the given settings (LOG_LEVEL="INFO" becomes REDUMBRELLA_LOG_LEVEL)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REDUMBRELLA_")}
+    env.update({
+        "REDUMBRELLA_INSTANCE_PATH": str(instance),
+        "REDUMBRELLA_DATABASE_URL": database_url,
+        "REDUMBRELLA_ENCRYPTION_KEYS": ENCRYPTION_KEY,
+        "REDUMBRELLA_BLIND_INDEX_KEY": "bench-blind-index-key",
+        "REDUMBRELLA_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
+    })
+    env.update({f"REDUMBRELLA_{name}": value for name, value in settings.items()})
+    return env
