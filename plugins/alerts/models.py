@@ -27,6 +27,7 @@ from peewee import (
 from core.accounts.models import User
 from core.crypto import EncryptedTextField
 from core.db import BaseModel, utcnow
+from plugins.reporting.models import DescribedPerson  # alerts requires reporting
 
 # Alert statuses. "updated" is a published alert that was corrected after publication.
 DRAFT, PUBLISHED, UPDATED, WITHDRAWN = "draft", "published", "updated", "withdrawn"
@@ -103,7 +104,7 @@ class AlertSource(BaseModel):
         indexes = ((("alert", "report_id"), True),)
 
 
-class AlertPerpetrator(BaseModel):
+class AlertPerpetrator(DescribedPerson, BaseModel):
     """Perpetrator details a moderator chose to publish: a description and a vehicle (encrypted JSON)."""
 
     alert = ForeignKeyField(Alert, backref="perpetrators", on_delete="CASCADE")
@@ -113,14 +114,6 @@ class AlertPerpetrator(BaseModel):
 
     class Meta:
         table_name = "alerts_perpetrator"
-
-    @property
-    def description_dict(self) -> dict:
-        return json.loads(self.description) if self.description else {}
-
-    @property
-    def vehicle_dict(self) -> dict:
-        return json.loads(self.vehicle) if self.vehicle else {}
 
 
 class AlertIdentifier(BaseModel):

@@ -115,7 +115,19 @@ class Report(BaseModel):
         return f"report:{self.reference}"
 
 
-class Perpetrator(BaseModel):
+class DescribedPerson:
+    """Reads the encrypted JSON description and vehicle of a perpetrator, in reports and alerts."""
+
+    @property
+    def description_dict(self) -> dict:
+        return json.loads(self.description) if self.description else {}
+
+    @property
+    def vehicle_dict(self) -> dict:
+        return json.loads(self.vehicle) if self.vehicle else {}
+
+
+class Perpetrator(DescribedPerson, BaseModel):
     """One person who did harm, as the reporter describes them; all text encrypted."""
 
     report = ForeignKeyField(Report, backref="perpetrators", on_delete="CASCADE")
@@ -130,14 +142,6 @@ class Perpetrator(BaseModel):
     @property
     def name_list(self) -> list[str]:
         return json.loads(self.names) if self.names else []
-
-    @property
-    def description_dict(self) -> dict:
-        return json.loads(self.description) if self.description else {}
-
-    @property
-    def vehicle_dict(self) -> dict:
-        return json.loads(self.vehicle) if self.vehicle else {}
 
 
 class PerpetratorIdentifier(BaseModel):
