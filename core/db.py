@@ -41,6 +41,20 @@ def is_sqlite(database=None) -> bool:
     return isinstance(target, SqliteDatabase)
 
 
+def sql_text(sql: str) -> str:
+    """A fixed statement written with %s placeholders, in the bound database's placeholder style.
+
+    For the hot paths (every API call, every check), where building a peewee query costs more
+    than running it. Only placeholders may vary; every value goes in the parameters.
+    """
+    return sql if db.param == "%s" else sql.replace("%s", db.param)
+
+
+def run_sql(sql: str, params=()):
+    """Execute a fixed statement written with %s placeholders (see sql_text)."""
+    return db.execute_sql(sql_text(sql), params)
+
+
 def open_database(url: str):
     """A pooled peewee database for the URL (sqlite:///path or postgresql://...)."""
     parsed = urlparse(url)

@@ -27,7 +27,7 @@ from flask import current_app
 
 from core.audit import record
 from core.crypto import keyring
-from core.db import db, is_sqlite, utcnow
+from core.db import db, is_sqlite, run_sql, utcnow
 from core.identifiers import KINDS, InvalidIdentifier, normalise
 
 log = logging.getLogger("redumbrella.alerts.check")
@@ -69,10 +69,6 @@ def candidates(text: str, kind: str | None = None) -> list[tuple[str, str]]:
     return found
 
 
-def _placeholders(sql: str) -> str:
-    return sql.replace("%s", "?") if is_sqlite() else sql
-
-
 def lookup(pairs: list[tuple[str, str]]) -> Outcome:
     """Match blind indexes against visible alerts, then consenting verified reports."""
     if not pairs:
@@ -89,7 +85,7 @@ def lookup(pairs: list[tuple[str, str]]) -> Outcome:
         f"WHERE ({match}) AND a.status IN ('published', 'updated') "
         "AND (a.expires_on IS NULL OR a.expires_on >= %s) ORDER BY a.published_at DESC"
     )
-    rows = db.execute_sql(_placeholders(alert_sql), [*params, today]).fetchall()
+    rows = run_sql(alert_sql, [*params, today]).fetchall()
     if rows:
         return Outcome(CAUTION, [row[0] for row in rows])
     report_sql = (
@@ -102,7 +98,7 @@ def lookup(pairs: list[tuple[str, str]]) -> Outcome:
         "AND NOT EXISTS (SELECT 1 FROM alerts_source s JOIN alerts_alert w ON w.id = s.alert_id "
         "WHERE s.report_id = r.id AND w.status = 'withdrawn') LIMIT 1"
     )
-    if db.execute_sql(_placeholders(report_sql), params).fetchone():
+    if run_sql(report_sql, params).fetchone():
         return Outcome(CAUTION)
     return Outcome(NO_RECORD)
 
@@ -123,7 +119,7 @@ def _count_up(keys: list[str], day: datetime.date) -> dict[str, int]:
     )
     now = utcnow()
     params = [part for key in keys for part in (key, day, now)]
-    return dict(db.execute_sql(_placeholders(sql), params).fetchall())
+    return dict(run_sql(sql, params).fetchall())
 
 
 def shape_and_tag(kind: str, value: str) -> tuple[str, str]:
@@ -190,7 +186,7 @@ def run_check(text: str, account_id: int, address: str | None, kind: str | None 
         else:
             sql = ("INSERT INTO alerts_check_event (account_id, created_at, kind, shape, tag, result) "
                    "VALUES (%s, %s, %s, %s, %s, %s)")
-            db.execute_sql(_placeholders(sql), (account_id, utcnow(), main_kind, shape, tag, outcome.result))
+            run_sql(sql, (account_id, utcnow(), main_kind, shape, tag, outcome.result))
             record("alerts.check", target=f"check:{main_kind}:{outcome.result}", actor_id=account_id)
     if refused:
         raise QuotaExceeded()
@@ -203,7 +199,7 @@ def _watch_for_patterns(account_id: int, shape: str, threshold: int, day: dateti
     since = utcnow() - datetime.timedelta(days=1)
     sql = ("SELECT COUNT(DISTINCT tag) FROM alerts_check_event WHERE account_id = %s AND shape = %s "
            "AND created_at >= %s")
-    similar = db.execute_sql(_placeholders(sql), (account_id, shape, since)).fetchone()[0]
+    similar = run_sql(sql, (account_id, shape, since)).fetchone()[0]
     if similar < threshold:
         return
     from peewee import IntegrityError
