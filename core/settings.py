@@ -7,38 +7,50 @@ instance starts with. Read settings with plugin_settings("reporting")["allow_ano
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 
 from flask import current_app, g, has_request_context
 from marshmallow import Schema, ValidationError, fields
 
-from core.db import utcnow
+from core.db import run_sql, utcnow
 from core.models import PluginSetting
 from core.plugins import get_registry
 
 
 def schema_for(plugin: str) -> Schema | None:
-    # Ask that plugin only: asking every plugin would call disabled plugins' hooks on each request.
-    schema_class = get_registry().call_plugin("settings_schema", plugin, app=current_app)
+    schema_class = _schema_class(plugin)
     return schema_class() if schema_class is not None else None
+
+
+def _schema_class(plugin: str) -> type[Schema] | None:
+    # Ask that plugin only: asking every plugin would call disabled plugins' hooks on each request.
+    return get_registry().call_plugin("settings_schema", plugin, app=current_app)
 
 
 def plugin_settings(plugin: str) -> dict:
     """The plugin's settings with defaults filled in; read once per request."""
     cache = g.setdefault("plugin_settings", {}) if has_request_context() else {}
     if plugin not in cache:
-        schema = schema_for(plugin)
-        row = PluginSetting.get_or_none(PluginSetting.plugin == plugin)
-        stored = json.loads(row.data) if row else {}
-        if schema is None:
-            cache[plugin] = stored
-        else:
-            known = {key: value for key, value in stored.items() if key in schema.fields}
-            try:
-                cache[plugin] = schema.load(known)
-            except ValidationError:  # a stored value no longer fits: fall back to the defaults
-                cache[plugin] = schema.load({})
+        row = run_sql("SELECT data FROM plugin_setting WHERE plugin = %s", (plugin,)).fetchone()
+        cache[plugin] = copy.deepcopy(_loaded(_schema_class(plugin), row[0] if row else "{}"))
     return cache[plugin]
+
+
+@functools.lru_cache(maxsize=64)
+def _loaded(schema_class: type[Schema] | None, stored_text: str) -> dict:
+    """Stored JSON checked by the plugin's schema, kept per process while it is unchanged:
+    the busiest endpoints read settings on every call."""
+    stored = json.loads(stored_text)
+    if schema_class is None:
+        return stored
+    schema = schema_class()
+    known = {key: value for key, value in stored.items() if key in schema.fields}
+    try:
+        return schema.load(known)
+    except ValidationError:  # a stored value no longer fits: fall back to the defaults
+        return schema.load({})
 
 
 def save_settings(plugin: str, raw: dict) -> dict:

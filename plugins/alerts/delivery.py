@@ -31,7 +31,7 @@ from flask_babel import force_locale
 from peewee import fn
 
 from core.accounts.models import User, UserRole
-from core.db import db, is_sqlite, utcnow
+from core.db import db, is_sqlite, run_sql, utcnow
 from core.permissions import roles_for
 from plugins.alerts import _
 from plugins.alerts.mailer import MailSession, MessageTemplate, PermanentFailure, TemporaryFailure
@@ -183,10 +183,8 @@ def claim(channel: str, who: str, limit: int = CLAIM_BATCH) -> list[int]:
         "WHERE id IN (SELECT id FROM alerts_delivery WHERE status = %s AND channel = %s "
         f"AND next_attempt_at <= %s ORDER BY id LIMIT %s{lock}) RETURNING id"
     )
-    if is_sqlite():
-        sql = sql.replace("%s", "?")
     with db.atomic():
-        cursor = db.execute_sql(sql, (SENDING, who, now, PENDING, channel, now, limit))
+        cursor = run_sql(sql, (SENDING, who, now, PENDING, channel, now, limit))
         return sorted(row[0] for row in cursor.fetchall())
 
 
@@ -408,7 +406,7 @@ def _finish(row: Delivery, status: str, error: str | None = None) -> None:
     if status == SENT:  # the hot path: once per message, as plain SQL
         sql = ("UPDATE alerts_delivery SET status = %s, claimed_by = NULL, last_error = NULL, "
                "attempts = attempts + 1, sent_at = %s WHERE id = %s")
-        db.execute_sql(sql.replace("%s", "?") if is_sqlite() else sql, (SENT, now, row.id))
+        run_sql(sql, (SENT, now, row.id))
         return
     values = {
         Delivery.status: status,

@@ -18,6 +18,7 @@ from core.audit import record
 from core.crypto import keyring
 from core.db import db, utcnow
 from core.identifiers import InvalidIdentifier, normalise
+from core.settings import plugin_settings
 from plugins.alerts import _
 from plugins.alerts.models import (
     DRAFT,
@@ -146,41 +147,10 @@ def details_from_reports(reports: list) -> dict:
 # -- writing --------------------------------------------------------------------------------------
 
 
-_SETTINGS_CACHE: dict[str, dict] = {}
-
-
 def settings() -> dict:
-    """The plugin's settings (core.settings semantics), read with one small query per request.
-
-    The identifier check reads them on every call; core.settings.plugin_settings would also ask
-    every plugin for its schema and load it each time. Here the stored JSON is read and, only
-    when it changed since this process last saw it, loaded with the schema.
-    """
-    from flask import g, has_request_context
-    from marshmallow import ValidationError
-
-    from core.models import PluginSetting
-    from plugins.alerts.schemas import AlertsSettings
-
-    if has_request_context() and "alerts_settings" in g:
-        return dict(g.alerts_settings)
-    table = PluginSetting._meta.table_name
-    sql = f"SELECT data FROM {table} WHERE plugin = %s"  # noqa: S608  # nosec B608  # a model's table name
-    row = db.execute_sql(sql.replace("%s", "?") if _sqlite() else sql, ("alerts",)).fetchone()
-    stored = row[0] if row else "{}"
-    loaded = _SETTINGS_CACHE.get(stored)
-    if loaded is None:
-        schema = AlertsSettings()
-        values = {key: value for key, value in json.loads(stored).items() if key in schema.fields}
-        try:
-            loaded = schema.load(values)
-        except ValidationError:  # a stored value no longer fits: the defaults, as core does
-            loaded = schema.load({})
-        _SETTINGS_CACHE.clear()
-        _SETTINGS_CACHE[stored] = loaded
-    if has_request_context():
-        g.alerts_settings = loaded
-    return dict(loaded)
+    """The plugin's settings; core reads them with one small query per request and loads the
+    schema only when the stored values changed (the identifier check reads them on every call)."""
+    return plugin_settings("alerts")
 
 
 def create_from_reports(reports: list, data: dict, actor) -> Alert:
@@ -393,12 +363,6 @@ def search(query=None, region: str | None = None, incident_type: str | None = No
         word = word[:100]
         query = query.where(Alert.title.contains(word) | Alert.summary.contains(word))
     return query.order_by(fn.COALESCE(Alert.published_at, Alert.created_at).desc(), Alert.id.desc())
-
-
-def _sqlite() -> bool:
-    from core.db import is_sqlite
-
-    return is_sqlite()
 
 
 def regions_of(alert: Alert) -> list[str]:
