@@ -17,6 +17,7 @@ from flask import g, has_request_context
 from flask_babel import gettext as _
 
 from core import hookspecs
+from core.db import run_sql
 from core.models import PluginState
 
 ENTRY_POINT_GROUP = "redumbrella.plugins"
@@ -91,8 +92,8 @@ class PluginRegistry:
         return names
 
     def _read_enabled(self) -> frozenset[str]:
-        rows = PluginState.select(PluginState.name).where(PluginState.enabled == True)  # noqa: E712
-        return frozenset({CORE} | {row.name for row in rows if row.name in self.infos})
+        rows = run_sql("SELECT name FROM plugin_state WHERE enabled = %s", (True,))  # every request
+        return frozenset({CORE} | {name for (name,) in rows if name in self.infos})
 
     def is_enabled(self, name: str) -> bool:
         return name in self.enabled()

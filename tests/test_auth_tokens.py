@@ -194,3 +194,21 @@ def test_token_unknown_email_gives_a_clear_error(app):
 
     result = app.test_cli_runner().invoke(users, ["token", "nobody@example.org"])
     assert result.exit_code != 0 and "no account has that email" in result.output
+
+
+def test_token_holder_is_the_whole_account_as_stored(app, make_user):
+    """The bearer-token loader builds the account from one plain statement; it must give exactly
+    what peewee gives, every column decrypted, and stay in step when User gains a column."""
+    from core.accounts import tokens
+    from core.accounts.models import User
+
+    user = make_user("member", email="whole@example.org")
+    with app.test_request_context("/api/v1/me"), connection():
+        User.update(working_name="Sam").where(User.id == user.id).execute()
+        _record, token = tokens.create_token(user, "check")
+        holder = tokens.authenticate(f"Bearer {token}")
+        stored = User.get_by_id(user.id)
+        assert holder.__data__ == stored.__data__
+        assert holder.email == "whole@example.org" and holder.working_name == "Sam"
+        assert not holder.is_dirty()
+        assert [f.name for f in tokens._USER_FIELDS] == [f.name for f in User._meta.sorted_fields]

@@ -77,10 +77,24 @@ login_manager = _LoginManager()
 
 
 class _SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie session, marked Secure whenever the request came over HTTPS."""
+    """Flask's signed cookie session, marked Secure whenever the request came over HTTPS.
+
+    A bearer-token API call gets an empty session that is never read from nor written to a
+    cookie: the token alone decides who is calling, and signing cookies would be wasted work.
+    """
 
     def get_cookie_secure(self, app) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))
+
+    def open_session(self, app, request):
+        if bearer_api_request():
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        if bearer_api_request():
+            return None
+        return super().save_session(app, session, response)
 
 
 # -- forms ---------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from flask_login import UserMixin
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField
 
 from core.crypto import EncryptedTextField, keyring
-from core.db import BaseModel, utcnow
+from core.db import BaseModel, run_sql, utcnow
 from core.identifiers import normalise_email
 
 
@@ -31,7 +31,8 @@ class User(UserMixin, BaseModel):
     @property
     def role_names(self) -> frozenset[str]:
         if not hasattr(self, "_role_names"):
-            self._role_names = frozenset(r.role for r in UserRole.select().where(UserRole.user == self))
+            rows = run_sql("SELECT role FROM user_role WHERE user_id = %s", (self.id,))  # every request
+            self._role_names = frozenset(row[0] for row in rows)
         return self._role_names
 
     def grant(self, *roles: str) -> None:
