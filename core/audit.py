@@ -7,6 +7,7 @@ so editing or deleting a row breaks the chain, and `redumbrella audit verify` fi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 
@@ -14,7 +15,7 @@ from flask import has_request_context
 from flask_login import current_user
 from peewee import CharField, DateTimeField, IntegerField
 
-from core.db import BaseModel, db, utcnow
+from core.db import BaseModel, db, run_sql, utcnow
 
 GENESIS = "0" * 64
 
@@ -45,20 +46,22 @@ def record(action: str, target: str = "", actor_id: int | None = None) -> AuditE
     """Append an entry. Pass codes and references only, never names, numbers or free text."""
     if actor_id is None and has_request_context() and current_user and current_user.is_authenticated:
         actor_id = current_user.id
-    with db.atomic():
+    # Inside a caller's transaction (an identifier check, a moderation step) the entry is part of
+    # it; a savepoint would only add two statements.
+    with contextlib.nullcontext() if db.in_transaction() else db.atomic():
         if not _is_sqlite():
             # One writer at a time extends the chain (SQLite already serialises writers).
             db.execute_sql("LOCK TABLE audit_entry IN SHARE ROW EXCLUSIVE MODE")
-        last = AuditEntry.select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).first()
-        entry = AuditEntry(
-            created_at=utcnow(),
-            actor_id=actor_id,
-            action=action,
-            target=target,
-            previous_hash=last.entry_hash if last else GENESIS,
-        )
+        # Plain statements: an entry is written on every check and every staff action.
+        last = run_sql("SELECT entry_hash FROM audit_entry ORDER BY id DESC LIMIT 1").fetchone()
+        entry = AuditEntry(created_at=utcnow(), actor_id=actor_id, action=action, target=target,
+                           previous_hash=last[0] if last else GENESIS)
         entry.entry_hash = entry.compute_hash()
-        entry.save()
+        entry.id = run_sql(
+            "INSERT INTO audit_entry (created_at, actor_id, action, target, previous_hash, entry_hash) "
+            "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+            (entry.created_at, actor_id, action, target, entry.previous_hash, entry.entry_hash),
+        ).fetchone()[0]
     return entry
 
 

@@ -33,7 +33,10 @@ def normalise_phone(text: str, default_country: str) -> str:
             continue
     # An assigned number first; else one of the right length for its country: numbers from
     # unassigned ranges (the UK's 07700 900xxx) are still someone's identifier and must match.
-    for acceptable in (phonenumbers.is_valid_number, phonenumbers.is_possible_number):
+    # With one reading there is nothing to prefer, and the cheap length test decides.
+    tests = (phonenumbers.is_possible_number,) if len(parsed) == 1 else (
+        phonenumbers.is_valid_number, phonenumbers.is_possible_number)
+    for acceptable in tests:
         for number in parsed:
             if acceptable(number):
                 return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
