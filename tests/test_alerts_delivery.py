@@ -385,6 +385,201 @@ def test_another_plugin_can_send_sms_through_the_hook(on, make_app, moderator):
     assert deliveries(app)[0].status == "sent"
 
 
+# -- corrections and withdrawals ------------------------------------------------------------------
+
+
+def correct(app, moderator, alert, **changes):
+    from core.accounts.models import User
+    from plugins.alerts import service
+    from plugins.alerts.models import Alert
+
+    return in_app(app, lambda: service.update(Alert.get_by_id(alert.id), changes, User.get_by_id(moderator.id)))
+
+
+def withdraw(app, moderator, alert, reason=None):
+    from core.accounts.models import User
+    from plugins.alerts import service
+    from plugins.alerts.models import Alert
+
+    return in_app(app, lambda: service.withdraw(Alert.get_by_id(alert.id), User.get_by_id(moderator.id), reason))
+
+
+def by_recipient(server, messages=None) -> dict:
+    envelopes = server.inbox.envelopes[-len(messages):] if messages else server.inbox.envelopes
+    messages = messages or server.messages
+    return {env.rcpt_tos[0]: message for env, message in zip(envelopes, messages, strict=True)}
+
+
+LOCK_SCREEN_WORDS = ("alert", "danger", "warning", "sex", "ugly", "title-text", "summary", "london", "umbrella")
+
+
+def test_a_correction_reaches_each_immediate_subscriber_once_with_the_updated_text(mailing, moderator, smtp):
+    from plugins.alerts import delivery
+
+    settings(mailing, email_details=True)
+    london = in_app(mailing, make_subscribers, 3, region="london", start=0)
+    in_app(mailing, make_subscribers, 2, region="wales", start=100)
+    in_app(mailing, make_subscribers, 1, region="london", start=200, frequency="daily")
+    alert = draft(mailing, moderator)
+    publish(mailing, moderator, alert)
+    assert len(smtp.messages) == 3
+    corrected = correct(mailing, moderator, alert, summary="CORRECTED-SUMMARY: the number is 07700 900999.")
+    assert len(smtp.messages) == 6
+    sent = by_recipient(smtp, smtp.messages[3:])
+    assert sorted(sent) == [f"subscriber{n}@example.org" for n in range(3)]  # not Wales, not the digest
+    for message in sent.values():
+        body = message.get_content().replace("\r\n", "\n")
+        assert message["Subject"] == "Something was updated"
+        first_line = body.split("\n")[0]
+        assert first_line == "Something for you to read has been updated. Sign in to see the latest version:"
+        assert f"https://notes.example.org/n/{alert.id}" in body
+        for word in LOCK_SCREEN_WORDS:
+            assert word not in (message["Subject"] + first_line).lower(), word
+        assert "CORRECTED-SUMMARY: the number is 07700 900999." in body and "SUMMARY-TEXT" not in body
+    assert len(set(message_ids(smtp))) == 6
+    updates = [row for row in deliveries(mailing) if row.kind == "update"]
+    assert sorted(row.key for row in updates) == sorted(f"alert:{alert.id}:v{corrected.version}:{user}:email"
+                                                        for user in london)
+    # Sweeping and draining again repeats nothing.
+    in_app(mailing, delivery.sweep)
+    in_app(mailing, delivery.drain, "email")
+    assert len(smtp.messages) == 6
+    # A second correction is a new version: one more message each, with the newest text.
+    second = correct(mailing, moderator, alert, summary="SECOND-FIX of the summary.")
+    assert second.version == corrected.version + 1
+    assert len(smtp.messages) == 9
+    assert all("SECOND-FIX" in message.get_content() for message in smtp.messages[6:])
+    in_app(mailing, delivery.sweep)
+    assert len(smtp.messages) == 9 and len(set(message_ids(smtp))) == 9
+    # A change members cannot see (the staff's review date) is not news: nothing is sent.
+    correct(mailing, moderator, alert, review_on=datetime.date.today() + datetime.timedelta(days=30))
+    assert len(smtp.messages) == 9
+    held = [row for row in deliveries(mailing) if row.status == "held"]
+    assert [row.kind for row in held] == ["alert"]  # the digest subscriber's alert, listed once
+
+
+def test_a_correction_sends_the_alert_itself_to_people_who_never_had_it(mailing, moderator, smtp):
+    in_app(mailing, make_subscribers, 1, region="london", start=0)
+    alert = draft(mailing, moderator)
+    publish(mailing, moderator, alert)
+    newcomer = in_app(mailing, make_subscribers, 1, region="london", start=1)[0]
+    scots = in_app(mailing, make_subscribers, 1, region="scotland", start=2)[0]
+    correct(mailing, moderator, alert, regions=["london", "scotland"])
+    assert len(smtp.messages) == 4
+    sent = by_recipient(smtp, smtp.messages[1:])
+    assert {address: message["Subject"] for address, message in sent.items()} == {
+        "subscriber0@example.org": "Something was updated",  # had it: told it changed
+        "subscriber1@example.org": "A new update",  # subscribed since: gets the alert itself
+        "subscriber2@example.org": "A new update",  # the correction added their region
+    }
+    keys = {row.user_id: row.key for row in deliveries(mailing) if row.kind == "alert"}
+    assert keys[newcomer] == f"alert:{alert.id}:{newcomer}:email" and keys[scots] == f"alert:{alert.id}:{scots}:email"
+
+
+def test_corrections_come_in_each_recipients_language_and_keep_the_instances_wording(mailing, moderator, smtp):
+    in_app(mailing, make_subscribers, 1, start=0, locale="es")
+    in_app(mailing, make_subscribers, 1, start=1, locale="ro")
+    in_app(mailing, make_subscribers, 1, start=2, locale="pt_BR")
+    alert = draft(mailing, moderator)
+    publish(mailing, moderator, alert)
+    correct(mailing, moderator, alert, severity="high")
+    sent = by_recipient(smtp, smtp.messages[3:])
+    assert {address: message["Subject"] for address, message in sent.items()} == {
+        "subscriber0@example.org": "Algo se ha actualizado",
+        "subscriber1@example.org": "Ceva a fost actualizat",
+        "subscriber2@example.org": "Algo foi atualizado",
+    }
+    assert sent["subscriber0@example.org"].get_content().startswith("Se ha actualizado algo que puedes leer.")
+    settings(mailing, email_subject="Your notes", email_text="Open: {link}")
+    correct(mailing, moderator, alert, severity="low")
+    for message in smtp.messages[6:]:
+        body = message.get_content().replace("\r\n", "\n")
+        assert message["Subject"] == "Your notes"
+        assert body.split("\n")[1] == f"Open: https://notes.example.org/n/{alert.id}"
+        assert body.split("\n")[0] not in ("", "Open: ") and "updated" not in body.split("\n")[0]
+
+
+def test_digest_subscribers_get_corrections_in_their_digest(mailing, moderator, smtp):
+    from plugins.alerts import delivery
+
+    in_app(mailing, make_subscribers, 2, frequency="daily")
+    first, second = draft(mailing, moderator), draft(mailing, moderator)
+    publish(mailing, moderator, first)
+    publish(mailing, moderator, second)
+    correct(mailing, moderator, first, summary="Corrected before the digest went.")
+    # Not sent yet: the digest will list it once, as it reads then.
+    assert [row.kind for row in deliveries(mailing) if row.status == "held"] == ["alert"] * 4
+    assert in_app(mailing, delivery.build_digests, datetime.datetime(2030, 1, 1, 18, 0)) == 2
+    in_app(mailing, delivery.drain, "email")
+    assert len(smtp.messages) == 2
+    assert "There are 2 new things" in smtp.messages[0].get_content()
+    # After the digest went: the correction waits for the next one, which says so.
+    correct(mailing, moderator, second, summary="Corrected after the digest went.")
+    third = draft(mailing, moderator)
+    publish(mailing, moderator, third)
+    assert smtp.messages[2:] == []
+    assert in_app(mailing, delivery.build_digests, datetime.datetime(2030, 1, 2, 18, 0)) == 2
+    in_app(mailing, delivery.drain, "email")
+    assert len(smtp.messages) == 4
+    body = smtp.messages[2].get_content()
+    assert smtp.messages[2]["Subject"] == "Your daily update"
+    assert body.startswith("1 new thing for you to read. 1 thing for you to read has been updated. Sign in to see "
+                           "them:")
+    assert "https://notes.example.org/n/" in body
+    in_app(mailing, delivery.sweep)
+    assert len(smtp.messages) == 4
+
+
+def test_withdrawing_tells_the_people_it_reached_and_never_why(on, make_app, moderator, smtp, tmp_path):
+    from plugins.alerts import delivery
+
+    app = make_app({**mail_settings(smtp), "SMS_BACKEND": "file"})
+    settings(app, email_details=True)
+    reached = in_app(app, make_subscribers, 2, channels="email,sms", sms_number="+447700900555")
+    daily = in_app(app, make_subscribers, 1, start=10, frequency="daily")
+    digested = in_app(app, make_subscribers, 1, start=20, frequency="daily")
+    alert = draft(app, moderator, phones=["07700 900123"])
+    publish(app, moderator, alert)
+    in_app(app, lambda: delivery.build_digests(datetime.datetime(2030, 1, 1, 18, 0)))
+    from plugins.alerts.models import Delivery
+
+    with app.app_context(), connection():  # one digest went, the other person's is still to come
+        Delivery.update(status="held", digest=None).where(Delivery.user == daily[0]).execute()
+        Delivery.delete().where((Delivery.kind == "digest") & (Delivery.user == daily[0])).execute()
+    in_app(app, delivery.drain, "email")
+    assert len(smtp.messages) == 3
+    withdraw(app, moderator, alert, reason="REASON-FOR-STAFF: the wrong man was named.")
+    assert len(smtp.messages) == 5
+    sent = by_recipient(smtp, smtp.messages[3:])
+    assert sorted(sent) == ["subscriber0@example.org", "subscriber1@example.org"]
+    for message in sent.values():
+        body = message.get_content().replace("\r\n", "\n")
+        assert message["Subject"] == "Something was withdrawn"
+        assert body.startswith("Something we sent you has been withdrawn. Please do not pass it on. Sign in to see "
+                               "what is current:\nhttps://notes.example.org/n/\n")
+        assert "TITLE-TEXT" in body  # named, so people know which one to stop passing on
+        for absent in ("SUMMARY-TEXT", "REASON", "wrong man", "7700"):
+            assert absent not in body, absent
+    sms_lines = [json.loads(line) for line in (tmp_path / "instance" / "sms" / "outbox.jsonl").read_text()
+                 .splitlines()]
+    assert [line["body"].split("\n")[0] for line in sms_lines[2:]] == [
+        "Something we sent you has been withdrawn. Please do not pass it on. Sign in to see what is current:"] * 2
+    assert all("REASON" not in line["body"] for line in sms_lines)
+    rows = deliveries(app)
+    notices = [row for row in rows if row.kind == "withdraw"]
+    assert {(row.user_id, row.channel, row.status) for row in notices} == {
+        *((user, channel, "sent") for user in reached for channel in ("email", "sms")), (digested[0], "email", "held")}
+    assert {row.status for row in rows if row.user_id == daily[0]} == {"cancelled"}  # never reached: nothing
+    # The person who had it in a digest hears in the next one.
+    assert in_app(app, delivery.build_digests, datetime.datetime(2030, 1, 2, 18, 0)) == 1
+    in_app(app, delivery.drain, "email")
+    assert len(smtp.messages) == 6
+    assert smtp.messages[5].get_content().startswith(
+        "1 thing we sent you has been withdrawn. Please do not pass it on. Sign in to see what is current:")
+    in_app(app, delivery.sweep)
+    assert len(smtp.messages) == 6
+
+
 # -- subscriptions -------------------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """Nothing about the person who reported reaches an alert: reports are filled with random personal
 details, alerts are written from them the default way (with the perpetrator details), published,
-delivered, fed and checked, and every page, feed, e-mail, text message and API answer is searched
-for each of those details."""
+corrected, withdrawn, delivered, fed and checked, and every page, feed, e-mail (with the alert's
+details in it), text message and API answer is searched for each of those details. A withdrawal's
+reason (staff only) reaches no message and no member."""
 
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ def test_no_personal_detail_of_a_reporter_reaches_any_alert_output(app, make_app
     try:
         enable(app, "reporting", "alerts")
         site = make_app({**smtp.overrides, "BASE_URL": "https://notes.example.org", "SMS_BACKEND": "file"})
+        from core.settings import save_settings
+
+        with site.test_request_context(), connection():
+            save_settings("alerts", {"email_details": True})  # the alert's text in the e-mails too
         people = [random_person(rng) for _n in range(4)]
         moderator = make_user("moderator", email="mod@example.org")
         enrol_two_factor(site, moderator)
@@ -73,8 +78,9 @@ def test_no_personal_detail_of_a_reporter_reaches_any_alert_output(app, make_app
         outputs = [created.get_data(as_text=True), second.get_data(as_text=True)]
         for alert_id in (created.get_json()["id"], second.get_json()["id"]):
             outputs.append(api.post(f"/api/v1/alerts/{alert_id}/publish", headers=auth).get_data(as_text=True))
-        outputs.append(api.patch(f"/api/v1/alerts/{second.get_json()['id']}", json={"severity": "high"},
-                                 headers=auth).get_data(as_text=True))
+        # A correction tells the three subscribers again (e-mail and text), with the corrected text.
+        outputs.append(api.patch(f"/api/v1/alerts/{second.get_json()['id']}", json={"severity": "high",
+                                 "summary": "A driver who threatens, corrected."}, headers=auth).get_data(as_text=True))
 
         member = site.test_client()
         sign_in(member, make_user("member", email="reader@example.org"))
@@ -98,15 +104,25 @@ def test_no_personal_detail_of_a_reporter_reaches_any_alert_output(app, make_app
         for suffix in ("atom", "json"):
             outputs.append(api.get(f"/api/v1/feeds/alerts.{suffix}",
                                    headers={"Authorization": f"Bearer {feed_token}"}).get_data(as_text=True))
-        assert len(smtp.messages) == 6
-        outputs += [message.as_string() for message in smtp.messages]
+        # Withdrawing tells the same three people, and never why.
+        reason = f"REASON-{secrets.token_hex(6)}: {people[0]['working_name']} asked us to."
+        withdrawn = api.post(f"/api/v1/alerts/{ids[0]}/withdraw", json={"reason": reason}, headers=auth)
+        assert withdrawn.status_code == 200
+        after = [member.get(path, follow_redirects=True).get_data(as_text=True)
+                 for path in ("/alerts/", f"/alerts/{ids[0]}", "/api/v1/alerts")]
+        assert len(smtp.messages) == 12
+        messages = [message.as_string() for message in smtp.messages]
+        assert sum("has been updated" in text for text in messages) == 3
+        assert sum("has been withdrawn" in text for text in messages) == 3
         sms_lines = (tmp_path / "instance" / "sms" / "outbox.jsonl").read_text()
-        assert len(sms_lines.splitlines()) == 6
-        outputs.append(sms_lines)
+        assert len(sms_lines.splitlines()) == 12
+        outputs += messages + [sms_lines] + after
     finally:
         smtp.stop()
 
     everything = "\n".join(outputs)
+    assert "A driver who threatens, corrected." in everything  # the corrected text did go out
+    assert reason.split(":")[0] not in everything and reason not in everything
     assert "+447700" in everything  # the perpetrators' numbers are there, as published
     for person in people:
         for key, value in person.items():

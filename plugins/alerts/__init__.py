@@ -7,3 +7,4 @@ from core.i18n import PluginDomain
 domain = PluginDomain("alerts", Path(__file__).parent / "translations")
 _ = domain.gettext
 _l = domain.lazy_gettext
+ngettext = domain.ngettext

@@ -28,12 +28,12 @@ from collections import Counter
 
 from flask import current_app
 from flask_babel import force_locale
-from peewee import fn
+from peewee import JOIN, fn
 
 from core.accounts.models import User, UserRole
 from core.db import db, is_sqlite, run_sql, utcnow
 from core.permissions import roles_for
-from plugins.alerts import _
+from plugins.alerts import _, ngettext
 from plugins.alerts.mailer import MailSession, MessageTemplate, PermanentFailure, TemporaryFailure
 from plugins.alerts.models import (
     BUNDLED,
@@ -44,6 +44,7 @@ from plugins.alerts.models import (
     SENDING,
     SENT,
     SENT_CHANNELS,
+    WITHDRAWN,
     Alert,
     AlertRegion,
     Delivery,
@@ -80,37 +81,123 @@ def recipients(alert: Alert):
     return query.tuples().iterator()
 
 
+class _Outbox:
+    """Outbox rows written in chunks (ignoring keys already there); counts what is due now per channel."""
+
+    def __init__(self):
+        from plugins.alerts import sms
+
+        self.sms_on = sms.configured(current_app)
+        self.now = utcnow()
+        self.due: Counter = Counter()
+        self.batch: list[dict] = []
+
+    def channels(self, channels: str | None) -> list[str]:
+        """The channels of a subscription that go through the outbox on this instance."""
+        return [channel for channel in (channels or "").split(",")
+                if channel in SENT_CHANNELS and (channel != "sms" or self.sms_on)]
+
+    def add(self, key: str, kind: str, alert_id: int, user_id: int, channel: str, frequency: str) -> None:
+        status = HELD if frequency == "daily" else PENDING
+        self.batch.append({
+            "key": key,
+            "kind": kind,
+            "alert": alert_id,
+            "user": user_id,
+            "channel": channel,
+            "status": status,
+            "next_attempt_at": self.now,
+            "created_at": self.now,
+        })
+        if status == PENDING:
+            self.due[channel] += 1
+        if len(self.batch) >= INSERT_CHUNK:
+            self.flush()
+
+    def flush(self) -> Counter:
+        if self.batch:
+            Delivery.insert_many(self.batch).on_conflict_ignore().execute()
+            self.batch = []
+        return self.due
+
+
 def fan_out(alert: Alert) -> Counter:
     """Write the outbox rows for a newly published alert; returns how many are due per channel."""
-    from plugins.alerts import sms
-
-    sms_on = sms.configured(current_app)
-    now = utcnow()
-    due: Counter = Counter()
-    batch = []
+    outbox = _Outbox()
     for user_id, channels, frequency in recipients(alert):
-        for channel in (channels or "").split(","):
-            if channel not in SENT_CHANNELS or (channel == "sms" and not sms_on):
+        for channel in outbox.channels(channels):
+            outbox.add(f"alert:{alert.id}:{user_id}:{channel}", "alert", alert.id, user_id, channel, frequency)
+    return outbox.flush()
+
+
+def fan_out_correction(alert: Alert) -> Counter:
+    """Tell the people who would get this alert now that it was corrected, in the correction's
+    transaction. Each recipient and channel gets one of:
+
+    - nothing, when the alert (or an earlier correction) is still held for their daily digest:
+      the digest lists each alert once, as it reads when the digest goes;
+    - the alert itself, as on publication, when it was never queued for them (they subscribed
+      to its regions since, or the correction added a region);
+    - an "update" message keyed by the alert's version (alert:<id>:v<version>:<user>:<channel>),
+      so each correction is sent once and the same correction written again is not.
+    """
+    held = set(Delivery.select(Delivery.user, Delivery.channel).where(
+        (Delivery.alert == alert) & (Delivery.status == HELD) & Delivery.kind.in_(["alert", "update"])).tuples())
+    queued = set(Delivery.select(Delivery.user, Delivery.channel).where(
+        (Delivery.alert == alert) & (Delivery.kind == "alert")).tuples())
+    outbox = _Outbox()
+    for user_id, channels, frequency in recipients(alert):
+        for channel in outbox.channels(channels):
+            if (user_id, channel) in held:
                 continue
-            status = HELD if frequency == "daily" else PENDING
-            batch.append({
-                "key": f"alert:{alert.id}:{user_id}:{channel}",
-                "kind": "alert",
-                "alert": alert.id,
-                "user": user_id,
-                "channel": channel,
-                "status": status,
-                "next_attempt_at": now,
-                "created_at": now,
-            })
-            if status == PENDING:
-                due[channel] += 1
-        if len(batch) >= INSERT_CHUNK:
-            Delivery.insert_many(batch).on_conflict_ignore().execute()
-            batch = []
-    if batch:
-        Delivery.insert_many(batch).on_conflict_ignore().execute()
-    return due
+            if (user_id, channel) in queued:
+                outbox.add(f"alert:{alert.id}:v{alert.version}:{user_id}:{channel}", "update", alert.id, user_id,
+                           channel, frequency)
+            else:
+                outbox.add(f"alert:{alert.id}:{user_id}:{channel}", "alert", alert.id, user_id, channel, frequency)
+    return outbox.flush()
+
+
+def fan_out_withdrawal(alert: Alert) -> Counter:
+    """Tell the people this alert (or a correction of it) actually reached that it was withdrawn, on
+    the channels it reached them by, so they stop passing it on. Called after cancel_for_alert, in
+    the withdrawal's transaction; never carries the reason. People it never reached hear nothing."""
+    roles = sorted(roles_for(current_app, "alerts.subscribe"))
+    vetted = UserRole.select(UserRole.user).where(UserRole.role.in_(roles))
+    reached = set(_reached(alert).tuples())
+    outbox = _Outbox()
+    if not reached:
+        return outbox.flush()
+    subscribers = (
+        Subscription.select(Subscription.user, Subscription.channels, Subscription.frequency)
+        .join(User, on=(User.id == Subscription.user))
+        .where((User.active == True) & Subscription.user.in_(vetted)  # noqa: E712
+               & Subscription.user.in_(_reached(alert).select(Delivery.user)))
+        .order_by(Subscription.user)
+        .tuples()
+    )
+    for user_id, channels, frequency in subscribers.iterator():
+        for channel in outbox.channels(channels):
+            if (user_id, channel) in reached:
+                outbox.add(f"alert:{alert.id}:v{alert.version}:{user_id}:{channel}", "withdraw", alert.id, user_id,
+                           channel, frequency)
+    return outbox.flush()
+
+
+def _reached(alert: Alert | int, user_id: int | None = None, channel: str | None = None):
+    """(user, channel) pairs this alert's messages were sent to (alone, or bundled in a digest that
+    went), or are being handed over to right now."""
+    digest = Delivery.alias()
+    gone = [SENT, SENDING]
+    query = (
+        Delivery.select(Delivery.user, Delivery.channel)
+        .join(digest, JOIN.LEFT_OUTER, on=(Delivery.digest == digest.id))
+        .where((Delivery.alert == alert) & Delivery.kind.in_(["alert", "update"])
+               & (Delivery.status.in_(gone) | ((Delivery.status == BUNDLED) & digest.status.in_(gone))))
+    )
+    if user_id is not None:
+        query = query.where((Delivery.user == user_id) & (Delivery.channel == channel))
+    return query.distinct()
 
 
 def kick(due: Counter | dict) -> None:
@@ -223,6 +310,7 @@ class Sender:
         self.channel = channel
         self.mail = MailSession() if channel == "email" else None
         self.cache: dict = {}
+        self.versions: dict[int, int] = {}  # alert id -> version, so a corrected alert's text is built anew
 
     def send(self, delivery: Delivery, user: User, subscription: Subscription | None) -> None:
         locale = user.locale if user.locale in current_app.config["LOCALES"] else current_app.config["DEFAULT_LOCALE"]
@@ -242,19 +330,21 @@ class Sender:
 
     def _texts(self, delivery: Delivery, locale: str) -> tuple[str, str]:
         """(subject, body) in the recipient's language; the same for every recipient of one alert."""
-        cache_key = (delivery.kind, delivery.alert_id, delivery.id if delivery.kind == "digest" else None, locale)
+        cache_key = (delivery.kind, delivery.alert_id, self._version(delivery), locale)
         if cache_key not in self.cache:
             with force_locale(locale):
                 self.cache[cache_key] = compose(delivery, self.channel)
         return self.cache[cache_key]
 
     def _template(self, delivery: Delivery, locale: str) -> MessageTemplate:
-        cache_key = ("template", delivery.kind, delivery.alert_id,
-                     delivery.id if delivery.kind == "digest" else None, locale)
+        cache_key = ("template", delivery.kind, delivery.alert_id, self._version(delivery), locale)
         if cache_key not in self.cache:
             subject, body = self._texts(delivery, locale)
             self.cache[cache_key] = MessageTemplate(subject, body)
         return self.cache[cache_key]
+
+    def _version(self, delivery: Delivery):
+        return ("digest", delivery.id) if delivery.kind == "digest" else self.versions.get(delivery.alert_id)
 
     def close(self) -> None:
         if self.mail is not None:
@@ -275,45 +365,94 @@ def _send_sms(to: str, body: str, key: str) -> None:
 
 
 def compose(delivery: Delivery, channel: str) -> tuple[str, str]:
-    """Neutral wording: nothing on a lock screen says what this is about. Instances can replace it."""
+    """Neutral wording: nothing on a lock screen says what this is about. Instances can replace it.
+
+    A correction or a withdrawal keeps its one neutral sentence ("Something ... has been updated")
+    before an instance's own wording, which was written for new alerts. Nothing here ever reads a
+    withdrawal's reason.
+    """
     from core.mail import MailError, external_url
     from plugins.alerts.service import public_dict, settings
 
     conf = settings()
+    kind = delivery.kind
+    about_one = kind in ("alert", "update")  # the link opens the alert; otherwise the list
     try:
-        link = external_url("alerts_links.open", alert_id=delivery.alert_id) if delivery.kind == "alert" else \
+        link = external_url("alerts_links.open", alert_id=delivery.alert_id) if about_one else \
             external_url("alerts_links.latest")
     except MailError:
-        link = "/n/" + (str(delivery.alert_id) if delivery.kind == "alert" else "")
-    if delivery.kind == "digest":
-        count = visible_in_digest(delivery)
+        link = "/n/" + (str(delivery.alert_id) if about_one else "")
+    notices: list[str] = []
+    if kind == "digest":
         subject = conf["email_subject"] or _("Your daily update")
-        body = _("There are %(count)d new things for you to read. Sign in to see them:", count=count)
+        notices, prompt = digest_lines(digest_counts(delivery))
+    elif kind == "update":
+        subject = conf["email_subject"] or _("Something was updated")
+        notices = [_("Something for you to read has been updated.")]
+        prompt = _("Sign in to see the latest version:")
+    elif kind == "withdraw":
+        subject = conf["email_subject"] or _("Something was withdrawn")
+        notices = [_("Something we sent you has been withdrawn. Please do not pass it on.")]
+        prompt = _("Sign in to see what is current:")
     else:
         subject = conf["email_subject"] or _("A new update")
-        body = _("There is something new for you to read. Sign in to see it:")
+        prompt = _("There is something new for you to read. Sign in to see it:")
     custom = conf["sms_text"] if channel == "sms" else conf["email_text"]
     if custom:
         text = custom.replace("{link}", link)
-        body = text if "{link}" in custom else f"{text}\n{link}"
+        body = "\n".join([*notices, text if "{link}" in custom else f"{text}\n{link}"])
     else:
-        body = f"{body}\n{link}"
+        body = " ".join([*notices, prompt]) + f"\n{link}"
     if channel == "sms":
         return subject, body
-    if conf["email_details"] and delivery.kind == "alert":
-        alert = Alert.get_by_id(delivery.alert_id)
-        data = public_dict(alert)
+    if conf["email_details"] and kind in ("alert", "update", "withdraw"):
+        data = public_dict(Alert.get_by_id(delivery.alert_id))
         regions = ", ".join(region["label"] for region in data["regions"])
-        body += "\n\n\n\n" + "\n".join(part for part in (data["title"], regions, data["summary"]) if part)
+        # A withdrawn alert is named (title and regions, so people know which one to stop passing
+        # on) but not repeated: it may have been withdrawn because it was wrong.
+        parts = (data["title"], regions) if kind == "withdraw" else (data["title"], regions, data["summary"])
+        body += "\n\n\n\n" + "\n".join(part for part in parts if part)
     body += "\n\n" + _("You chose to get these messages. To change or stop them, sign in and open your settings.")
     return subject, body
 
 
-def visible_in_digest(digest: Delivery) -> int:
-    from plugins.alerts.service import visible_query
+def digest_counts(digest: Delivery) -> dict[str, int]:
+    """What one digest tells about, each alert counted once: new (still published), updated (still
+    published, and not also new in this digest) and withdrawn."""
+    from plugins.alerts.service import is_visible
 
-    ids = Delivery.select(Delivery.alert).where(Delivery.digest == digest)
-    return visible_query().where(Alert.id.in_(ids)).count()
+    rows = list(Delivery.select(Delivery.kind, Delivery.alert).where(Delivery.digest == digest).tuples())
+    alerts = {alert.id: alert for alert in Alert.select(Alert.id, Alert.status, Alert.expires_on)
+              .where(Alert.id.in_({alert_id for _kind, alert_id in rows if alert_id}))}
+    found: dict[str, set] = {"alert": set(), "update": set(), "withdraw": set()}
+    for kind, alert_id in rows:
+        alert = alerts.get(alert_id)
+        if alert is None or kind not in found:
+            continue
+        if (alert.status == WITHDRAWN) if kind == "withdraw" else is_visible(alert):
+            found[kind].add(alert_id)
+    return {"new": len(found["alert"]), "updated": len(found["update"] - found["alert"]),
+            "withdrawn": len(found["withdraw"])}
+
+
+def digest_lines(counts: dict[str, int]) -> tuple[list[str], str]:
+    """(sentences, sign-in prompt) of a digest, in the current language."""
+    if not counts["updated"] and not counts["withdrawn"]:
+        return [], _("There are %(count)d new things for you to read. Sign in to see them:", count=counts["new"])
+    lines = []
+    if counts["new"]:
+        lines.append(ngettext("%(num)d new thing for you to read.", "%(num)d new things for you to read.",
+                              counts["new"]))
+    if counts["updated"]:
+        lines.append(ngettext("%(num)d thing for you to read has been updated.",
+                              "%(num)d things for you to read have been updated.", counts["updated"]))
+    if counts["withdrawn"]:
+        lines.append(ngettext("%(num)d thing we sent you has been withdrawn. Please do not pass it on.",
+                              "%(num)d things we sent you have been withdrawn. Please do not pass them on.",
+                              counts["withdrawn"]))
+    if counts["new"] or counts["updated"]:
+        return lines, _("Sign in to see them:")
+    return lines, _("Sign in to see what is current:")
 
 
 @contextlib.contextmanager
@@ -372,6 +511,7 @@ def _send_claimed(ids: list[int], sender: Sender, who: str) -> int:
         columns.append(Subscription.sms_number)  # decrypted only when it is needed
     subscriptions = {sub.user_id: sub for sub in Subscription.select(*columns).where(Subscription.user.in_(user_ids))}
     alerts = {alert.id: alert for alert in Alert.select().where(Alert.id.in_([r.alert_id for r in rows if r.alert_id]))}
+    sender.versions = {alert_id: alert.version for alert_id, alert in alerts.items()}
     sent = 0
     for row in rows:
         user = users.get(row.user_id)
@@ -381,8 +521,9 @@ def _send_claimed(ids: list[int], sender: Sender, who: str) -> int:
             or not user.active
             or subscription is None
             or row.channel not in subscription.channel_list
-            or (row.kind == "alert" and not is_visible(alerts[row.alert_id]))
-            or (row.kind == "digest" and visible_in_digest(row) == 0)
+            or (row.kind in ("alert", "update") and not is_visible(alerts[row.alert_id]))
+            or (row.kind == "withdraw" and not _reached(row.alert_id, row.user_id, row.channel).exists())
+            or (row.kind == "digest" and not any(digest_counts(row).values()))
         ):
             _finish(row, CANCELLED)
             continue

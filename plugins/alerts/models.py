@@ -189,8 +189,8 @@ class SubscriptionRegion(BaseModel):
 class Delivery(BaseModel):
     """The outbox: one message to one recipient on one channel. Only ids go to the queue."""
 
-    key = CharField(max_length=96, unique=True)  # idempotency key, e.g. "alert:12:user:7:email"
-    kind = CharField(max_length=8, default="alert")  # alert or digest
+    key = CharField(max_length=96, unique=True)  # idempotency key, e.g. "alert:12:7:email", "alert:12:v4:7:email"
+    kind = CharField(max_length=8, default="alert")  # alert, update (a correction), withdraw, or digest
     alert = ForeignKeyField(Alert, null=True, backref="deliveries", on_delete="CASCADE")
     user = ForeignKeyField(User, backref="+", on_delete="CASCADE")
     channel = CharField(max_length=8)

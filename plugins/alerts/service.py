@@ -187,10 +187,16 @@ def create_from_reports(reports: list, data: dict, actor) -> Alert:
 
 
 def update(alert: Alert, data: dict, actor) -> Alert:
-    """Edit a draft, or correct a published alert (members then see that it was updated, and when)."""
+    """Edit a draft, or correct a published alert: members then see that it was updated, and when,
+    and subscribers are told (through the outbox, in the same transaction) when what members see
+    of it changed."""
+    from plugins.alerts import delivery
+
     if alert.status == WITHDRAWN:
         raise AlertError(_("This alert was withdrawn and can no longer be changed."))
     changes = {key: value for key, value in data.items() if key in EDITABLE}
+    before = member_view(alert) if alert.status in VISIBLE_STATUSES else None
+    queued: dict = {}
     with db.atomic():
         _apply(alert, changes)
         alert.version += 1
@@ -203,8 +209,21 @@ def update(alert: Alert, data: dict, actor) -> Alert:
             action = "corrected"
         alert.save()
         _revision(alert, action, actor)
+        if before is not None and is_visible(alert) and member_view(alert) != before:
+            queued = delivery.fan_out_correction(alert)
     record(f"alerts.{action}", target=alert.target(), actor_id=actor.id if actor else None)
+    delivery.kick(queued)
     return alert
+
+
+def member_view(alert: Alert) -> dict:
+    """What a correction may change for the people warned: the alert as members read it, without
+    its status and dates of publication, correction and end (a new review date or end date alone
+    is not news to send)."""
+    data = public_dict(alert)
+    for key in ("status", "published_at", "updated_at", "expires_on"):
+        data.pop(key, None)
+    return data
 
 
 def publish(alert: Alert, actor) -> Alert:
@@ -236,7 +255,8 @@ def publish(alert: Alert, actor) -> Alert:
 
 
 def withdraw(alert: Alert, actor, reason: str | None = None) -> Alert:
-    """Take an alert out of every list, feed and check at once; its history stays for staff."""
+    """Take an alert out of every list, feed and check at once; its history stays for staff. The
+    people it reached are told it was withdrawn (never why: the reason is for staff only)."""
     from plugins.alerts import delivery
 
     if alert.status == WITHDRAWN:
@@ -251,7 +271,9 @@ def withdraw(alert: Alert, actor, reason: str | None = None) -> Alert:
         alert.save()
         _revision(alert, "withdrawn", actor, note=alert.withdrawn_reason)
         delivery.cancel_for_alert(alert)
+        queued = delivery.fan_out_withdrawal(alert)  # after the cancel: these are the last messages about it
     record("alerts.withdrawn", target=alert.target(), actor_id=actor.id if actor else None)
+    delivery.kick(queued)
     return alert
 
 
