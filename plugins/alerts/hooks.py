@@ -73,12 +73,23 @@ def settings_schema(app):
 @hookimpl
 def nav_items(app, user):
     return [
-        NavItem(_l("Alerts"), "alerts.index", "alerts.read", order=20),
+        NavItem(_alerts_label(app, user), "alerts.index", "alerts.read", order=20),
         NavItem(_l("Check a number"), "alerts.check_page", "alerts.check", order=21),
         NavItem(_l("My alerts settings"), "alerts.subscription_page", "alerts.subscribe", order=22),
         NavItem(_l("Manage alerts"), "alerts.manage", "alerts.publish", order=40),
         NavItem(_l("Deliveries"), "alerts.deliveries", "alerts.oversee", order=41),
     ]
+
+
+def _alerts_label(app, user):
+    """'Alerts', or 'Alerts (2 new)' for a reader with alerts new or updated since their last visit."""
+    from core.permissions import user_has
+    from plugins.alerts import _, unread
+
+    if not (user and user.is_authenticated and user_has(app, user, "alerts.read")):
+        return _l("Alerts")
+    count = unread.count_new(user)
+    return _("Alerts (%(count)d new)", count=count) if count else _l("Alerts")
 
 
 @hookimpl

@@ -16,7 +16,7 @@ from core.audit import record
 from core.db import utcnow
 from core.identifiers import KINDS, InvalidIdentifier
 from core.permissions import requires, user_has
-from plugins.alerts import _, check, delivery, feeds, service, sms, subscriptions
+from plugins.alerts import _, check, delivery, feeds, service, sms, subscriptions, unread
 from plugins.alerts.forms import (
     AlertForm,
     CheckForm,
@@ -95,9 +95,12 @@ def index():
         filters["region"] = mine["regions"][0] if len(mine["regions"]) == 1 else ""
     alerts, page, pages = _page(filtered(filters), request.args.get("page", 1, type=int))
     names = labels()
+    marks = unread.marks(alerts, unread.last_seen(current_user))
+    unread.mark_seen(current_user)
     return render_template(
         "alerts/index.html",
         alerts=[service.public_dict(alert, labels=names) for alert in alerts],
+        marks=marks,
         filters=filters,
         names=names,
         page=page,
