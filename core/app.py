@@ -13,7 +13,8 @@ from core.plugins import PluginRegistry
 
 
 def create_app(overrides: dict | None = None, extra_plugins: tuple[ModuleType, ...] = ()) -> Flask:
-    """Build the app. Raises core.config.ConfigError, with one clear line, on a bad setting.
+    """Build the app. Raises core.config.ConfigError, with one clear line, on a bad setting (core's
+    own, or one a plugin checks in its check_config hook).
 
     extra_plugins lets tests and embedders add plugin modules beside the installed ones.
     """
@@ -26,6 +27,7 @@ def create_app(overrides: dict | None = None, extra_plugins: tuple[ModuleType, .
 
     registry = PluginRegistry(app, extra_plugins)
     app.extensions["redumbrella.plugins"] = registry
+    registry.call_each("check_config", app=app)  # each installed plugin's own settings; ConfigError stops here
     i18n.init_app(app)
     security.init_app(app)
     permissions.init_app(app)

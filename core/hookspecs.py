@@ -13,6 +13,11 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
+def check_config(app):
+    """Check the plugin's own instance settings at start-up; raise core.config.ConfigError (one line)."""
+
+
+@hookspec
 def register_blueprints(app):
     """Return the Flask blueprints of one plugin; core registers them and 404s them while disabled."""
 

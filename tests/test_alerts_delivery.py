@@ -350,7 +350,8 @@ def test_a_gateway_error_is_retried(on, make_app, moderator):
 
     gateway = GatewayServer(status=503).start()
     try:
-        app = make_app({"SMS_BACKEND": "http", "SMS_GATEWAY_URL": gateway.url, "BASE_URL": "https://n.example.org"})
+        app = make_app({"SMS_BACKEND": "http", "SMS_GATEWAY_URL": gateway.url, "SMS_SENDER": "Notes",
+                        "BASE_URL": "https://n.example.org"})
         in_app(app, make_subscribers, 1, channels="sms", sms_number="+447700900111")
         publish(app, moderator, draft(app, moderator))
         row = deliveries(app)[0]

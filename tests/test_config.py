@@ -2,7 +2,8 @@
 
 Each malformed setting stops `redumbrella plugins list` (a real process) with exit code 2 and ONE
 clear line on stderr naming the setting, never a traceback. The secret key is generated once in
-the instance folder, readable by its owner only, and reused.
+the instance folder, readable by its owner only, and reused. Plugins check their own settings
+the same way, through the check_config hook (the alerts plugin's REDUMBRELLA_SMS_* settings).
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ CASES = {
     "invalid_toml": ({}, 'DATABASE_URL = "sqlite:///x\nLOCALES = [', "config.toml is not valid TOML"),
     "default_country": ({"DEFAULT_COUNTRY": "XX"}, None,
                         "REDUMBRELLA_DEFAULT_COUNTRY must be a two-letter country code such as GB, not XX"),
+    # A plugin's own setting, checked by its check_config hook (the alerts plugin is installed).
+    "sms_gateway_plain_http": ({"SMS_BACKEND": "http", "SMS_GATEWAY_URL": "http://sms.example.org/Messages.json",
+                                "SMS_SENDER": "Notes"}, None,
+                               "REDUMBRELLA_SMS_GATEWAY_URL must be a full address starting with https:// (http:// "
+                               "only for a test gateway on 127.0.0.1 or localhost)"),
 }
+
+GATEWAY = {"SMS_BACKEND": "http", "SMS_GATEWAY_URL": "https://sms.example.org/Messages.json", "SMS_SENDER": "Notes"}
 
 # The same checks in-process (the one-line, exit-2 path is proved above): (overrides, toml, message)
 MORE_CASES = {
@@ -52,6 +60,36 @@ MORE_CASES = {
     "throttle_limit": ({"LOGIN_MAX_FAILURES_PER_ACCOUNT": "0"}, None,
                        "REDUMBRELLA_LOGIN_MAX_FAILURES_PER_ACCOUNT must be a positive whole number"),
     "trusted_proxies": ({"TRUSTED_PROXIES": "-1"}, None, "REDUMBRELLA_TRUSTED_PROXIES must be a positive whole number"),
+    # The alerts plugin's text-message settings (its check_config hook).
+    "sms_unknown_backend": ({"SMS_BACKEND": "carrier-pigeon"}, None,
+                            "REDUMBRELLA_SMS_BACKEND must be http, file, or a backend an installed plugin sends with "
+                            "(no installed plugin sends text messages), not 'carrier-pigeon'"),
+    "sms_no_gateway_url": ({"SMS_BACKEND": "http", "SMS_SENDER": "Notes"}, None,
+                           "REDUMBRELLA_SMS_GATEWAY_URL must be set when REDUMBRELLA_SMS_BACKEND is http"),
+    "sms_gateway_not_a_web_address": ({**GATEWAY, "SMS_GATEWAY_URL": "ftp://sms.example.org/"}, None,
+                                      "REDUMBRELLA_SMS_GATEWAY_URL must be a full address starting with https://"),
+    "sms_gateway_without_host": ({**GATEWAY, "SMS_GATEWAY_URL": "https:///Messages.json"}, None,
+                                 "REDUMBRELLA_SMS_GATEWAY_URL must be a full address starting with https://"),
+    "sms_gateway_bad_port": ({**GATEWAY, "SMS_GATEWAY_URL": "https://sms.example.org:port/"}, None,
+                             "REDUMBRELLA_SMS_GATEWAY_URL must be a full address starting with https://"),
+    "sms_plain_http_to_a_lookalike": ({**GATEWAY, "SMS_GATEWAY_URL": "http://localhost.example.org/"}, None,
+                                      "REDUMBRELLA_SMS_GATEWAY_URL must be a full address starting with https://"),
+    "sms_username_alone": ({**GATEWAY, "SMS_GATEWAY_USERNAME": "AC123"}, None,
+                           "REDUMBRELLA_SMS_GATEWAY_USERNAME and REDUMBRELLA_SMS_GATEWAY_PASSWORD must both be set, "
+                           "or both be empty"),
+    "sms_password_alone": ({**GATEWAY, "SMS_GATEWAY_PASSWORD": "secret-token"}, None,
+                           "REDUMBRELLA_SMS_GATEWAY_USERNAME and REDUMBRELLA_SMS_GATEWAY_PASSWORD must both be set"),
+    "sms_no_sender": ({**GATEWAY, "SMS_SENDER": " "}, None,
+                      "REDUMBRELLA_SMS_SENDER must be set when REDUMBRELLA_SMS_BACKEND is http"),
+    "sms_timeout_zero": ({**GATEWAY, "SMS_GATEWAY_TIMEOUT": "0"}, None,
+                         "REDUMBRELLA_SMS_GATEWAY_TIMEOUT must be a positive number of seconds, not '0'"),
+    "sms_timeout_text": ({**GATEWAY, "SMS_GATEWAY_TIMEOUT": "ten"}, None,
+                         "REDUMBRELLA_SMS_GATEWAY_TIMEOUT must be a positive number of seconds, not 'ten'"),
+    "sms_timeout_infinite": ({**GATEWAY, "SMS_GATEWAY_TIMEOUT": "inf"}, None,
+                             "REDUMBRELLA_SMS_GATEWAY_TIMEOUT must be a positive number of seconds, not 'inf'"),
+    "sms_timeout_in_the_file": ({}, 'SMS_BACKEND = "http"\nSMS_GATEWAY_URL = "https://sms.example.org/"\n'
+                                    'SMS_SENDER = "Notes"\nSMS_GATEWAY_TIMEOUT = -3\n',
+                                "REDUMBRELLA_SMS_GATEWAY_TIMEOUT must be a positive number of seconds, not -3"),
 }
 
 
@@ -99,10 +137,46 @@ def test_the_same_settings_when_well_formed_start_normally(database_url, app, tm
     instance = tmp_path / "instance"
     (instance).mkdir(exist_ok=True)
     (instance / CONFIG_FILE_NAME).write_text('SITE_NAME = "Notes"\nLOCALES = ["en", "es"]\n')
-    env = instance_env(instance, database_url, LOCALES="en,es,ro", DEFAULT_LOCALE="ro", QUEUE_WORKERS="3")
+    env = instance_env(instance, database_url, LOCALES="en,es,ro", DEFAULT_LOCALE="ro", QUEUE_WORKERS="3",
+                       SMS_BACKEND="http", SMS_GATEWAY_URL="https://sms.example.org/Messages.json", SMS_SENDER="Notes")
     result = run_cli(["plugins", "list"], env)
     assert result.returncode == 0, result.stderr
     assert "training" in result.stdout and result.stderr == ""
+
+
+def test_well_formed_sms_settings_start_and_the_timeout_becomes_seconds(make_app):
+    """The control for the SMS cases: each rule's accepted side."""
+    app = make_app({**GATEWAY, "SMS_GATEWAY_USERNAME": "AC123", "SMS_GATEWAY_PASSWORD": "secret-token",
+                    "SMS_GATEWAY_TIMEOUT": "2.5"})
+    assert app.config["SMS_GATEWAY_TIMEOUT"] == 2.5
+    assert make_app(GATEWAY).config["SMS_GATEWAY_TIMEOUT"] == 10.0  # unset: the default
+    for local in ("http://127.0.0.1:8025/Messages.json", "http://localhost/send", "http://[::1]:9000/"):
+        make_app({**GATEWAY, "SMS_GATEWAY_URL": local})  # a test gateway on this machine
+    make_app({"SMS_BACKEND": "file"})
+    make_app({"SMS_BACKEND": "", "SMS_GATEWAY_URL": "not checked: no SMS"})
+
+
+def test_a_backend_name_is_accepted_once_another_plugin_sends_text_messages(make_app):
+    from test_alerts_helpers import sms_test_plugin
+
+    app = make_app({"SMS_BACKEND": "carrier-pigeon"}, extra_plugins=[sms_test_plugin()])
+    assert app.config["SMS_BACKEND"] == "carrier-pigeon"
+
+
+def test_every_installed_plugin_checks_its_own_settings_enabled_or_not(make_app):
+    """check_config runs for a plugin that is installed but not switched on (config is the instance's)."""
+    from fixtures import sample_plugin
+
+    from core.plugins import get_registry
+
+    sample_plugin.CALLS.clear()
+    app = make_app({"SAMPLE_MAX_NOTES": "12"}, extra_plugins=[sample_plugin])
+    with app.app_context():
+        assert "sample" not in get_registry(app).enabled()
+    assert sample_plugin.calls("check_config") == [None]
+    with pytest.raises(ConfigError) as caught:
+        make_app({"SAMPLE_MAX_NOTES": "many"}, extra_plugins=[sample_plugin])
+    assert str(caught.value) == "REDUMBRELLA_SAMPLE_MAX_NOTES must be a whole number, not 'many'"
 
 
 def test_environment_overrides_the_config_file(make_app, tmp_path, monkeypatch):
@@ -167,4 +241,12 @@ def test_gunicorn_entry_point_stops_with_its_boot_error_code(tmp_path):
                             timeout=60)
     assert result.returncode == 3
     assert result.stderr.strip() == PREFIX + "REDUMBRELLA_LOCALES has an unknown language code: xx"
+    # A plugin's own setting stops gunicorn the same way.
+    env = instance_env(instance, f"sqlite:///{tmp_path / 'db.sqlite3'}", SMS_BACKEND="http",
+                       SMS_GATEWAY_URL="https://sms.example.org/", SMS_SENDER="Notes", SMS_GATEWAY_USERNAME="AC123")
+    result = subprocess.run([sys.executable, "-c", "import core.wsgi"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 3
+    assert result.stderr.strip() == PREFIX + ("REDUMBRELLA_SMS_GATEWAY_USERNAME and "
+                                              "REDUMBRELLA_SMS_GATEWAY_PASSWORD must both be set, or both be empty")
 

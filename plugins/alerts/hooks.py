@@ -20,6 +20,14 @@ VETTED = ("member", "partner", "moderator")
 
 
 @hookimpl
+def check_config(app):
+    """The text-message settings (REDUMBRELLA_SMS_*), so a wrong one stops start-up, not a delivery."""
+    from plugins.alerts import sms
+
+    sms.check_config(app)
+
+
+@hookimpl
 def register_blueprints(app):
     from plugins.alerts.api import bp as api_bp
     from plugins.alerts.views import bp, links

@@ -10,6 +10,9 @@ REDUMBRELLA_SMS_BACKEND chooses:
 - "file": development. One JSON line per message in instance/sms/outbox.jsonl.
 - anything else: another plugin's send_sms implementation handles it (or nothing does, and the
   delivery fails with NoSmsBackend, visible to staff).
+
+check_config() checks these settings at start-up (the check_config hook), so a wrong one stops
+the platform with one line instead of failing the first text message.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import math
 import os
 import urllib.error
 import urllib.parse
@@ -26,6 +30,7 @@ from pathlib import Path
 from plugins.alerts.mailer import PermanentFailure, TemporaryFailure
 
 BUILT_IN = ("http", "file")
+TEST_GATEWAY_HOSTS = ("127.0.0.1", "localhost", "::1")  # the only hosts plain http:// may reach
 
 
 def backend(app) -> str:
@@ -38,6 +43,61 @@ def configured(app) -> bool:
     if name == "http":
         return bool(app.config.get("SMS_GATEWAY_URL"))
     return bool(name)
+
+
+def check_config(app) -> None:
+    """Raise core.config.ConfigError, one line naming the setting, when the SMS settings cannot work.
+
+    Empty (no SMS) and "file" need nothing more. Another name must be one a plugin besides this
+    one could send with: the send_sms hook cannot be asked whether it knows a name without sending,
+    so any name is accepted once some other installed plugin implements it. "http" is checked in
+    full; SMS_GATEWAY_TIMEOUT is stored as a number of seconds.
+    """
+    from core.config import ENV_PREFIX, ConfigError
+
+    config = app.config
+    name = backend(app)
+    if name in ("", "file"):
+        return
+    if name != "http":
+        if not _other_senders(app):
+            raise ConfigError(f"{ENV_PREFIX}_SMS_BACKEND must be http, file, or a backend an installed plugin "
+                              f"sends with (no installed plugin sends text messages), not {name!r}")
+        return
+    url = str(config.get("SMS_GATEWAY_URL") or "").strip()
+    if not url:
+        raise ConfigError(f"{ENV_PREFIX}_SMS_GATEWAY_URL must be set when {ENV_PREFIX}_SMS_BACKEND is http")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, _port = parts.hostname, parts.port  # a malformed port raises here
+    except ValueError:
+        host, parts = None, None
+    local_test = parts is not None and parts.scheme == "http" and host in TEST_GATEWAY_HOSTS
+    if not host or not (parts.scheme == "https" or local_test):
+        # The URL itself is not repeated: it may carry credentials.
+        raise ConfigError(f"{ENV_PREFIX}_SMS_GATEWAY_URL must be a full address starting with https:// "
+                          "(http:// only for a test gateway on 127.0.0.1 or localhost)")
+    if bool(config.get("SMS_GATEWAY_USERNAME")) != bool(config.get("SMS_GATEWAY_PASSWORD")):
+        raise ConfigError(f"{ENV_PREFIX}_SMS_GATEWAY_USERNAME and {ENV_PREFIX}_SMS_GATEWAY_PASSWORD must both be "
+                          "set, or both be empty")
+    if not str(config.get("SMS_SENDER") or "").strip():
+        raise ConfigError(f"{ENV_PREFIX}_SMS_SENDER must be set when {ENV_PREFIX}_SMS_BACKEND is http: the number or "
+                          "name text messages come from")
+    timeout = config.get("SMS_GATEWAY_TIMEOUT")
+    try:
+        seconds = 10.0 if timeout is None or str(timeout).strip() == "" else float(timeout)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if isinstance(timeout, bool) or not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError(f"{ENV_PREFIX}_SMS_GATEWAY_TIMEOUT must be a positive number of seconds, not {timeout!r}")
+    config["SMS_GATEWAY_TIMEOUT"] = seconds
+
+
+def _other_senders(app) -> bool:
+    """Whether an installed plugin other than this one implements send_sms."""
+    from core.plugins import get_registry
+
+    return any(impl.plugin_name != "alerts" for impl in get_registry(app).pm.hook.send_sms.get_hookimpls())
 
 
 def send_built_in(app, name: str, to: str, body: str, key: str) -> str | None:
