@@ -3,10 +3,36 @@ the navigation counts it; the first visit marks nothing."""
 
 from __future__ import annotations
 
-from test_alerts import _csrf, _draft, _publish, _report, in_app  # noqa: F401 - fixtures below
-from test_alerts import member_client, moderator, mod_client, on  # noqa: F401
+import pytest
+from helpers import enable, sign_in
+from test_alerts import _csrf, _draft, _publish, _report, in_app
 
 from core.db import connection
+
+
+@pytest.fixture
+def on(app):
+    enable(app, "reporting", "alerts")
+    return app
+
+
+@pytest.fixture
+def moderator(on, make_user):
+    return make_user("moderator", email="mod@example.org")
+
+
+@pytest.fixture
+def mod_client(on, moderator):
+    client = on.test_client()
+    sign_in(client, moderator)
+    return client
+
+
+@pytest.fixture
+def member_client(on, make_user):
+    client = on.test_client()
+    sign_in(client, make_user("member", email="member@example.org"))
+    return client
 
 
 def _nav_alerts_link(page: str) -> str:
@@ -50,8 +76,6 @@ def test_a_correction_is_marked_updated(on, moderator, mod_client, member_client
 
 
 def test_the_count_keeps_to_the_readers_regions_and_ignores_withdrawn_alerts(on, moderator, make_user):
-    from helpers import sign_in
-
     from plugins.alerts import service, subscriptions
     from plugins.alerts.models import Alert
 
@@ -77,8 +101,6 @@ def test_the_count_keeps_to_the_readers_regions_and_ignores_withdrawn_alerts(on,
 
 
 def test_people_who_cannot_read_alerts_see_no_count_and_get_no_reader_row(on, make_user):
-    from helpers import sign_in
-
     from plugins.alerts.unread import Reader
 
     client = on.test_client()
