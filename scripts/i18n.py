@@ -45,7 +45,8 @@ def main() -> int:
             wanted = sys.argv[2:] or languages(folder)
             for lang in [code for code in languages(folder) if code in wanted]:
                 # Keep each catalog's header: without it babel takes the catalog as fuzzy and skips it.
-                pybabel("update", "-D", domain, "-i", pot, "-d", folder, "-l", lang, "--no-fuzzy-matching")
+                pybabel("update", "-D", domain, "-i", pot, "-d", folder, "-l", lang, "--no-fuzzy-matching",
+                        "--ignore-obsolete")  # a removed string goes; git keeps its history
         elif command == "compile":
             if languages(folder):
                 pybabel("compile", "-D", domain, "-d", folder)

@@ -666,3 +666,12 @@ def test_old_check_records_and_finished_messages_are_deleted(mailing, moderator,
         sweep(mailing, now=later)
         assert CheckEvent.select().count() == 0 and CheckQuota.select().count() == 0
         assert [row.key for row in Delivery.select()] == [pending.key]  # only what is still to be sent
+
+
+def test_a_digest_with_one_new_alert_says_so_in_the_singular(on):
+    from plugins.alerts import delivery
+
+    lines, prompt = in_app(on, delivery.digest_lines, {"new": 1, "updated": 0, "withdrawn": 0})
+    assert (lines, prompt) == ([], "There is 1 new thing for you to read. Sign in to see it:")
+    lines, prompt = in_app(on, delivery.digest_lines, {"new": 3, "updated": 0, "withdrawn": 0})
+    assert prompt == "There are 3 new things for you to read. Sign in to see them:"

@@ -438,7 +438,8 @@ def digest_counts(digest: Delivery) -> dict[str, int]:
 def digest_lines(counts: dict[str, int]) -> tuple[list[str], str]:
     """(sentences, sign-in prompt) of a digest, in the current language."""
     if not counts["updated"] and not counts["withdrawn"]:
-        return [], _("There are %(count)d new things for you to read. Sign in to see them:", count=counts["new"])
+        return [], ngettext("There is %(num)d new thing for you to read. Sign in to see it:",
+                            "There are %(num)d new things for you to read. Sign in to see them:", counts["new"])
     lines = []
     if counts["new"]:
         lines.append(ngettext("%(num)d new thing for you to read.", "%(num)d new things for you to read.",
