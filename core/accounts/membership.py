@@ -115,6 +115,17 @@ class CoreSettings(Schema):
             "help": _l("After this many days a declined application is deleted for good."),
         },
     )
+    contact = fields.List(
+        fields.String(validate=SchemaLength(min=1, max=200, error=_l("Each line must be 1 to 200 characters."))),
+        load_default=list,
+        validate=SchemaLength(max=12, error=_l("Please use at most {max} lines.")),
+        error_messages={"invalid": _l("Please give one entry a line.")},
+        metadata={
+            "label": _l("How people can reach your team"),
+            "help": _l("Phone numbers, e-mail, opening hours, a safe place to drop in: one a line. They are shown "
+                       "on a Contact us page linked from every page. Leave empty to have no such page."),
+        },
+    )
     link_valid_hours = fields.Integer(
         load_default=72,
         validate=Range(min=1, max=720, error=_l("Please enter a number of hours from {min} to {max}.")),

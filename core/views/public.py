@@ -1,8 +1,8 @@
-"""Pages anyone may open: the home page, the language switcher and /healthz."""
+"""Pages anyone may open: the home page, how to contact the team, the language switcher and /healthz."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from core.accounts.auth import safe_next
@@ -17,6 +17,22 @@ bp = Blueprint("core", __name__)
 @requires(PUBLIC)
 def index():
     return render_template("index.html")
+
+
+@bp.route("/contact")
+@requires(PUBLIC)
+def contact():
+    """How to reach the team, as the administrators wrote it in core's settings (404 when unset)."""
+    lines = contact_lines()
+    if not lines:
+        abort(404)
+    return render_template("contact.html", lines=lines)
+
+
+def contact_lines() -> list[str]:
+    from core.accounts.membership import core_settings
+
+    return core_settings()["contact"]
 
 
 @bp.route("/language", methods=["POST"])
@@ -42,6 +58,13 @@ def healthz():
     return jsonify(report), 200 if report["status"] == "ok" else 503
 
 
+def _contact_lines_or_none() -> list[str]:
+    """For the footer's link; a page rendered while the database is down shows none."""
+    from flask import g
+
+    return [] if g.get("database_unavailable") else contact_lines()
+
+
 def init_template_context(app) -> None:
     @app.context_processor
     def _layout_context():
@@ -53,5 +76,6 @@ def init_template_context(app) -> None:
             "available_locales": config["LOCALES"],
             "nav_items": nav_items,
             "current_path": request.full_path.rstrip("?") if request else "/",
+            "contact_lines": _contact_lines_or_none,
         }
 
