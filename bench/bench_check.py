@@ -456,30 +456,21 @@ def main() -> int:
           f"{args.seconds} s per target, gunicorn 2 sync workers, 127.0.0.1")
 
     results = {}
-    plain_port, app_port = free_port(), free_port()
-    plain = start_gunicorn("bench_check:make_plain_app()", env, plain_port, workdir / "plain.log", chdir=ROOT / "bench")
-    try:
-        generator(plain_port, 3, args.connections, seeded["identifiers"], [""], workdir)  # warm-up
-        results["plain Flask endpoint"] = generator(plain_port, args.seconds, args.connections,
-                                                    seeded["identifiers"], [""], workdir)
-    finally:
-        stop(plain)
-    floor_port = free_port()
-    floor = start_gunicorn("bench_check:make_floor_app()", env, floor_port, workdir / "floor.log", chdir=ROOT / "bench")
-    try:
-        generator(floor_port, 3, args.connections, seeded["identifiers"], seeded["tokens"], workdir)  # warm-up
-        results["least a check can do"] = generator(floor_port, args.seconds, args.connections,
-                                                    seeded["identifiers"], seeded["tokens"], workdir)
-    finally:
-        stop(floor)
-    work_port = free_port()
-    work = start_gunicorn("bench_check:make_work_app()", env, work_port, workdir / "work.log", chdir=ROOT / "bench")
-    try:
-        generator(work_port, 3, args.connections, seeded["identifiers"], [""], workdir)  # warm-up
-        results["check work alone"] = generator(work_port, args.seconds, args.connections,
-                                                seeded["identifiers"], [""], workdir)
-    finally:
-        stop(work)
+
+    def yardstick(name: str, factory: str, tokens: list[str]) -> None:
+        """Serve one of the bare Flask apps above and load it like the platform."""
+        port = free_port()
+        server = start_gunicorn(f"bench_check:{factory}()", env, port, workdir / f"{factory}.log", chdir=ROOT / "bench")
+        try:
+            generator(port, 3, args.connections, seeded["identifiers"], tokens, workdir)  # warm-up
+            results[name] = generator(port, args.seconds, args.connections, seeded["identifiers"], tokens, workdir)
+        finally:
+            stop(server)
+
+    yardstick("plain Flask endpoint", "make_plain_app", [""])
+    yardstick("least a check can do", "make_floor_app", seeded["tokens"])
+    yardstick("check work alone", "make_work_app", [""])
+    app_port = free_port()
     platform = start_gunicorn("core.wsgi:app", env, app_port, workdir / "app.log")
     try:
         status, answer = post(app_port, {"identifier": seeded["hit"]}, seeded["tokens"][0])
