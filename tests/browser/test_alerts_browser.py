@@ -167,3 +167,37 @@ def test_a_moderator_writes_corrects_and_publishes_an_alert(app, live_server, ma
     browser_sign_in_two_factor(member, live_server, app, reader)
     member.goto(f"{live_server}/alerts/")
     assert member.get_by_role("link", name="Violent when asked to leave").is_visible()
+
+
+def test_the_printable_page_has_the_quick_exit_wraps_long_words_and_prints_without_it(
+        app, live_server, neutral_site, make_user, browser_page, axe_serious, screenshot):
+    from core.accounts.models import User
+    from plugins.alerts import service
+
+    make_user("moderator", email="mod@example.org")
+    alert = _setup(app)
+    long_word = "F" * 300
+    with app.test_request_context(), connection():
+        service.update(alert, {"perpetrators": [{"description": {"features": long_word}, "vehicle": {}}],
+                               "summary": "See https://example.invalid/" + "x" * 300},
+                       User.by_email("mod@example.org"))
+    member = make_user("member", email="member@example.org")
+    page = browser_page(viewport=(360, 740))
+    browser_sign_in_two_factor(page, live_server, app, member)
+    before = f"{neutral_site}?visited-before"
+    page.goto(before)
+    page.goto(f"{live_server}/alerts/{alert.id}/print")
+    assert page.title() == "Alert · Red Umbrella"
+    assert page.get_by_text(long_word).is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page.get_by_role("link", name="Quick exit").is_visible()
+    assert axe_serious(page) == []
+    screenshot(page, "alerts-print-phone")
+    page.emulate_media(media="print")
+    assert page.locator(".quick-exit").evaluate("el => getComputedStyle(el).display") == "none"
+    assert page.get_by_text("Do not post it online").is_visible()
+    page.emulate_media(media="screen")
+    with page.expect_navigation(url=neutral_site):
+        page.keyboard.press("Escape")
+    page.go_back()
+    assert page.url == before  # the printable page left the history

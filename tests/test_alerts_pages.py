@@ -1,0 +1,100 @@
+"""Alerts pages as members and staff see them: titles that never carry a headline, the printable
+page's quick exit, withdrawn alerts behind old links, translated codes on staff pages, the edit
+form's rules, the list's region notice and the link to the report form."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from helpers import enable, sign_in
+from test_alerts_helpers import make_report
+
+from core.db import connection
+
+
+@pytest.fixture
+def on(app):
+    enable(app, "reporting", "alerts")
+    return app
+
+
+@pytest.fixture
+def moderator(on, make_user):
+    return make_user("moderator", email="mod@example.org")
+
+
+@pytest.fixture
+def mod_client(on, moderator):
+    client = on.test_client()
+    sign_in(client, moderator)
+    return client
+
+
+@pytest.fixture
+def member(on, make_user):
+    return make_user("member", email="member@example.org")
+
+
+@pytest.fixture
+def member_client(on, member):
+    client = on.test_client()
+    sign_in(client, member)
+    return client
+
+
+def in_app(app, function, *args, **kwargs):
+    with app.test_request_context(), connection():
+        return function(*args, **kwargs)
+
+
+def published(app, moderator, title="Man who robs after booking", publish=True, **data):
+    """An alert from a fresh verified report, published unless asked not to."""
+    from core.accounts.models import User
+    from plugins.alerts import service
+
+    def make():
+        actor = User.get_by_id(moderator.id)
+        report = make_report(phones=["07700 900123"], region=data.pop("region", "london"))
+        alert = service.create_from_reports([report], {"title": title, "summary": "Take care with him.", **data},
+                                            actor)
+        if publish:
+            service.publish(alert, actor)
+        return alert
+
+    return in_app(app, make)
+
+
+def title_of(html: str) -> str:
+    return re.search(r"<title>(.*?)</title>", html, re.S).group(1).strip()
+
+
+# -- titles and the printable page -----------------------------------------------------------------
+
+
+def test_alert_pages_never_put_the_headline_in_the_title(on, moderator, mod_client, member_client):
+    alert = published(on, moderator)
+    for client, path in ((member_client, f"/alerts/{alert.id}"), (member_client, f"/alerts/{alert.id}/print"),
+                         (mod_client, f"/alerts/manage/{alert.id}")):
+        page = client.get(path).get_data(as_text=True)
+        assert "Man who robs after booking" in page, path  # on the page itself
+        assert title_of(page) == "Alert · Red Umbrella", path
+
+
+def test_alert_titles_are_translated(on, moderator, member_client):
+    alert = published(on, moderator)
+    page = member_client.get(f"/alerts/{alert.id}/print", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert title_of(page) == "Alerta · Red Umbrella"
+
+
+def test_the_printable_page_keeps_a_neutral_title_and_has_the_quick_exit(on, make_app, moderator, member):
+    alert = published(on, moderator)
+    neutral = make_app({"NEUTRAL_TITLE": "Notes", "QUICK_EXIT_URL": "https://weather.example/today"})
+    client = neutral.test_client()
+    sign_in(client, member)
+    page = client.get(f"/alerts/{alert.id}/print").get_data(as_text=True)
+    assert title_of(page) == "Notes"
+    assert "Red Umbrella" not in page and "umbrella.svg" not in page and "neutral.svg" in page
+    exit_link = re.search(r'<a class="quick-exit" href="([^"]+)"[^>]*data-quick-exit', page)
+    assert exit_link and exit_link.group(1) == "https://weather.example/today"
+    assert "/static/js/quick-exit.js" in page  # Esc leaves, as on every other page
