@@ -98,3 +98,15 @@ def test_the_printable_page_keeps_a_neutral_title_and_has_the_quick_exit(on, mak
     exit_link = re.search(r'<a class="quick-exit" href="([^"]+)"[^>]*data-quick-exit', page)
     assert exit_link and exit_link.group(1) == "https://weather.example/today"
     assert "/static/js/quick-exit.js" in page  # Esc leaves, as on every other page
+
+
+# -- partner feeds ---------------------------------------------------------------------------------
+
+
+def test_the_feeds_page_shows_how_to_send_the_token(on, mod_client):
+    page = mod_client.get("/alerts/manage/feeds").get_data(as_text=True)
+    assert "<code>Authorization: Bearer &lt;token&gt;</code>" in page
+    assert "<code>?token=&lt;token&gt;</code>" in page
+    assert "<token>" not in page  # never as a tag the browser would swallow
+    translated = mod_client.get("/alerts/manage/feeds", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "<code>Authorization: Bearer &lt;token&gt;</code>" in translated and "<token>" not in translated
