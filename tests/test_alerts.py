@@ -224,7 +224,7 @@ def test_withdrawal_hides_the_alert_everywhere_and_keeps_history(on, moderator, 
                          token_from=f"/alerts/manage/{alert.id}")
     assert response.status_code == 303
     assert "To withdraw" not in member_client.get("/alerts/").get_data(as_text=True)
-    assert member_client.get(f"/alerts/{alert.id}").status_code == 404
+    assert member_client.get(f"/alerts/{alert.id}").status_code == 410  # gone, calmly (test_alerts_pages)
     assert member_client.get(f"/api/v1/alerts/{alert.id}").status_code == 404
     # Out of checks at once: neither the alert nor the report behind it answers "caution" now.
     answer = member_client.post("/api/v1/check", json={"identifier": "+44 7700 900555"},

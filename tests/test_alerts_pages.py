@@ -110,3 +110,76 @@ def test_the_feeds_page_shows_how_to_send_the_token(on, mod_client):
     assert "<token>" not in page  # never as a tag the browser would swallow
     translated = mod_client.get("/alerts/manage/feeds", headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert "<code>Authorization: Bearer &lt;token&gt;</code>" in translated and "<token>" not in translated
+
+
+# -- old links to alerts that are no longer shown --------------------------------------------------
+
+
+def withdraw(app, moderator, alert, reason="REASON-CANARY: wrong man"):
+    from core.accounts.models import User
+    from plugins.alerts import service
+    from plugins.alerts.models import Alert
+
+    in_app(app, lambda: service.withdraw(Alert.get_by_id(alert.id), User.get_by_id(moderator.id), reason))
+
+
+def test_an_old_link_to_a_withdrawn_alert_says_so_calmly_with_410(on, moderator, member_client):
+    alert = published(on, moderator, title="TITLE-CANARY robs after booking")
+    withdraw(on, moderator, alert)
+    for path in (f"/alerts/{alert.id}", f"/alerts/{alert.id}/print", f"/n/{alert.id}"):
+        response = member_client.get(path)
+        assert response.status_code == 410, path
+        page = response.get_data(as_text=True)
+        assert "This alert was withdrawn" in page and "Please do not pass it on" in page, path
+        assert 'href="/alerts/"' in page, path  # to the current alerts
+        for canary in ("TITLE-CANARY", "REASON-CANARY", "Take care with him", "+447700900123", "London"):
+            assert canary not in page, (path, canary)
+        assert title_of(page) == "Alert withdrawn · Red Umbrella"
+        assert "this alert's history" not in page  # the staff link is for staff only
+
+
+def test_moderators_reach_the_history_from_a_withdrawn_alerts_old_link(on, moderator, mod_client):
+    alert = published(on, moderator)
+    withdraw(on, moderator, alert)
+    response = mod_client.get(f"/n/{alert.id}")
+    assert response.status_code == 410
+    assert f'href="/alerts/manage/{alert.id}"' in response.get_data(as_text=True)
+
+
+def test_an_old_link_to_an_alert_past_its_end_date_says_it_ended(on, moderator, member_client):
+    import datetime
+
+    from plugins.alerts.models import Alert
+
+    alert = published(on, moderator, title="TITLE-CANARY")
+    yesterday = datetime.date.today() - datetime.timedelta(days=1)
+    in_app(on, lambda: Alert.update(expires_on=yesterday).where(Alert.id == alert.id).execute())
+    response = member_client.get(f"/n/{alert.id}")
+    assert response.status_code == 410
+    page = response.get_data(as_text=True)
+    assert "This alert has ended" in page and "TITLE-CANARY" not in page
+
+
+def test_drafts_and_unknown_ids_stay_404_so_nobody_learns_a_draft_exists(on, moderator, member_client):
+    draft = published(on, moderator, title="DRAFT-CANARY", publish=False)
+    withdrawn_draft = published(on, moderator, title="DRAFT-CANARY", publish=False)
+    withdraw(on, moderator, withdrawn_draft)
+    unknown = withdrawn_draft.id + 100
+    for alert_id in (draft.id, withdrawn_draft.id, unknown):
+        for path in (f"/alerts/{alert_id}", f"/alerts/{alert_id}/print", f"/n/{alert_id}"):
+            response = member_client.get(path, follow_redirects=True)
+            assert response.status_code == 404, path
+            assert "DRAFT-CANARY" not in response.get_data(as_text=True)
+    # Identical answers: a draft's 404 cannot be told from an id that never existed.
+    def answer(alert_id):
+        page = member_client.get(f"/alerts/{alert_id}").get_data(as_text=True)
+        return page.replace(f"/alerts/{alert_id}", "/alerts/ID")
+
+    assert answer(draft.id) == answer(unknown)
+
+
+def test_the_withdrawn_page_is_translated(on, moderator, member_client):
+    alert = published(on, moderator)
+    withdraw(on, moderator, alert)
+    page = member_client.get(f"/alerts/{alert.id}", headers={"Accept-Language": "pt-BR"}).get_data(as_text=True)
+    assert 'lang="pt-BR"' in page and "This alert was withdrawn" not in page

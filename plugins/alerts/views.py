@@ -109,24 +109,51 @@ def index():
     )
 
 
+class AlertGone(Exception):
+    """An alert that was published and is no longer shown: "withdrawn" or "ended" (past its end date)."""
+
+    def __init__(self, alert_id: int, reason: str):
+        super().__init__(reason)
+        self.alert_id = alert_id
+        self.reason = reason
+
+
 def _visible_or_404(alert_id: int) -> Alert:
+    """The alert if members may read it now. One that was published and has since been withdrawn or
+    ended raises AlertGone (old links in messages and print-outs lead there); anything else,
+    drafts included, is 404: nobody learns that a draft exists."""
     alert = Alert.get_or_none(Alert.id == alert_id)
-    if alert is None or not service.is_visible(alert):
-        abort(404)
-    return alert
+    if alert is not None and service.is_visible(alert):
+        return alert
+    if alert is not None and alert.published_at is not None:
+        raise AlertGone(alert.id, "withdrawn" if alert.status == WITHDRAWN else "ended")
+    abort(404)
+
+
+def gone_page(gone: AlertGone):
+    """410 Gone, calmly: the alert is no longer current, please do not pass it on. Nothing of the
+    alert itself (not even its title) and never the reason it was withdrawn."""
+    return render_template("alerts/gone.html", reason=gone.reason, alert_id=gone.alert_id,
+                           staff=may("alerts.publish")), 410
 
 
 @bp.route("/<int:alert_id>")
 @requires("alerts.read")
 def show(alert_id: int):
-    alert = _visible_or_404(alert_id)
+    try:
+        alert = _visible_or_404(alert_id)
+    except AlertGone as gone:
+        return gone_page(gone)
     return render_template("alerts/show.html", alert=service.public_dict(alert, labels=labels()))
 
 
 @bp.route("/<int:alert_id>/print")
 @requires("alerts.read")
 def printable(alert_id: int):
-    alert = _visible_or_404(alert_id)
+    try:
+        alert = _visible_or_404(alert_id)
+    except AlertGone as gone:
+        return gone_page(gone)
     return render_template("alerts/print.html", alert=service.public_dict(alert, labels=labels()),
                            printed_on=datetime.date.today())
 
@@ -236,6 +263,10 @@ def subscription_page():
 @links.route("/<int:alert_id>", endpoint="open")
 @requires("alerts.read")
 def open_alert(alert_id: int):
+    try:
+        _visible_or_404(alert_id)
+    except AlertGone as gone:
+        return gone_page(gone)  # answered here: the old link needs no second address in the history
     return redirect(url_for("alerts.show", alert_id=alert_id))
 
 
