@@ -212,7 +212,7 @@ def test_a_correction_shows_as_updated_and_history_is_kept_for_staff(on, moderat
     assert "Corrected wording" in page and "Updated" in page
     staff = mod_client.get(f"/alerts/manage/{alert.id}").get_data(as_text=True)
     assert "First wording" in staff  # the earlier version, in the history
-    assert "corrected" in staff and "published" in staff and "created" in staff
+    assert "Corrected" in staff and "Published" in staff and "Created" in staff  # the history, in words
 
 
 def test_withdrawal_hides_the_alert_everywhere_and_keeps_history(on, moderator, mod_client, member_client):

@@ -183,3 +183,50 @@ def test_the_withdrawn_page_is_translated(on, moderator, member_client):
     withdraw(on, moderator, alert)
     page = member_client.get(f"/alerts/{alert.id}", headers={"Accept-Language": "pt-BR"}).get_data(as_text=True)
     assert 'lang="pt-BR"' in page and "This alert was withdrawn" not in page
+
+
+# -- staff pages say what codes mean, in the reader's language ----------------------------------------
+
+
+def _cells(html: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", html, re.S)]
+
+
+def test_history_and_messages_show_translated_words_not_codes(on, moderator, mod_client, member):
+    from plugins.alerts.models import DELIVERY_STATES, Delivery
+
+    alert = published(on, moderator)
+    from core.accounts.models import User
+    from plugins.alerts import service
+    from plugins.alerts.models import Alert
+
+    in_app(on, lambda: service.update(Alert.get_by_id(alert.id), {"summary": "Better wording."},
+                                      User.get_by_id(moderator.id)))
+    withdraw(on, moderator, alert)
+
+    def outbox():
+        Delivery.delete().execute()
+        for number, status in enumerate(DELIVERY_STATES):
+            for kind in ("alert", "update", "withdraw", "digest"):
+                for channel in ("email", "sms"):
+                    Delivery.create(key=f"test:{number}:{kind}:{channel}", kind=kind, user=member.id, channel=channel,
+                                    status=status, alert=None if kind == "digest" else alert.id,
+                                    attempts=1 if status == "pending" else 0, last_error="TestError")
+
+    in_app(on, outbox)
+    codes = {"created", "edited", "published", "corrected", "withdrawn", "email", "sms", "alert", "update",
+             "withdraw", "digest", *DELIVERY_STATES}
+    staff = mod_client.get(f"/alerts/manage/{alert.id}", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    deliveries = mod_client.get("/alerts/manage/deliveries", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    for page in (staff, deliveries):
+        cells = _cells(page)
+        assert not codes & {cell.split(":")[0].split(" (")[0] for cell in cells}, cells
+    history = _cells(staff)
+    for word in ("Creada", "Publicada", "Corregida", "Retirada"):
+        assert any(cell.startswith(word) for cell in history), (word, history)
+    for word in ("Correo electrónico", "Enviado", "Retenido para el resumen diario", "Incluido en un resumen diario"):
+        assert word in staff and word in deliveries, word
+    for word in ("Alerta nueva", "Corrección", "Retirada", "Resumen diario", "Fallido"):
+        assert word in _cells(deliveries), word
+    english = mod_client.get("/alerts/manage/deliveries").get_data(as_text=True)
+    assert "Held for the daily digest" in english and "Text message (SMS)" in english and "Withdrawal" in english

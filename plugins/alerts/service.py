@@ -21,9 +21,16 @@ from core.identifiers import InvalidIdentifier, normalise
 from core.settings import plugin_settings
 from plugins.alerts import _
 from plugins.alerts.models import (
+    BUNDLED,
+    CANCELLED,
     DRAFT,
+    FAILED,
+    HELD,
     IDENTIFIER_KINDS,
+    PENDING,
     PUBLISHED,
+    SENDING,
+    SENT,
     SEVERITIES,
     UPDATED,
     VISIBLE_STATUSES,
@@ -441,6 +448,44 @@ def status_label(alert_or_status) -> str:
         UPDATED: _("updated"),
         WITHDRAWN: _("withdrawn"),
     }.get(status, status)
+
+
+def action_label(action: str) -> str:
+    """What a history entry (AlertRevision.action) records, for the staff view."""
+    return {
+        "created": _("Created"),
+        "edited": _("Edited"),
+        "published": _("Published"),
+        "corrected": _("Corrected"),
+        "withdrawn": _("Withdrawn"),
+    }.get(action, action)
+
+
+def channel_label(channel: str) -> str:
+    return {"email": _("E-mail"), "sms": _("Text message (SMS)"), "web": _("On this site only")}.get(channel, channel)
+
+
+def delivery_status_label(status: str) -> str:
+    """The state of one outbox message (models.DELIVERY_STATES), for staff."""
+    return {
+        HELD: _("Held for the daily digest"),
+        PENDING: _("Waiting to be sent"),
+        SENDING: _("Being sent"),
+        SENT: _("Sent"),
+        FAILED: _("Failed"),
+        CANCELLED: _("Cancelled"),
+        BUNDLED: _("Bundled into a daily digest"),
+    }.get(status, status)
+
+
+def message_kind_label(kind: str) -> str:
+    """What one outbox message is about (Delivery.kind), for staff."""
+    return {
+        "alert": _("New alert"),
+        "update": _("Correction"),
+        "withdraw": _("Withdrawal"),
+        "digest": _("Daily digest"),
+    }.get(kind, kind)
 
 
 def description_label(key: str) -> str:

@@ -584,4 +584,6 @@ def _type_label(code: str) -> str:
 @bp.context_processor
 def _helpers():
     return {"may": may, "kind_label": service.kind_label, "detail_label": service.description_label,
-            "status_label": service.status_label}
+            "status_label": service.status_label, "action_label": service.action_label,
+            "channel_label": service.channel_label, "delivery_status_label": service.delivery_status_label,
+            "message_kind_label": service.message_kind_label}
