@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import enable, sign_in
+from helpers import enable, post_form, sign_in
 from test_alerts_helpers import make_report
 
 from core.db import connection
@@ -230,3 +230,128 @@ def test_history_and_messages_show_translated_words_not_codes(on, moderator, mod
         assert word in _cells(deliveries), word
     english = mod_client.get("/alerts/manage/deliveries").get_data(as_text=True)
     assert "Held for the daily digest" in english and "Text message (SMS)" in english and "Withdrawal" in english
+
+
+# -- the edit form's rules (and the API's) -------------------------------------------------------------
+
+
+def _field_error(html: str, field: str) -> str:
+    match = re.search(rf'<p class="error" id="{field}-error">(.*?)</p>', html, re.S)
+    return match.group(1) if match else ""
+
+
+def _edit_form(days_expire=30, occurred_days_ago=2, identifiers="phone: 07700 900123"):
+    import datetime
+
+    today = datetime.date.today()
+    return {
+        "title": "Man who robs after booking", "summary": "Take care with him.", "severity": "high",
+        "incident_types": ["robbery"], "regions": ["london"],
+        "occurred_on": (today - datetime.timedelta(days=occurred_days_ago)).isoformat(),
+        "expires_on": (today + datetime.timedelta(days=days_expire)).isoformat(),
+        "review_on": "", "identifiers": identifiers,
+    }
+
+
+def _state(app, alert):
+    from plugins.alerts.models import Alert, AlertIdentifier, AlertRevision, Delivery
+
+    def read():
+        row = Alert.get_by_id(alert.id)
+        return {"status": row.status, "version": row.version, "expires_on": row.expires_on,
+                "occurred_on": row.occurred_on, "revisions": AlertRevision.select().where(
+                    AlertRevision.alert == alert.id).count(),
+                "identifiers": AlertIdentifier.select().where(AlertIdentifier.alert == alert.id).count(),
+                "updates": Delivery.select().where(Delivery.kind == "update").count()}
+
+    return in_app(app, read)
+
+
+def test_a_past_end_date_is_refused_with_a_pointer_to_withdraw(on, moderator, mod_client, make_user):
+    from plugins.alerts import subscriptions
+
+    subscriber = make_user("member", email="subscriber@example.org")
+    in_app(on, lambda: subscriptions.save(subscriber, {"channels": ["email"], "regions": ["london"]}, False))
+    alert = published(on, moderator)
+    before = _state(on, alert)
+    url = f"/alerts/manage/{alert.id}/edit"
+    response = post_form(mod_client, url, _edit_form(days_expire=-1), token_from=url)
+    assert response.status_code == 422
+    message = _field_error(response.get_data(as_text=True), "expires_on")
+    assert "has passed" in message and "Withdraw" in message
+    assert _state(on, alert) == before  # nothing saved, nobody told it was "updated"
+    assert before["status"] == "published"
+    # Today is still a day it shows: accepted.
+    response = post_form(mod_client, url, _edit_form(days_expire=0), token_from=url)
+    assert response.status_code == 303
+
+
+def test_a_future_incident_date_is_refused(on, moderator, mod_client):
+    alert = published(on, moderator, publish=False)
+    before = _state(on, alert)
+    url = f"/alerts/manage/{alert.id}/edit"
+    response = post_form(mod_client, url, _edit_form(occurred_days_ago=-3), token_from=url)
+    assert response.status_code == 422
+    assert "cannot be in the future" in _field_error(response.get_data(as_text=True), "occurred_on")
+    assert _state(on, alert) == before
+
+
+def test_more_than_30_identifiers_are_refused_not_cut_short(on, moderator, mod_client):
+    alert = published(on, moderator, publish=False)
+    url = f"/alerts/manage/{alert.id}/edit"
+    lines = [f"phone: 07700 900{100 + number}" for number in range(31)]
+    response = post_form(mod_client, url, _edit_form(identifiers="\n".join(lines)), token_from=url)
+    assert response.status_code == 422
+    message = _field_error(response.get_data(as_text=True), "identifiers")
+    assert "at most 30" in message and "this has 31" in message
+    assert _state(on, alert)["identifiers"] == 1  # as it was
+    response = post_form(mod_client, url, _edit_form(identifiers="\n".join(lines[:30]) + "\n\n"), token_from=url)
+    assert response.status_code == 303
+    assert _state(on, alert)["identifiers"] == 30
+
+
+def test_the_form_shows_every_refused_field_at_once_in_the_readers_language(on, moderator, mod_client):
+    alert = published(on, moderator)
+    url = f"/alerts/manage/{alert.id}/edit"
+    lines = "\n".join(f"phone: 07700 900{100 + number}" for number in range(40))
+    response = post_form(mod_client, url, _edit_form(days_expire=-5, occurred_days_ago=-5, identifiers=lines),
+                         token_from=url, headers={"Accept-Language": "es"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert all(_field_error(page, name) for name in ("expires_on", "occurred_on", "identifiers"))
+    assert "has passed" not in page and "cannot be in the future" not in page  # translated
+
+
+def test_the_api_refuses_the_same_with_field_messages(on, moderator):
+    import datetime
+
+    from helpers import enrol_two_factor
+
+    from core.accounts import tokens
+    from core.accounts.models import User
+
+    enrol_two_factor(on, moderator)
+    _record, token = in_app(on, lambda: tokens.create_token(User.get_by_id(moderator.id), "api"))
+    client, auth = on.test_client(), {"Authorization": f"Bearer {token}"}
+    alert = published(on, moderator)
+    before = _state(on, alert)
+    today = datetime.date.today()
+    cases = [
+        ({"expires_on": (today - datetime.timedelta(days=1)).isoformat()}, "expires_on", "Withdraw"),
+        ({"occurred_on": (today + datetime.timedelta(days=1)).isoformat()}, "occurred_on", "future"),
+        ({"identifiers": [{"kind": "phone", "value": f"07700 900{100 + n}"} for n in range(31)]}, "identifiers",
+         "30"),
+    ]
+    for body, field, words in cases:
+        response = client.patch(f"/api/v1/alerts/{alert.id}", json=body, headers=auth)
+        assert response.status_code == 422, (body, response.get_json())
+        fields = response.get_json()["error"]["fields"]
+        assert list(fields) == [field] and words in " ".join(fields[field]), fields
+    assert _state(on, alert) == before
+    report = in_app(on, lambda: make_report(region="london"))
+    created = client.post("/api/v1/alerts", json={"reports": [report.reference], "summary": "Take care.",
+                                                  "expires_on": (today - datetime.timedelta(days=1)).isoformat()},
+                          headers=auth)
+    assert created.status_code == 422 and "expires_on" in created.get_json()["error"]["fields"]
+    assert client.patch(f"/api/v1/alerts/{alert.id}", json={"expires_on": today.isoformat()},
+                        headers=auth).status_code == 200

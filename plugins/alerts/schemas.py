@@ -162,6 +162,20 @@ class FutureDate(fields.Date):
         return day
 
 
+class EndDate(fields.Date):
+    """An alert's end date (YYYY-MM-DD). One that has passed is refused by the service
+    (service.value_problems), with the message that points to Withdraw, for the API and the web
+    form alike."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError(_("Please give a date like 2030-03-31."))
+        try:
+            return datetime.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(_("Please give a date like 2030-03-31.")) from None
+
+
 class CheckInSchema(ApiSchema):
     identifier = Text(max_length=254, required=True, allow_none=False,
                       metadata={"description": "A phone number, e-mail address, number plate or online handle."})
@@ -219,7 +233,8 @@ class AlertFieldsSchema(ApiSchema):
     regions = _list(Code("regions"), max_items=50)
     incident_types = _list(Code("incident_types"), max_items=20)
     occurred_on = PastDate(allow_none=True)
-    expires_on = FutureDate(allow_none=True, metadata={"description": "After this day the alert is no longer shown."})
+    expires_on = EndDate(allow_none=True, metadata={
+        "description": "After this day the alert is no longer shown. Today or later: to take it down, withdraw it."})
     review_on = FutureDate(allow_none=True, metadata={"description": "A reminder for staff to look at it again."})
     identifiers = _list(fields.Nested(IdentifierInSchema), max_items=30)
     perpetrators = _list(fields.Nested(PerpetratorInSchema), max_items=10)

@@ -50,6 +50,7 @@ DESCRIPTION_KEYS = ("gender", "age_range", "height", "build", "hair", "features"
 VEHICLE_KEYS = ("make", "model", "colour")
 EDITABLE = ("title", "summary", "severity", "incident_types", "occurred_on", "regions", "expires_on",
             "review_on", "identifiers", "perpetrators")
+MAX_IDENTIFIERS = 30  # phone numbers, e-mails, plates and online names on one alert
 
 
 class AlertError(Exception):
@@ -175,7 +176,9 @@ def create_from_reports(reports: list, data: dict, actor) -> Alert:
         "identifiers": copied["identifiers"] if data.get("include_perpetrators", True) else [],
         "perpetrators": copied["perpetrators"] if data.get("include_perpetrators", True) else [],
     }
-    values.update({key: value for key, value in data.items() if key in EDITABLE and value is not None})
+    given = {key: value for key, value in data.items() if key in EDITABLE and value is not None}
+    check_values(given)
+    values.update(given)
     if not values.get("expires_on"):
         days = settings()["default_expiry_days"]
         values["expires_on"] = datetime.date.today() + datetime.timedelta(days=days) if days else None
@@ -202,6 +205,7 @@ def update(alert: Alert, data: dict, actor) -> Alert:
     if alert.status == WITHDRAWN:
         raise AlertError(_("This alert was withdrawn and can no longer be changed."))
     changes = {key: value for key, value in data.items() if key in EDITABLE}
+    check_values(changes)
     before = member_view(alert) if alert.status in VISIBLE_STATUSES else None
     queued: dict = {}
     with db.atomic():
@@ -284,6 +288,42 @@ def withdraw(alert: Alert, actor, reason: str | None = None) -> Alert:
     return alert
 
 
+def value_problems(values: dict) -> dict[str, str]:
+    """Field -> translated message, for values the rules refuse (the web form shows them all at
+    once; check_values raises the first for every other caller, the API included).
+
+    - The date it happened cannot be in the future (the later of today in UTC and in the instance's
+      time zone, so a moderator ahead of UTC can still write today's date).
+    - The end date cannot have passed: on that day the alert would leave every list, feed and check
+      at once, and subscribers would be told it was updated. Taking an alert down is Withdraw.
+    - At most MAX_IDENTIFIERS identifiers: none is ever dropped without saying so.
+    """
+    problems = {}
+    occurred = values.get("occurred_on")
+    if occurred and occurred > latest_today():
+        problems["occurred_on"] = _("The date it happened cannot be in the future. Please check it.")
+    expires = values.get("expires_on")
+    if expires and expires < today():
+        problems["expires_on"] = _("This day has passed: the alert would stop showing at once, and subscribers would "
+                                   "be told it was updated. Choose today or a later day. To take an alert down now, "
+                                   "use Withdraw on its page.")
+    identifiers = values.get("identifiers") or []
+    if len(identifiers) > MAX_IDENTIFIERS:
+        problems["identifiers"] = too_many_identifiers(len(identifiers))
+    return problems
+
+
+def too_many_identifiers(count: int) -> str:
+    return _("An alert can list at most %(max)d phone numbers, e-mails, plates and online names, and this has "
+             "%(count)d. Please keep the most useful ones.", max=MAX_IDENTIFIERS, count=count)
+
+
+def check_values(values: dict) -> None:
+    """Raise AlertError (422, naming the field) for the first value the rules refuse."""
+    for field, message in value_problems(values).items():
+        raise AlertError(message, 422, field)
+
+
 def _check_publishable(alert: Alert) -> None:
     if not (alert.summary or "").strip():
         raise AlertError(_("Please write a summary before publishing."), 422, "summary")
@@ -359,6 +399,17 @@ def _revision(alert: Alert, action: str, actor, note: str | None = None) -> None
 
 def today() -> datetime.date:
     return utcnow().date()
+
+
+def latest_today() -> datetime.date:
+    """Today in UTC or in the instance's time zone (DEFAULT_TIMEZONE), whichever is later."""
+    import zoneinfo
+
+    try:
+        zone = zoneinfo.ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return today()
+    return max(today(), datetime.datetime.now(zone).date())
 
 
 def visible_query():

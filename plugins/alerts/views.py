@@ -359,11 +359,11 @@ def _identifiers_from_text(text: str) -> list[dict]:
     """One a line: "phone: 07700 900123", or just the value (its kind is then worked out)."""
     from core.identifiers import guess_kind
 
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if len(lines) > service.MAX_IDENTIFIERS:  # refused, never cut short without a word
+        raise service.AlertError(service.too_many_identifiers(len(lines)), 422, "identifiers")
     items = []
-    for line in (text or "").splitlines()[:30]:
-        line = line.strip()
-        if not line:
-            continue
+    for line in lines:
         kind, sep, value = line.partition(":")
         if sep and kind.strip().lower() in KINDS and value.strip():
             items.append({"kind": kind.strip().lower(), "value": value.strip()})
@@ -402,26 +402,34 @@ def edit(alert_id: int):
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
+            data = {
+                "title": form.title.data or "",
+                "summary": form.summary.data or "",
+                "severity": form.severity.data,
+                "incident_types": form.incident_types.data,
+                "regions": form.regions.data,
+                "occurred_on": form.occurred_on.data,
+                "expires_on": form.expires_on.data,
+                "review_on": form.review_on.data,
+                "perpetrators": _people_from_form(len(current["perpetrators"])),
+            }
+            problems = service.value_problems(data)  # every refused field at once, not one per try
             try:
-                service.update(alert, {
-                    "title": form.title.data or "",
-                    "summary": form.summary.data or "",
-                    "severity": form.severity.data,
-                    "incident_types": form.incident_types.data,
-                    "regions": form.regions.data,
-                    "occurred_on": form.occurred_on.data,
-                    "expires_on": form.expires_on.data,
-                    "review_on": form.review_on.data,
-                    "identifiers": _identifiers_from_text(form.identifiers.data),
-                    "perpetrators": _people_from_form(len(current["perpetrators"])),
-                }, current_user)
+                data["identifiers"] = _identifiers_from_text(form.identifiers.data)
             except service.AlertError as exc:
-                field = getattr(form, exc.field or "summary", form.summary)
-                field.errors = list(field.errors) + [exc.message]
-            else:
-                flash(_("Saved.") if alert.status == DRAFT else
-                      _("Correction saved. Members see that this alert was updated."), "info")
-                return redirect(url_for("alerts.staff_show", alert_id=alert.id), code=303)
+                problems[exc.field] = exc.message
+            if not problems:
+                try:
+                    service.update(alert, data, current_user)
+                except service.AlertError as exc:
+                    problems[exc.field or "summary"] = exc.message
+                else:
+                    flash(_("Saved.") if alert.status == DRAFT else
+                          _("Correction saved. Members see that this alert was updated."), "info")
+                    return redirect(url_for("alerts.staff_show", alert_id=alert.id), code=303)
+            for name, message in problems.items():
+                field = getattr(form, name, form.summary)
+                field.errors = list(field.errors) + [message]
         status = 422
     return render_template("alerts/edit.html", form=form, alert=current, people=current["perpetrators"],
                            person_fields=PERSON_FIELDS, label=service.description_label), status
