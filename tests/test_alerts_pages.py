@@ -355,3 +355,44 @@ def test_the_api_refuses_the_same_with_field_messages(on, moderator):
     assert created.status_code == 422 and "expires_on" in created.get_json()["error"]["fields"]
     assert client.patch(f"/api/v1/alerts/{alert.id}", json={"expires_on": today.isoformat()},
                         headers=auth).status_code == 200
+
+
+# -- the list says which region it shows -----------------------------------------------------------
+
+
+def _subscribe(app, user, channels=("web",), regions=("london",)):
+    from plugins.alerts import subscriptions
+
+    in_app(app, lambda: subscriptions.save(user, {"channels": list(channels), "regions": list(regions)}, False))
+
+
+def test_the_list_opened_on_my_region_says_so_and_links_to_every_region(on, moderator, member, member_client):
+    published(on, moderator, title="Far away in Wales", region="wales")
+    _subscribe(on, member)
+    page = member_client.get("/alerts/").get_data(as_text=True)
+    assert "Showing alerts for London." in page
+    assert "No alerts for London right now." in page
+    assert "There are no alerts that match right now" not in page
+    assert "Far away in Wales" not in page
+    link = re.search(r'<a href="([^"]+)">Show all regions</a>', page)
+    assert link and link.group(1) == "/alerts/?region="
+    everywhere = member_client.get(link.group(1)).get_data(as_text=True)  # a plain link: no script needed
+    assert "Far away in Wales" in everywhere and "Showing alerts for" not in everywhere
+
+
+def test_the_region_notice_shows_beside_alerts_and_keeps_other_filters(on, moderator, member, member_client):
+    published(on, moderator, title="Robbery in London", region="london")
+    _subscribe(on, member)
+    page = member_client.get("/alerts/?q=Robbery&page=1").get_data(as_text=True)
+    assert "Robbery in London" in page and "Showing alerts for London." in page
+    link = re.search(r'<a href="([^"]+)">Show all regions</a>', page).group(1).replace("&amp;", "&")
+    assert link.startswith("/alerts/?") and "q=Robbery" in link and "region=" in link and "page" not in link
+    nothing = member_client.get("/alerts/?q=nomatch").get_data(as_text=True)
+    # Other words chosen too: the empty list does not blame the region alone.
+    assert "There are no alerts that match right now." in nothing and "Showing alerts for London." in nothing
+
+
+def test_the_region_notice_is_translated(on, moderator, member, member_client):
+    _subscribe(on, member)
+    page = member_client.get("/alerts/", headers={"Accept-Language": "ro"}).get_data(as_text=True)
+    assert 'lang="ro"' in page and "Showing alerts for" not in page and "Show all regions" not in page

@@ -97,6 +97,11 @@ def index():
     names = labels()
     marks = unread.marks(alerts, unread.last_seen(current_user))
     unread.mark_seen(current_user)
+    # Say which region is shown (whether the person chose it here or in their settings), with a
+    # plain link to every region: an empty list must not read as "there are no alerts at all".
+    region = names["regions"].get(filters["region"]) if filters["region"] else None
+    everywhere = {key: value for key, value in request.args.items() if key != "page"}
+    everywhere["region"] = ""  # present but empty: all regions, and the settings' region is not applied
     return render_template(
         "alerts/index.html",
         alerts=[service.public_dict(alert, labels=names) for alert in alerts],
@@ -106,6 +111,9 @@ def index():
         page=page,
         pages=pages,
         subscribed=subscription is not None,
+        region=region,
+        only_region=bool(region) and not any(filters[key] for key in ("q", "type", "since", "until")),
+        all_regions_url=url_for("alerts.index", **everywhere),
     )
 
 

@@ -201,3 +201,26 @@ def test_the_printable_page_has_the_quick_exit_wraps_long_words_and_prints_witho
         page.keyboard.press("Escape")
     page.go_back()
     assert page.url == before  # the printable page left the history
+
+
+def test_a_member_whose_region_has_nothing_sees_why_and_reaches_every_region_without_javascript(
+        app, live_server, make_user, browser_page, axe_serious, screenshot):
+    from plugins.alerts import subscriptions
+
+    make_user("moderator", email="mod@example.org")
+    _setup(app)
+    member = make_user("member", email="member@example.org")
+    with app.test_request_context(), connection():
+        subscriptions.save(member, {"channels": ["web"], "regions": ["north_west"]}, sms_available=False)
+    page = browser_page(javascript=False, viewport=(360, 740))
+    browser_sign_in_two_factor(page, live_server, app, member)
+    page.goto(f"{live_server}/alerts/")
+    assert page.get_by_text("Showing alerts for North West England.").is_visible()
+    assert page.get_by_text("No alerts for North West England right now.").is_visible()
+    assert page.get_by_role("link", name="Man who robs after booking").count() == 0
+    assert axe_serious(page) == []
+    screenshot(page, "alerts-list-own-region-empty")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Show all regions").click()
+    assert page.get_by_role("link", name="Man who robs after booking").is_visible()
+    assert page.get_by_role("link", name="Time-waster with fake deposits").is_visible()
