@@ -396,3 +396,15 @@ def test_the_region_notice_is_translated(on, moderator, member, member_client):
     _subscribe(on, member)
     page = member_client.get("/alerts/", headers={"Accept-Language": "ro"}).get_data(as_text=True)
     assert 'lang="ro"' in page and "Showing alerts for" not in page and "Show all regions" not in page
+
+
+# -- the alert page links to the report form ---------------------------------------------------------
+
+
+def test_the_alert_page_links_to_the_report_form(on, moderator, member_client):
+    alert = published(on, moderator)
+    page = member_client.get(f"/alerts/{alert.id}").get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+)">Tell us what happened</a>', page)
+    assert link and link.group(1) == "/reporting/report"
+    form = member_client.get(link.group(1))
+    assert form.status_code == 200 and 'name="csrf_token"' in form.get_data(as_text=True)

@@ -152,7 +152,11 @@ def show(alert_id: int):
         alert = _visible_or_404(alert_id)
     except AlertGone as gone:
         return gone_page(gone)
-    return render_template("alerts/show.html", alert=service.public_dict(alert, labels=labels()))
+    # Alerts requires reporting, so its form is there; looked up by endpoint all the same, so a
+    # renamed route loses the link rather than breaking the alert.
+    report_url = url_for("reporting.report") if "reporting.report" in current_app.view_functions else None
+    return render_template("alerts/show.html", alert=service.public_dict(alert, labels=labels()),
+                           report_url=report_url)
 
 
 @bp.route("/<int:alert_id>/print")
