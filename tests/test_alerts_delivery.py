@@ -129,12 +129,15 @@ def test_messages_are_neutral_short_and_link_to_the_alert(mailing, moderator, sm
 def test_each_recipient_gets_their_own_language(mailing, moderator, smtp):
     in_app(mailing, make_subscribers, 1, start=0, locale="es")
     in_app(mailing, make_subscribers, 1, start=1, locale=None)
+    in_app(mailing, make_subscribers, 1, start=2, locale="pt_BR")
     publish(mailing, moderator, draft(mailing, moderator))
     by_recipient = {env.rcpt_tos[0]: message for env, message in zip(smtp.inbox.envelopes, smtp.messages,
                                                                        strict=True)}
     assert by_recipient["subscriber0@example.org"]["Subject"] == "Una novedad"
     assert "Inicia sesión" in by_recipient["subscriber0@example.org"].get_content()
     assert by_recipient["subscriber1@example.org"]["Subject"] == "A new update"
+    # And each says which language it is in, as core's e-mails do (screen readers, mail filters).
+    assert [by_recipient[f"subscriber{n}@example.org"]["Content-Language"] for n in range(3)] == ["es", "en", "pt-BR"]
 
 
 def test_an_instance_can_choose_its_own_wording_and_add_details(mailing, moderator, smtp):

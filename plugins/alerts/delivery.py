@@ -340,7 +340,7 @@ class Sender:
         cache_key = ("template", delivery.kind, delivery.alert_id, self._version(delivery), locale)
         if cache_key not in self.cache:
             subject, body = self._texts(delivery, locale)
-            self.cache[cache_key] = MessageTemplate(subject, body)
+            self.cache[cache_key] = MessageTemplate(subject, body, language=locale)
         return self.cache[cache_key]
 
     def _version(self, delivery: Delivery):

@@ -47,9 +47,11 @@ class MessageTemplate:
     written per recipient, into the bytes of the message built once.
     """
 
-    def __init__(self, subject: str, body: str, sender: str | None = None):
+    def __init__(self, subject: str, body: str, sender: str | None = None, language: str | None = None):
         sender = sender or current_app.config["MAIL_DEFAULT_SENDER"]
         message = core_mail.build_message("recipient@example.invalid", subject, body, sender=sender)
+        if language:  # the recipient's language, as core.mail.render_message says it
+            message["Content-Language"] = language.replace("_", "-")
         for header in ("To", "Date", "Message-ID"):
             del message[header]
         self.envelope_from = parseaddr(sender)[1]
