@@ -2,24 +2,131 @@
 
 "07700 900123", "+44 7700 900123" and "447700900123" are one phone; "Bob@Example.com " and
 "bob@example.com" are one email; "ab12 cde" and "AB12-CDE" are one plate.
+
+Numbers and names are often copied from adverts as links, so a link gives the same value as
+the plain form: "tel:07700900123", "https://wa.me/447700900123" and
+"https://api.whatsapp.com/send?phone=447700900123" are that phone, and a profile address such as
+"https://www.instagram.com/someone/" is the handle "someone" (its last path segment).
+
+These run on every identifier check: patterns are compiled once, none can backtrack badly, and
+nothing here touches the network.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 import phonenumbers
 
 KINDS = ("phone", "email", "plate", "handle")
+
+# -- links ----------------------------------------------------------------------------------------
+
+# tel:, sms: and the like (RFC 3966, RFC 5724): the number is what comes before any ;parameter,
+# ?query or second recipient.
+_DIAL_LINK = re.compile(r"(?:tel|callto|sms|smsto|mms|mmsto):/{0,2}([^;?#,&]*)", re.IGNORECASE)
+# WhatsApp's link by number (wa.me/447700900123, always international, often without the +) and
+# Telegram's (t.me/+447700900123; t.me/+AbC… is a group invitation, not a number).
+_CHAT_PATH = re.compile(r"(?:https?://)?(?:www\.)?(?:wa\.me/|(?:t|telegram)\.me/(?=\+\d))([^/?#]*)",
+                        re.IGNORECASE)
+# The same apps with the number in the query: api.whatsapp.com/send?phone=…, whatsapp://send?phone=…,
+# viber://chat?number=….
+_CHAT_QUERY = re.compile(
+    r"(?:(?:https?://)?(?:api\.|web\.|www\.)?whatsapp\.com/send/?|whatsapp://send/?|viber://(?:chat|add|contact)/?)"
+    r"\?([^#]*)",
+    re.IGNORECASE,
+)
+_NUMBER_PARAM = re.compile(r"(?:^|&)(?:phone|number)=([^&]*)", re.IGNORECASE)
+
+# A web address with a path: "instagram.com/someone", "https://x.com/someone?ref=…". The host
+# needs a dot and a top-level domain of letters; no two parts of it can match the same text.
+_ADDRESS = re.compile(r"(?:https?://)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?(/[^?#]*)", re.IGNORECASE)
+# Segments of a profile page that are not the person's name: onlyfans.com/someone/media,
+# instagram.com/someone/reels/, x.com/someone/with_replies.
+_SECTIONS = frozenset({
+    "about", "featured", "followers", "following", "likes", "media", "photos", "posts", "reels", "tagged",
+    "videos", "with_replies",
+})
+# A post's address names the person before these: x.com/someone/status/123, tiktok.com/@someone/video/123.
+_POST_MARKERS = frozenset({"status", "video", "photo"})
+# A page rather than a name (facebook.com/profile.php?id=…): the whole address is kept instead.
+_PAGE = re.compile(r"\.(?:php|html?|aspx?|jsp|cgi)$")
+_OLD_HANDLE_PREFIX = re.compile(r"^https?://(www\.)?")
+
+# -- plain text -------------------------------------------------------------------------------------
+
+_NOT_PHONE_CHARS = re.compile(r"[^\d+]")
+_PHONE_TEXT = re.compile(r"[\d\s()+.-]{6,}")
+_GUESS_PLATE = re.compile(r"[A-Za-z0-9 -]{2,10}")
+_DIGIT = re.compile(r"\d")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_NOT_PLATE_CHARS = re.compile(r"[^0-9A-Za-z]")
 
 
 class InvalidIdentifier(ValueError):
     """The text cannot be read as an identifier of that kind."""
 
 
-def normalise_phone(text: str, default_country: str) -> str:
-    """E.164 form. A number with its country code but no '+' (447700900123) is accepted too."""
-    cleaned = re.sub(r"[^\d+]", "", text or "")
+def phone_in_link(text: str) -> str | None:
+    """The number in a tel:, sms:, WhatsApp, Telegram or Viber link, as written there ("" when the
+    link has none); None when the text is not such a link."""
+    text = (text or "").strip()
+    if ":" not in text and "/" not in text:
+        return None  # the usual case, a plain number: nothing more to look at
+    found = _DIAL_LINK.match(text)
+    if found:
+        return unquote(found[1]).strip()
+    found = _CHAT_PATH.match(text)
+    if found:
+        number = unquote(found[1]).strip()
+    else:
+        found = _CHAT_QUERY.match(text)
+        if not found:
+            return None
+        param = _NUMBER_PARAM.search(found[1])
+        number = unquote(param[1]).strip() if param else ""
+    # These apps only take international numbers; the + is usually left out (wa.me/447700900123).
+    if number[:1].isdigit() and number[0] != "0":
+        number = "+" + number
+    return number
+
+
+def _old_handle(text: str) -> str:
+    """How a handle was read before links were understood: the whole address, without its scheme
+    and www. Identifiers stored that way are still matched by the check."""
+    value = (text or "").strip().lower()
+    return _OLD_HANDLE_PREFIX.sub("", value).rstrip("/").lstrip("@")
+
+
+def handle_in_address(text: str) -> str | None:
+    """The name in a profile address (instagram.com/someone/ → "someone"): its last path segment
+    without query, fragment, trailing slash or leading @, leaving out the sections of a profile
+    page (…/media, …/reels) and what follows a post's marker (…/status/123). None when the text is
+    not a web address with a path, or its path names a page (profile.php) rather than a person."""
+    found = _ADDRESS.match((text or "").strip())
+    if not found:
+        return None
+    segments = [segment for segment in found[1].split("/") if segment]
+    for position, segment in enumerate(segments[1:], start=1):
+        if segment.lower() in _POST_MARKERS:
+            del segments[position:]
+            break
+    while len(segments) > 1 and segments[-1].lower() in _SECTIONS:
+        segments.pop()
+    if not segments:
+        return None
+    name = unquote(segments[-1]).strip().lower().lstrip("@")
+    if not name or _PAGE.search(name):
+        return None
+    return name
+
+
+# -- phones -----------------------------------------------------------------------------------------
+
+
+def _normalise_plain_phone(text: str, default_country: str) -> str:
+    cleaned = _NOT_PHONE_CHARS.sub("", text or "")
     if not cleaned:
         raise InvalidIdentifier(text)
     candidates = [cleaned]
@@ -43,28 +150,74 @@ def normalise_phone(text: str, default_country: str) -> str:
     raise InvalidIdentifier(text)
 
 
+def normalise_phone(text: str, default_country: str) -> str:
+    """E.164 form. A number with its country code but no '+' (447700900123) is accepted too, and so
+    is a tel:, sms:, WhatsApp, Telegram or Viber link to a number."""
+    number = phone_in_link(text)
+    if number is not None:
+        if not number:
+            raise InvalidIdentifier(text)
+        return _normalise_plain_phone(number, default_country)
+    return _normalise_plain_phone(text, default_country)
+
+
+# -- the other kinds ------------------------------------------------------------------------------
+
+
 def normalise_email(text: str) -> str:
     value = (text or "").strip().lower()
-    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+    if value.startswith("mailto:"):
+        value = value[len("mailto:"):].partition("?")[0]
+    if not _EMAIL.fullmatch(value):
         raise InvalidIdentifier(text)
     return value
 
 
 def normalise_plate(text: str) -> str:
-    value = re.sub(r"[^0-9A-Za-z]", "", text or "").upper()
+    value = _NOT_PLATE_CHARS.sub("", text or "").upper()
     if not 2 <= len(value) <= 12:
         raise InvalidIdentifier(text)
     return value
 
 
-def normalise_handle(text: str) -> str:
-    """Lower case, without a leading @ or the scheme and www. of a profile address."""
-    value = (text or "").strip().lower()
-    value = re.sub(r"^https?://(www\.)?", "", value).rstrip("/")
-    value = value.lstrip("@")
+def _checked_handle(value: str, text: str) -> str:
     if not value or len(value) > 200:
         raise InvalidIdentifier(text)
     return value
+
+
+def normalise_handle(text: str, default_country: str = "GB") -> str:
+    """Lower case, without a leading @; a profile address gives the name in it ("someone" for
+    https://www.instagram.com/someone/), and a WhatsApp or tel: link gives its number in E.164 (as
+    "+447700900123" written as a handle would be)."""
+    text = text or ""
+    number = phone_in_link(text)
+    if number is not None:
+        if not number:
+            raise InvalidIdentifier(text)
+        return _normalise_plain_phone(number, default_country)
+    name = handle_in_address(text)
+    return _checked_handle(name if name is not None else _old_handle(text), text)
+
+
+def handle_as_before(text: str) -> str | None:
+    """A link as handles were read before links were understood: the whole address without its
+    scheme and www. (None when that is no name). Identifiers stored that way still match."""
+    old = _old_handle(text)
+    if not old or len(old) > 200:
+        return None
+    return old
+
+
+def handle_readings(text: str, default_country: str = "GB") -> list[str]:
+    """Every value a handle written this way may be stored under: normalise_handle's, then for a
+    link the value handles were given before links were understood."""
+    value = normalise_handle(text, default_country)
+    if "/" in text or ":" in text:
+        old = handle_as_before(text)
+        if old is not None and old != value:
+            return [value, old]
+    return [value]
 
 
 def normalise(kind: str, text: str, default_country: str = "GB") -> str:
@@ -75,17 +228,28 @@ def normalise(kind: str, text: str, default_country: str = "GB") -> str:
     if kind == "plate":
         return normalise_plate(text)
     if kind == "handle":
-        return normalise_handle(text)
+        return normalise_handle(text, default_country)
     raise ValueError(f"unknown identifier kind {kind}")
 
 
+def looks_like_phone(text: str) -> bool:
+    """Only digits, spaces and ()+.- (at least 6 characters): a phone number, not a name or plate."""
+    return _PHONE_TEXT.fullmatch(text) is not None
+
+
 def guess_kind(text: str, default_country: str = "GB") -> tuple[str, str]:
-    """For a free-form check: (kind, normalised) of an email, phone, plate or handle, in that order."""
+    """For a free-form check: (kind, normalised) of a phone link, a web address (a handle), an
+    email, a phone, a plate or a handle, in that order."""
     stripped = (text or "").strip()
+    if "/" in stripped or ":" in stripped:
+        if phone_in_link(stripped) is not None:
+            return "phone", normalise_phone(stripped, default_country)
+        if "://" in stripped or _ADDRESS.match(stripped):
+            return "handle", normalise_handle(stripped, default_country)
     if "@" in stripped and not stripped.startswith("@"):
         return "email", normalise_email(stripped)
-    if re.fullmatch(r"[\d\s()+.-]{6,}", stripped):
+    if _PHONE_TEXT.fullmatch(stripped):
         return "phone", normalise_phone(stripped, default_country)
-    if re.fullmatch(r"[A-Za-z0-9 -]{2,10}", stripped) and re.search(r"\d", stripped):
+    if _GUESS_PLATE.fullmatch(stripped) and _DIGIT.search(stripped):
         return "plate", normalise_plate(stripped)
-    return "handle", normalise_handle(stripped)
+    return "handle", normalise_handle(stripped, default_country)

@@ -166,6 +166,103 @@ def test_bad_input_is_answered_422_with_a_message(on, member_client):
         assert response.get_json()["error"]["fields"], body
 
 
+# -- links, as numbers and names are copied from adverts ------------------------------------------
+
+
+@pytest.mark.parametrize("written", [
+    "https://wa.me/447700900123", "wa.me/447700900123?text=Hi", "https://api.whatsapp.com/send?phone=447700900123",
+    "whatsapp://send?phone=447700900123", "tel:+447700900123", "tel:07700900123", "sms:07700900123?body=Hi",
+])
+def test_a_number_pasted_as_a_link_matches(on, moderator, member_client, written):
+    alert = published(on, moderator, phones=["07700 900123"])
+    answer = check(member_client, written).get_json()
+    assert answer["result"] == "caution" and [a["id"] for a in answer["alerts"]] == [alert.id]
+
+
+@pytest.mark.parametrize("written", [
+    "instagram.com/demo_timewaster", "https://www.instagram.com/demo_timewaster/", "https://twitter.com/@demo_timewaster",
+    "x.com/demo_timewaster?ref=abc", "onlyfans.com/demo_timewaster", "t.me/demo_timewaster",
+])
+def test_a_name_pasted_as_a_profile_address_matches(on, moderator, member_client, written):
+    alert = published(on, moderator, handles=["demo_timewaster"])
+    answer = check(member_client, written).get_json()
+    assert answer["result"] == "caution" and [a["id"] for a in answer["alerts"]] == [alert.id]
+    page = post_form(member_client, "/alerts/check", {"identifier": written}, token_from="/alerts/check")
+    assert page.status_code == 200 and "Caution" in page.get_data(as_text=True)
+
+
+def test_a_report_written_with_links_and_a_check_written_plainly_meet(on, moderator, member_client):
+    """The reporting plugin stores identifiers through the same normalisers: a link in a report and
+    the plain form in a check (or the other way round) give one blind index."""
+    from test_reporting_common import api_report
+
+    from core.accounts.models import User
+    from plugins.reporting import service as reporting
+    from plugins.reporting.models import Report
+
+    body = {
+        "incident_types": ["robbery"], "occurred_on": "2024-05-01", "region": "london", "narrative": "Took it back.",
+        "consent": {"share_alert": True, "police_intelligence": False, "police_report": False, "wants_support": False},
+    }
+    anonymous = on.test_client()
+    references = []
+    for person in (
+        {"phones": ["https://wa.me/447700900131"],
+         "handles": ["https://www.instagram.com/linked_name/", "https://api.whatsapp.com/send?phone=447700900132"]},
+        {"phones": ["07700 900133"], "handles": ["@plain_name"]},
+    ):
+        response = api_report(anonymous, {**body, "perpetrators": [person]})
+        assert response.status_code == 201, response.get_json()
+        references.append(response.get_json()["reference"])
+    for reference in references:
+        in_app(on, lambda ref=reference: reporting.set_status(Report.get(Report.reference == ref), "verified",
+                                                             User.get_by_id(moderator.id)))
+    for written in ("07700 900131", "+44 7700 900131", "@linked_name", "linked_name", "07700 900132",
+                    "tel:07700900133", "https://wa.me/447700900133", "instagram.com/plain_name",
+                    "https://x.com/plain_name?ref=ad"):
+        assert check(member_client, written).get_json()["result"] == "caution", written
+    assert check(member_client, "07700 900134").get_json()["result"] == "no_record"
+    assert check(member_client, "@other_name").get_json()["result"] == "no_record"
+
+
+def test_an_alert_written_with_links_matches_a_plain_check(on, moderator, member_client):
+    staff = on.test_client()
+    sign_in(staff, moderator)
+    report = in_app(on, make_report, phones=["07700 900140"])
+    response = post_form(staff, "/alerts/manage/new", {"reports": [report.reference], "summary": "Take care."},
+                         token_from="/alerts/manage/new")
+    edit_url = response.headers["Location"]
+    response = post_form(staff, edit_url, {
+        "summary": "Take care.", "severity": "medium", "regions": ["london"],
+        "identifiers": "https://wa.me/447700900141\ninstagram.com/alert_name/\nhandle: https://x.com/@second_name",
+    }, token_from=edit_url)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    staff_url = response.headers["Location"]
+    assert post_form(staff, staff_url + "/publish", {}, token_from=staff_url).status_code == 303
+    alert_id = int(staff_url.rstrip("/").rsplit("/", 1)[1])
+    shown = member_client.get(f"/api/v1/alerts/{alert_id}").get_json()["identifiers"]
+    assert {(item["kind"], item["value"]) for item in shown} == {
+        ("phone", "+447700900141"), ("handle", "alert_name"), ("handle", "second_name")}
+    for written in ("07700 900141", "@alert_name", "second_name", "https://twitter.com/second_name"):
+        answer = check(member_client, written).get_json()
+        assert answer["result"] == "caution" and [a["id"] for a in answer["alerts"]] == [alert_id], written
+
+
+def test_a_handle_stored_whole_before_links_were_read_still_matches(on, member_client):
+    from core.crypto import keyring
+    from plugins.reporting.models import PerpetratorIdentifier
+
+    def stored_the_old_way():
+        report = make_report()
+        PerpetratorIdentifier.create(perpetrator=report.perpetrators.get(), report=report, kind="handle",
+                                     blind_index=keyring().blind_index("handle", "instagram.com/old_style"),
+                                     display="instagram.com/old_style")
+
+    in_app(on, stored_the_old_way)
+    assert check(member_client, "https://www.instagram.com/old_style/").get_json()["result"] == "caution"
+    assert check(member_client, "instagram.com/someone_else").get_json()["result"] == "no_record"
+
+
 # -- quotas, audit and enumeration warnings ---------------------------------------------------------
 
 

@@ -28,13 +28,25 @@ from flask import current_app
 from core.audit import record
 from core.crypto import keyring
 from core.db import db, is_sqlite, run_sql, utcnow
-from core.identifiers import KINDS, InvalidIdentifier, normalise
+from core.identifiers import (
+    KINDS,
+    InvalidIdentifier,
+    handle_as_before,
+    handle_readings,
+    looks_like_phone,
+    normalise_email,
+    normalise_phone,
+    normalise_plate,
+    phone_in_link,
+)
 
 log = logging.getLogger("redumbrella.alerts.check")
 
 NO_RECORD = "no_record"
 CAUTION = "caution"
 MAX_INPUT = 254
+_PLATE_TEXT = re.compile(r"[A-Za-z0-9 -]{2,12}")
+_DIGIT = re.compile(r"\d")
 
 
 class QuotaExceeded(Exception):
@@ -48,24 +60,42 @@ class Outcome:
 
 
 def candidates(text: str, kind: str | None = None) -> list[tuple[str, str]]:
-    """Every (kind, normalised value) the text can be read as; a handle can look like a plate."""
+    """Every (kind, normalised value) the text can be read as; a handle can look like a plate.
+
+    A link is read for what it points to: a tel:, sms: or WhatsApp link as its phone number, a
+    profile address as the name in it (instagram.com/someone → someone), plus the whole address as
+    handles were stored before links were understood. A phone number is also looked up as a handle,
+    because a WhatsApp link written in a report's "online names" is stored as its number.
+    """
     country = current_app.config["DEFAULT_COUNTRY"]
     text = (text or "").strip()[:MAX_INPUT]
-    kinds = [kind] if kind else list(KINDS)
+    kinds = (kind,) if kind else KINDS
+    phone_link = phone_in_link(text) is not None
+    phone_like = phone_link or looks_like_phone(text)
     found = []
-    for each in kinds:
-        if each == "phone" and not re.fullmatch(r"[\d\s()+.-]{6,}", text):
-            continue
-        if each == "email" and ("@" not in text or text.startswith("@")):
-            continue
-        if each == "plate" and not (re.fullmatch(r"[A-Za-z0-9 -]{2,12}", text) and re.search(r"\d", text)):
-            continue
-        if each == "handle" and re.fullmatch(r"[\d\s()+.-]{6,}", text) and "phone" in kinds:
-            continue  # digits only: a phone number, not a name
+    phone = None
+    if "phone" in kinds and phone_like:
         try:
-            found.append((each, normalise(each, text, country)))
-        except (InvalidIdentifier, ValueError):
-            continue
+            phone = normalise_phone(text, country)
+        except InvalidIdentifier:
+            pass
+        else:
+            found.append(("phone", phone))
+    if "email" in kinds and "@" in text and not text.startswith("@") and "/" not in text:
+        with contextlib.suppress(InvalidIdentifier):
+            found.append(("email", normalise_email(text)))
+    if "plate" in kinds and _PLATE_TEXT.fullmatch(text) and _DIGIT.search(text):
+        with contextlib.suppress(InvalidIdentifier):
+            found.append(("plate", normalise_plate(text)))
+    if "handle" in kinds:
+        if phone is not None:
+            found.append(("handle", phone))  # as a phone link written as an online name is stored
+            old = handle_as_before(text) if phone_link else None
+            if old is not None:
+                found.append(("handle", old))
+        elif not (phone_like and "phone" in kinds):  # digits only: a phone number, not a name
+            with contextlib.suppress(InvalidIdentifier):
+                found.extend(("handle", value) for value in handle_readings(text, country))
     return found
 
 
