@@ -349,13 +349,36 @@ def test_report_verified_puts_a_consenting_report_on_the_moderators_list(on, mod
     assert consenting.reference in page and not_consenting.reference not in page
 
 
-def test_the_demo_has_a_published_alert_and_a_subscribed_member(app):
+def test_the_demo_alerts_fit_their_reports_and_the_demo_member_sees_one(app):
     from core import demo
+    from plugins.alerts import service
     from plugins.alerts.models import Alert, Subscription
+    from plugins.reporting.models import Report
 
+    password = "demo passphrase long enough"
     with app.test_request_context(), connection():
-        accounts, _password = demo.fill(app, "demo passphrase long enough")
-        demo.fill(app, "demo passphrase long enough")  # twice: nothing is made again
-        alerts = list(Alert.select())
-        assert len(alerts) == 1 and alerts[0].status == "published" and alerts[0].title.startswith("DEMO")
-        assert Subscription.get(Subscription.user == accounts["member"].id).channels == "email,web"
+        accounts, _password = demo.fill(app, password)
+        demo.fill(app, password)  # twice: nothing is made again
+        alerts = {}
+        for alert in Alert.select().order_by(Alert.id):
+            assert alert.status == "published" and alert.title.startswith("DEMO: made-up")
+            assert alert.summary.startswith("DEMO: made-up")  # clearly fake, as everything in the demo
+            (report,) = [Report.get_by_id(report_id) for report_id in service.source_report_ids(alert)]
+            alerts[alert.title] = (alert.severity, report.incident_type_codes, service.regions_of(alert))
+        robbery = alerts.pop("DEMO: made-up sample, a client who takes the money back")
+        no_show = alerts.pop("DEMO: made-up sample, a client who books and never arrives")
+        assert not alerts
+        # Each title and severity sits on the report about that: the robbery is serious danger,
+        # the fake client who never arrives is "be aware".
+        assert robbery[0] == "high" and "robbery" in robbery[1] and "fake_client" not in robbery[1]
+        assert no_show[0] == "low" and no_show[1] == ["fake_client"]
+        subscription = Subscription.get(Subscription.user == accounts["member"].id)
+        assert subscription.channels == "email,web"
+        member_regions = [row.region for row in subscription.region_rows]
+        assert member_regions == robbery[2] == ["london"]
+    # The demo member's Alerts page opens on their region, and has something in it.
+    client = app.test_client()
+    sign_in(client, accounts["member"].email, password)
+    page = client.get("/alerts/").get_data(as_text=True)
+    assert "Showing alerts for London." in page
+    assert "a client who takes the money back" in page and "never arrives" not in page

@@ -1,8 +1,30 @@
-"""Clearly fake sample alerts for a demo instance (`redumbrella demo`)."""
+"""Clearly fake sample alerts for a demo instance (`redumbrella demo`).
+
+Each sample alert is written from the demo report whose incident type it is about (its title,
+summary and severity fit what that report says happened), and the demo member is subscribed to the
+region of the first one, so the member's Alerts page, which opens on that region, shows it.
+"""
 
 from __future__ import annotations
 
 import datetime
+
+# (incident type of the report it is written from, the alert's own fields)
+SAMPLES = (
+    ("robbery", {
+        "title": "DEMO: made-up sample, a client who takes the money back",
+        "summary": "DEMO: made-up sample. He books by phone, pays at the door, then takes the money back "
+                   "with threats. If he calls, do not see him alone.",
+        "severity": "high",
+    }),
+    ("fake_client", {
+        "title": "DEMO: made-up sample, a client who books and never arrives",
+        "summary": "DEMO: made-up sample. He books several times from the same number and online name, "
+                   "then never turns up. Ask for a deposit before you travel or turn other clients away.",
+        "severity": "low",
+    }),
+)
+FALLBACK_REGION = "london"
 
 
 def fill(app, accounts) -> None:
@@ -14,27 +36,29 @@ def fill(app, accounts) -> None:
     if Alert.select().exists():
         return
     moderator = accounts.get("moderator")
-    reports = service.eligible_reports(limit=2)
+    reports = service.eligible_reports()
     if not reports:
         # The reporting plugin's demo reports wait for moderation: verify the ones that agreed to
         # a community warning, as a moderator would.
-        candidates = [report for report in Report.select().order_by(Report.id) if report.has_consent("share_alert")]
-        for report in candidates[:2]:
-            Report.update(status="verified", verified_at=utcnow(), status_changed_at=utcnow()).where(
-                Report.id == report.id).execute()
-        reports = service.eligible_reports(limit=2)
-    if not reports:
-        return
-    alert = service.create_from_reports(reports[:1], {
-        "title": "DEMO: made-up sample, a client who takes the money back",
-        "summary": "DEMO: made-up sample. He books by phone, pays at the door, then takes the money back "
-                   "with threats. If he calls, do not see him alone.",
-        "severity": "high",
-        "expires_on": datetime.date.today() + datetime.timedelta(days=90),
-    }, moderator)
-    if not service.regions_of(alert):
-        service.update(alert, {"regions": ["london"]}, moderator)
-    service.publish(alert, moderator)
+        for report in Report.select().order_by(Report.id):
+            if report.has_consent("share_alert"):
+                Report.update(status="verified", verified_at=utcnow(), status_changed_at=utcnow()).where(
+                    Report.id == report.id).execute()
+        reports = service.eligible_reports()
+    first_region = None
+    used: set[int] = set()
+    for incident_type, fields in SAMPLES:
+        report = next((r for r in reports if incident_type in r.incident_type_codes and r.id not in used), None)
+        if report is None:
+            continue  # never put a sample's words on a report about something else
+        used.add(report.id)
+        alert = service.create_from_reports([report], {
+            **fields, "expires_on": datetime.date.today() + datetime.timedelta(days=90),
+        }, moderator)
+        if not service.regions_of(alert):
+            service.update(alert, {"regions": [FALLBACK_REGION]}, moderator)
+        service.publish(alert, moderator)
+        first_region = first_region or service.regions_of(alert)[0]
     member = accounts.get("member")
-    if member is not None and subscriptions.get(member) is None:
-        subscriptions.save(member, {"channels": ["email", "web"], "regions": ["london"]}, sms_available=False)
+    if member is not None and first_region and subscriptions.get(member) is None:
+        subscriptions.save(member, {"channels": ["email", "web"], "regions": [first_region]}, sms_available=False)
