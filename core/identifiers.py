@@ -52,6 +52,7 @@ _SECTIONS = frozenset({
 _POST_MARKERS = frozenset({"status", "video", "photo"})
 # A page rather than a name (facebook.com/profile.php?id=…): the whole address is kept instead.
 _PAGE = re.compile(r"\.(?:php|html?|aspx?|jsp|cgi)$")
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 _OLD_HANDLE_PREFIX = re.compile(r"^https?://(www\.)?")
 
 # -- plain text -------------------------------------------------------------------------------------
@@ -181,15 +182,15 @@ def normalise_plate(text: str) -> str:
 
 
 def _checked_handle(value: str, text: str) -> str:
-    if not value or len(value) > 200:
-        raise InvalidIdentifier(text)
+    if not value or len(value) > 200 or not _LETTER_OR_DIGIT.search(value):
+        raise InvalidIdentifier(text)  # "!!!" or "@ @" is nobody's name
     return value
 
 
 def normalise_handle(text: str, default_country: str = "GB") -> str:
     """Lower case, without a leading @; a profile address gives the name in it ("someone" for
     https://www.instagram.com/someone/), and a WhatsApp or tel: link gives its number in E.164 (as
-    "+447700900123" written as a handle would be)."""
+    "+447700900123" written as a handle would be). A handle needs at least one letter or digit."""
     text = text or ""
     number = phone_in_link(text)
     if number is not None:
@@ -204,7 +205,7 @@ def handle_as_before(text: str) -> str | None:
     """A link as handles were read before links were understood: the whole address without its
     scheme and www. (None when that is no name). Identifiers stored that way still match."""
     old = _old_handle(text)
-    if not old or len(old) > 200:
+    if not old or len(old) > 200 or not _LETTER_OR_DIGIT.search(old):
         return None
     return old
 

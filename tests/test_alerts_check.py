@@ -263,6 +263,59 @@ def test_a_handle_stored_whole_before_links_were_read_still_matches(on, member_c
     assert check(member_client, "instagram.com/someone_else").get_json()["result"] == "no_record"
 
 
+# -- what cannot be read is said so, and costs no check -------------------------------------------
+
+UNREADABLE = "We could not read that as a phone number, e-mail, number plate or online name"
+
+
+def unreadable_and_not_counted(on, member, member_client, written, **extra):
+    from plugins.alerts.models import CheckEvent, CheckQuota
+
+    api = check(member_client, written, **extra)
+    assert api.status_code == 422, (written, api.get_json())
+    assert api.get_json()["error"]["fields"]["identifier"][0].startswith(UNREADABLE)
+    page = post_form(member_client, "/alerts/check", {"identifier": written, **extra}, token_from="/alerts/check")
+    assert page.status_code == 422 and UNREADABLE in page.get_data(as_text=True)
+    with on.app_context(), connection():
+        assert CheckQuota.select().where(CheckQuota.key == f"user:{member.id}").count() == 0
+        assert CheckEvent.select().count() == 0
+
+
+@pytest.mark.parametrize("written", ["!!!! ???", "!!!", "@@", "@ @", "¿?", "https://x.com/@!!"])
+def test_punctuation_is_not_an_online_name(on, member, member_client, written):
+    unreadable_and_not_counted(on, member, member_client, written)
+    unreadable_and_not_counted(on, member, member_client, written, kind="handle")
+
+
+def test_moderators_cannot_publish_punctuation_as_an_online_name(on, moderator):
+    from helpers import enrol_two_factor
+
+    from core.accounts import tokens
+    from core.accounts.models import User
+
+    staff = on.test_client()
+    sign_in(staff, moderator)
+    report = in_app(on, make_report, phones=["07700 900150"])
+    response = post_form(staff, "/alerts/manage/new", {"reports": [report.reference], "summary": "Take care.",
+                                                       "include_perpetrators": "y"}, token_from="/alerts/manage/new")
+    edit_url = response.headers["Location"]
+    refused = post_form(staff, edit_url, {"summary": "Take care.", "severity": "medium", "regions": ["london"],
+                                          "identifiers": "phone: 07700 900150\n!!!! ???"}, token_from=edit_url)
+    assert refused.status_code == 422
+    assert "“!!!! ???” is not a phone number, e-mail, plate or online name." in refused.get_data(as_text=True)
+    enrol_two_factor(on, moderator)
+    _row, token = in_app(on, lambda: tokens.create_token(User.get_by_id(moderator.id), "api"))
+    alert_id = int(edit_url.rstrip("/").split("/")[-2])
+    patched = on.test_client().patch(f"/api/v1/alerts/{alert_id}", json={"identifiers": [
+        {"kind": "handle", "value": "@@"}]}, headers={"Authorization": f"Bearer {token}"})
+    assert patched.status_code == 422, patched.get_json()
+    from plugins.alerts import service
+    from plugins.alerts.models import Alert
+
+    shown = in_app(on, lambda: service.public_dict(Alert.get_by_id(alert_id), staff=True))
+    assert shown["identifiers"] == [{"kind": "phone", "value": "+447700900150"}]  # nothing else was saved
+
+
 # -- quotas, audit and enumeration warnings ---------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
 """core.identifiers: one normalised value for every way of writing one identifier, links included
-(tel:, sms:, WhatsApp, profile addresses)."""
+(tel:, sms:, WhatsApp, profile addresses); handles that are only punctuation are refused."""
 
 from __future__ import annotations
 
@@ -126,6 +126,17 @@ def test_a_phone_link_written_as_an_online_name_is_stored_as_its_number():
 def test_links_do_not_turn_into_emails():
     assert guess_kind("https://www.tiktok.com/@some.name", "GB") == ("handle", "some.name")
     assert guess_kind("mailto:Bad.Man@Example.com?subject=hi", "GB") == ("email", "bad.man@example.com")
+
+
+# -- handles need a letter or a digit ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["!!!! ???", "!!!", "@@", "@ @", "___", "...", "-", "¿¡!?", "@!"])
+def test_a_handle_of_punctuation_only_is_refused(text):
+    with pytest.raises(InvalidIdentifier):
+        normalise("handle", text, "GB")
+    with pytest.raises(InvalidIdentifier):
+        guess_kind(text, "GB")
 
 
 # -- cost ---------------------------------------------------------------------------------------
