@@ -69,6 +69,10 @@ class InvalidIdentifier(ValueError):
     """The text cannot be read as an identifier of that kind."""
 
 
+class NotAMobile(InvalidIdentifier):
+    """A real phone number, but of a kind that cannot receive text messages (a landline...)."""
+
+
 def phone_in_link(text: str) -> str | None:
     """The number in a tel:, sms:, WhatsApp, Telegram or Viber link, as written there ("" when the
     link has none); None when the text is not such a link."""
@@ -125,6 +129,44 @@ def handle_in_address(text: str) -> str | None:
 
 # -- phones -----------------------------------------------------------------------------------------
 
+_FORMATS: dict[int, tuple] = {}
+
+
+def _formats(country_code: int) -> tuple:
+    """The country's national formatting rules, compiled once: (leading digits, whole number)."""
+    rules = _FORMATS.get(country_code)
+    if rules is None:
+        region = phonenumbers.region_code_for_country_code(country_code)
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+        rules = tuple(
+            (re.compile(rule.leading_digits_pattern[-1]) if rule.leading_digits_pattern else None,
+             re.compile(rule.pattern))
+            for rule in (metadata.number_format if metadata else ())
+        )
+        _FORMATS[country_code] = rules
+    return rules
+
+
+def _right_length(number: phonenumbers.PhoneNumber) -> bool:
+    """Whether a number not known to be in use still has a length its country uses for numbers
+    that start like it.
+
+    phonenumbers' possible-length test alone is too loose for that: a UK number may have 9 digits
+    (some area codes), so "07700 90012", a mobile with a digit missing, is "possible"; and "12345"
+    is possible as a local number, which is not a number anyone can be reached on from outside its
+    area. A number must be IS_POSSIBLE (not TOO_SHORT, not IS_POSSIBLE_LOCAL_ONLY) and fit one of
+    the country's formatting rules for its leading digits (a UK number starting 7 has 10 digits).
+    A country whose metadata has no formatting rules is judged by its lengths alone.
+    """
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return False
+    rules = _formats(number.country_code)
+    if not rules:
+        return True
+    national = phonenumbers.national_significant_number(number)
+    return any((leading is None or leading.match(national)) and whole.fullmatch(national) for leading, whole in rules)
+
 
 def _normalise_plain_phone(text: str, default_country: str) -> str:
     cleaned = _NOT_PHONE_CHARS.sub("", text or "")
@@ -139,11 +181,11 @@ def _normalise_plain_phone(text: str, default_country: str) -> str:
             parsed.append(phonenumbers.parse(candidate, default_country))
         except phonenumbers.NumberParseException:
             continue
-    # An assigned number first; else one of the right length for its country: numbers from
-    # unassigned ranges (the UK's 07700 900xxx) are still someone's identifier and must match.
-    # With one reading there is nothing to prefer, and the cheap length test decides.
-    tests = (phonenumbers.is_possible_number,) if len(parsed) == 1 else (
-        phonenumbers.is_valid_number, phonenumbers.is_possible_number)
+    # An assigned number first; else one of the right length for its country and leading digits:
+    # numbers from unassigned ranges (the UK's 07700 900xxx) are still someone's identifier and
+    # must match. With one reading there is nothing to prefer, and the cheap length test goes first.
+    tests = (_right_length, phonenumbers.is_valid_number) if len(parsed) == 1 else (
+        phonenumbers.is_valid_number, _right_length)
     for acceptable in tests:
         for number in parsed:
             if acceptable(number):
@@ -160,6 +202,25 @@ def normalise_phone(text: str, default_country: str) -> str:
             raise InvalidIdentifier(text)
         return _normalise_plain_phone(number, default_country)
     return _normalise_plain_phone(text, default_country)
+
+
+MOBILE_TYPES = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+
+def normalise_mobile(text: str, default_country: str) -> str:
+    """E.164 form of a number text messages can go to: in use (is_valid_number) and a mobile.
+
+    Raises InvalidIdentifier for anything else, NotAMobile for a valid number of another type (a
+    landline, a freephone number). Stricter than normalise_phone, which must also accept numbers
+    from unassigned ranges because they are someone's identifier.
+    """
+    value = normalise_phone(text, default_country)
+    number = phonenumbers.parse(value)
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidIdentifier(text)
+    if phonenumbers.number_type(number) not in MOBILE_TYPES:
+        raise NotAMobile(text)
+    return value
 
 
 # -- the other kinds ------------------------------------------------------------------------------

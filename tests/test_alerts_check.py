@@ -316,6 +316,41 @@ def test_moderators_cannot_publish_punctuation_as_an_online_name(on, moderator):
     assert shown["identifiers"] == [{"kind": "phone", "value": "+447700900150"}]  # nothing else was saved
 
 
+@pytest.mark.parametrize("written", [
+    "07700 90012",                     # a digit missing: 9 digits is a UK length, but not for a number starting 07
+    "0770090012",
+    "+44 7700 90012",
+    "07700 9001234",                   # a digit too many
+    "https://wa.me/44770090012",
+    "tel:0770090012",
+    "123456",                          # a local number without its area code
+])
+def test_a_mistyped_number_is_not_read_and_costs_no_check(on, member, member_client, written):
+    unreadable_and_not_counted(on, member, member_client, written)
+
+
+def test_mistyped_numbers_are_refused_in_reports_too(on, moderator, member_client):
+    """Reports and checks read numbers with the same normaliser, so what a check refuses was never
+    stored either; and a number from an unassigned range (07700 900xxx) is still stored and found."""
+    from test_reporting_common import api_report
+
+    body = {
+        "incident_types": ["robbery"], "occurred_on": "2024-05-01", "region": "london", "narrative": "Took it back.",
+        "consent": {"share_alert": True, "police_intelligence": False, "police_report": False, "wants_support": False},
+    }
+    anonymous = on.test_client()
+    refused = api_report(anonymous, {**body, "perpetrators": [{"phones": ["07700 90012"], "handles": ["!!!"]}]})
+    assert refused.status_code == 422
+    assert set(refused.get_json()["error"]["fields"]["perpetrators"]["0"]) == {"phones", "handles"}
+    published(on, moderator, phones=["07700 900160"])
+    assert check(member_client, "07700 900160").get_json()["result"] == "caution"
+
+
+def test_choosing_the_kind_reads_digits_as_a_plate(on, member_client):
+    in_app(on, make_report, plates=["123456"])
+    assert check(member_client, "123456", kind="plate").get_json()["result"] == "caution"
+
+
 # -- quotas, audit and enumeration warnings ---------------------------------------------------------
 
 

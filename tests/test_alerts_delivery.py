@@ -623,11 +623,52 @@ def test_sms_needs_a_number_when_offered(on, make_app, make_user):
                          headers={"X-CSRFToken": token})
     assert missing.status_code == 422 and "sms_number" in missing.get_json()["error"]["fields"]
     saved = client.put("/api/v1/me/subscriptions", json={"channels": ["sms"], "regions": ["london"],
-                                                         "sms_number": "07700 900444"}, headers={"X-CSRFToken": token})
-    assert saved.get_json()["sms_number"] == "+447700900444"
+                                                         "sms_number": "07911 123444"}, headers={"X-CSRFToken": token})
+    assert saved.get_json()["sms_number"] == "+447911123444"
     page = post_form(client, "/alerts/subscription", {"channels": ["sms"], "regions": ["london"],
                                                        "sms_number": "not a number"}, token_from="/alerts/subscription")
     assert page.status_code == 422 and "does not look like a mobile number" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("number", "message"), [
+    ("12345", "This does not look like a mobile number."),                  # was saved as +4412345
+    ("07911 12345", "This does not look like a mobile number."),            # a digit missing
+    ("07700 900444", "This does not look like a mobile number."),           # a range not in use: nobody gets it
+    ("020 7946 0018", "Text messages can only go to a mobile number"),      # a landline
+    ("0800 123456", "Text messages can only go to a mobile number"),
+])
+def test_a_text_message_number_must_be_a_mobile_in_use(on, make_app, make_user, number, message):
+    app = make_app({"SMS_BACKEND": "file"})
+    client = app.test_client()
+    sign_in(client, make_user("member", email="sms@example.org"))
+    token = csrf_token(client, "/alerts/subscription")
+    refused = client.put("/api/v1/me/subscriptions", json={"channels": ["sms"], "regions": ["london"],
+                                                           "sms_number": number}, headers={"X-CSRFToken": token})
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["fields"]["sms_number"][0].startswith(message)
+    page = post_form(client, "/alerts/subscription", {"channels": ["sms"], "regions": ["london"],
+                                                       "sms_number": number}, token_from="/alerts/subscription")
+    assert page.status_code == 422 and message in page.get_data(as_text=True)
+    assert client.get("/api/v1/me/subscriptions").get_json()["sms_number"] is None  # nothing was saved
+    saved = post_form(client, "/alerts/subscription", {"channels": ["sms"], "regions": ["london"],
+                                                        "sms_number": "+44 7911 123 555"},
+                      token_from="/alerts/subscription")
+    assert saved.status_code == 303
+    assert client.get("/api/v1/me/subscriptions").get_json()["sms_number"] == "+447911123555"
+
+
+def test_a_refused_text_message_number_is_explained_in_the_member_s_language(on, make_app, make_user):
+    app = make_app({"SMS_BACKEND": "file"})
+    client = app.test_client()
+    sign_in(client, make_user("member", email="sms-es@example.org"))
+    post_form(client, "/language", {"locale": "es", "next": "/"})
+    token = csrf_token(client, "/alerts/subscription")
+    for number, spanish in (("12345", "Esto no parece un número de móvil."),
+                            ("020 7946 0018", "Los mensajes de texto solo pueden ir a un número de móvil")):
+        refused = client.put("/api/v1/me/subscriptions", json={"channels": ["sms"], "regions": ["london"],
+                                                               "sms_number": number}, headers={"X-CSRFToken": token})
+        assert refused.status_code == 422
+        assert refused.get_json()["error"]["fields"]["sms_number"][0].startswith(spanish)
 
 
 def test_turning_a_channel_off_cancels_what_was_not_sent_yet(on, make_app, moderator, make_user, smtp):

@@ -64,10 +64,11 @@ class Canaries:
 
     def phone(self, where: str) -> str:
         digits = f"{secrets.randbelow(10**6):06d}"
-        # Every spelling a phone may be stored or logged in: national, E.164 and spaced.
-        for needle in (f"7911{digits}", f"7911 {digits}"):
+        # Every spelling a phone may be stored or logged in: national, E.164 and spaced. 07912 is a
+        # mobile range in use for every six digits (half of 07911 is not), as a text-message number must be.
+        for needle in (f"7912{digits}", f"7912 {digits}"):
             self.needles[needle] = where
-        return f"07911 {digits}"
+        return f"07912 {digits}"
 
     def plate(self, where: str) -> str:
         value = "CQ" + f"{secrets.randbelow(10**6):06d}"

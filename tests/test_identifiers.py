@@ -1,5 +1,6 @@
 """core.identifiers: one normalised value for every way of writing one identifier, links included
-(tel:, sms:, WhatsApp, profile addresses); handles that are only punctuation are refused."""
+(tel:, sms:, WhatsApp, profile addresses); handles that are only punctuation and phone numbers
+with a digit missing are refused; text-message numbers must be mobiles in use."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import pytest
 
 from core.identifiers import (
     InvalidIdentifier,
+    NotAMobile,
     guess_kind,
     handle_readings,
     normalise,
+    normalise_mobile,
 )
 
 # -- plain inputs read as they always were ------------------------------------------------------
@@ -72,7 +75,8 @@ def test_a_phone_link_gives_the_plain_number(link):
     assert guess_kind(link, "GB") == ("phone", "+447700900123")
 
 
-@pytest.mark.parametrize("link", ["tel:", "https://wa.me/", "https://api.whatsapp.com/send?text=hi", "tel:12"])
+@pytest.mark.parametrize("link", ["tel:", "https://wa.me/", "https://api.whatsapp.com/send?text=hi", "tel:12",
+                                  "https://wa.me/4477009001"])
 def test_a_phone_link_without_a_whole_number_is_refused(link):
     with pytest.raises(InvalidIdentifier):
         normalise("phone", link, "GB")
@@ -137,6 +141,58 @@ def test_a_handle_of_punctuation_only_is_refused(text):
         normalise("handle", text, "GB")
     with pytest.raises(InvalidIdentifier):
         guess_kind(text, "GB")
+
+
+# -- phone numbers of the wrong length ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "07700 90012",     # a UK mobile with a digit missing: 9 digits is possible for some UK numbers, not for 07
+    "07911 12345",
+    "020 7946 001",
+    "0161 496 000",
+    "07700 9001234",   # a digit too many
+    "12345",           # a local number without its area code: reachable from nowhere in particular
+    "+4412345",
+    "12",
+])
+def test_a_phone_number_of_the_wrong_length_is_not_a_phone(text):
+    with pytest.raises(InvalidIdentifier):
+        normalise("phone", text, "GB")
+
+
+def test_numbers_from_unassigned_ranges_still_count():
+    # 07700 900xxx is not in use (phonenumbers calls it invalid) but has a mobile's length: a
+    # report may give one and a check must find it.
+    assert normalise("phone", "07700 900000", "GB") == "+447700900000"
+    assert normalise("phone", "+44 1632 960999", "GB") == "+441632960999"
+
+
+# -- numbers for text messages -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("07911 123456", "+447911123456"),
+    ("+44 7911 123456", "+447911123456"),
+    ("447911123456", "+447911123456"),
+    ("+1 650 253 0000", "+16502530000"),  # the US does not tell mobiles from landlines: allowed
+    ("+34 612 345 678", "+34612345678"),
+])
+def test_a_text_message_number_is_a_mobile_in_e164(text, expected):
+    assert normalise_mobile(text, "GB") == expected
+
+
+@pytest.mark.parametrize("text", ["12345", "+4412345", "07700 900123", "07911 12345", "not a number", ""])
+def test_a_text_message_number_must_be_a_number_in_use(text):
+    with pytest.raises(InvalidIdentifier) as raised:
+        normalise_mobile(text, "GB")
+    assert not isinstance(raised.value, NotAMobile)
+
+
+@pytest.mark.parametrize("text", ["020 7946 0018", "0800 123456", "+34 912 345 678"])
+def test_a_landline_or_freephone_number_is_not_a_text_message_number(text):
+    with pytest.raises(NotAMobile):
+        normalise_mobile(text, "GB")
 
 
 # -- cost ---------------------------------------------------------------------------------------

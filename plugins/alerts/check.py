@@ -66,6 +66,10 @@ def candidates(text: str, kind: str | None = None) -> list[tuple[str, str]]:
     profile address as the name in it (instagram.com/someone → someone), plus the whole address as
     handles were stored before links were understood. A phone number is also looked up as a handle,
     because a WhatsApp link written in a report's "online names" is stored as its number.
+
+    Text that can only be a phone number (digits, or a phone link) but is not a number of the right
+    length gives nothing, so the check says it could not read it instead of answering "no record"
+    for a number with a digit missing. Choosing the kind lifts that ("123456" as a plate).
     """
     country = current_app.config["DEFAULT_COUNTRY"]
     text = (text or "").strip()[:MAX_INPUT]
@@ -78,7 +82,8 @@ def candidates(text: str, kind: str | None = None) -> list[tuple[str, str]]:
         try:
             phone = normalise_phone(text, country)
         except InvalidIdentifier:
-            pass
+            if kind is None:
+                return []
         else:
             found.append(("phone", phone))
     if "email" in kinds and "@" in text and not text.startswith("@") and "/" not in text:
@@ -93,7 +98,7 @@ def candidates(text: str, kind: str | None = None) -> list[tuple[str, str]]:
             old = handle_as_before(text) if phone_link else None
             if old is not None:
                 found.append(("handle", old))
-        elif not (phone_like and "phone" in kinds):  # digits only: a phone number, not a name
+        else:
             with contextlib.suppress(InvalidIdentifier):
                 found.extend(("handle", value) for value in handle_readings(text, country))
     return found

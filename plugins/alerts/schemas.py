@@ -11,7 +11,7 @@ import datetime
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from core.api import ApiSchema
-from core.identifiers import KINDS
+from core.identifiers import KINDS, InvalidIdentifier, NotAMobile, normalise_mobile
 from plugins.alerts import _, _l
 from plugins.alerts.models import CHANNELS, FREQUENCIES, SEVERITIES, STATUSES
 from plugins.reporting.schemas import PastDate, StrictBoolean  # alerts requires reporting
@@ -114,20 +114,29 @@ class Code(fields.String):
 
 
 class Phone(Text):
-    """A phone number in any usual form, returned in E.164."""
+    """A mobile number for text messages in any usual form, returned in E.164: a number in use
+    (phonenumbers' is_valid_number) of mobile type, so a mistyped "12345" never becomes +4412345
+    and texts a stranger."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         from flask import current_app
-
-        from core.identifiers import InvalidIdentifier, normalise_phone
 
         text = super()._deserialize(value, attr, data, **kwargs)
         if text is None:
             return None
         try:
-            return normalise_phone(text, current_app.config["DEFAULT_COUNTRY"])
-        except InvalidIdentifier:
-            raise ValidationError(_("This does not look like a mobile number. Please check it.")) from None
+            return normalise_mobile(text, current_app.config["DEFAULT_COUNTRY"])
+        except InvalidIdentifier as exc:
+            raise ValidationError(sms_number_message(exc)) from None
+
+
+def sms_number_message(error: InvalidIdentifier) -> str:
+    """What to tell someone whose text-message number was refused (the API and the page alike)."""
+    if isinstance(error, NotAMobile):
+        return _("Text messages can only go to a mobile number, and this looks like a landline or another "
+                 "kind of number. Please check it.")
+    return _("This does not look like a mobile number. Please check it and write the whole number, with the "
+             "country code if it is from another country.")
 
 
 def _one_of(choices) -> validate.Validator:

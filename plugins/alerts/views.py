@@ -251,12 +251,13 @@ def subscription_page():
                 "sms_number": None,
             }
             if "sms" in form.channels.data and form.sms_number.data:
-                from core.identifiers import normalise_phone
+                from core.identifiers import normalise_mobile
+                from plugins.alerts.schemas import sms_number_message
 
                 try:
-                    data["sms_number"] = normalise_phone(form.sms_number.data, current_app.config["DEFAULT_COUNTRY"])
-                except InvalidIdentifier:
-                    form.sms_number.errors.append(_("This does not look like a mobile number. Please check it."))
+                    data["sms_number"] = normalise_mobile(form.sms_number.data, current_app.config["DEFAULT_COUNTRY"])
+                except InvalidIdentifier as exc:
+                    form.sms_number.errors.append(sms_number_message(exc))
             if not form.sms_number.errors:
                 try:
                     subscriptions.save(current_user, data, sms_on)
