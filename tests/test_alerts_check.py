@@ -104,6 +104,32 @@ def test_the_check_page_answers_without_showing_the_identifier_back(on, moderato
     assert "No record" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(("written", "kind", "said"), [
+    ("07700 900124", "", "Checked as a phone number ending 0124."),
+    ("https://wa.me/447700900124", "", "Checked as a phone number ending 0124."),
+    ("someone@example.net", "", "Checked as an e-mail address."),
+    ("AB12 CDE", "", "Checked as a number plate and as an online name."),
+    ("AB12 CDE", "plate", "Checked as a number plate."),
+    ("instagram.com/someone", "", "Checked as an online name."),
+])
+def test_the_check_page_says_how_it_read_the_input_without_repeating_it(on, member_client, written, kind, said):
+    page = post_form(member_client, "/alerts/check", {"identifier": written, "kind": kind},
+                     token_from="/alerts/check").get_data(as_text=True)
+    assert "No record" in page and said in page
+    for whole in ("900124", "someone", "example.net", "AB12", "wa.me"):
+        assert whole not in page.split("<form")[0]  # nothing more of it above the (emptied) form
+    # Only the page says it: the API's answer is unchanged.
+    assert set(check(member_client, written, **({"kind": kind} if kind else {})).get_json()) == {"result", "message"}
+
+
+def test_how_the_input_was_read_is_translated(on, make_user):
+    client = on.test_client()
+    sign_in(client, make_user("member", email="lee@example.org"))
+    post_form(client, "/language", {"locale": "pt_BR", "next": "/"})
+    page = post_form(client, "/alerts/check", {"identifier": "07700 900125"}, token_from="/alerts/check")
+    assert "Consultado como número de telefone terminado em 0125." in page.get_data(as_text=True)
+
+
 def test_a_verified_consenting_report_without_an_alert_still_answers_caution(on, member_client):
     in_app(on, make_report, phones=["07700 900200"])
     answer = check(member_client, "07700900200").get_json()

@@ -57,6 +57,7 @@ class QuotaExceeded(Exception):
 class Outcome:
     result: str
     alert_ids: list[int] = field(default_factory=list)
+    readings: list[tuple[str, str]] = field(default_factory=list)  # what was looked up, main reading first
 
 
 def candidates(text: str, kind: str | None = None) -> list[tuple[str, str]]:
@@ -211,6 +212,7 @@ def run_check(text: str, account_id: int, address: str | None, kind: str | None 
     # Look up first (reads only), then count, record and decide in one short transaction: a
     # refused check gets nothing back, and every check costs one commit.
     outcome = lookup(pairs)
+    outcome.readings = pairs
     main_kind, main_value = pairs[0]
     shape, tag = shape_and_tag(main_kind, main_value)
     with relaxed_commit():

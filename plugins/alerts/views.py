@@ -190,6 +190,23 @@ def answer_message(result: str, with_alerts: bool) -> str:
              "know more.")
 
 
+def read_as_message(readings: list[tuple[str, str]]) -> str | None:
+    """How the check read what was typed, so a member can spot a typo: the kind, and for a phone
+    only its last four digits (the page never shows the identifier back)."""
+    if not readings:
+        return None
+    kind, value = readings[0]
+    if kind == "phone":
+        return _("Checked as a phone number ending %(digits)s.", digits=value[-4:])
+    if kind == "email":
+        return _("Checked as an e-mail address.")
+    if kind == "plate":
+        if any(other == "handle" for other, _value in readings):
+            return _("Checked as a number plate and as an online name.")
+        return _("Checked as a number plate.")
+    return _("Checked as an online name.")
+
+
 @bp.route("/check", methods=["GET", "POST"])
 @requires("alerts.check")
 def check_page():
@@ -223,6 +240,7 @@ def check_page():
         outcome=outcome,
         alerts=alerts,
         message=answer_message(outcome.result, bool(alerts)) if outcome else None,
+        read_as=read_as_message(outcome.readings) if outcome else None,
     ), status
 
 
