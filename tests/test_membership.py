@@ -359,3 +359,11 @@ def test_a_flood_from_one_address_is_held_back_without_affecting_others(make_app
         keys = repr([row.key for row in LoginAttempt.select()])
     assert "127.0.0.1" not in keys and "192.0.2.55" not in keys
     assert len(pending_ids(limited)) == 3
+
+
+@pytest.mark.parametrize("mobile", ["12345", "020 7946 0123", "07700 90012"])
+def test_an_application_needs_a_mobile_we_can_text(app, mobile):
+    refused = apply(app.test_client(), mobile=mobile)
+    assert refused.status_code == 422
+    assert "Please enter a mobile number we can text" in refused.get_data(as_text=True)
+    assert pending_ids(app) == []

@@ -34,7 +34,7 @@ from core.accounts.invitations import CheckboxesField, PasswordLink, mail_passwo
 from core.accounts.models import User
 from core.crypto import EncryptedTextField, keyring
 from core.db import BaseModel, db, utcnow
-from core.identifiers import InvalidIdentifier, normalise_email, normalise_phone
+from core.identifiers import InvalidIdentifier, normalise_email, normalise_mobile, normalise_phone
 from core.permissions import PUBLIC, requires
 from core.queue import task
 
@@ -215,7 +215,7 @@ class ApplicationForm(FlaskForm):
     def validate_mobile(self, field):
         if field.data:
             try:
-                field.data = normalise_phone(field.data, current_app.config["DEFAULT_COUNTRY"])
+                field.data = normalise_mobile(field.data, current_app.config["DEFAULT_COUNTRY"])
             except InvalidIdentifier:
                 raise ValidationError(_("Please enter a mobile number we can text, like 07911 123456.")) from None
 

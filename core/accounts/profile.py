@@ -24,7 +24,7 @@ from core.accounts.invitations import CheckboxesField
 from core.accounts.models import User, UserRole
 from core.crypto import EncryptedTextField
 from core.db import BaseModel, db, utcnow
-from core.identifiers import InvalidIdentifier, normalise_phone
+from core.identifiers import InvalidIdentifier, normalise_mobile
 from core.permissions import SIGNED_IN, requires
 
 bp = Blueprint("profile", __name__, url_prefix="/account")
@@ -77,7 +77,7 @@ class ProfileForm(FlaskForm):
     def validate_mobile(self, field):
         if field.data:
             try:
-                field.data = normalise_phone(field.data, current_app.config["DEFAULT_COUNTRY"])
+                field.data = normalise_mobile(field.data, current_app.config["DEFAULT_COUNTRY"])
             except InvalidIdentifier:
                 raise ValidationError(_("Please enter a mobile number we can text, like 07911 123456.")) from None
 
