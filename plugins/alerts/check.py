@@ -106,9 +106,34 @@ def candidates(text: str, kind: str | None = None) -> list[tuple[str, str]]:
 
 
 def lookup(pairs: list[tuple[str, str]]) -> Outcome:
-    """Match blind indexes against visible alerts, then consenting verified reports."""
+    """Match blind indexes against visible alerts and consenting verified reports, in one statement
+    (one round trip to PostgreSQL): each matching alert's id, then one NULL row if a report matches."""
     if not pairs:
         return Outcome(NO_RECORD)
+    ring = keyring()
+    indexes = [(kind, ring.blind_index(kind, value)) for kind, value in pairs]
+    match = " OR ".join(["(i.kind = %s AND i.blind_index = %s)"] * len(indexes))
+    params = [part for pair in indexes for part in pair]
+    # Only placeholders are joined into this statement; every value is a parameter.
+    sql = (
+        "SELECT * FROM (SELECT DISTINCT a.id, a.published_at FROM alerts_identifier i "  # noqa: S608  # nosec B608  # placeholders only
+        "JOIN alerts_alert a ON a.id = i.alert_id "
+        f"WHERE ({match}) AND a.status IN ('published', 'updated') "
+        "AND (a.expires_on IS NULL OR a.expires_on >= %s)) AS alerts "
+        "UNION ALL SELECT NULL, NULL WHERE EXISTS (SELECT 1 FROM reporting_perpetrator_identifier i "
+        "JOIN reporting_report r ON r.id = i.report_id "
+        f"WHERE ({match}) AND r.status = 'verified' AND EXISTS (SELECT 1 FROM reporting_consent c "
+        "WHERE c.report_id = r.id AND c.purpose = 'share_alert' AND c.withdrawn_at IS NULL) "
+        # A report behind a withdrawn alert no longer warns on its own: withdrawing is the team's
+        # judgement that this warning should not stand, and it takes effect at once.
+        "AND NOT EXISTS (SELECT 1 FROM alerts_source s JOIN alerts_alert w ON w.id = s.alert_id "
+        "WHERE s.report_id = r.id AND w.status = 'withdrawn'))"
+    )
+    rows = run_sql(sql, [*params, utcnow().date(), *params]).fetchall()
+    if not rows:
+        return Outcome(NO_RECORD)
+    alerts = sorted((row for row in rows if row[0] is not None), key=lambda row: row[1], reverse=True)
+    return Outcome(CAUTION, [row[0] for row in alerts])
     ring = keyring()
     indexes = [(kind, ring.blind_index(kind, value)) for kind, value in pairs]
     match = " OR ".join(["(i.kind = %s AND i.blind_index = %s)"] * len(indexes))
