@@ -184,6 +184,8 @@ def make_floor_app():
     import phonenumbers
     from flask import Flask, jsonify, request
 
+    from core.db import prepared_statement
+
     url = os.environ["REDUMBRELLA_DATABASE_URL"]
     sqlite = url.startswith("sqlite")
     floor = Flask("floor")
@@ -206,7 +208,17 @@ def make_floor_app():
         return state["connection"].cursor()
 
     def run(cur, sql, params=()):
-        cur.execute(sql.replace("%s", "?") if sqlite else sql, params)
+        """SQLite's driver keeps statements prepared; on PostgreSQL, prepare each once, as core does."""
+        if sqlite:
+            cur.execute(sql.replace("%s", "?"), params)
+        elif params:
+            name, prepare = prepared_statement(sql)
+            if name not in state.setdefault("prepared", set()):
+                cur.execute(prepare)
+                state["prepared"].add(name)
+            cur.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
+        else:
+            cur.execute(sql)
         return cur
 
     @floor.post("/api/v1/check")

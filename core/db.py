@@ -65,7 +65,7 @@ def run_sql(sql: str, params=()):
     """
     if db.param != "%s":
         return db.execute_sql(sql_text(sql), params)
-    name, prepare = _prepared_name(sql)
+    name, prepare = prepared_statement(sql)
     connection = db.connection()
     done = _PREPARED.setdefault(connection, set())
     if name not in done:
@@ -80,7 +80,7 @@ _PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @functools.lru_cache(maxsize=256)
-def _prepared_name(sql: str) -> tuple[str, str]:
+def prepared_statement(sql: str) -> tuple[str, str]:
     """A stable name for a statement and its PREPARE text ($1, $2... for the %s placeholders)."""
     name = "ru_" + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:16]
     numbered = iter(range(1, sql.count("%s") + 1))
