@@ -18,6 +18,9 @@ from helpers import TEST_PASSWORD
 from core.app import create_app
 from core.db import db
 
+# The alerts tests' on, moderator, mod_client, member and member_client.
+pytest_plugins = ["alerts_fixtures"]
+
 TEST_DATABASE_URL = os.environ.get("REDUMBRELLA_TEST_DATABASE_URL", "")
 TEST_REDIS_URL = os.environ.get("REDUMBRELLA_TEST_REDIS_URL", "")
 

@@ -6,40 +6,11 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from alerts_fixtures import in_app
 from helpers import enable, post_form, sign_in
 from test_alerts_helpers import make_report
 
 from core.db import connection
-
-
-@pytest.fixture
-def on(app):
-    enable(app, "reporting", "alerts")
-    return app
-
-
-@pytest.fixture
-def moderator(on, make_user):
-    return make_user("moderator", email="mod@example.org")
-
-
-@pytest.fixture
-def mod_client(on, moderator):
-    client = on.test_client()
-    sign_in(client, moderator)
-    return client
-
-
-@pytest.fixture
-def member_client(on, make_user):
-    client = on.test_client()
-    sign_in(client, make_user("member", email="member@example.org"))
-    return client
-
-
-def in_app(app, function, *args, **kwargs):
-    with app.test_request_context(), connection():
-        return function(*args, **kwargs)
 
 
 def _report(app, **kwargs):

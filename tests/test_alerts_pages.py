@@ -6,46 +6,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from helpers import enable, post_form, sign_in
+from alerts_fixtures import in_app
+from helpers import post_form, sign_in
 from test_alerts_helpers import make_report
-
-from core.db import connection
-
-
-@pytest.fixture
-def on(app):
-    enable(app, "reporting", "alerts")
-    return app
-
-
-@pytest.fixture
-def moderator(on, make_user):
-    return make_user("moderator", email="mod@example.org")
-
-
-@pytest.fixture
-def mod_client(on, moderator):
-    client = on.test_client()
-    sign_in(client, moderator)
-    return client
-
-
-@pytest.fixture
-def member(on, make_user):
-    return make_user("member", email="member@example.org")
-
-
-@pytest.fixture
-def member_client(on, member):
-    client = on.test_client()
-    sign_in(client, member)
-    return client
-
-
-def in_app(app, function, *args, **kwargs):
-    with app.test_request_context(), connection():
-        return function(*args, **kwargs)
 
 
 def published(app, moderator, title="Man who robs after booking", publish=True, **data):

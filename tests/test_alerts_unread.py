@@ -3,36 +3,11 @@ the navigation counts it; the first visit marks nothing."""
 
 from __future__ import annotations
 
-import pytest
-from helpers import enable, sign_in
-from test_alerts import _csrf, _draft, _publish, _report, in_app
+from alerts_fixtures import in_app
+from helpers import sign_in
+from test_alerts import _csrf, _draft, _publish, _report
 
 from core.db import connection
-
-
-@pytest.fixture
-def on(app):
-    enable(app, "reporting", "alerts")
-    return app
-
-
-@pytest.fixture
-def moderator(on, make_user):
-    return make_user("moderator", email="mod@example.org")
-
-
-@pytest.fixture
-def mod_client(on, moderator):
-    client = on.test_client()
-    sign_in(client, moderator)
-    return client
-
-
-@pytest.fixture
-def member_client(on, make_user):
-    client = on.test_client()
-    sign_in(client, make_user("member", email="member@example.org"))
-    return client
 
 
 def _nav_alerts_link(page: str) -> str:
