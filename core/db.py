@@ -47,24 +47,17 @@ def is_sqlite(database=None) -> bool:
     return isinstance(target, SqliteDatabase)
 
 
-def sql_text(sql: str) -> str:
-    """A fixed statement written with %s placeholders, in the bound database's placeholder style.
+def run_sql(sql: str, params=()):
+    """Execute one fixed statement written with %s placeholders, on SQLite or PostgreSQL.
 
     For the hot paths (every API call, every check), where building a peewee query costs more
-    than running it. Only placeholders may vary; every value goes in the parameters.
-    """
-    return sql if db.param == "%s" else sql.replace("%s", db.param)
-
-
-def run_sql(sql: str, params=()):
-    """Execute a fixed statement written with %s placeholders (see sql_text).
-
-    On PostgreSQL the statement is prepared once per connection and then only executed: planning
-    a statement can cost more than running it (1.5 ms against 0.2 ms for the identifier check's
-    look-up). SQLite's driver already keeps its statements prepared.
+    than running it. Only placeholders may vary; every value goes in params. On PostgreSQL the
+    statement is prepared once per connection and then only executed: planning it can cost more
+    than running it (1.7 ms against 0.2 ms for the identifier check's look-up). SQLite's driver
+    already keeps its statements prepared.
     """
     if db.param != "%s":
-        return db.execute_sql(sql_text(sql), params)
+        return db.execute_sql(sql.replace("%s", db.param), params)
     name, prepare = prepared_statement(sql)
     connection = db.connection()
     done = _PREPARED.setdefault(connection, set())
