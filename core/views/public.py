@@ -30,9 +30,12 @@ def contact():
 
 
 def contact_lines() -> list[str]:
+    """What the team wrote; none while the database is down (the footer then shows no link)."""
+    from flask import g
+
     from core.accounts.membership import core_settings
 
-    return core_settings()["contact"]
+    return [] if g.get("database_unavailable") else core_settings()["contact"]
 
 
 @bp.route("/language", methods=["POST"])
@@ -58,13 +61,6 @@ def healthz():
     return jsonify(report), 200 if report["status"] == "ok" else 503
 
 
-def _contact_lines_or_none() -> list[str]:
-    """For the footer's link; a page rendered while the database is down shows none."""
-    from flask import g
-
-    return [] if g.get("database_unavailable") else contact_lines()
-
-
 def init_template_context(app) -> None:
     @app.context_processor
     def _layout_context():
@@ -76,6 +72,6 @@ def init_template_context(app) -> None:
             "available_locales": config["LOCALES"],
             "nav_items": nav_items,
             "current_path": request.full_path.rstrip("?") if request else "/",
-            "contact_lines": _contact_lines_or_none,
+            "contact_lines": contact_lines,
         }
 
