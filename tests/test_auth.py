@@ -270,6 +270,77 @@ def test_a_wrong_code_is_rejected_and_counted(make_app, make_user):
     assert late.status_code == 429
 
 
+def test_wrong_codes_count_against_the_account_until_the_whole_sign_in_succeeds(make_app, make_user):
+    """Someone holding a staff password cannot try codes without end by typing the password again
+    between guesses, nor by spreading the guesses over several addresses."""
+    app = make_app({"LOGIN_MAX_FAILURES_PER_ACCOUNT": 10, "LOGIN_MAX_FAILURES_PER_ADDRESS": 50})
+    user = make_user("moderator", email="guarded@example.org")
+    enrol_two_factor(app, user)
+    wrong = _wrong_code(app, user.email)
+    statuses = []
+    for round_number in range(6):  # 6 rounds x 3 addresses x 2 codes: 36 guesses if nothing stopped them
+        for address in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
+            where = {"REMOTE_ADDR": address}
+            client = app.test_client()
+            step_one = login(client, user.email, TEST_PASSWORD, environ_base=where)
+            if step_one.status_code == 429:
+                statuses.append(429)
+                continue
+            assert step_one.location.endswith("/account/login/code")
+            for _ in range(2):
+                answer = post_form(client, "/account/login/code", {"code": wrong}, token_from="/account/login/code",
+                                   environ_base=where)
+                statuses.append(answer.status_code)
+    assert statuses.count(400) == 10  # exactly the account's limit of wrong codes were checked
+    assert 429 in statuses and statuses[10:] == [429] * (len(statuses) - 10)
+    assert ("auth.throttled", f"user:{user.id}", None) in audit_actions(app)
+
+    # From a fresh address the right password and then the right code both wait, in the reader's language.
+    client = app.test_client()
+    spanish = {"Accept-Language": "es"}
+    fresh = {"REMOTE_ADDR": "192.0.2.200"}
+    refused = login(client, user.email, TEST_PASSWORD, environ_base=fresh, headers=spanish)
+    assert refused.status_code == 429 and "Demasiados intentos" in refused.get_data(as_text=True)
+    assert not signed_in(client)
+
+
+def test_the_code_step_answers_429_once_the_account_reached_its_limit(make_app, make_user):
+    """A sign-in whose password step was passed before the limit was reached is refused at the code step."""
+    app = make_app({"LOGIN_MAX_FAILURES_PER_ACCOUNT": 4, "LOGIN_MAX_FAILURES_PER_ADDRESS": 50})
+    user = make_user("moderator", email="waiting@example.org")
+    enrol_two_factor(app, user)
+    wrong = _wrong_code(app, user.email)
+    patient = app.test_client()  # passes the password step, then waits
+    assert login(patient, user.email, TEST_PASSWORD, environ_base={"REMOTE_ADDR": "192.0.2.10"}).status_code == 302
+    for n in range(4):
+        guesser = app.test_client()
+        where = {"REMOTE_ADDR": f"198.51.100.{20 + n}"}
+        assert login(guesser, user.email, TEST_PASSWORD, environ_base=where).status_code == 302
+        assert post_form(guesser, "/account/login/code", {"code": wrong}, token_from="/account/login/code",
+                         environ_base=where).status_code == 400
+    right = next_two_factor_code(app, user)
+    late = post_form(patient, "/account/login/code", {"code": right}, token_from="/account/login/code",
+                     environ_base={"REMOTE_ADDR": "192.0.2.10"}, headers={"Accept-Language": "es"})
+    assert late.status_code == 429 and "Demasiados intentos" in late.get_data(as_text=True)
+    assert not signed_in(patient)
+
+
+def test_a_whole_sign_in_with_its_code_clears_the_accounts_failures(make_app, make_user):
+    app = make_app({"LOGIN_MAX_FAILURES_PER_ACCOUNT": 3, "LOGIN_MAX_FAILURES_PER_ADDRESS": 50})
+    user = make_user("moderator", email="careful@example.org")
+    enrol_two_factor(app, user)
+    wrong = _wrong_code(app, user.email)
+    for _round in range(2):
+        client = app.test_client()
+        assert login(client, user.email, TEST_PASSWORD).status_code == 302
+        for _ in range(2):
+            assert post_form(client, "/account/login/code", {"code": wrong},
+                             token_from="/account/login/code").status_code == 400
+        code = post_form(client, "/account/login/code", {"code": next_two_factor_code(app, user)},
+                         token_from="/account/login/code")
+        assert code.status_code == 302 and signed_in(client)  # two wrong, then right: all forgotten
+
+
 def test_the_code_step_needs_the_password_step_first(client, make_user):
     response = client.get("/account/login/code")
     assert response.status_code == 302 and response.location.endswith("/account/login")

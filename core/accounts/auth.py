@@ -234,7 +234,6 @@ def login():
         flash(_("That email and password do not match an account."), "error")
         return render_template("auth/login.html", form=form), 400
 
-    throttle.clear_account(account_key)
     if hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(form.password.data)
         user.save(only=[User.password_hash])
@@ -247,7 +246,10 @@ def login():
             "at": int(time.time()),
             "next": next_path,
         }
+        # The account's failures are not forgotten yet: wrong codes keep counting against it
+        # until a code is right too, however often the password is typed again.
         return redirect(url_for("auth.login_code"))
+    throttle.clear_account(account_key)
     return _finish_sign_in(user, next_path, "password")
 
 
@@ -297,6 +299,8 @@ def login_code():
         return render_template("auth/login_code.html", form=form)
     if not form.validate_on_submit():
         return render_template("auth/login_code.html", form=form), 400
+    # The same account key as the password step: a wrong code counts against the account from
+    # any address, and past the limit every code waits, whichever address sends it.
     account_key = throttle.account_key(user.email or "")
     address_key = throttle.address_key()
     if throttle.is_throttled(account_key, address_key):

@@ -8,6 +8,9 @@ hashes, and rows older than the window are deleted.
 
 The account key is taken from what was typed, whether or not an account exists, so throttling
 answers the same for real and unknown accounts. Throttling one account never affects another.
+The account's failures are forgotten only when a whole sign-in succeeds: a right password alone
+does not clear them when a two-factor code must follow, so wrong codes keep counting however
+often the password is typed again, and from whatever address.
 
 Settings (integers, read from app config with these defaults):
 LOGIN_MAX_FAILURES_PER_ACCOUNT (10), LOGIN_MAX_FAILURES_PER_ADDRESS (50), LOGIN_THROTTLE_MINUTES (15).
@@ -102,5 +105,6 @@ def record_failure(account: str, address: str, kind: str = LOGIN) -> bool:
 
 
 def clear_account(account: str) -> None:
-    """After a successful sign-in the account's own failures are forgotten (the address's are not)."""
+    """After a whole successful sign-in (password, then the code when the account has two-factor
+    sign-in) or a password reset, the account's own failures are forgotten (the address's are not)."""
     LoginAttempt.delete().where((LoginAttempt.scope == ACCOUNT) & (LoginAttempt.key == account)).execute()
