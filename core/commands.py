@@ -17,17 +17,34 @@ def audit():
 
 
 @audit.command("verify")
+@click.option("--expect-head", "expect", default=None, metavar="COUNT:HASH|FILE",
+              help="A head printed by an earlier run (or a file holding that output): fail unless it is "
+                   "still a point on the chain.")
 @with_appcontext
-def audit_verify():
-    """Check that no audit entry was changed or removed; exit 1 if one was."""
-    from core.audit import AuditEntry, verify
+def audit_verify(expect):
+    """Check that no audit entry was changed or removed, and print the head; exit 1 if not intact.
 
+    Keep the printed head (the entry count and the newest hash) somewhere the server cannot write,
+    and pass it back with --expect-head next time: entries removed from the end are then caught.
+    """
+    from pathlib import Path
+
+    from core.audit import Head, check
+
+    saved = None
+    if expect is not None:
+        text = Path(expect).read_text(encoding="utf-8") if Path(expect).is_file() else expect
+        try:
+            saved = Head.parse(text)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--expect-head") from None
     with connection():
-        broken = verify()
-        count = AuditEntry.select().count()
-    if broken is not None:
-        raise click.ClickException(f"the audit chain breaks at entry {broken}")
-    click.echo(f"audit log intact: {count} entries")
+        result = check(saved)
+    if not result.intact:
+        raise click.ClickException(result.problem)
+    click.echo(f"audit log intact: {result.head.count} entries, head {result.head}")
+    if saved is not None:
+        click.echo(f"the saved head {saved.count}:{saved.hash[:12]}... is on the chain")
 
 
 @click.group()
@@ -80,6 +97,24 @@ def keys_reencrypt():
     from core.crypto import keyring
 
     click.echo(f"{_reencrypt(keyring())} value(s) re-encrypted")
+
+
+@keys.command("rotate-audit")
+@with_appcontext
+def keys_rotate_audit():
+    """Add a new audit key: new entries are signed with it, older keys stay to verify older entries."""
+    from core.crypto import add_audit_key, keyring, load_keys
+
+    if current_app.config["AUDIT_KEYS"]:
+        raise click.ClickException("audit keys come from REDUMBRELLA_AUDIT_KEYS: put a new key first in that list")
+    from core.audit import record
+
+    add_audit_key(current_app)
+    load_keys(current_app)
+    with connection():
+        record("keys.rotated", target="keys:audit")
+    click.echo(f"new audit key in use (key id {keyring().audit_signing_id}); keep the old ones to verify old entries")
+    click.echo("Restart the web and queue workers so they sign with it; back the key file up again.")
 
 
 def _reencrypt(ring) -> int:

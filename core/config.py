@@ -49,6 +49,8 @@ DEFAULTS = {
     "ARGON2_PARALLELISM": 4,
     "ENCRYPTION_KEYS": "",
     "BLIND_INDEX_KEY": "",
+    # Keys of the audit log's HMAC chain, comma-separated, newest first (core.audit).
+    "AUDIT_KEYS": "",
     # Where people reach the site, for links in emails sent by the queue (https://example.org).
     "BASE_URL": "",
     # Email (core.mail): "smtp", or "file" (development: .eml files in instance/mail/).
@@ -218,6 +220,9 @@ def _check_web(config) -> None:
         raise ConfigError(f"{ENV_PREFIX}_QUICK_EXIT_URL must be a full address starting with https://")
     if config["BLIND_INDEX_KEY"] and len(str(config["BLIND_INDEX_KEY"])) < 16:
         raise ConfigError(f"{ENV_PREFIX}_BLIND_INDEX_KEY must be at least 16 characters long")
+    audit_keys = [key.strip() for key in str(config["AUDIT_KEYS"]).split(",") if key.strip()]
+    if any(len(key) < 32 for key in audit_keys):
+        raise ConfigError(f"{ENV_PREFIX}_AUDIT_KEYS must be keys of at least 32 characters each, separated by commas")
 
 
 def _check_mail(config) -> None:

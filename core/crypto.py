@@ -22,15 +22,22 @@ from core.config import ConfigError
 KEY_DIR_NAME = "keys"
 ENCRYPTION_KEYS_FILE = "encryption.keys"
 BLIND_INDEX_KEY_FILE = "blind_index.key"
+AUDIT_KEYS_FILE = "audit.keys"
 
 
 class KeyRing:
-    def __init__(self, encryption_keys: list[bytes], blind_index_key: bytes):
+    def __init__(self, encryption_keys: list[bytes], blind_index_key: bytes, audit_keys: list[bytes] = ()):
         if not encryption_keys:
             raise ConfigError("no encryption key is configured")
         self.keys = encryption_keys
         self.fernet = MultiFernet([Fernet(key) for key in encryption_keys])
         self.blind_index_key = blind_index_key
+        # The audit log's HMAC keys by key id; the first one signs new entries (core.audit).
+        self.audit_keys = {audit_key_id(key): key for key in audit_keys}
+        self.audit_signing_id = audit_key_id(audit_keys[0]) if audit_keys else ""
+
+    def audit_keys_in_order(self) -> list[bytes]:
+        return list(self.audit_keys.values())
 
     def encrypt(self, text: str) -> str:
         return self.fernet.encrypt(text.encode("utf-8")).decode("ascii")
@@ -52,6 +59,16 @@ class KeyRing:
         """HMAC-SHA256 of kind and normalised value; kind keeps a phone and a handle apart."""
         message = f"{kind}:{normalised}".encode()
         return hmac.new(self.blind_index_key, message, hashlib.sha256).hexdigest()
+
+
+def audit_key_id(key: bytes) -> str:
+    """A short name for an audit key, stored with each entry it signs; it reveals nothing of the key."""
+    return hmac.new(key, b"redumbrella audit key id", hashlib.sha256).hexdigest()[:16]
+
+
+def fingerprint(secret: bytes) -> str:
+    """A short check value for a key (in backup manifests): equal keys, equal fingerprints."""
+    return hmac.new(secret, b"redumbrella key fingerprint", hashlib.sha256).hexdigest()[:16]
 
 
 _keyring: KeyRing | None = None
@@ -85,8 +102,17 @@ def load_keys(app, create: bool = True) -> KeyRing:
         if not path.exists() and create:
             _write_secret(path, os.urandom(32).hex() + "\n")
         blind = path.read_text().strip().encode()
+    if app.config["AUDIT_KEYS"]:
+        audit = [k.strip().encode() for k in app.config["AUDIT_KEYS"].split(",") if k.strip()]
+    else:
+        path = key_dir / AUDIT_KEYS_FILE
+        if not path.exists() and create:
+            _write_secret(path, os.urandom(32).hex() + "\n")
+        audit = [line.strip().encode() for line in path.read_text().splitlines() if line.strip()]
+    if not audit:
+        raise ConfigError(f"{key_dir / AUDIT_KEYS_FILE} holds no audit key")
     try:
-        _keyring = KeyRing(encryption, blind)
+        _keyring = KeyRing(encryption, blind, audit)
     except ValueError:
         raise ConfigError("an encryption key is malformed: each must be a Fernet key (44 characters)") from None
     app.extensions["redumbrella.keyring"] = _keyring
@@ -105,6 +131,17 @@ def add_encryption_key(app) -> Path:
     return path
 
 
+def add_audit_key(app) -> Path:
+    """Put a new audit key first in the instance's audit key file; older keys stay to verify old entries."""
+    path = Path(app.instance_path) / KEY_DIR_NAME / AUDIT_KEYS_FILE
+    existing = path.read_text() if path.exists() else ""
+    fresh = path.with_suffix(".new")
+    fresh.unlink(missing_ok=True)
+    _write_secret(fresh, os.urandom(32).hex() + "\n" + existing)
+    os.replace(fresh, path)
+    return path
+
+
 def _reload_if_rotated() -> bool:
     """After `redumbrella keys rotate` in another process, pick up the new key file once."""
     global _keyring, _key_file_mtime
@@ -114,7 +151,7 @@ def _reload_if_rotated() -> bool:
     if mtime == _key_file_mtime:
         return False
     keys = [line.strip().encode() for line in _key_file.read_text().splitlines() if line.strip()]
-    _keyring = KeyRing(keys, _keyring.blind_index_key)
+    _keyring = KeyRing(keys, _keyring.blind_index_key, list(_keyring.audit_keys_in_order()))
     _key_file_mtime = mtime
     return True
 

@@ -1,9 +1,14 @@
 """The audit log: the admin page (filters, pages, no personal data, its own reading recorded), the
-database refusing edits, and `redumbrella audit verify` catching one tampered or removed row."""
+database refusing edits, `redumbrella audit verify` catching one tampered or removed row, a
+whole chain recomputed without the audit key (issue 9, item 4), and a saved head catching
+entries removed from the end."""
 
 from __future__ import annotations
 
 import datetime
+import hashlib
+import hmac
+import json
 import re
 
 import pytest
@@ -237,10 +242,14 @@ def test_changing_one_target_is_detected(app, chain):
 
 
 def test_changing_one_row_and_its_hash_is_detected_at_the_next_row(app, chain):
-    """Recomputing the edited row's own hash does not help: the next row points at the old one."""
+    """Recomputing the edited row's own hash, even with the key, does not help: the next row points
+    at the old one."""
+    from core.crypto import keyring
+
     victim = chain[1]
     victim.target = "thing:forged"
-    forged_hash = victim.compute_hash()
+    with app.app_context():
+        forged_hash = victim.compute_hash(keyring().audit_keys[victim.key_id])
     param = "%s" if using_postgres() else "?"
     _tamper(
         app,
@@ -269,3 +278,170 @@ def test_entries_keep_chaining_after_the_page_is_read(app, admin_client, chain):
         assert admin_client.get("/admin/audit/").status_code == 200
     result = _verify_command(app)
     assert result.exit_code == 0 and "audit log intact" in result.output
+
+
+# -- the keyed chain (issue 9, item 4) ------------------------------------------------------------
+
+
+def _plain_sha256(entry) -> tuple[str, str]:
+    """What the chain was before it was keyed: anyone could compute it."""
+    body = json.dumps([entry.created_at.isoformat(timespec="microseconds"), entry.actor_id, entry.action,
+                       entry.target, entry.previous_hash], separators=(",", ":"))
+    return "", hashlib.sha256(body.encode()).hexdigest()
+
+
+def _guessed_key(entry) -> tuple[str, str]:
+    """The new scheme, key id kept, but under a key the attacker made up."""
+    body = json.dumps([entry.created_at.isoformat(timespec="microseconds"), entry.actor_id, entry.action,
+                       entry.target, entry.previous_hash, entry.key_id], separators=(",", ":"))
+    return entry.key_id, hmac.new(b"a key the attacker made up, 32+ chars", body.encode(), hashlib.sha256).hexdigest()
+
+
+def _edit_and_rechain(app, victim_id: int, hasher) -> None:
+    """Edit one entry, then recompute every hash from it to the end, as someone with write access
+    to the database but not the audit key would, with the append-only triggers out of the way."""
+    entries = _entries(app)
+    param = "%s" if using_postgres() else "?"
+    statements = []
+    previous = None
+    for entry in entries:
+        if entry.id < victim_id:
+            previous = entry.entry_hash
+            continue
+        if entry.id == victim_id:
+            entry.target = "thing:forged"
+        entry.previous_hash = previous or "0" * 64
+        entry.key_id, entry.entry_hash = hasher(entry)
+        previous = entry.entry_hash
+        statements.append((f"UPDATE audit_entry SET target = {param}, previous_hash = {param}, key_id = {param}, "
+                           f"entry_hash = {param} WHERE id = {param}",
+                           (entry.target, entry.previous_hash, entry.key_id, entry.entry_hash, entry.id)))
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        try:
+            with db.atomic():
+                if using_postgres():
+                    db.execute_sql("SET LOCAL session_replication_role = replica")
+                else:
+                    db.execute_sql("DROP TRIGGER IF EXISTS audit_entry_no_update")
+                # entry_hash is unique: move the rows out of the way first, then write the new chain.
+                for _sql, params in statements:
+                    db.execute_sql(f"UPDATE audit_entry SET entry_hash = {param} WHERE id = {param}",
+                                   (f"x{params[-1]}", params[-1]))
+                for sql, params in statements:
+                    db.execute_sql(sql, params)
+        finally:
+            db.close()
+
+
+@pytest.mark.parametrize("hasher", [_plain_sha256, _guessed_key], ids=["plain-sha256", "guessed-key"])
+def test_an_edit_rechained_without_the_key_is_caught(app, chain, hasher):
+    """Before the chain was keyed, recomputing plain SHA-256 from the edited row on gave "intact"."""
+    victim = chain[0]
+    _edit_and_rechain(app, victim.id, hasher)
+    assert [e.target for e in _entries(app)][0] == "thing:forged"
+    result = _verify_command(app)
+    assert result.exit_code == 1, result.output
+    if hasher is _guessed_key:
+        assert f"the audit chain breaks at entry {victim.id}" in result.output
+    else:  # unkeyed rows are accepted only when keyed ones follow; here every row was rewritten
+        assert "no keyed entry" in result.output
+
+
+def test_an_edit_rechained_as_unkeyed_in_the_middle_is_caught(app, chain):
+    """Rows rewritten in the old unkeyed form after keyed ones do not pass as an old prefix."""
+    _edit_and_rechain(app, chain[3].id, _plain_sha256)
+    result = _verify_command(app)
+    assert result.exit_code == 1
+    assert f"the audit chain breaks at entry {chain[3].id} (an unkeyed entry after keyed ones)" in result.output
+
+
+def test_verify_prints_the_head_and_checks_a_saved_one(app, chain, tmp_path):
+    entries = _entries(app)
+    result = _verify_command(app)
+    head = f"{len(entries)}:{entries[-1].entry_hash}"
+    assert result.exit_code == 0
+    assert f"audit log intact: {len(entries)} entries, head {head}" in result.output
+
+    runner = app.test_cli_runner()
+    # The head saved now, and an older point on the chain, are both found after more entries.
+    _seed(app, [("test.later", "thing:later", 1)])
+    older = f"{len(entries) - 2}:{entries[-3].entry_hash}"
+    for saved in (head, older):
+        later = runner.invoke(cli, ["audit", "verify", "--expect-head", saved])
+        assert later.exit_code == 0, later.output
+        assert f"audit log intact: {len(entries) + 1} entries" in later.output
+    # The whole saved output of an earlier run, from a file, works as well.
+    saved_file = tmp_path / "audit-head.txt"
+    saved_file.write_text(result.output)
+    assert runner.invoke(cli, ["audit", "verify", "--expect-head", str(saved_file)]).exit_code == 0
+    # A head that was never on the chain: rewritten.
+    wrong = runner.invoke(cli, ["audit", "verify", "--expect-head", f"{len(entries)}:{'a' * 64}"])
+    assert wrong.exit_code == 1 and "the log was rewritten" in wrong.output
+    bad = runner.invoke(cli, ["audit", "verify", "--expect-head", "yesterday"])
+    assert bad.exit_code == 2 and "COUNT:HASH" in bad.output
+
+
+def test_entries_removed_from_the_end_are_caught_by_the_saved_head(app, chain):
+    entries = _entries(app)
+    saved = f"{len(entries)}:{entries[-1].entry_hash}"
+    param = "%s" if using_postgres() else "?"
+    _tamper(app, f"DELETE FROM audit_entry WHERE id >= {param}", (entries[-2].id,))
+    # The shorter chain is still a valid chain (the documented limit) ...
+    assert _verify_command(app).exit_code == 0
+    # ... but not the one whose head was kept elsewhere.
+    result = app.test_cli_runner().invoke(cli, ["audit", "verify", "--expect-head", saved])
+    assert result.exit_code == 1
+    assert f"the saved head has {len(entries)} entries but the log has {len(entries) - 2}" in result.output
+
+
+def test_a_rewritten_history_that_keeps_the_count_is_caught_by_the_saved_head(app, chain):
+    """Even someone holding the key, who rewrote and re-signed the chain, cannot match a saved head."""
+    from core.crypto import keyring
+
+    entries = _entries(app)
+    saved = f"{len(entries)}:{entries[-1].entry_hash}"
+    with app.app_context():
+        ring = keyring()
+        _edit_and_rechain(app, entries[1].id,
+                          lambda e: (e.key_id, e.compute_hash(ring.audit_keys[e.key_id])))
+    assert _verify_command(app).exit_code == 0, "re-signed with the real key: only the saved head can tell"
+    result = app.test_cli_runner().invoke(cli, ["audit", "verify", "--expect-head", saved])
+    assert result.exit_code == 1 and f"entry number {len(entries)} is not the one in the saved head" in result.output
+
+
+def test_entries_signed_with_a_key_this_instance_lacks_are_reported(app, chain, make_app):
+    other = make_app({"AUDIT_KEYS": "another-instance-audit-key-0123456789"})
+    result = other.test_cli_runner().invoke(cli, ["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"entry {chain[0].id} was signed with an audit key this instance does not have" in result.output
+
+
+def test_the_audit_key_is_made_on_first_start_and_can_be_rotated(app, chain, make_app):
+    from pathlib import Path
+
+    from core.crypto import AUDIT_KEYS_FILE, KEY_DIR_NAME
+
+    key_file = Path(app.instance_path) / KEY_DIR_NAME / AUDIT_KEYS_FILE
+    assert key_file.exists() and key_file.stat().st_mode & 0o077 == 0
+    first_id = chain[0].key_id
+    assert first_id and all(entry.key_id == first_id for entry in chain)
+
+    result = app.test_cli_runner().invoke(cli, ["keys", "rotate-audit"])
+    assert result.exit_code == 0, result.output
+    assert len(key_file.read_text().split()) == 2
+    _seed(app, [("test.after", "thing:after", 1)])
+    entries = _entries(app)
+    assert entries[-1].key_id not in ("", first_id) and entries[-2].action == "keys.rotated"
+    assert _verify_command(app).exit_code == 0
+
+    key_file.write_text(key_file.read_text().split()[0] + "\n")  # the old key lost
+    result = _verify_command(make_app())
+    assert result.exit_code == 1 and "does not have" in result.output
+
+
+def test_audit_keys_must_be_long(make_app):
+    from core.config import ConfigError
+
+    with pytest.raises(ConfigError, match="AUDIT_KEYS must be keys of at least 32 characters"):
+        make_app({"AUDIT_KEYS": "short"})
