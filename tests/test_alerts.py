@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from alerts_fixtures import in_app
+from alerts_fixtures import in_app, publish_from_preview
 from helpers import enable, post_form, sign_in
 from test_alerts_helpers import make_report
 
@@ -31,11 +31,17 @@ def _draft(app, moderator, reports, **data):
 
 
 def _publish(app, moderator, alert):
+    """Review the preview, then publish, as a moderator does."""
     from core.accounts.models import User
     from plugins.alerts import service
     from plugins.alerts.models import Alert
 
-    return in_app(app, lambda: service.publish(Alert.get_by_id(alert.id), User.get_by_id(moderator.id)))
+    def review_and_publish():
+        actor = User.get_by_id(moderator.id)
+        service.review(Alert.get_by_id(alert.id), actor)
+        return service.publish(Alert.get_by_id(alert.id), actor)
+
+    return in_app(app, review_and_publish)
 
 
 # -- what an alert may be written from ---------------------------------------------------------
@@ -90,11 +96,11 @@ def test_a_draft_copies_the_allowlist_and_nothing_about_the_reporter(on, moderat
     assert [item["code"] for item in data["regions"]] == ["wales"]
     assert sorted((i["kind"], i["value"]) for i in data["identifiers"]) == [
         ("email", "bad.man@example.com"), ("handle", "badman"), ("phone", "+447700900123"), ("plate", "AB12CDE")]
-    assert data["perpetrators"] == [{"description": {"gender": "man", "age_range": "40-50", "build": "heavy",
-                                                     "features": "tattoo on left hand"},
-                                     "vehicle": {"make": "Ford", "model": "Focus", "colour": "silver"}}]
+    # The description and vehicle are the reporter's own words: a moderator writes them, if at all.
+    assert data["perpetrators"] == []
     text = str(data)
-    for canary in ("NARRATIVE-CANARY", "LOCATION-CANARY", "CONTACT-CANARY", "Dave the Rave", "reporter.person"):
+    for canary in ("NARRATIVE-CANARY", "LOCATION-CANARY", "CONTACT-CANARY", "Dave the Rave", "reporter.person",
+                   "tattoo on left hand", "heavy", "Focus", "silver"):
         assert canary not in text
     assert data["reports"] == [report.reference]  # staff see which report it came from
 
@@ -238,20 +244,23 @@ def test_moderator_pages_write_edit_and_publish_through_forms(on, moderator, mod
     assert response.status_code == 303
     edit_url = response.headers["Location"]
     form = mod_client.get(edit_url).get_data(as_text=True)
-    assert "+447700900321" in form and "red" in form
+    assert "+447700900321" in form
+    # The reporter's description is beside the form to write from (staff only), not in its fields.
+    assert "What the reporter wrote (for you only)" in form and "<dd>red</dd>" in form
+    assert 'name="p0_hair" maxlength="1000" value=""' in form
     response = post_form(mod_client, edit_url, {
         "title": "Follows people home", "summary": "A man who follows people home.", "severity": "high",
         "incident_types": ["harassment"], "regions": ["london", "wales"],
         "identifiers": "phone: 07700 900321\n@follower",
-        "p0_hair": "red", "p0_build": "tall", "p1_make": "Vauxhall",
+        "p0_hair": "red", "p0_build": "tall", "p0_make": "Vauxhall",
     }, token_from=edit_url)
     assert response.status_code == 303, response.get_data(as_text=True)
     staff_url = response.headers["Location"]
-    response = post_form(mod_client, staff_url + "/publish", {}, token_from=staff_url)
-    assert response.status_code == 303
+    alert_id = int(staff_url.rstrip("/").rsplit("/", 1)[1])
+    response = publish_from_preview(mod_client, alert_id)
+    assert response.status_code == 303 and response.headers["Location"].endswith(staff_url)
     page = member_client.get("/alerts/").get_data(as_text=True)
     assert "Follows people home" in page
-    alert_id = int(staff_url.rstrip("/").rsplit("/", 1)[1])
     detail = member_client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     assert "follower" in detail and "Vauxhall" in detail and "tall" in detail and "Serious danger" in detail
 
@@ -273,10 +282,12 @@ def test_moderator_api_creates_patches_publishes_and_withdraws(on, moderator, me
     alert_id = response.get_json()["id"]
     body = response.get_json()
     assert body["status"] == "draft" and body["identifiers"] == [{"kind": "phone", "value": "+447700900777"}]
-    assert body["perpetrators"][0]["vehicle"] == {"make": "Seat", "colour": "red"}
+    assert body["perpetrators"] == []  # the reporter's words about the vehicle are not copied
     bad = client.patch(f"/api/v1/alerts/{alert_id}", json={"severity": "apocalyptic", "nonsense": 1}, headers=auth)
     assert bad.status_code == 422 and set(bad.get_json()["error"]["fields"]) == {"severity", "nonsense"}
     assert client.patch(f"/api/v1/alerts/{alert_id}", json={"severity": "high"}, headers=auth).status_code == 200
+    assert client.post(f"/api/v1/alerts/{alert_id}/publish", headers=auth).status_code == 409  # not reviewed
+    assert client.post(f"/api/v1/alerts/{alert_id}/review", headers=auth).status_code == 200
     assert client.post(f"/api/v1/alerts/{alert_id}/publish", headers=auth).get_json()["status"] == "published"
     assert member_client.get(f"/api/v1/alerts/{alert_id}").get_json()["severity"] == "high"
     assert client.post(f"/api/v1/alerts/{alert_id}/withdraw", json={"reason": "resolved"},
@@ -292,6 +303,7 @@ def test_the_openapi_document_lists_every_alerts_operation(on):
     assert set(paths["/alerts"]) == {"get", "post"}
     assert set(paths["/alerts/{id}"]) == {"get", "patch"}
     assert "post" in paths["/alerts/{id}/publish"] and "post" in paths["/alerts/{id}/withdraw"]
+    assert "post" in paths["/alerts/{id}/review"]
     assert "post" in paths["/check"] and "put" in paths["/me/subscriptions"]
     assert "429" in paths["/check"]["post"]["responses"]
     assert "identifier" in spec["components"]["schemas"]["CheckRequest"]["properties"]

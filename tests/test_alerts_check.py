@@ -8,7 +8,7 @@ import datetime
 import logging
 
 import pytest
-from alerts_fixtures import in_app
+from alerts_fixtures import in_app, publish_from_preview
 from helpers import csrf_token, post_form, sign_in
 from test_alerts_helpers import make_report
 
@@ -23,6 +23,7 @@ def published(app, moderator, *, title="Alert", expires_on=None, **report_kwargs
         report = make_report(**report_kwargs)
         actor = User.get_by_id(moderator.id)
         alert = service.create_from_reports([report], {"summary": "Take care.", "title": title}, actor)
+        service.review(alert, actor)
         service.publish(alert, actor)
         if expires_on is not None:
             alert.expires_on = expires_on
@@ -237,8 +238,8 @@ def test_an_alert_written_with_links_matches_a_plain_check(on, moderator, member
     }, token_from=edit_url)
     assert response.status_code == 303, response.get_data(as_text=True)
     staff_url = response.headers["Location"]
-    assert post_form(staff, staff_url + "/publish", {}, token_from=staff_url).status_code == 303
     alert_id = int(staff_url.rstrip("/").rsplit("/", 1)[1])
+    assert publish_from_preview(staff, alert_id).status_code == 303
     shown = member_client.get(f"/api/v1/alerts/{alert_id}").get_json()["identifiers"]
     assert {(item["kind"], item["value"]) for item in shown} == {
         ("phone", "+447700900141"), ("handle", "alert_name"), ("handle", "second_name")}

@@ -70,7 +70,12 @@ def publish(app, moderator, alert):
     from plugins.alerts import service
     from plugins.alerts.models import Alert
 
-    return in_app(app, lambda: service.publish(Alert.get_by_id(alert.id), User.get_by_id(moderator.id)))
+    def review_and_publish():
+        actor = User.get_by_id(moderator.id)
+        service.review(Alert.get_by_id(alert.id), actor)
+        return service.publish(Alert.get_by_id(alert.id), actor)
+
+    return in_app(app, review_and_publish)
 
 
 def deliveries(app) -> list:

@@ -22,6 +22,7 @@ def published(app, moderator, title="Man who robs after booking", publish=True, 
         alert = service.create_from_reports([report], {"title": title, "summary": "Take care with him.", **data},
                                             actor)
         if publish:
+            service.review(alert, actor)
             service.publish(alert, actor)
         return alert
 

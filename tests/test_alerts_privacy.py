@@ -1,6 +1,6 @@
 """Nothing about the person who reported reaches an alert: reports are filled with random personal
-details, alerts are written from them the default way (with the perpetrator details), published,
-corrected, withdrawn, delivered, fed and checked, and every page, feed, e-mail (with the alert's
+details, alerts are written from them the default way (with the perpetrator identifiers), reviewed,
+published, corrected, withdrawn, delivered, fed and checked, and every page, feed, e-mail (with the alert's
 details in it), text message and API answer is searched for each of those details. A withdrawal's
 reason (staff only) reaches no message and no member."""
 
@@ -77,6 +77,9 @@ def test_no_personal_detail_of_a_reporter_reaches_any_alert_output(app, make_app
                                                   "regions": ["london", "wales"]}, headers=auth)
         outputs = [created.get_data(as_text=True), second.get_data(as_text=True)]
         for alert_id in (created.get_json()["id"], second.get_json()["id"]):
+            reviewed = api.post(f"/api/v1/alerts/{alert_id}/review", headers=auth)  # the preview, with counts
+            assert reviewed.status_code == 200, reviewed.get_json()
+            outputs.append(reviewed.get_data(as_text=True))
             outputs.append(api.post(f"/api/v1/alerts/{alert_id}/publish", headers=auth).get_data(as_text=True))
         # A correction tells the three subscribers again (e-mail and text), with the corrected text.
         outputs.append(api.patch(f"/api/v1/alerts/{second.get_json()['id']}", json={"severity": "high",

@@ -2,7 +2,9 @@
 
 Members and partners: GET /alerts, GET /alerts/{id}, POST /check, GET and PUT /me/subscriptions.
 Moderators (a token of a moderator account): POST /alerts, PATCH /alerts/{id},
-POST /alerts/{id}/publish and /withdraw. Partner feeds: GET /feeds/alerts.atom and .json.
+POST /alerts/{id}/review (records that the caller saw the preview; returns it with the number of
+people who will be told), then POST /alerts/{id}/publish (409 unless the current content was
+reviewed), and /withdraw. Partner feeds: GET /feeds/alerts.atom and .json.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from plugins.alerts.schemas import (
     AlertFieldsSchema,
     AlertListOut,
     AlertOut,
+    AlertPreviewOut,
     CheckInSchema,
     CheckOut,
     SubscriptionInSchema,
@@ -165,6 +168,21 @@ def patch_alert(alert_id: int):
     return jsonify(service.public_dict(alert, staff=True, labels=labels()))
 
 
+@bp.route("/alerts/<int:alert_id>/review", methods=["POST"])
+@requires("alerts.publish")
+def review_alert(alert_id: int):
+    """Record that the caller saw the preview of the alert as it is now, and return that preview
+    (the alert as members will see it, and how many people will be told)."""
+    alert = Alert.get_or_none(Alert.id == alert_id)
+    if alert is None:
+        return render_error(404)
+    try:
+        shown = service.review(alert, current_user)
+    except service.AlertError as exc:
+        return _alert_error(exc)
+    return jsonify(shown)
+
+
 @bp.route("/alerts/<int:alert_id>/publish", methods=["POST"])
 @requires("alerts.publish")
 def publish_alert(alert_id: int):
@@ -237,6 +255,7 @@ def register_api(spec) -> None:
         ("SubscriptionsOut", SubscriptionOut),
         ("AlertCreate", AlertCreateSchema),
         ("AlertChange", AlertFieldsSchema),
+        ("AlertPreview", AlertPreviewOut),
         ("Withdraw", WithdrawInSchema),
     ):
         if name not in spec.components.schemas:
@@ -277,8 +296,19 @@ def register_api(spec) -> None:
                   "security": secured, "parameters": [alert_id], "requestBody": body("AlertChange"),
                   "responses": {**ok("Alert", "The alert as saved."), **error_responses(401, 403, 404, 409, 422)}},
     })
+    spec.path(path="/alerts/{id}/review", operations={
+        "post": {"tags": ["alerts"], "summary": "Moderators: review a draft before publishing it.",
+                 "description": "Records that the caller saw the preview of the draft as it is now, and returns "
+                                "it: the alert exactly as members will see it and how many people will be told, "
+                                "per channel. Any later change to the draft clears the review.",
+                 "security": secured, "parameters": [alert_id],
+                 "responses": {**ok("AlertPreview", "The preview, now recorded as reviewed."),
+                               **error_responses(401, 403, 404, 409, 422)}},
+    })
     spec.path(path="/alerts/{id}/publish", operations={
-        "post": {"tags": ["alerts"], "summary": "Moderators: publish a draft and notify subscribers.",
+        "post": {"tags": ["alerts"], "summary": "Moderators: publish a reviewed draft and notify subscribers.",
+                 "description": "409 when nobody reviewed the draft (POST /alerts/{id}/review), or it was changed "
+                                "after its review; 422 when it has no summary or region.",
                  "security": secured, "parameters": [alert_id],
                  "responses": {**ok("Alert", "Published."), **error_responses(401, 403, 404, 409, 422)}},
     })

@@ -121,6 +121,32 @@ class _Outbox:
         return self.due
 
 
+def audience(alert: Alert) -> dict:
+    """Who publishing this alert now would tell, counted from the same selection fan_out writes
+    rows for (recipients and _Outbox.channels), for the preview a moderator sees first:
+
+    - people: how many people get a message (e-mail and/or text), straight away or in their daily one;
+    - channels: how many messages per channel ({"email": n, "sms": n}; sms only where offered);
+    - daily: how many of those people get it in their daily message;
+    - on_site_only: subscribers to its regions who chose "On this site only" (no message; the
+      alert list marks it new for them).
+    """
+    outbox = _Outbox()
+    counts: Counter = Counter()
+    people = daily = on_site_only = 0
+    for _user_id, channels, frequency in recipients(alert):
+        mine = outbox.channels(channels)
+        if not mine:
+            on_site_only += "web" in (channels or "").split(",")
+            continue
+        people += 1
+        daily += frequency == "daily"
+        counts.update(mine)
+    offered = [channel for channel in SENT_CHANNELS if channel != "sms" or outbox.sms_on]
+    return {"people": people, "channels": {channel: counts[channel] for channel in offered}, "daily": daily,
+            "on_site_only": on_site_only}
+
+
 def fan_out(alert: Alert) -> Counter:
     """Write the outbox rows for a newly published alert; returns how many are due per channel."""
     outbox = _Outbox()

@@ -57,6 +57,7 @@ def fill(app, accounts) -> None:
         }, moderator)
         if not service.regions_of(alert):
             service.update(alert, {"regions": [FALLBACK_REGION]}, moderator)
+        service.review(alert, moderator)  # the demo moderator "saw the preview" of these made-up samples
         service.publish(alert, moderator)
         first_region = first_region or service.regions_of(alert)[0]
     member = accounts.get("member")

@@ -62,7 +62,8 @@ class NewAlertForm(FlaskForm):
         _l("Summary for members"),
         validators=[DataRequired(message=_l("Please write a summary for members.")), Length(max=5000)],
     )
-    include_perpetrators = BooleanField(_l("Start with the perpetrator details of these reports"), default=True)
+    include_perpetrators = BooleanField(
+        _l("Start with the phone numbers, e-mails, plates and online names given in these reports"), default=True)
 
 
 class AlertForm(FlaskForm):
@@ -88,6 +89,13 @@ class WithdrawForm(FlaskForm):
 
 class FeedTokenForm(FlaskForm):
     label = StringField(_l("Partner organisation"), validators=[DataRequired(), Length(max=120)])
+
+
+class PublishForm(FlaskForm):
+    """Publish exactly the previewed alert: the version and content digest the preview showed."""
+
+    version = HiddenField(validators=[DataRequired()])
+    digest = HiddenField(validators=[DataRequired(), Length(max=64)])
 
 
 class EmptyForm(FlaskForm):

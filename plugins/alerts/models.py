@@ -1,9 +1,10 @@
 """Tables of the alerts plugin (all prefixed alerts_).
 
 An alert is written by a moderator from verified reports whose reporter agreed to a community
-warning. It copies an allowlist only (incident types, date, regions, the moderator's summary and
-the perpetrator details the moderator picks); nothing about the reporter. Perpetrator identifiers
-are kept as blind indexes for the identifier check and encrypted for display.
+warning. It copies structured facts only (incident types, date, regions, and the perpetrator
+identifiers the check matches); every word of free text in it was typed by a moderator, never
+copied from what the reporter wrote. It is published only after a moderator reviewed its preview.
+Perpetrator identifiers are kept as blind indexes for the identifier check and encrypted for display.
 
 Delivery goes through an outbox (Delivery): one row per recipient and channel with a unique
 idempotency key. A worker claims rows, sends, and marks each one sent before the next, so a
@@ -68,6 +69,13 @@ class Alert(BaseModel):
     corrected_at = DateTimeField(null=True)  # last correction after publication (members see it)
     withdrawn_at = DateTimeField(null=True)
     withdrawn_reason = EncryptedTextField(null=True)  # staff-only free text
+    # The last review: a moderator saw the preview (the alert as members will see it, and how many
+    # people will be told) of this version, whose content had this digest (service.content_digest).
+    # Publishing needs both to match the alert as it is now; every edit clears them.
+    reviewed_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    reviewed_at = DateTimeField(null=True)
+    reviewed_version = IntegerField(null=True)
+    reviewed_digest = CharField(max_length=64, null=True)
 
     class Meta:
         table_name = "alerts_alert"
@@ -134,7 +142,7 @@ class AlertRevision(BaseModel):
 
     alert = ForeignKeyField(Alert, backref="revisions", on_delete="CASCADE")
     version = IntegerField()
-    action = CharField(max_length=16)  # created, edited, published, corrected, withdrawn
+    action = CharField(max_length=16)  # created, edited, reviewed, published, corrected, withdrawn
     status = CharField(max_length=16)
     snapshot = EncryptedTextField()  # JSON of the alert as it was after this action
     note = EncryptedTextField(null=True)

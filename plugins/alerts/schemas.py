@@ -254,7 +254,9 @@ class AlertCreateSchema(AlertFieldsSchema):
                     metadata={"description": "References of verified reports whose reporter agreed to a warning."})
     summary = Text(max_length=MAX_SUMMARY, multiline=True, required=True, allow_none=False)
     include_perpetrators = StrictBoolean(load_default=True, metadata={
-        "description": "Copy the reports' perpetrator identifiers, description and vehicle (default true)."})
+        "description": "Copy the phone numbers, e-mails, plates and online names the reports give for the "
+                       "perpetrator (default true). Their description and vehicle are the reporter's own words "
+                       "and are never copied: write them in `perpetrators` yourself."})
 
     @validates_schema
     def _summary_given(self, data, **kwargs):
@@ -302,6 +304,26 @@ class AlertOut(Schema):
     version = fields.Integer(metadata={"description": "Moderators only."})
     review_on = fields.Date(allow_none=True, metadata={"description": "Moderators only."})
     reports = fields.List(fields.String(), metadata={"description": "Moderators only: source report references."})
+    reviewed = fields.Boolean(metadata={
+        "description": "Moderators only: a draft whose current content a moderator reviewed, so it may be published."})
+    reviewed_at = fields.DateTime(allow_none=True, metadata={"description": "Moderators only: the last review."})
+
+
+class RecipientsOut(Schema):
+    people = fields.Integer(metadata={"description": "People who get a message (e-mail and/or text)."})
+    channels = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                           metadata={"description": "Messages per channel: email, and sms where offered."})
+    daily = fields.Integer(metadata={"description": "Of the people, those who get it in their daily message."})
+    on_site_only = fields.Integer(metadata={
+        "description": "Subscribers to its regions who chose the site only: no message."})
+
+
+class AlertPreviewOut(Schema):
+    alert = fields.Nested(AlertOut, metadata={"description": "The alert exactly as members will see it."})
+    recipients = fields.Nested(RecipientsOut)
+    message = fields.String(metadata={"description": "\"12 people will be told.\" and per channel, translated."})
+    version = fields.Integer(metadata={"description": "The version reviewed."})
+    digest = fields.String(metadata={"description": "SHA-256 of the content reviewed."})
 
 
 class AlertListOut(Schema):

@@ -1,14 +1,21 @@
-"""Writing, publishing, correcting and withdrawing alerts, and what members may see of them.
+"""Writing, reviewing, publishing, correcting and withdrawing alerts, and what members may see of them.
 
 The allowlist lives here and only here: `public_dict` is what every page, feed, e-mail and API
-answer is built from, and `create_from_reports` copies from reports only the fields named in
-DESCRIPTION_KEYS, VEHICLE_KEYS and the identifiers. Nothing about the reporter (who they are,
-their words, where exactly, how to reach them) is ever read by this module.
+answer is built from, and `create_from_reports` copies from reports only structured facts
+(COPIED_FROM_REPORTS): what happened, when, where, and the perpetrator identifiers the check
+matches. Nothing the reporter wrote in their own words (the perpetrator's description and
+vehicle, the narrative, names, the place) is ever copied into an alert: free text in an alert is
+typed by a moderator. `reporter_words` shows a moderator the description and vehicle the reporter
+gave, beside the form, to write from (staff only; never saved in the alert).
+
+Publishing needs a review (`review`): a moderator saw the preview of exactly the current content
+(the alert as members will see it and how many people will be told). Every edit clears it.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 
 from flask import current_app
@@ -44,8 +51,21 @@ from plugins.alerts.models import (
     Candidate,
 )
 
-# The perpetrator details an alert may carry. Names, narrative, location and everything about
-# the reporter are deliberately absent.
+# What a draft takes from its reports, field by field (docs/modules/alerts.md, "Where alerts
+# come from"). Only structured facts, never text the reporter typed:
+#   incident types  codes from the configured list             copied
+#   region          a code from the configured list            copied
+#   occurred_on     a date (the latest of the reports)         copied
+#   identifiers     phones, e-mails, plates, online names,     copied with include_perpetrators
+#                   normalised (E.164, lower case...), as the check matches them
+#   description, vehicle (gender, age, height, build, hair,    never copied: free text; shown to the
+#     distinguishing features, languages; make, model, colour) moderator beside the form (reporter_words)
+#   names, narrative, location, time of day, work setting,     never copied, never read here
+#     contact method, anything about the reporter
+COPIED_FROM_REPORTS = ("incident_types", "region", "occurred_on", "identifiers")
+
+# The perpetrator details an alert may carry, written by a moderator. Names, narrative, location and
+# everything about the reporter are deliberately absent.
 DESCRIPTION_KEYS = ("gender", "age_range", "height", "build", "hair", "features", "languages")
 VEHICLE_KEYS = ("make", "model", "colour")
 EDITABLE = ("title", "summary", "severity", "incident_types", "occurred_on", "regions", "expires_on",
@@ -114,12 +134,12 @@ def reports_by_reference(references: list[str]) -> list:
 
 
 def details_from_reports(reports: list) -> dict:
-    """What an alert may carry from these reports: the allowlist, nothing else."""
+    """What a draft may take from these reports: the structured facts of COPIED_FROM_REPORTS,
+    nothing the reporter typed."""
     models = reporting_models()
     incident_types: list[str] = []
     regions: list[str] = []
     dates = []
-    perpetrators = []
     identifiers = []
     seen_identifiers = set()
     for report in reports:
@@ -130,14 +150,6 @@ def details_from_reports(reports: list) -> dict:
             regions.append(report.region)
         if report.occurred_on:
             dates.append(report.occurred_on)
-        people = models.Perpetrator.select().where(models.Perpetrator.report == report).order_by(
-            models.Perpetrator.position
-        )
-        for person in people:
-            description = {k: v for k, v in person.description_dict.items() if k in DESCRIPTION_KEYS and v}
-            vehicle = {k: v for k, v in person.vehicle_dict.items() if k in VEHICLE_KEYS and v}
-            if description or vehicle:
-                perpetrators.append({"description": description, "vehicle": vehicle})
         rows = models.PerpetratorIdentifier.select().where(models.PerpetratorIdentifier.report == report)
         for row in rows:
             if row.kind in IDENTIFIER_KINDS and (row.kind, row.blind_index) not in seen_identifiers:
@@ -147,9 +159,30 @@ def details_from_reports(reports: list) -> dict:
         "incident_types": incident_types,
         "regions": regions,
         "occurred_on": max(dates) if dates else None,
-        "perpetrators": perpetrators,
         "identifiers": identifiers,
     }
+
+
+def reporter_words(alert: Alert) -> list[dict]:
+    """For the moderator writing the alert, staff only: the description and vehicle each source
+    report gives of the people who did harm, as the reporter wrote them. Shown beside the form to
+    write from; never copied into the alert and never part of what members see.
+    [{"reference": "R-...", "people": [{"description": {...}, "vehicle": {...}}]}]"""
+    models = reporting_models()
+    ids = source_report_ids(alert)
+    if not ids:
+        return []
+    found = []
+    for report in models.Report.select().where(models.Report.id.in_(ids)).order_by(models.Report.id):
+        people = []
+        for person in models.Perpetrator.select().where(models.Perpetrator.report == report).order_by(
+                models.Perpetrator.position):
+            description = {k: v for k, v in person.description_dict.items() if k in DESCRIPTION_KEYS and v}
+            vehicle = {k: v for k, v in person.vehicle_dict.items() if k in VEHICLE_KEYS and v}
+            if description or vehicle:
+                people.append({"description": description, "vehicle": vehicle})
+        found.append({"reference": report.reference, "people": people})
+    return found
 
 
 # -- writing --------------------------------------------------------------------------------------
@@ -162,8 +195,10 @@ def settings() -> dict:
 
 
 def create_from_reports(reports: list, data: dict, actor) -> Alert:
-    """A draft from these reports. data may set any EDITABLE field; include_perpetrators (default
-    True) copies the reports' perpetrator details, which the moderator can then trim."""
+    """A draft from these reports: their structured facts (details_from_reports), and the
+    perpetrator identifiers unless include_perpetrators is False. data may set any EDITABLE field:
+    what a moderator writes (summary, title, a description of the person...) is theirs; nothing
+    the reporter typed is copied."""
     for report in reports:
         if not eligible(report):
             raise AlertError(_("Report %(reference)s cannot be used: an alert needs a verified report whose "
@@ -174,7 +209,6 @@ def create_from_reports(reports: list, data: dict, actor) -> Alert:
         "occurred_on": copied["occurred_on"],
         "regions": copied["regions"],
         "identifiers": copied["identifiers"] if data.get("include_perpetrators", True) else [],
-        "perpetrators": copied["perpetrators"] if data.get("include_perpetrators", True) else [],
     }
     given = {key: value for key, value in data.items() if key in EDITABLE and value is not None}
     check_values(given)
@@ -209,9 +243,11 @@ def update(alert: Alert, data: dict, actor) -> Alert:
     before = member_view(alert) if alert.status in VISIBLE_STATUSES else None
     queued: dict = {}
     with db.atomic():
+        _claim(alert)
         _apply(alert, changes)
         alert.version += 1
         alert.changed_at = utcnow()
+        _clear_review(alert)  # any edit: the review was of what was there before
         action = "edited"
         if alert.status in VISIBLE_STATUSES:
             _check_publishable(alert)
@@ -237,10 +273,33 @@ def member_view(alert: Alert) -> dict:
     return data
 
 
-def publish(alert: Alert, actor) -> Alert:
-    """Make a draft visible and send it to subscribers (through the outbox, after commit)."""
-    from plugins.alerts import delivery
+def content_digest(alert: Alert) -> str:
+    """SHA-256 of what members would see of the alert, from the stored values (codes, not their
+    translated labels, so it is the same in every language). A review is of this content."""
+    content = {
+        "title": alert.title or "",
+        "summary": alert.summary or "",
+        "severity": alert.severity,
+        "incident_types": alert.incident_type_codes,
+        "occurred_on": alert.occurred_on.isoformat() if alert.occurred_on else None,
+        "expires_on": alert.expires_on.isoformat() if alert.expires_on else None,
+        "regions": regions_of(alert),
+        "identifiers": [[row.kind, row.display] for row in AlertIdentifier.select().where(
+            AlertIdentifier.alert == alert).order_by(AlertIdentifier.id)],
+        "perpetrators": [[person.description_dict, person.vehicle_dict] for person in AlertPerpetrator.select().where(
+            AlertPerpetrator.alert == alert).order_by(AlertPerpetrator.position)],
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
+
+def is_reviewed(alert: Alert) -> bool:
+    """A moderator saw the preview of exactly this version and content."""
+    return (alert.reviewed_at is not None and alert.reviewed_version == alert.version
+            and alert.reviewed_digest == content_digest(alert))
+
+
+def check_can_publish(alert: Alert) -> None:
+    """What stops a draft from being published, whoever reviewed it (AlertError)."""
     if alert.status != DRAFT:
         raise AlertError(_("Only a draft can be published; this alert is %(status)s.", status=status_label(alert)))
     for report_id in source_report_ids(alert):
@@ -251,7 +310,85 @@ def publish(alert: Alert, actor) -> Alert:
                   "its status changed), so this alert cannot be published.", reference=report.reference)
             )
     _check_publishable(alert)
+
+
+def preview(alert: Alert, labels: dict | None = None) -> dict:
+    """What a moderator must see before publishing: the alert exactly as members will see it, and
+    who will be told (delivery.audience, the same selection publishing uses)."""
+    from plugins.alerts import delivery
+
+    audience = delivery.audience(alert)
+    return {
+        "alert": public_dict(alert, labels=labels),
+        "recipients": audience,
+        "message": audience_message(audience),
+        "version": alert.version,
+        "digest": content_digest(alert),
+    }
+
+
+def audience_message(audience: dict) -> str:
+    """ "12 people will be told: e-mail 10, text message 2." in the reader's language."""
+    from plugins.alerts import ngettext
+
+    told = ngettext("%(num)d person will be told.", "%(num)d people will be told.", audience["people"])
+    parts = [f"{channel_label(channel)} {count}" for channel, count in audience["channels"].items() if count]
+    if parts:
+        told = f"{told} {_('By channel: %(counts)s.', counts=', '.join(parts))}"
+    return told
+
+
+def stale_review_message(alert: Alert) -> str:
+    if alert.reviewed_at is None:
+        return _("Nobody has reviewed this alert yet. Look at its preview first (the alert as members will see "
+                 "it, and how many people will be told), then publish.")
+    return _("This alert was changed after its preview was reviewed. Please look at the preview again, then "
+             "publish.")
+
+
+def review(alert: Alert, actor, seen: tuple[int, str] | None = None) -> dict:
+    """Record that actor (a moderator) saw the preview of the alert as it is now; returns that
+    preview. seen: the (version, digest) the moderator's preview showed (the web form carries
+    them); a different alert now is refused (409), so only what was seen is ever approved.
+
+    One moderator may write and review the same alert: a moderator either wrote its text or
+    approved it, which is what the rule asks. Reporter text is never in a draft to approve."""
+    check_can_publish(alert)
     with db.atomic():
+        _claim(alert)
+        digest = content_digest(alert)
+        if seen is not None and (seen[0] != alert.version or seen[1] != digest):
+            raise AlertError(_("This alert was changed after you opened its preview (by you in another window, or "
+                               "by another moderator). Please look at the new preview before publishing."))
+        alert.reviewed_by = actor.id if actor else None
+        alert.reviewed_at = utcnow()
+        alert.reviewed_version = alert.version
+        alert.reviewed_digest = digest
+        alert.save()
+        _revision(alert, "reviewed", actor)
+        record("alerts.reviewed", target=alert.target(), actor_id=actor.id if actor else None)
+    return preview(alert)
+
+
+def publish(alert: Alert, actor) -> Alert:
+    """Make a reviewed draft visible and send it to subscribers (through the outbox, after
+    commit). Refused (409) unless a moderator reviewed the preview of exactly this version and
+    content (review)."""
+    from plugins.alerts import delivery
+
+    check_can_publish(alert)
+    if not is_reviewed(alert):
+        raise AlertError(stale_review_message(alert))
+    with db.atomic():
+        # The row as reviewed, or nothing: an edit committed since (or under way) wins, and this
+        # publication is refused rather than sending what nobody saw.
+        claimed = Alert.update(version=Alert.version + 1).where(
+            (Alert.id == alert.id) & (Alert.status == DRAFT) & (Alert.version == alert.version)
+            & (Alert.reviewed_version == alert.version) & (Alert.reviewed_digest == alert.reviewed_digest)
+        ).execute()
+        if claimed != 1:
+            raise AlertError(_("This alert was changed after its preview was reviewed. Please look at the preview "
+                               "again, then publish."))
         now = utcnow()
         alert.status = PUBLISHED
         alert.published_at = now
@@ -263,6 +400,26 @@ def publish(alert: Alert, actor) -> Alert:
     record("alerts.published", target=alert.target(), actor_id=actor.id if actor else None)
     delivery.kick(queued)
     return alert
+
+
+def _claim(alert: Alert) -> None:
+    """Take the alert's row for this transaction if it is still as this request read it (version
+    and status), else refuse (409): two people's changes never silently overwrite each other, and a
+    publication never goes out with content changed under it. On PostgreSQL the UPDATE also locks
+    the row until commit; SQLite has one writer at a time."""
+    claimed = Alert.update(version=Alert.version).where(
+        (Alert.id == alert.id) & (Alert.version == alert.version) & (Alert.status == alert.status)
+    ).execute()
+    if claimed != 1:
+        raise AlertError(_("Someone else changed this alert a moment ago. Please open it again to see their "
+                           "change, then make yours."))
+
+
+def _clear_review(alert: Alert) -> None:
+    alert.reviewed_by = None
+    alert.reviewed_at = None
+    alert.reviewed_version = None
+    alert.reviewed_digest = None
 
 
 def withdraw(alert: Alert, actor, reason: str | None = None) -> Alert:
@@ -279,6 +436,7 @@ def withdraw(alert: Alert, actor, reason: str | None = None) -> Alert:
         alert.changed_at = now
         alert.withdrawn_reason = (reason or "").strip() or None
         alert.version += 1
+        _clear_review(alert)
         alert.save()
         _revision(alert, "withdrawn", actor, note=alert.withdrawn_reason)
         delivery.cancel_for_alert(alert)
@@ -506,6 +664,7 @@ def action_label(action: str) -> str:
     return {
         "created": _("Created"),
         "edited": _("Edited"),
+        "reviewed": _("Reviewed (preview seen)"),
         "published": _("Published"),
         "corrected": _("Corrected"),
         "withdrawn": _("Withdrawn"),
@@ -596,6 +755,8 @@ def public_dict(alert: Alert, staff: bool = False, labels: dict | None = None) -
                 "created_at": _iso(alert.created_at),
                 "withdrawn_at": _iso(alert.withdrawn_at),
                 "reports": source_references(alert),
+                "reviewed": alert.status == DRAFT and is_reviewed(alert),
+                "reviewed_at": _iso(alert.reviewed_at),
             }
         )
     return data

@@ -23,6 +23,7 @@ from plugins.alerts.forms import (
     EmptyForm,
     FeedTokenForm,
     NewAlertForm,
+    PublishForm,
     SubscriptionForm,
     WithdrawForm,
 )
@@ -462,8 +463,12 @@ def edit(alert_id: int):
                 field = getattr(form, name, form.summary)
                 field.errors = list(field.errors) + [message]
         status = 422
+    # The reporter's own words, to write from: staff only, for those who may read reports anyway,
+    # shown beside the form and never copied into the alert.
+    words = service.reporter_words(alert) if may("reporting.moderate") else []
     return render_template("alerts/edit.html", form=form, alert=current, people=current["perpetrators"],
-                           person_fields=PERSON_FIELDS, label=service.description_label), status
+                           person_fields=PERSON_FIELDS, label=service.description_label,
+                           reporter_words=words), status
 
 
 @bp.route("/manage/<int:alert_id>")
@@ -477,21 +482,48 @@ def staff_show(alert_id: int):
         history=service.history(alert),
         stats=delivery.stats(alert),
         consenting=service.sources_still_consenting(alert),
-        publish_form=EmptyForm(),
         withdraw_form=WithdrawForm(),
     )
+
+
+@bp.route("/manage/<int:alert_id>/preview")
+@requires("alerts.publish")
+def preview(alert_id: int):
+    """Before publishing: the alert exactly as members will see it and how many people will be
+    told, with the Publish button, which carries this version and content (PublishForm)."""
+    alert = _alert_or_404(alert_id)
+    if alert.status != DRAFT:
+        return redirect(url_for("alerts.staff_show", alert_id=alert.id), code=303)
+    shown = service.preview(alert, labels=labels())
+    try:
+        service.check_can_publish(alert)
+        problem = None
+    except service.AlertError as exc:
+        problem = exc.message
+    form = PublishForm(formdata=None, data={"version": shown["version"], "digest": shown["digest"]})
+    return render_template("alerts/preview.html", preview=shown, record=alert, problem=problem, form=form)
 
 
 @bp.route("/manage/<int:alert_id>/publish", methods=["POST"])
 @requires("alerts.publish")
 def publish(alert_id: int):
+    """Publish the version the moderator previewed: recorded as reviewed by them, then published.
+    If the alert changed since the preview, nothing is published and the new preview is shown."""
     alert = _alert_or_404(alert_id)
-    if not EmptyForm().validate_on_submit():
+    form = PublishForm()
+    if not form.validate_on_submit():
         abort(400)
     try:
+        seen = (int(form.version.data), form.digest.data)
+    except ValueError:
+        abort(400)
+    try:
+        service.review(alert, current_user, seen=seen)
         service.publish(alert, current_user)
     except service.AlertError as exc:
         flash(exc.message, "error")
+        if alert.status == DRAFT:
+            return redirect(url_for("alerts.preview", alert_id=alert.id), code=303)
     else:
         flash(_("Published. Subscribers are being told now."), "info")
     return redirect(url_for("alerts.staff_show", alert_id=alert.id), code=303)

@@ -53,12 +53,18 @@ def _setup(app):
             "title": "Man who robs after booking",
             "summary": "He books by phone, pays at the door, then takes the money back with threats.\n\n"
                        "If he calls, do not see him alone.",
-            "severity": "high", "regions": ["london", "south_east"]}, moderator)
+            "severity": "high", "regions": ["london", "south_east"],
+            # written by the moderator: a report's own words are never copied into an alert
+            "perpetrators": [{"description": {"gender": "man", "age_range": "40-50", "build": "heavy",
+                                              "features": "a scar above the left eye"},
+                              "vehicle": {"make": "Ford", "model": "Focus", "colour": "silver"}}]}, moderator)
+        service.review(alert, moderator)
         service.publish(alert, moderator)
         other = make_report(handles=["@quickcash"], region="wales", incident_types=("fake_client",))
         second = service.create_from_reports([other], {"title": "Time-waster with fake deposits",
                                                        "summary": "Sends fake payment screenshots.",
                                                        "severity": "low"}, moderator)
+        service.review(second, moderator)
         service.publish(second, moderator)
         waiting = make_report(plates=["KX19 ABC"], region="london", incident_types=("physical_assault",))
         from core.plugins import get_registry
@@ -156,6 +162,10 @@ def test_a_moderator_writes_corrects_and_publishes_an_alert(app, live_server, ma
     shoot(page, "edit")
     with page.expect_navigation():
         page.get_by_role("button", name="Save").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Preview and publish").click()
+    assert "will be told" in page.locator("#audience").inner_text()
+    assert axe_serious(page) == []
     with page.expect_navigation():
         page.get_by_role("button", name="Publish and notify subscribers").click()
     assert page.get_by_text("Published. Subscribers are being told now.").is_visible()
