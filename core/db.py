@@ -2,6 +2,15 @@
 
 Models everywhere subclass BaseModel and so share one DatabaseProxy; the proxy is bound when the
 app is created. Connections come from a pool and are taken per request and per task.
+
+The concurrency rule, for every write in web requests, commands and tasks alike:
+- Write inside `db.atomic()`. On SQLite every transaction begins with `BEGIN IMMEDIATE`, so it
+  holds the write lock before its first read. A deferred transaction that reads and then writes
+  cannot be upgraded while another connection writes and fails at once with "database is locked",
+  before the busy timeout is even consulted; an immediate one waits its turn (busy_timeout).
+- On PostgreSQL, a transaction that reads a row and then writes from what it read locks that
+  row first (`lock_row`), so two writers of the same record queue up instead of losing an update.
+  Counters are single UPDATE or INSERT ... ON CONFLICT statements, which need no lock.
 """
 
 from __future__ import annotations
@@ -81,6 +90,19 @@ def prepared_statement(sql: str) -> tuple[str, str]:
     return name, f"PREPARE {name} AS {body}"
 
 
+def lock_row(model, key) -> None:
+    """Lock one row until the transaction ends, before reading it to decide a write.
+
+    PostgreSQL: SELECT ... FOR UPDATE, so a second writer of the same row waits for the first to
+    commit and then reads what it wrote. SQLite needs nothing: the transaction already holds the
+    database's write lock (BEGIN IMMEDIATE).
+    """
+    if not db.in_transaction():
+        raise RuntimeError("lock_row needs a transaction (db.atomic())")
+    if not is_sqlite():
+        model.select(model._meta.primary_key).where(model._meta.primary_key == key).for_update().execute()
+
+
 def open_database(url: str):
     """A pooled peewee database for the URL (sqlite:///path or postgresql://...)."""
     parsed = urlparse(url)
@@ -89,6 +111,7 @@ def open_database(url: str):
         return connect(
             url.replace(parsed.scheme, "sqlite+pool", 1),
             pragmas=SQLITE_PRAGMAS,
+            lock_type="IMMEDIATE",  # every transaction takes the write lock up front (see above)
             max_connections=32,
             stale_timeout=300,
             check_same_thread=False,

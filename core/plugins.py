@@ -190,10 +190,7 @@ def _state_lock():
     """One plugin change at a time, so two admins cannot leave alerts on with reporting off."""
     from core.db import db, is_sqlite
 
-    if is_sqlite():
-        with db.atomic("IMMEDIATE"):  # takes SQLite's write lock before reading the state
-            yield
-    else:
-        with db.atomic():
+    with db.atomic():  # on SQLite this already holds the write lock (BEGIN IMMEDIATE, core.db)
+        if not is_sqlite():
             db.execute_sql("LOCK TABLE plugin_state IN SHARE ROW EXCLUSIVE MODE")
-            yield
+        yield

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from core.db import db, utcnow
+from core.accounts.models import User
+from core.db import db, lock_row, utcnow
 from plugins.alerts import _
 from plugins.alerts.models import CANCELLED, HELD, PENDING, Delivery, Subscription, SubscriptionRegion
 
@@ -45,6 +46,7 @@ def save(user, data: dict, sms_available: bool) -> Subscription:
     if any(channel in channels for channel in ("email", "sms")) and not regions and not data.get("all_regions"):
         raise SubscriptionError(_("Please choose at least one region, or all regions."), "regions")
     with db.atomic():
+        lock_row(User, user.id)  # two saves by one person (two tabs, a retry) apply one after the other
         subscription = get(user) or Subscription(user=user.id)
         subscription.channels = ",".join(channels)
         subscription.all_regions = bool(data.get("all_regions"))

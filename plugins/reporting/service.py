@@ -17,7 +17,7 @@ from peewee import SQL, fn
 
 from core.audit import record
 from core.crypto import keyring
-from core.db import db, is_sqlite, utcnow
+from core.db import db, is_sqlite, lock_row, utcnow
 from core.plugins import get_registry
 from core.settings import plugin_settings
 from plugins.reporting.models import (
@@ -348,9 +348,13 @@ def set_status(report: Report, status: str, user, duplicate_of: str | None = Non
         original = Report.get_or_none(Report.reference == (duplicate_of or "").strip().upper())
         if original is None or original.id == report.id:
             raise ModerationError(_("Please give the reference of the report this one repeats."))
-    was_verified = report.status == "verified"
     now = utcnow()
     with db.atomic():
+        # Decide from the row as it is now, not as this request first read it: two moderators
+        # verifying at once must tell the other plugins once, and neither may undo the other's
+        # urgency or notes by saving a stale copy of the whole report.
+        lock_row(Report, report.id)
+        was_verified = Report.select(Report.status).where(Report.id == report.id).scalar() == "verified"
         report.status = status
         report.status_changed_at = report.updated_at = now
         report.duplicate_of = original
