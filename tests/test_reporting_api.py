@@ -178,18 +178,47 @@ def db_now_minus_a_day():
     return utcnow() - datetime.timedelta(days=1)
 
 
-def test_wrong_receipts_are_throttled_for_everyone_after_the_global_limit(app, client):
+def test_a_right_receipt_always_gets_in_after_others_used_up_the_wrong_receipt_budget(app, client):
+    """Guessers from anywhere cannot lock reporters out: once the budget of wrong receipts for
+    everyone is used up, wrong ones get 429, but the right one still reads the status, sends a
+    message and withdraws a consent."""
     from core.settings import save_settings
+    from plugins.reporting.models import ReceiptAttempt
 
     with app.test_request_context(), in_db(app):
         save_settings("reporting", {"receipt_attempts_global": 3})
     receipt = api_report(client, GOOD).get_json()["receipt"]
-    for attempt in range(3):
-        wrong = client.post("/api/v1/reports/status", json={"receipt": f"0000 0000 0000 000{attempt}"})
-        assert wrong.status_code == 404
-    throttled = client.post("/api/v1/reports/status", json={"receipt": receipt})
-    assert throttled.status_code == 429  # even the right receipt waits: guessing gains nothing
-    assert "Too many attempts" in throttled.get_json()["error"]["message"]
+    guessers = [app.test_client() for _ in range(3)]  # several places, no shared cookie
+    answers = [guesser.post("/api/v1/reports/status", json={"receipt": f"0000 0000 0000 000{n}"}).status_code
+               for n, guesser in enumerate(guessers * 2)]
+    assert answers == [404, 404, 404, 429, 429, 429]
+    refused = guessers[0].post("/api/v1/reports/status", json={"receipt": "0000 0000 0000 0009"})
+    assert refused.status_code == 429
+    assert "the right receipt always works" in refused.get_json()["error"]["message"]
+
+    holder = app.test_client()
+    status = holder.post("/api/v1/reports/status", json={"receipt": receipt})
+    assert status.status_code == 200 and status.get_json()["status"] == "new"
+    written = holder.post("/api/v1/reports/messages", json={"receipt": receipt, "body": "He came back."})
+    assert written.status_code == 201 and written.get_json()["messages"][-1]["body"] == "He came back."
+    withdrawn = holder.post("/api/v1/reports/consent/withdraw", json={"receipt": receipt, "purpose": "share_alert"})
+    assert withdrawn.status_code == 200
+    assert {c["purpose"]: c for c in withdrawn.get_json()["consents"]}["share_alert"]["given"] is False
+    with in_db(app):
+        assert ReceiptAttempt.select().count() == 3  # counting stops at the limit: a flood cannot fill the table
+
+
+def test_wrong_receipts_past_the_limit_are_logged_for_operators_without_the_receipt(app, client, caplog):
+    from core.settings import save_settings
+
+    with app.test_request_context(), in_db(app):
+        save_settings("reporting", {"receipt_attempts_global": 2})
+    with caplog.at_level("WARNING", logger="redumbrella.reporting"):
+        for n in range(4):
+            client.post("/api/v1/reports/status", json={"receipt": f"1234 5678 9012 345{n}"})
+    warnings = [r for r in caplog.records if getattr(r, "event", None) == "receipt_guessing"]
+    assert len(warnings) == 1 and warnings[0].count == 2  # once, when the limit is reached
+    assert "5678" not in caplog.text
 
 
 def test_receipt_holders_can_write_and_withdraw_consent(app, client):

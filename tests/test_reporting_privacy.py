@@ -231,14 +231,22 @@ def test_wrong_receipts_are_throttled_per_visitor(app):
     for attempt in range(5):
         answer = post_form(guesser, "/reporting/follow-up", {"receipt": f"9999 9999 9999 999{attempt}"})
         assert answer.status_code == 404
-    blocked = post_form(guesser, "/reporting/follow-up", {"receipt": receipt})
-    assert blocked.status_code == 429  # the right receipt too: nothing is checked while throttled
-    assert "Too many attempts" in blocked.get_data(as_text=True) and "Your report" not in blocked.get_data(as_text=True)
-    other = post_form(app.test_client(), "/reporting/follow-up", {"receipt": receipt})
-    assert other.status_code == 200  # another visitor is not affected
-    from plugins.reporting.models import ReceiptAttempt
+    blocked = post_form(guesser, "/reporting/follow-up", {"receipt": "9999 9999 9999 9998"})
+    assert blocked.status_code == 429  # a sixth wrong one from this visitor
+    assert "many wrong receipts have been tried" in blocked.get_data(as_text=True)
+    assert "Your report" not in blocked.get_data(as_text=True)
+    # The right receipt still opens the report, for this visitor too (it may be a person who mistyped)...
+    mine = post_form(guesser, "/reporting/follow-up", {"receipt": receipt})
+    assert mine.status_code == 200 and "Your report" in mine.get_data(as_text=True)
+    # ...and for the reporter on a page of its own, who can withdraw a consent.
+    other = app.test_client()
+    withdrawn = post_form(other, "/reporting/follow-up", {"receipt": receipt, "action": "withdraw:share_alert"},
+                          token_from="/reporting/follow-up")
+    assert withdrawn.status_code == 200
+    from plugins.reporting.models import Consent, ReceiptAttempt
 
     with in_db(app):
+        assert Consent.get(Consent.purpose == "share_alert").withdrawn_at is not None
         stored = " ".join(a.bucket for a in ReceiptAttempt.select())
         assert "127.0.0.1" not in stored and "9999" not in stored  # no address, no guessed receipt
 

@@ -75,8 +75,10 @@ def _by_receipt(schema) -> tuple[Report, dict]:
     data = load_json(schema)
     try:
         found = service.report_for_receipt(data["receipt"], None)
-    except service.Throttled:
-        abort(429)
+    except service.Throttled:  # only ever a wrong receipt: a right one always opens its report
+        response, status = _error(429, service.throttled_message())
+        response.status_code = status
+        abort(response)
     if found is None:
         abort(404)
     return found, data

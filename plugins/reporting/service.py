@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import logging
 import secrets
 from dataclasses import dataclass, field
 
@@ -37,6 +38,8 @@ from plugins.reporting.models import (
     ReportMessage,
 )
 from plugins.reporting.options import SERIOUS_TYPES
+
+log = logging.getLogger("redumbrella.reporting")
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L or U: easy to read out
 REFERENCE_LENGTH = 6
@@ -98,7 +101,17 @@ def receipt_hash(digits: str, cost: str) -> str:
 
 
 class Throttled(Exception):
-    """Too many wrong receipts: nothing is checked until the window has passed."""
+    """A wrong receipt after too many wrong ones lately (from this visitor, or from everyone).
+
+    Only wrong receipts are ever refused: a right one opens its report whatever others tried.
+    """
+
+
+def throttled_message() -> str:
+    from plugins.reporting import _
+
+    return _("That receipt did not open a report, and many wrong receipts have been tried lately. Please "
+             "check each number carefully and try again: the right receipt always works.")
 
 
 def session_bucket() -> str | None:
@@ -117,16 +130,38 @@ def _recent_failures(bucket: str) -> int:
     return ReceiptAttempt.select().where(recent).count()
 
 
+def _count_wrong_receipt(bucket: str | None) -> bool:
+    """Count one wrong receipt for everyone and for this visitor; True when either was already at
+    its limit. Rows stop being added at the limit, so a flood of guesses cannot fill the table."""
+    config = settings()
+    limits = [(GLOBAL_BUCKET, config["receipt_attempts_global"])]
+    if bucket is not None:
+        limits.append((bucket, config["receipt_attempts_per_session"]))
+    now = utcnow()
+    over = False
+    rows = []
+    for key, limit in limits:
+        recent = _recent_failures(key)
+        if recent >= limit:
+            over = True
+            continue
+        rows.append({"bucket": key, "created_at": now})
+        if key == GLOBAL_BUCKET and recent + 1 == limit:
+            # Someone may be guessing: operators see it in the log (a count, nothing else).
+            log.warning("wrong receipts reached the limit", extra={"event": "receipt_guessing", "count": limit})
+    if rows:
+        ReceiptAttempt.insert_many(rows).execute()
+    return over
+
+
 def report_for_receipt(text: str | None, bucket: str | None = None) -> Report | None:
     """The report a receipt opens, or None for a wrong or expired one (the caller cannot tell which).
 
-    Raises Throttled when this visitor, or everyone together, got too many wrong recently.
+    Every receipt is checked, so a right one always opens its report, however many wrong ones
+    others have sent. Wrong ones are counted per visitor and for everyone; past either limit a
+    wrong one raises Throttled instead of returning None. What keeps guessing out of reach is the
+    receipt's 10^16 values against the Argon2id cost of each check (docs/security.md).
     """
-    config = settings()
-    if bucket is not None and _recent_failures(bucket) >= config["receipt_attempts_per_session"]:
-        raise Throttled()
-    if _recent_failures(GLOBAL_BUCKET) >= config["receipt_attempts_global"]:
-        raise Throttled()
     digits = _receipt_digits(text)
     cost = _cost()
     # Hash even a malformed receipt, so a wrong answer takes as long as a right one.
@@ -144,12 +179,8 @@ def report_for_receipt(text: str | None, bucket: str | None = None) -> Report | 
                     break
     if report is not None and report.receipt_expires_at is not None and report.receipt_expires_at < utcnow():
         report = None
-    if report is None:
-        now = utcnow()
-        rows = [{"bucket": GLOBAL_BUCKET, "created_at": now}]
-        if bucket is not None:
-            rows.append({"bucket": bucket, "created_at": now})
-        ReceiptAttempt.insert_many(rows).execute()
+    if report is None and _count_wrong_receipt(bucket):
+        raise Throttled()
     return report
 
 

@@ -265,8 +265,7 @@ def follow_up():
     try:
         found = service.report_for_receipt(receipt, service.session_bucket())
     except service.Throttled:
-        return render_template("reporting/follow_up.html", errors={"receipt": [_(
-            "Too many attempts. For your safety, please wait 15 minutes and try again.")]}), 429
+        return render_template("reporting/follow_up.html", errors={"receipt": [service.throttled_message()]}), 429
     if found is None:
         return render_template("reporting/follow_up.html", errors={"receipt": [_(
             "We could not open a report with that receipt. Please check the numbers. Receipts stop working "
