@@ -9,9 +9,11 @@ token (core's `ru_` tokens) works as well.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import re
 import secrets
-from xml.sax.saxutils import escape  # nosec B406  # escapes text we write into XML; parses nothing
+from xml.etree import ElementTree  # nosec B405  # builds the feed; parses nothing
 
 from flask import current_app, request
 
@@ -53,19 +55,51 @@ def authenticate() -> FeedToken | None:
     return row
 
 
-def atom(alerts: list[dict], self_url: str, alternate) -> str:
-    """An Atom 1.0 document; alternate(alert) gives each entry's page address."""
+ATOM = "http://www.w3.org/2005/Atom"
+# Characters XML 1.0 cannot carry at all (even escaped): C0 controls but tab, newline and carriage
+# return, lone surrogates, U+FFFE and U+FFFF. Dropped from text so one stray byte cannot break a feed.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _text(value) -> str:
+    return _NOT_XML.sub("", str(value))
+
+
+def _rfc3339(value: str | datetime.datetime | None) -> str:
+    """An RFC 3339 UTC time (2026-11-02T10:15:00Z), as Atom requires, from a stored time or ISO text."""
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value is None:
+        value = utcnow()
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+    return value.replace(microsecond=0).isoformat() + "Z"
+
+
+def atom(alerts: list[dict], self_url: str, alternate) -> bytes:
+    """An Atom 1.0 document (RFC 4287) as UTF-8 bytes; alternate(alert) gives each entry's address.
+
+    Built with the standard library's ElementTree, which escapes every text and attribute value,
+    so a region called 'The "Docks" area' or a title with '<' or '&' stays well-formed XML.
+    """
     site = current_app.config["NEUTRAL_TITLE"] or current_app.config["SITE_NAME"]
-    updated = max((a["updated_at"] or a["published_at"] for a in alerts), default=None) or \
-        utcnow().replace(microsecond=0).isoformat() + "Z"
-    parts = [
-        '<?xml version="1.0" encoding="utf-8"?>',
-        '<feed xmlns="http://www.w3.org/2005/Atom">',
-        f"<title>{escape(site)}</title>",
-        f"<id>{escape(self_url)}</id>",
-        f'<link rel="self" href="{escape(self_url)}"/>',
-        f"<updated>{escape(updated)}</updated>",
-    ]
+    stamps = [alert["updated_at"] or alert["published_at"] for alert in alerts]
+    updated = max((_rfc3339(stamp) for stamp in stamps if stamp), default=None) or _rfc3339(None)
+
+    def add(parent, tag: str, text=None, **attributes):
+        element = ElementTree.SubElement(parent, tag, {k: _text(v) for k, v in attributes.items()})
+        if text is not None:
+            element.text = _text(text)
+        return element
+
+    # Plain names under one xmlns on the root: every element is in the Atom namespace, unprefixed.
+    feed = ElementTree.Element("feed", xmlns=ATOM)
+    add(feed, "title", site)
+    add(feed, "id", self_url)
+    add(feed, "link", rel="self", href=self_url, type="application/atom+xml")
+    add(feed, "updated", updated)
+    author = add(feed, "author")
+    add(author, "name", site)
     for alert in alerts:
         url = alternate(alert)
         regions = ", ".join(region["label"] for region in alert["regions"])
@@ -77,18 +111,17 @@ def atom(alerts: list[dict], self_url: str, alternate) -> str:
             details = {**person["description"], **person["vehicle"]}
             if details:
                 lines.append("; ".join(f"{key}: {value}" for key, value in details.items()))
-        parts += [
-            "<entry>",
-            f"<id>{escape(url)}</id>",
-            f"<title>{escape(alert['title'])}</title>",
-            f'<link rel="alternate" href="{escape(url)}"/>',
-            f"<published>{escape(alert['published_at'] or updated)}</published>",
-            f"<updated>{escape(alert['updated_at'] or alert['published_at'] or updated)}</updated>",
-            f'<category term="{escape(alert["severity"])}" label="{escape(alert["severity_label"])}"/>',
-            *[f'<category term="{escape(r["code"])}" label="{escape(r["label"])}"/>' for r in alert["regions"]],
-            f"<summary>{escape(' · '.join(part for part in (types, regions) if part))}</summary>",
-            f'<content type="text">{escape(chr(10).join(lines))}</content>',
-            "</entry>",
-        ]
-    parts.append("</feed>")
-    return "\n".join(parts) + "\n"
+        published = _rfc3339(alert["published_at"] or updated)
+        entry = add(feed, "entry")
+        add(entry, "id", url)  # the alert's own page: permanent, and unique per alert
+        add(entry, "title", alert["title"], type="text")
+        add(entry, "link", rel="alternate", href=url, type="text/html")
+        add(entry, "published", published)
+        add(entry, "updated", _rfc3339(alert["updated_at"]) if alert["updated_at"] else published)
+        add(entry, "category", term=alert["severity"], label=alert["severity_label"])
+        for region in alert["regions"]:
+            add(entry, "category", term=region["code"], label=region["label"])
+        add(entry, "summary", " · ".join(part for part in (types, regions) if part), type="text")
+        add(entry, "content", "\n".join(lines), type="text")
+    ElementTree.indent(feed)
+    return ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
