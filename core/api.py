@@ -9,6 +9,11 @@ with the plugin's name), so a disabled plugin's API answers 404 like its pages. 
 - ApiSchema: a marshmallow Schema that rejects unknown fields and speaks in translated messages.
 - load_json(schema): read a JSON request body with a schema, or answer 415 / 422 with per-field
   messages: {"error": {"status": 422, "message": "...", "fields": {"region": ["..."]}}}.
+- One JSON reader and writer for the app (JsonProvider): bodies nested deeper than MAX_JSON_DEPTH,
+  or using NaN/Infinity, are a 400, never a RecursionError; datetimes are written in ISO 8601 with
+  their time zone (naive ones are UTC, as core.db stores them).
+- The `int` URL converter is bounded to 63 bits (install_converters), so an id no database
+  column can hold is a 404, not an OverflowError.
 
 Authentication is core's: a session cookie (CSRF-checked) or `Authorization: Bearer <token>`;
 views declare their permission with @requires like every page.
@@ -16,19 +21,110 @@ views declare their permission with @requires like every page.
 
 from __future__ import annotations
 
+import datetime
+import json
+
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from marshmallow import RAISE, Schema, ValidationError, fields
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.routing import IntegerConverter
 
+from core import text
 from core.permissions import PUBLIC, requires
 
 PREFIX = "/api/v1"
 API_VERSION = "1.0.0"
 OPENAPI_VERSION = "3.0.3"
+MAX_ID = 2**63 - 1  # the largest value of a 64-bit signed integer column (SQLite and PostgreSQL)
+MAX_JSON_DEPTH = 32  # every API body is a few levels deep; 32 leaves room and stops recursion
 
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
+
+
+# -- ids in addresses and JSON in bodies -------------------------------------------------------
+
+
+class BoundedIntConverter(IntegerConverter):
+    """Flask's `int` converter, limited to what a database id column can hold (1 to 2**63 - 1)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def install_converters(app) -> None:
+    """Make `<int:...>` bounded everywhere; call before any blueprint is registered."""
+    app.url_map.converters["int"] = BoundedIntConverter
+
+
+class JsonTooDeep(BadRequest):
+    """A JSON body nested deeper than MAX_JSON_DEPTH, or holding NaN/Infinity: answered 400."""
+
+
+def _refuse_constant(name: str):
+    raise JsonTooDeep()
+
+
+def json_depth(value) -> int:
+    """How deeply decoded JSON nests (a scalar is 0), counted without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((sub, depth + 1) for sub in item.values())
+        elif isinstance(item, list):
+            stack.extend((sub, depth + 1) for sub in item)
+        else:
+            deepest = max(deepest, depth)
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_JSON_DEPTH:
+            break
+    return deepest
+
+
+def utc_iso(value: datetime.datetime) -> str:
+    """ISO 8601 with the time zone: naive datetimes are UTC (core.db.utcnow), written with Z."""
+    if value.tzinfo is None:
+        return value.isoformat() + "Z"
+    return value.isoformat()
+
+
+class JsonProvider(DefaultJSONProvider):
+    """The app's JSON: bounded reading (request.get_json) and datetimes with their time zone."""
+
+    @staticmethod
+    def default(o):
+        if isinstance(o, datetime.datetime):
+            return utc_iso(o)
+        if isinstance(o, datetime.date):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
+
+    def loads(self, s, **kwargs):
+        kwargs.setdefault("parse_constant", _refuse_constant)
+        try:
+            value = json.loads(s, **kwargs)
+        except RecursionError:
+            raise JsonTooDeep() from None
+        if json_depth(value) > MAX_JSON_DEPTH:
+            raise JsonTooDeep()
+        return value
+
+
+class UtcDateTime(fields.DateTime):
+    """A datetime written in ISO 8601 with its time zone (naive values are UTC), for API output."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return value
+        return utc_iso(value)
 
 
 # -- validation --------------------------------------------------------------------------------
@@ -103,18 +199,33 @@ class ApiSchema(Schema):
 def load_json(schema: Schema) -> dict:
     """The request's JSON body loaded with schema; raises ApiValidationError (422) on bad input."""
     if not request.is_json:
-        from werkzeug.exceptions import UnsupportedMediaType
-
         raise UnsupportedMediaType()
-    body = request.get_json(silent=True)
+    body = request.get_json(silent=True)  # too deep: JsonTooDeep (400), not None
     if body is None:
         raise ApiValidationError(_("The request body is not valid JSON."))
     if not isinstance(body, dict):
         raise ApiValidationError(_("Please send a JSON object."))
+    broken = list(text.surrogate_paths(body))
+    if broken:
+        raise ApiValidationError(_nest(broken, text.message(text.SURROGATE)))
     try:
         return schema.load(body)
     except ValidationError as exc:
         raise ApiValidationError(exc.messages) from None
+
+
+def _nest(paths: list[tuple], message: str) -> dict:
+    """{"a": {"0": {"b": [message]}}} for the path ("a", 0, "b"), as marshmallow nests its errors."""
+    found: dict = {}
+    for path in paths:
+        node = found
+        for key in path[:-1] or ():
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[path[-1] if path else "_schema"] = [message]
+    return found
 
 
 def validation_response(messages: dict):
@@ -154,26 +265,60 @@ class ErrorResponse(Schema):
     error = fields.Nested(ErrorBody, required=True)
 
 
+ERROR_DESCRIPTIONS = {
+    400: "Malformed request: a JSON body nested too deeply, or a form's CSRF check failed.",
+    401: "Sign-in or a bearer token is needed.",
+    403: "The token's account may not do this.",
+    404: "No such record (or the module is off).",
+    405: "This method is not served here; `Allow` lists those that are.",
+    409: "The change conflicts with the record's state.",
+    413: "The request is too large.",
+    415: "The body must be JSON (Content-Type: application/json).",
+    422: "Invalid input; `error.fields` holds a message per field.",
+    429: "Too many attempts; wait and try again.",
+}
+
+
 def error_responses(*statuses: int) -> dict:
     """OpenAPI response objects for the given error statuses, for a plugin's path operations."""
-    descriptions = {
-        400: "Malformed request.",
-        401: "Sign-in or a bearer token is needed.",
-        403: "The token's account may not do this.",
-        404: "No such record (or the module is off).",
-        409: "The change conflicts with the record's state.",
-        413: "The request is too large.",
-        415: "The body must be JSON (Content-Type: application/json).",
-        422: "Invalid input; `error.fields` holds a message per field.",
-        429: "Too many attempts; wait and try again.",
-    }
     return {
         str(status): {
-            "description": descriptions.get(status, "Error."),
+            "description": ERROR_DESCRIPTIONS.get(status, "Error."),
             "content": {"application/json": {"schema": ErrorResponse}},
         }
         for status in statuses
     }
+
+
+def _complete_operations(spec: APISpec) -> None:
+    """Add the answers core itself gives to every operation, so none is left undocumented:
+    400/413/415/422 where a body is read (bounded JSON, size, media type, validation), 400 for a
+    non-GET call that carries cookies without a CSRF token, and 401/403 wherever a token or a
+    sign-in is needed (the permission guard)."""
+    for operations in spec._paths.values():
+        for method, operation in operations.items():
+            if method not in {"get", "put", "post", "patch", "delete"}:
+                continue
+            responses = operation.setdefault("responses", {})
+            wanted = []
+            if "requestBody" in operation:
+                wanted += [400, 413, 415, 422]
+            if method != "get":
+                wanted.append(400)
+            if operation.get("security"):
+                wanted += [401, 403]
+            for status in wanted:
+                responses.setdefault(str(status), {
+                    "description": ERROR_DESCRIPTIONS[status],
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                })
+
+
+class AccountOut(Schema):
+    id = fields.Integer(required=True)
+    roles = fields.List(fields.String(), required=True)
+    two_factor = fields.Boolean(required=True, metadata={"description": "Two-factor sign-in is set up."})
+    via_token = fields.Boolean(required=True, metadata={"description": "The call used a bearer token."})
 
 
 def build_spec(app) -> APISpec:
@@ -188,7 +333,8 @@ def build_spec(app) -> APISpec:
         info={
             "description": (
                 "JSON API of this instance. Only the modules switched on here are described. "
-                "Errors are JSON: {\"error\": {\"status\", \"message\", \"fields\"}}."
+                "Errors are JSON: {\"error\": {\"status\", \"message\", \"fields\"}}. "
+                "Datetimes are ISO 8601 with their time zone (UTC, `Z`)."
             )
         },
         servers=[{"url": PREFIX}],
@@ -198,18 +344,58 @@ def build_spec(app) -> APISpec:
         {"type": "http", "scheme": "bearer", "description": "A personal access token (`redumbrella users token`)."},
     )
     spec.components.schema("Error", schema=ErrorResponse)
+    spec.components.schema("Account", schema=AccountOut)
     spec.path(
         path="/openapi.json",
         operations={
             "get": {
                 "summary": "This document.",
                 "tags": ["core"],
-                "responses": {"200": {"description": "The OpenAPI document."}},
+                "responses": {"200": {"description": "The OpenAPI document.",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}}},
+            }
+        },
+    )
+    spec.path(
+        path="/account",
+        operations={
+            "get": {
+                "summary": "Who the token (or session) acts as: for partner systems to check their token.",
+                "tags": ["core"],
+                "security": [{"bearerAuth": []}],
+                "responses": {"200": {"description": "The account.",
+                                      "content": {"application/json": {"schema": "Account"}}}},
             }
         },
     )
     get_registry(app).call("register_api", app=app, spec=spec)
+    _complete_operations(spec)
     return spec
+
+
+def undocumented_routes(app, spec: APISpec) -> list[str]:
+    """"METHOD /path" of every route under /api/v1 this instance serves that the document lacks
+    (a disabled plugin's routes are left out, as the document leaves them out)."""
+    import re
+
+    from core.plugins import get_registry
+
+    registry = get_registry(app)
+    documented = {(re.sub(r"\{[^}]*\}", "{}", path), method.upper())
+                  for path, operations in spec._paths.items() for method in operations}
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(PREFIX + "/"):
+            continue
+        blueprint = rule.endpoint.rpartition(".")[0]
+        owner = registry.blueprint_owners.get(blueprint)
+        if owner and not registry.is_enabled(owner):
+            continue
+        path = re.sub(r"<[^>]*>", "{}", rule.rule[len(PREFIX):])
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            if (path, method) not in documented:
+                missing.append(f"{method} {PREFIX}{path}")
+    return missing
 
 
 @bp.route("/openapi.json")
@@ -219,8 +405,15 @@ def openapi():
 
 
 def init_app(app) -> None:
+    app.json = JsonProvider(app)
     app.register_blueprint(bp)
 
     @app.errorhandler(ApiValidationError)
     def _invalid(error: ApiValidationError):
         return validation_response(error.messages)
+
+    @app.errorhandler(JsonTooDeep)
+    def _too_deep(error: JsonTooDeep):
+        from core.views.errors import render_error
+
+        return render_error(400, _("The request body is nested too deeply, or holds a number JSON cannot carry."))

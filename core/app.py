@@ -20,6 +20,9 @@ def create_app(overrides: dict | None = None, extra_plugins: tuple[ModuleType, .
     """
     instance_path = (overrides or {}).get("INSTANCE_PATH") or instance_path_from_env()
     app = Flask("core", instance_path=str(instance_path), instance_relative_config=True)
+    from core.api import install_converters
+
+    install_converters(app)  # before any blueprint: `<int:...>` ids are bounded to 63 bits
     load_config(app, overrides)
     logs.init_app(app)
     crypto.load_keys(app)

@@ -10,6 +10,7 @@ import datetime
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from core import text as text_rule
 from core.api import ApiSchema
 from core.identifiers import KINDS, InvalidIdentifier, NotAMobile, normalise_mobile
 from plugins.alerts import _, _l
@@ -86,10 +87,12 @@ class Text(fields.String):
         self.metadata.setdefault("maxLength", max_length)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).replace("\r\n", "\n").strip()
-        allowed = {"\n", "\t"} if self.multiline else {"\t"}
-        if any((ord(ch) < 32 and ch not in allowed) or ord(ch) == 127 for ch in text):
-            raise ValidationError(_("Please remove the special characters from this text."))
+        try:  # core.text's rule: no broken characters, control characters or invisible formatting
+            text = text_rule.clean(super()._deserialize(value, attr, data, **kwargs), self.multiline)
+        except text_rule.TextRefused as exc:
+            if exc.problem == text_rule.CONTROL:
+                raise ValidationError(_("Please remove the special characters from this text.")) from None
+            raise ValidationError(text_rule.message(exc.problem)) from None
         if len(text) > self.max_length:
             raise ValidationError(_("Please keep this under %(count)d characters (it has %(length)d).",
                                     count=self.max_length, length=len(text)))
@@ -303,6 +306,8 @@ class AlertOut(Schema):
     perpetrators = fields.List(fields.Nested(PerpetratorOut))
     version = fields.Integer(metadata={"description": "Moderators only."})
     review_on = fields.Date(allow_none=True, metadata={"description": "Moderators only."})
+    created_at = fields.DateTime(metadata={"description": "Moderators only: when the draft was made."})
+    withdrawn_at = fields.DateTime(allow_none=True, metadata={"description": "Moderators only."})
     reports = fields.List(fields.String(), metadata={"description": "Moderators only: source report references."})
     reviewed = fields.Boolean(metadata={
         "description": "Moderators only: a draft whose current content a moderator reviewed, so it may be published."})

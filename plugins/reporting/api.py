@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, request
 from flask_login import current_user
 from marshmallow import ValidationError
+from werkzeug.routing import BaseConverter
 
 from core.api import ApiValidationError, error_responses, load_json
 from core.permissions import PUBLIC, requires
@@ -44,6 +45,16 @@ from plugins.reporting.views import status_labels
 
 MODERATE = "reporting.moderate"
 bp = Blueprint("reporting_api", __name__, url_prefix="/api/v1")
+
+
+class ReferenceConverter(BaseConverter):
+    """A report reference (R-7KQ2XW, any case) in an address: /reports/status and /reports/messages
+    are the receipt holders' POST routes, never a reference, so GET on them is a 405 with Allow."""
+
+    regex = r"[Rr]-[A-Za-z0-9]{1,14}"
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("report_reference", ReferenceConverter))
 
 
 def _error(status: int, message: str):
@@ -186,7 +197,7 @@ def list_reports():
     return jsonify({"total": total, "page": query["page"], "per_page": service.PAGE_SIZE, "reports": items})
 
 
-@bp.route("/reports/<reference>")
+@bp.route("/reports/<report_reference:reference>")
 @requires(MODERATE)
 def report_detail(reference: str):
     found = _report(reference)
@@ -228,7 +239,7 @@ def report_detail(reference: str):
     return jsonify(ReportDetailSchema().dump(body))
 
 
-@bp.route("/reports/<reference>/status", methods=["POST"])
+@bp.route("/reports/<report_reference:reference>/status", methods=["POST"])
 @requires(MODERATE)
 def moderate_status(reference: str):
     found = _report(reference)
@@ -240,7 +251,7 @@ def moderate_status(reference: str):
     return jsonify(ReportSummarySchema().dump(_summary(found, 0)))
 
 
-@bp.route("/reports/<reference>/notes", methods=["POST"])
+@bp.route("/reports/<report_reference:reference>/notes", methods=["POST"])
 @requires(MODERATE)
 def moderate_note(reference: str):
     found = _report(reference)
@@ -249,7 +260,7 @@ def moderate_note(reference: str):
     return jsonify({"reference": found.reference}), 201
 
 
-@bp.route("/reports/<reference>/messages", methods=["POST"])
+@bp.route("/reports/<report_reference:reference>/messages", methods=["POST"])
 @requires(MODERATE)
 def moderate_message(reference: str):
     found = _report(reference)
@@ -258,7 +269,7 @@ def moderate_message(reference: str):
     return jsonify({"reference": found.reference}), 201
 
 
-@bp.route("/reports/<reference>/consent/<purpose>/withdraw", methods=["POST"])
+@bp.route("/reports/<report_reference:reference>/consent/<purpose>/withdraw", methods=["POST"])
 @requires(MODERATE)
 def moderate_withdraw(reference: str, purpose: str):
     found = _report(reference)
@@ -339,7 +350,8 @@ def describe(spec) -> None:
             "responses": {"200": {"description": "Codes and names.", "content": {"application/json": {
                 "schema": {"type": "array", "items": ChoiceSchema}}}}},
         }})
-    reference = {"in": "path", "name": "reference", "required": True, "schema": {"type": "string"},
+    reference = {"in": "path", "name": "reference", "required": True,
+                 "schema": {"type": "string", "pattern": "^[Rr]-[A-Za-z0-9]{1,14}$"},
                  "example": "R-7KQ2XW"}
     spec.path(path="/reports/{reference}", operations={"get": {
         "tags": tag, "summary": "One report in full, with linked reports (the view is audited).", "security": token,

@@ -12,7 +12,8 @@ import datetime
 from flask import current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from core.api import ApiSchema
+from core import text as text_rule
+from core.api import ApiSchema, UtcDateTime
 from core.identifiers import InvalidIdentifier, normalise
 from plugins.reporting import _, _l
 from plugins.reporting.models import PURPOSES, STATUSES
@@ -126,8 +127,13 @@ class ReportingSettings(Schema):
 # -- fields that check and clean input -------------------------------------------------------------
 
 
+def too_long_message(limit: int, length: int) -> str:
+    return _("Please keep this under %(count)d characters (it has %(length)d).", count=limit, length=length)
+
+
 class Text(fields.String):
-    """Trimmed text without control characters, with a length cap; empty becomes None."""
+    """Text under core.text's rule (no broken characters, control characters or invisible
+    formatting), trimmed, with a length cap counted on what was sent; empty becomes None."""
 
     def __init__(self, max_length: int = MAX_SHORT, multiline: bool = False, **kwargs):
         kwargs.setdefault("allow_none", True)
@@ -138,15 +144,14 @@ class Text(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        text = text.replace("\r\n", "\n").strip()
-        allowed = {"\n", "\t"} if self.multiline else {"\t"}
-        if any((ord(ch) < 32 and ch not in allowed) or ord(ch) == 127 for ch in text):
-            raise ValidationError(_("Please remove the special characters from this text."))
+        try:
+            text = text_rule.clean(text, self.multiline)
+        except text_rule.TextRefused as exc:
+            if exc.problem == text_rule.CONTROL:
+                raise ValidationError(_("Please remove the special characters from this text.")) from None
+            raise ValidationError(text_rule.message(exc.problem)) from None
         if len(text) > self.max_length:
-            raise ValidationError(
-                _("Please keep this under %(count)d characters (it has %(length)d).",
-                  count=self.max_length, length=len(text))
-            )
+            raise ValidationError(too_long_message(self.max_length, len(text)))
         if not text and (self.required or not self.allow_none):
             raise ValidationError(_("This cannot be empty."))
         return text or None
@@ -383,14 +388,14 @@ class ReceiptWithdrawSchema(ReceiptSchema):
 class MessageOutSchema(Schema):
     sender = fields.String(metadata={"description": "'staff' or 'reporter'."})
     body = fields.String()
-    sent_at = fields.DateTime()
+    sent_at = UtcDateTime()
 
 
 class ConsentStateSchema(Schema):
     purpose = fields.String()
     given = fields.Boolean()
-    given_at = fields.DateTime(allow_none=True)
-    withdrawn_at = fields.DateTime(allow_none=True)
+    given_at = UtcDateTime(allow_none=True)
+    withdrawn_at = UtcDateTime(allow_none=True)
 
 
 class StatusOutSchema(Schema):
@@ -435,7 +440,7 @@ class ReportSummarySchema(Schema):
     urgency = fields.Integer(metadata={"description": "2 urgent, 1 serious, 0 routine."})
     incident_types = fields.List(fields.String())
     region = fields.String(allow_none=True)
-    sent_at = fields.DateTime()
+    sent_at = UtcDateTime()
     linked = fields.Integer(metadata={"description": "How many other reports share an identifier."})
 
 
