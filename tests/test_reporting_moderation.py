@@ -332,3 +332,44 @@ def test_moderators_and_account_reporters_are_told_by_email_without_any_content(
         assert f"/reporting/mine/{reference}" in told.get_content()
     finally:
         server.stop()
+
+
+# -- who sent a report ------------------------------------------------------------------------------
+
+
+def test_moderators_see_that_a_member_reported_but_not_which_account(app, staff, make_user):
+    """Reviewing a report never needs the reporter's account: a moderator sees only that it came
+    from a signed-in member, so the page cannot be used to link a report to a person."""
+    member = make_user("member", email="reporter@example.org")
+    member_client = app.test_client()
+    sign_in(member_client, member)
+    signed, _receipt = send_report(member_client)
+    anonymous = _report(app=app)
+
+    page = _page(staff.get(f"/reporting/moderate/{signed}"))
+    assert "Sent by a signed-in member" in page
+    assert f"#{member.id}" not in page and "account #" not in page.lower()
+    assert "reporter@example.org" not in page
+    assert "Anonymous (receipt)" in _page(staff.get(f"/reporting/moderate/{anonymous}"))
+    detail = staff.get(f"/api/v1/reports/{signed}")  # the session works for the API too
+    assert detail.status_code == 200 and "reporter" not in detail.get_json()
+
+
+def test_only_the_reporter_account_permission_shows_the_account_and_showing_it_is_audited(app, make_user):
+    from core.audit import AuditEntry
+    from core.permissions import roles_for
+
+    assert roles_for(app, "reporting.reporter_account") == frozenset({"admin"})
+    member = make_user("member")
+    member_client = app.test_client()
+    sign_in(member_client, member)
+    signed, _receipt = send_report(member_client)
+    both = make_user("moderator", "admin", email="lead@example.org")
+    lead = app.test_client()
+    sign_in(lead, both)
+    page = _page(lead.get(f"/reporting/moderate/{signed}"))
+    assert f"Sent by a signed-in member: account #{member.id}" in page
+    with in_db(app):
+        shown = [(e.action, e.target, e.actor_id) for e in AuditEntry.select()
+                 if e.action == "report.reporter_account_shown"]
+    assert shown == [("report.reporter_account_shown", f"report:{signed}", both.id)]

@@ -40,6 +40,12 @@ def register_translations(app):
 def register_permissions(app):
     return [
         Permission("reporting.moderate", _l("Review reports and message reporters"), ("moderator",)),
+        # Which account sent a report: reviewing, messaging and publishing never need it (messages
+        # reach the account through the report). Only whoever acts on an account does: stopping
+        # misuse, or answering a person's request about their own data.
+        Permission("reporting.reporter_account",
+                   _l("See which account sent a report (to act on misuse, or on a person's request about "
+                      "their data)"), ("admin",)),
     ]
 
 

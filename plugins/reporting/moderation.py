@@ -5,16 +5,18 @@ Every view of a report, and of each of its pictures, is written to the audit log
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from core.permissions import requires
+from core.audit import record
+from core.permissions import requires, user_has
 from plugins.reporting import _, options, service
 from plugins.reporting.models import PURPOSES, STATUSES, URGENCY_ROUTINE, URGENCY_URGENT, Attachment, Report
 from plugins.reporting.schemas import MAX_MESSAGE
 from plugins.reporting.views import purpose_short_labels, status_labels
 
 MODERATE = "reporting.moderate"
+REPORTER_ACCOUNT = "reporting.reporter_account"
 bp = Blueprint("reporting_moderate", __name__, url_prefix="/reporting/moderate", template_folder="templates")
 
 
@@ -79,9 +81,16 @@ def report(reference: str):
     found = _report_or_404(reference)
     service.staff_view(found)
     people = service.perpetrators(found)
+    # Staff see whether a report came from a signed-in member; the account itself only with the
+    # permission that needs it, and showing it is audited on its own.
+    reporter_account = None
+    if found.reporter_id is not None and user_has(current_app, current_user, REPORTER_ACCOUNT):
+        reporter_account = found.reporter_id
+        record("report.reporter_account_shown", target=found.target())
     return render_template(
         "reporting/moderate/report.html",
         report=found,
+        reporter_account=reporter_account,
         people=people,
         identifiers=service.identifiers_by_perpetrator(found),
         links=service.links(found),
