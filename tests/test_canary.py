@@ -491,6 +491,7 @@ APPLICATION_PAGE = newest("/admin/members/applications/{id}", APPLICATION)
 MODERATE = ref("/reporting/moderate/{ref}")
 ALERT_EDIT = newest("/alerts/manage/{id}/edit", ALERT)
 ALERT_STAFF = newest("/alerts/manage/{id}", ALERT)
+ALERT_PREVIEW = newest("/alerts/manage/{id}/preview", ALERT)
 API_ALERT = newest("/api/v1/alerts/{id}", ALERT)
 REPORT_BODY = {
     "incident_types": ["robbery"], "occurred_on": "2024-05-01", "region": "london",
@@ -534,7 +535,7 @@ CASES = [
     Form(MODERATE, who="staff", action=ref("/reporting/moderate/{ref}/status"), values={"status": "verified"}),
     Form(ref("/alerts/manage/new?report={ref}"), who="staff", action="/alerts/manage/new"),
     Form(ALERT_EDIT, who="staff"),
-    Form(ALERT_STAFF, who="staff", action=newest("/alerts/manage/{id}/publish", ALERT)),
+    Form(ALERT_PREVIEW, who="staff", action=newest("/alerts/manage/{id}/publish", ALERT)),
     Form(ALERT_STAFF, who="staff", action=newest("/alerts/manage/{id}/withdraw", ALERT)),
     Form("/alerts/manage/feeds", who="staff", values={"label": "Partner organisation"}),
     # JSON API: phone apps (no account) and partner systems (personal access tokens)
@@ -548,6 +549,7 @@ CASES = [
         expect=(201,)),
     Api("PATCH", API_ALERT, {"summary": TEXT, "perpetrators": [{"description": {"features": TEXT}}],
                              "identifiers": [{"kind": "phone", "value": PHONE}]}, who="staff"),
+    Api("POST", newest("/api/v1/alerts/{id}/review", ALERT), who="staff"),
     Api("POST", newest("/api/v1/alerts/{id}/publish", ALERT), who="staff"),
     Api("POST", newest("/api/v1/alerts/{id}/withdraw", ALERT), {"reason": TEXT}, who="staff"),
     Api("POST", "/api/v1/check", {"identifier": PHONE}, who="member", expect=(200, 404)),

@@ -31,7 +31,7 @@ from core.accounts.models import User
 from core.crypto import EncryptedTextField, keyring
 from core.db import BaseModel, db, utcnow
 from core.identifiers import InvalidIdentifier, normalise_email
-from core.permissions import PUBLIC, ROLES, requires
+from core.permissions import PUBLIC, requires, role_table, roles_offered
 from core.queue import task
 
 log = logging.getLogger("redumbrella.accounts")
@@ -40,15 +40,11 @@ MANAGE_USERS = "admin.users"
 TOKEN_KIND = "one-time-link"  # noqa: S105  # nosec B105  # the blind-index kind, not a secret
 
 TOO_LONG = _l("That is too long.")
-ROLE_LABELS = {
-    "member": _l("Member (a sex worker)"),
-    "partner": _l("Partner (staff of a front-line organisation)"),
-    "moderator": _l("Moderator (reviews reports, publishes alerts)"),
-    "caseworker": _l("Caseworker (ISVA)"),
-    "trainer": _l("Trainer"),
-    "learner": _l("Learner (a professional taking training)"),
-    "admin": _l("Administrator"),
-}
+
+
+def role_labels() -> dict[str, object]:
+    """Every installed role's label, for listing invitations made before a module was turned off."""
+    return {name: role.label for name, role in role_table(current_app).items()}
 
 
 # -- tokens --------------------------------------------------------------------------------
@@ -191,7 +187,7 @@ class InviteForm(FlaskForm):
     def validate_roles(self, field):
         if not field.data:
             raise ValidationError(_("Please choose at least one role."))
-        if set(field.data) - set(ROLES):
+        if set(field.data) - {name for name, _label in self.roles.choices}:
             raise ValidationError(_("Please choose from the roles listed."))
 
     def validate_locale(self, field):
@@ -248,7 +244,7 @@ def invitations():
     from core.audit import record
 
     form = InviteForm()
-    form.roles.choices = [(role, ROLE_LABELS[role]) for role in ROLES]
+    form.roles.choices = [(role.name, role.label) for role in roles_offered(current_app)]
     form.locale.choices = _locale_choices()
     if request.method == "GET":
         form.locale.data = current_app.config["DEFAULT_LOCALE"]
@@ -259,7 +255,7 @@ def invitations():
             form.email.errors.append(_("An account with that email already exists."))
             status = 422
         else:
-            roles = ",".join(role for role in ROLES if role in form.roles.data)
+            roles = ",".join(role for role in role_table(current_app) if role in form.roles.data)
             with db.atomic():
                 invitation = Invitation.get_or_none(Invitation.email_index == email_index)
                 if invitation is None:
@@ -278,7 +274,7 @@ def invitations():
     open_invitations = list(Invitation.select().order_by(Invitation.created_at.desc()))
     return (
         render_template(
-            "admin/members_invitations.html", form=form, invitations=open_invitations, role_labels=ROLE_LABELS
+            "admin/members_invitations.html", form=form, invitations=open_invitations, role_labels=role_labels()
         ),
         status,
     )

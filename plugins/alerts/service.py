@@ -339,7 +339,10 @@ def audience_message(audience: dict) -> str:
 
 
 def stale_review_message(alert: Alert) -> str:
-    if alert.reviewed_at is None:
+    """Why this draft may not be published yet: never reviewed, or changed since its last review."""
+    ever_reviewed = alert.reviewed_at is not None or AlertRevision.select().where(
+        (AlertRevision.alert == alert) & (AlertRevision.action == "reviewed")).exists()
+    if not ever_reviewed:
         return _("Nobody has reviewed this alert yet. Look at its preview first (the alert as members will see "
                  "it, and how many people will be told), then publish.")
     return _("This alert was changed after its preview was reviewed. Please look at the preview again, then "
