@@ -251,7 +251,7 @@ def plugins_disable(name):
 
 def _add_subcommands() -> None:
     from core.accounts.commands import users
-    from core.commands import audit, demo, keys
+    from core.commands import audit, backup, demo, keys, restore
     from core.retention import retention
 
     cli.add_command(retention)
@@ -259,6 +259,8 @@ def _add_subcommands() -> None:
     cli.add_command(demo)
     cli.add_command(audit)
     cli.add_command(keys)
+    cli.add_command(backup)
+    cli.add_command(restore)
 
 
 _add_subcommands()

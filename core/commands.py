@@ -154,3 +154,57 @@ def demo(password):
     click.echo("Staff accounts (moderator, caseworker, trainer, admin) set up two-factor at first sign-in.")
     for role, user in accounts.items():
         click.echo(f"  {role:<11} {user.email}")
+
+
+@click.command()
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.option("--include-keys", is_flag=True,
+              help="Also put the keys in the archive. Only for a copy you keep apart from the data backups: "
+                   "anyone with both can read everything.")
+@with_appcontext
+def backup(path, include_keys):
+    """Write a consistent copy of the database (and the SQLite queue) to one archive, while the site runs."""
+    from pathlib import Path
+
+    from core.backup import BackupError, create
+
+    try:
+        manifest = create(current_app, Path(path), include_keys=include_keys)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    rows = sum(manifest["tables"].values())
+    click.echo(f"backup written to {path}: {manifest['database']} database, {len(manifest['tables'])} tables, "
+               f"{rows} rows, audit head {manifest['audit_head']}")
+    if manifest["queue"]["included"]:
+        click.echo(f"queue: {manifest['queue']['tasks']} waiting task(s) included")
+    elif manifest["queue"]["kind"] == "redis":
+        click.echo("queue: Redis is not included (the outbox tables in the database keep what must be sent)")
+    if include_keys:
+        click.echo("The archive holds the keys: keep it apart from the data backups, encrypted, offline.")
+    else:
+        click.echo("The archive holds no keys: restoring it needs the key files kept elsewhere "
+                   "(keys/encryption.keys, keys/blind_index.key, keys/audit.keys).")
+
+
+@click.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace the data of an instance that is not empty.")
+@with_appcontext
+def restore(path, force):
+    """Restore a backup made by `redumbrella backup`, then check its keys and its audit log."""
+    from pathlib import Path
+
+    from core.backup import BackupError
+    from core.backup import restore as run_restore
+
+    try:
+        result = run_restore(current_app, Path(path), force=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    manifest = result.manifest
+    click.echo(f"restored the backup of {manifest['created_at']} ({manifest['database']}, release "
+               f"{manifest['version']}): {sum(manifest['tables'].values())} rows")
+    click.echo(f"keys: {result.decrypted} encrypted value(s) sampled, every one decrypted")
+    click.echo(f"audit log intact up to the backup's head {manifest['audit_head']}")
+    for note in result.notes:
+        click.echo(f"note: {note}")

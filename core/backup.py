@@ -1,0 +1,528 @@
+"""`redumbrella backup` and `restore`: one archive holding a consistent copy of the database.
+
+The archive is a gzipped tar file, readable by its owner only, holding:
+
+- `manifest.json`: format, release, time, database kind, applied migrations, row counts per
+  table, the audit head (COUNT:HASH) and fingerprints of the keys the data needs;
+- `database.sqlite3` (SQLite, copied with SQLite's online backup API while the site runs: one
+  read transaction, so the copy is one moment's state whatever is written meanwhile) or
+  `database.dump` (PostgreSQL, `pg_dump --format=custom` inside the very snapshot the manifest's
+  counts were read in);
+- `queue.sqlite3`: the SQLite task queue, copied the same way (tasks not yet run, by id only);
+- `keys/` and `secret_key`: only with `--include-keys`. A backup beside its keys protects nothing,
+  so by default it holds only fingerprints, and restore checks that the instance has the keys.
+
+Restore refuses a non-empty instance unless forced, refuses keys that do not fit the manifest
+before anything is written, then checks that every encrypted column decrypts (a sample of each)
+and that the audit chain is intact and ends exactly at the manifest's head.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import shutil
+import sqlite3
+import subprocess  # nosec B404  # pg_dump/pg_restore, found on PATH, with fixed argument lists
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+SQLITE_COPY = "database.sqlite3"
+POSTGRES_DUMP = "database.dump"
+QUEUE_COPY = "queue.sqlite3"
+HISTORY_TABLE = "schema_migration"
+SAMPLE_PER_COLUMN = 50  # encrypted values decrypted per column after a restore (first and last)
+
+
+class BackupError(Exception):
+    """The backup or restore cannot go ahead; the message says why and what to do."""
+
+
+@dataclass
+class Restored:
+    manifest: dict
+    notes: list[str] = field(default_factory=list)
+    decrypted: int = 0
+
+
+# -- backup ----------------------------------------------------------------------------------
+
+
+def create(app, target: Path, include_keys: bool = False) -> dict:
+    """Write the archive to `target` (which must not exist yet); return its manifest."""
+    from core.db import connection, is_sqlite
+
+    target = Path(target)
+    if target.exists():
+        raise BackupError(f"{target} already exists: choose a new name (a backup is never written over)")
+    if not target.parent.is_dir():
+        raise BackupError(f"{target.parent} is not a folder")
+    with connection():
+        from core.audit import record
+
+        record("backup.created", target="instance")
+        sqlite = is_sqlite()
+    with tempfile.TemporaryDirectory(prefix=".redumbrella-backup-", dir=target.parent) as work:
+        work = Path(work)
+        if sqlite:
+            manifest = _copy_sqlite(_sqlite_path(), work / SQLITE_COPY)
+            manifest["database"], manifest["database_file"] = "sqlite", SQLITE_COPY
+        else:
+            manifest = _dump_postgres(app.config["DATABASE_URL"], work / POSTGRES_DUMP)
+            manifest["database"], manifest["database_file"] = "postgresql", POSTGRES_DUMP
+        manifest["queue"] = _copy_queue(app, work / QUEUE_COPY)
+        manifest.update(
+            format=FORMAT,
+            application="redumbrella",
+            version=_version(),
+            created_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            keys=key_fingerprints(app),
+            keys_included=include_keys,
+        )
+        members = [manifest["database_file"]] + ([QUEUE_COPY] if manifest["queue"]["included"] else [])
+        secrets = key_files(app) if include_keys else {}
+        _write_archive(target, manifest, work, members, secrets)
+    return manifest
+
+
+def _sqlite_path() -> Path:
+    from core.db import db
+
+    return Path(db.obj.database)
+
+
+def _copy_sqlite(source: Path, copy: Path) -> dict:
+    """SQLite's online backup API in one step: a single read transaction, so the copy is consistent
+    while the site keeps writing (WAL lets the writers go on)."""
+    src = sqlite3.connect(source, timeout=30)
+    dst = sqlite3.connect(copy)
+    try:
+        src.backup(dst)  # pages=-1: every page in one step, inside one read transaction
+    finally:
+        src.close()
+    try:
+        dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file in the archive
+        if dst.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise BackupError("the copy of the database failed SQLite's integrity check: nothing was written")
+        return _describe(dst.cursor(), _sqlite_tables(dst))
+    finally:
+        dst.close()
+
+
+def _sqlite_tables(connection) -> list[str]:
+    rows = connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _describe(cursor, tables: list[str]) -> dict:
+    """Row counts, applied migrations and the audit head, read through one consistent view."""
+    counts = {}
+    for table in tables:
+        cursor.execute(f'SELECT COUNT(*) FROM "{table}"')  # noqa: S608  # nosec B608  # names from the catalog
+        counts[table] = cursor.fetchone()[0]
+    migrations = []
+    if HISTORY_TABLE in tables:
+        cursor.execute(f'SELECT name FROM "{HISTORY_TABLE}" ORDER BY name')  # noqa: S608  # nosec B608  # constant
+        migrations = [row[0] for row in cursor.fetchall()]
+    head = None
+    if "audit_entry" in tables:
+        cursor.execute("SELECT entry_hash FROM audit_entry ORDER BY id DESC LIMIT 1")
+        last = cursor.fetchone()
+        from core.audit import GENESIS
+
+        head = f"{counts['audit_entry']}:{last[0] if last else GENESIS}"
+    return {"tables": counts, "migrations": migrations, "audit_head": head}
+
+
+def _pg_environment(url: str) -> dict[str, str]:
+    """libpq's variables for the database URL, so no password appears in a process list."""
+    from playhouse.db_url import parse
+
+    params = parse(url)
+    env = dict(os.environ)
+    for key, name in (("host", "PGHOST"), ("port", "PGPORT"), ("user", "PGUSER"), ("password", "PGPASSWORD"),
+                      ("database", "PGDATABASE")):
+        if params.get(key) not in (None, ""):
+            env[name] = str(params[key])
+    return env
+
+
+def _pg_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise BackupError(
+            f"{name} was not found on PATH: install the PostgreSQL client tools of your server's version "
+            f"or newer (Debian: apt-get install postgresql-client)"
+        )
+    return path
+
+
+def _dump_postgres(url: str, dump: Path) -> dict:
+    """pg_dump inside the snapshot the manifest is read in, so counts and head match the dump."""
+    import psycopg2
+    from playhouse.db_url import parse
+
+    pg_dump = _pg_tool("pg_dump")
+    params = {k: v for k, v in parse(url).items() if k in {"database", "user", "password", "host", "port"} and v}
+    params["dbname"] = params.pop("database")
+    conn = psycopg2.connect(**params)
+    try:
+        conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT pg_export_snapshot()")
+            snapshot = cursor.fetchone()[0]
+            cursor.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+                "AND table_type = 'BASE TABLE' ORDER BY table_name"
+            )
+            manifest = _describe(cursor, [row[0] for row in cursor.fetchall()])
+            _run([pg_dump, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
+                  f"--file={dump}"], _pg_environment(url), "pg_dump")
+    finally:
+        conn.rollback()
+        conn.close()
+    return manifest
+
+
+def _run(command: list[str], env: dict[str, str], what: str) -> None:
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603  # nosec B603  # fixed list
+    if done.returncode != 0:
+        detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
+        raise BackupError(f"{what} failed: {detail}")
+
+
+def _copy_queue(app, copy: Path) -> dict:
+    """The SQLite queue's waiting tasks (ids only), copied like the database; Redis is not copied."""
+    if app.config["REDIS_URL"]:
+        return {"kind": "redis", "included": False, "tasks": None}
+    source = Path(app.instance_path) / QUEUE_COPY
+    if app.config["QUEUE_IMMEDIATE"] or not source.exists():
+        return {"kind": "none", "included": False, "tasks": None}
+    _online_copy(source, copy)
+    check = sqlite3.connect(copy)
+    try:
+        tables = _sqlite_tables(check)
+        waiting = sum(check.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]  # noqa: S608  # nosec B608  # catalog names
+                      for t in tables if t in {"task", "schedule"})
+    finally:
+        check.close()
+    return {"kind": "sqlite", "included": True, "tasks": waiting}
+
+
+def _online_copy(source: Path, target: Path) -> None:
+    src = sqlite3.connect(source, timeout=30)
+    dst = sqlite3.connect(target, timeout=30)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+def key_fingerprints(app) -> dict:
+    """What the data needs, as fingerprints that reveal nothing of the keys."""
+    from core.crypto import fingerprint, keyring
+
+    ring = keyring()
+    return {
+        "encryption": [fingerprint(key) for key in ring.keys],
+        "blind_index": fingerprint(ring.blind_index_key),
+        "audit": sorted(ring.audit_keys),
+    }
+
+
+def key_files(app) -> dict[str, str]:
+    """The keys in use, as the instance folder's files hold them (wherever they came from)."""
+    from core.crypto import AUDIT_KEYS_FILE, BLIND_INDEX_KEY_FILE, ENCRYPTION_KEYS_FILE, KEY_DIR_NAME, keyring
+
+    ring = keyring()
+    return {
+        f"{KEY_DIR_NAME}/{ENCRYPTION_KEYS_FILE}": "".join(f"{key.decode()}\n" for key in ring.keys),
+        f"{KEY_DIR_NAME}/{BLIND_INDEX_KEY_FILE}": ring.blind_index_key.decode() + "\n",
+        f"{KEY_DIR_NAME}/{AUDIT_KEYS_FILE}": "".join(f"{key.decode()}\n" for key in ring.audit_keys_in_order()),
+    }
+
+
+def _write_archive(target: Path, manifest: dict, work: Path, members: list[str], secrets: dict[str, str]) -> None:
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle, tarfile.open(fileobj=handle, mode="w:gz") as archive:
+            _add_bytes(archive, MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
+            for name in members:
+                archive.add(work / name, arcname=name, recursive=False)
+            for name, text in secrets.items():
+                _add_bytes(archive, name, text.encode())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode = len(data), 0o600
+    info.mtime = int(datetime.datetime.now(datetime.UTC).timestamp())
+    archive.addfile(info, io.BytesIO(data))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("redumbrella")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+# -- restore ---------------------------------------------------------------------------------
+
+
+def read_manifest(archive_path: Path) -> dict:
+    with _open(archive_path) as archive:
+        return json.loads(_member(archive, MANIFEST))
+
+
+def _open(archive_path: Path) -> tarfile.TarFile:
+    try:
+        return tarfile.open(archive_path, mode="r:gz")
+    except (OSError, tarfile.TarError) as exc:
+        raise BackupError(f"{archive_path} is not a Red Umbrella backup ({exc.__class__.__name__})") from None
+
+
+def _member(archive: tarfile.TarFile, name: str) -> bytes | None:
+    """A regular file of the archive by its exact name (nothing is extracted by a name it chooses)."""
+    try:
+        info = archive.getmember(name)
+    except KeyError:
+        return None
+    if not info.isfile():
+        raise BackupError(f"the backup's {name} is not a regular file")
+    return archive.extractfile(info).read()
+
+
+def instance_is_empty() -> bool:
+    """No table holds a row, apart from the migration history (an `init`-ed instance is empty)."""
+    from core.db import db
+
+    for table in db.get_tables():
+        if table == HISTORY_TABLE:
+            continue
+        if db.execute_sql(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone():  # noqa: S608  # nosec B608  # catalog names
+            return False
+    return True
+
+
+def restore(app, archive_path: Path, force: bool = False) -> Restored:
+    from core.db import connection, db, is_sqlite
+
+    archive_path = Path(archive_path)
+    with _open(archive_path) as archive:
+        raw = _member(archive, MANIFEST)
+        if raw is None:
+            raise BackupError(f"{archive_path} has no manifest: it is not a Red Umbrella backup")
+        manifest = json.loads(raw)
+        if manifest.get("format") != FORMAT:
+            raise BackupError(f"this backup's format ({manifest.get('format')}) is not one this release reads")
+        with connection():
+            sqlite = is_sqlite()
+            kind = "sqlite" if sqlite else "postgresql"
+            if manifest["database"] != kind:
+                raise BackupError(f"this backup is of a {manifest['database']} database and this instance uses "
+                                  f"{kind}: restore it into an instance of the same kind")
+            newer = sorted(set(manifest["migrations"]) - _known_migrations(app))
+            if newer:
+                raise BackupError(f"this backup was made by a newer release (it has migration {newer[0]}): "
+                                  "install that release or a later one first")
+            empty = instance_is_empty()
+            if not force and not empty:
+                raise BackupError("this instance already holds data: restoring would replace all of it. "
+                                  "Run again with --force if that is what you want")
+        result = Restored(manifest)
+        if manifest.get("keys_included"):
+            _put_keys_back(app, archive, result, keep_replaced=not empty)
+        _check_keys(app, manifest)
+        with tempfile.TemporaryDirectory(prefix=".redumbrella-restore-") as work:
+            work = Path(work)
+            data = _member(archive, manifest["database_file"])
+            if data is None:
+                raise BackupError(f"the backup has no {manifest['database_file']}")
+            copy = work / manifest["database_file"]
+            copy.write_bytes(data)
+            db.obj.close_all()
+            if sqlite:
+                _restore_sqlite(copy, _sqlite_path())
+            else:
+                _restore_postgres(app.config["DATABASE_URL"], copy)
+            queue = _member(archive, QUEUE_COPY)
+            if queue is not None:
+                if app.config["REDIS_URL"] or app.config["QUEUE_IMMEDIATE"]:
+                    result.notes.append("the backup's waiting tasks were not restored: this instance's queue is "
+                                        "not SQLite")
+                else:
+                    (work / QUEUE_COPY).write_bytes(queue)
+                    _online_copy(work / QUEUE_COPY, Path(app.instance_path) / QUEUE_COPY)
+    _check_restored(app, manifest, result)
+    return result
+
+
+def _known_migrations(app) -> set[str]:
+    from core.schema import runners
+
+    return {migration.name for runner in runners(app) for migration in runner.migrations()}
+
+
+def _put_keys_back(app, archive: tarfile.TarFile, result: Restored, keep_replaced: bool) -> None:
+    """Write the backup's key files into the instance; keys set in the configuration must already match.
+
+    Keys an instance with data had are kept beside the new ones (they may open copies of that data
+    elsewhere); an empty instance's keys, made at its first start, open nothing and are replaced."""
+    from core.crypto import (
+        AUDIT_KEYS_FILE,
+        BLIND_INDEX_KEY_FILE,
+        ENCRYPTION_KEYS_FILE,
+        KEY_DIR_NAME,
+        _write_secret,
+        load_keys,
+    )
+
+    settings = {ENCRYPTION_KEYS_FILE: "ENCRYPTION_KEYS", BLIND_INDEX_KEY_FILE: "BLIND_INDEX_KEY",
+                AUDIT_KEYS_FILE: "AUDIT_KEYS"}
+    key_dir = Path(app.instance_path) / KEY_DIR_NAME
+    for file_name, setting in settings.items():
+        data = _member(archive, f"{KEY_DIR_NAME}/{file_name}")
+        if data is None:
+            raise BackupError(f"the backup says it holds its keys but has no {KEY_DIR_NAME}/{file_name}")
+        if app.config[setting]:
+            continue  # from the configuration: _check_keys compares it with the manifest
+        path = key_dir / file_name
+        text = data.decode()
+        if path.exists() and path.read_text() == text:
+            continue
+        if path.exists() and keep_replaced:
+            kept = path.with_name(f"{file_name}.before-restore-{datetime.datetime.now(datetime.UTC):%Y%m%dT%H%M%S}")
+            os.replace(path, kept)
+            result.notes.append(f"the instance's own {file_name} was kept as {kept.name}")
+        fresh = path.with_suffix(".new")
+        fresh.unlink(missing_ok=True)
+        _write_secret(fresh, text)
+        os.replace(fresh, path)
+    load_keys(app, create=False)
+
+
+def _check_keys(app, manifest: dict) -> None:
+    """Refuse, before anything is written, when this instance lacks a key the backup's data needs."""
+    have = key_fingerprints(app)
+    need = manifest["keys"]
+    missing = []
+    if not set(need["encryption"]) <= set(have["encryption"]):
+        missing.append("the encryption keys (keys/encryption.keys or REDUMBRELLA_ENCRYPTION_KEYS)")
+    if need["blind_index"] != have["blind_index"]:
+        missing.append("the blind-index key (keys/blind_index.key or REDUMBRELLA_BLIND_INDEX_KEY)")
+    if not set(need["audit"]) <= set(have["audit"]):
+        missing.append("the audit keys (keys/audit.keys or REDUMBRELLA_AUDIT_KEYS)")
+    if missing:
+        raise BackupError(
+            "this instance does not have the keys the backup was made with: " + "; ".join(missing)
+            + f". Put the key files kept from that time in {Path(app.instance_path) / 'keys'} (or set the "
+            "variables), then run restore again. Nothing was changed."
+        )
+
+
+def _restore_sqlite(copy: Path, target: Path) -> None:
+    """Write the copy into the database file through the backup API (right with WAL and open readers)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    src = sqlite3.connect(copy)
+    dst = sqlite3.connect(target, timeout=30)
+    try:
+        if src.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise BackupError("the backup's database failed SQLite's integrity check")
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode=WAL")
+    finally:
+        src.close()
+        dst.close()
+
+
+def _restore_postgres(url: str, dump: Path) -> None:
+    """Drop what the database holds, then pg_restore the dump in one transaction."""
+    from core.db import connection, db
+
+    pg_restore = _pg_tool("pg_restore")
+    with connection(), db.atomic():
+        for table in db.get_tables():
+            db.execute_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
+        db.execute_sql("DROP FUNCTION IF EXISTS audit_entry_append_only() CASCADE")
+    db.obj.close_all()
+    _run([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+          f"--dbname={_pg_environment(url)['PGDATABASE']}", str(dump)], _pg_environment(url), "pg_restore")
+
+
+def _check_restored(app, manifest: dict, result: Restored) -> None:
+    """Every encrypted column decrypts (a sample of each), and the audit chain ends at the manifest's head."""
+    from core.audit import Head, check
+    from core.db import connection
+    from core.schema import pending
+
+    with connection():
+        result.decrypted = _decrypt_sample()
+        behind = pending(app)
+        if manifest.get("audit_head") and "core:0040_audit_key" in manifest["migrations"]:
+            saved = Head.parse(manifest["audit_head"])
+            verification = check(saved)
+            if not verification.intact:
+                raise BackupError(f"the restored audit log is not intact: {verification.problem}")
+            if verification.head != saved:
+                raise BackupError(f"the restored audit log ends at {verification.head}, not at the backup's "
+                                  f"{saved}")
+            from core.audit import record
+
+            record("backup.restored", target="instance")
+        elif manifest.get("audit_head"):
+            result.notes.append("the audit log is checked once `redumbrella db upgrade` has keyed it: "
+                                "run `redumbrella audit verify` after the upgrade")
+    if behind:
+        result.notes.append(f"the backup is {len(behind)} migration(s) behind this release: run "
+                            "`redumbrella db upgrade` before starting the site")
+
+
+def _decrypt_sample() -> int:
+    """Decrypt the first and last values of every encrypted column; raise if any does not open."""
+    from cryptography.fernet import InvalidToken
+
+    from core.commands import _encrypted_columns
+    from core.crypto import keyring
+    from core.db import db
+
+    ring = keyring()
+    count = 0
+    tables = set(db.get_tables())
+    for model, column in _encrypted_columns():
+        table, name = model._meta.table_name, column.column_name
+        if table not in tables:
+            continue
+        pk = model._meta.primary_key.column_name
+        for order in ("ASC", "DESC"):
+            rows = db.execute_sql(
+                f'SELECT "{name}" FROM "{table}" WHERE "{name}" IS NOT NULL '  # noqa: S608  # nosec B608  # model metadata
+                f'ORDER BY "{pk}" {order} LIMIT {SAMPLE_PER_COLUMN // 2}'
+            ).fetchall()
+            for (token,) in rows:
+                try:
+                    ring.fernet.decrypt(token.encode("ascii") if isinstance(token, str) else bytes(token))
+                except InvalidToken:
+                    raise BackupError(f"a value in {table}.{name} cannot be decrypted with this instance's "
+                                      "encryption keys") from None
+                count += 1
+    return count
