@@ -90,15 +90,30 @@ def _fail_if_behind() -> None:
 
 
 @cli.command()
+@click.option("--base-url", default="http://127.0.0.1:8000", show_default=True,
+              help="Where people reach the site, for links in e-mails; written to config.toml unless "
+                   "BASE_URL is already set.")
 @with_appcontext
-def init():
-    """Create the instance: folder, keys, secret key and the database at the latest migration."""
+def init(base_url):
+    """Create the instance: folder, keys, secret key, config.toml's BASE_URL and the database."""
+    from core.config import ConfigError, add_to_config_file, check_base_url
     from core.schema import upgrade
 
+    try:
+        base_url = check_base_url(base_url)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc).replace("REDUMBRELLA_BASE_URL", "--base-url")) from None
     with _Db():
         applied = upgrade(current_app)
     click.echo(f"Instance ready in {current_app.instance_path}")
     click.echo(f"Database: {len(applied)} migration(s) applied" if applied else "Database: already up to date")
+    if current_app.config["BASE_URL"]:
+        click.echo(f"Links in e-mails point to {current_app.config['BASE_URL']} (BASE_URL)")
+    elif base_url:
+        path = add_to_config_file(current_app.instance_path, "BASE_URL", base_url,
+                                  "Where people reach the site: links in e-mails start with it (redumbrella init).")
+        current_app.config["BASE_URL"] = base_url
+        click.echo(f"Links in e-mails point to {base_url}: BASE_URL in {path}; change it to the public address.")
     click.echo("Next: `redumbrella users create you@example.org --role admin`, or `redumbrella demo`.")
 
 

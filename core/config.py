@@ -248,10 +248,48 @@ def _check_mail(config) -> None:
         config["MAIL_DEFAULT_SENDER"] = "no-reply@localhost"
     elif "@" not in str(sender):
         raise ConfigError(f"{ENV_PREFIX}_MAIL_DEFAULT_SENDER must be an email address, not {sender!r}")
-    base_url = str(config["BASE_URL"]).rstrip("/")
-    if base_url and urlparse(base_url).scheme not in {"http", "https"}:
-        raise ConfigError(f"{ENV_PREFIX}_BASE_URL must start with https:// (or http:// for a test machine)")
+    base_url = check_base_url(config["BASE_URL"])
+    if backend == "smtp" and not base_url:
+        # Every e-mail carries a link, and the queue that sends them runs outside any request: without
+        # the address people use, approvals, invitations and password resets would all fail.
+        raise ConfigError(
+            f"{ENV_PREFIX}_BASE_URL must be set when mail is sent over SMTP: e-mails carry links to this "
+            "site, so give the address people use, such as https://safety.example.org"
+        )
     config["BASE_URL"] = base_url
+
+
+def check_base_url(value) -> str:
+    """BASE_URL without its trailing slash; empty stays empty, anything not a full address is refused."""
+    base_url = str(value or "").strip().rstrip("/")
+    if not base_url:
+        return ""
+    parsed = urlparse(base_url)
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname or parsed.query or parsed.fragment:
+        raise ConfigError(
+            f"{ENV_PREFIX}_BASE_URL must be a full address starting with https:// (or http:// for a test "
+            f"machine), such as https://safety.example.org, not {base_url!r}"
+        )
+    return base_url
+
+
+def add_to_config_file(instance: Path, key: str, value: str, comment: str) -> Path:
+    """Write KEY = "value" at the top of the instance's config.toml (made if missing, owner-only).
+
+    At the top, because a line added at the end would fall inside the file's last [table].
+    """
+    import json
+
+    path = Path(instance) / CONFIG_FILE_NAME
+    instance = Path(instance)
+    instance.mkdir(parents=True, exist_ok=True, mode=0o700)
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    # A JSON string of ASCII text is a valid TOML basic string.
+    line = f"# {comment}\n{key} = {json.dumps(value)}\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(line + ("\n" + old if old else ""))
+    return path
 
 
 def _as_bool(key: str, value) -> bool:

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
+# The versions the suite passed with; setup.cfg only bounds them (docs/deployment.md).
+CONSTRAINTS = ROOT / "constraints.txt"
 
 POSTGRES_URL = os.environ.get("REDUMBRELLA_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/redumbrella_test")
 REDIS_URL = os.environ.get("REDUMBRELLA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -45,9 +47,10 @@ def ensure_venv(extras: str = "") -> None:
     say("installing Red Umbrella and its dependencies (this compiles the translation catalogs)")
     target = f".{extras}" if extras else "."
     quiet = ["-q"] if os.environ.get("CI") else []
-    if sh(PYTHON, "-m", "pip", "install", *quiet, "--upgrade", "pip", "setuptools>=68", "wheel", "babel>=2.14"):
+    pinned = ["-c", CONSTRAINTS]
+    if sh(PYTHON, "-m", "pip", "install", *quiet, *pinned, "--upgrade", "pip", "setuptools>=68", "wheel", "babel"):
         sys.exit("pip could not install its own tools")
-    if sh(PYTHON, "-m", "pip", "install", *quiet, "-e", target):
+    if sh(PYTHON, "-m", "pip", "install", *quiet, *pinned, "-e", target):
         sys.exit("pip install failed")
 
 
@@ -59,14 +62,23 @@ def reachable(host: str, port: int) -> bool:
         return False
 
 
+def base_url(host: str, port: str) -> str:
+    """Where links in e-mails should point: this machine, as the browser on it reaches the server."""
+    if host in {"0.0.0.0", "::", ""}:  # noqa: S104  # listening everywhere: this machine reaches it here
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def run() -> int:
     ensure_venv()
     redumbrella = BIN / "redumbrella"
-    if sh(redumbrella, "init"):
-        return 1
-    say("starting the web server and a queue worker; stop with Ctrl+C")
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
+    if sh(redumbrella, "init", "--base-url", base_url(host, port)):
+        return 1
+    say("starting the web server and a queue worker; stop with Ctrl+C")
     return sh(redumbrella, "serve", "--host", host, "--port", port)
 
 

@@ -82,6 +82,8 @@ class SmtpServer:
             "MAIL_PORT": self.port,
             "MAIL_DEFAULT_SENDER": "Notes <notes@example.org>",
             "MAIL_TIMEOUT": 5,
+            # Start-up refuses SMTP without it; the test client's own address, so links open in tests.
+            "BASE_URL": "http://localhost",
         }
         if self.username:
             found.update(MAIL_USERNAME=self.username, MAIL_PASSWORD=self.password)

@@ -102,7 +102,7 @@ def test_login_with_username_and_password(make_app):
 
 def test_unreachable_server_raises_mail_error(make_app):
     app = make_app({"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": free_port(), "MAIL_DEFAULT_SENDER": "n@example.org",
-                    "MAIL_TIMEOUT": 2})
+                    "MAIL_TIMEOUT": 2, "BASE_URL": "https://notes.example.org"})
     assert app.config["MAIL_BACKEND"] == "smtp"
     with app.app_context(), pytest.raises(MailError):
         send_messages([build_message("a@example.org", "An update", "Hello.")])
@@ -131,6 +131,15 @@ def test_file_backend_writes_private_eml_files_in_the_instance_folder(make_app):
         ({"MAIL_SERVER": "m.example.org", "MAIL_DEFAULT_SENDER": "a@b.org", "MAIL_PORT": "lots"}, "MAIL_PORT"),
         ({"MAIL_SERVER": "m.example.org", "MAIL_DEFAULT_SENDER": "a@b.org", "MAIL_USERNAME": "u"}, "MAIL_PASSWORD"),
         ({"BASE_URL": "notes.example.org"}, "BASE_URL"),
+        # Mail that cannot carry a working link is refused at start-up (issue 9, item 6).
+        ({"MAIL_SERVER": "m.example.org", "MAIL_DEFAULT_SENDER": "a@b.org"}, "REDUMBRELLA_BASE_URL must be set"),
+        ({"MAIL_SERVER": "m.example.org", "MAIL_DEFAULT_SENDER": "a@b.org", "BASE_URL": "/"},
+         "REDUMBRELLA_BASE_URL must be set"),
+        ({"MAIL_SERVER": "m.example.org", "MAIL_DEFAULT_SENDER": "a@b.org", "BASE_URL": "/notes"},
+         "REDUMBRELLA_BASE_URL must be a full address"),
+        ({"MAIL_SERVER": "m.example.org", "MAIL_DEFAULT_SENDER": "a@b.org", "BASE_URL": "https:///notes"},
+         "REDUMBRELLA_BASE_URL must be a full address"),
+        ({"BASE_URL": "https://notes.example.org/?x=1"}, "REDUMBRELLA_BASE_URL must be a full address"),
     ],
 )
 def test_bad_mail_settings_stop_the_app_with_one_clear_line(make_app, overrides, words):
@@ -139,7 +148,7 @@ def test_bad_mail_settings_stop_the_app_with_one_clear_line(make_app, overrides,
 
 
 def test_ports_follow_the_encryption_chosen(make_app):
-    base = {"MAIL_SERVER": "m.example.org", "MAIL_DEFAULT_SENDER": "a@b.org"}
+    base = {"MAIL_SERVER": "m.example.org", "MAIL_DEFAULT_SENDER": "a@b.org", "BASE_URL": "https://m.example.org"}
     assert make_app(base).config["MAIL_PORT"] == 25
     assert make_app({**base, "MAIL_USE_TLS": True}).config["MAIL_PORT"] == 587
     assert make_app({**base, "MAIL_USE_SSL": "true"}).config["MAIL_PORT"] == 465
