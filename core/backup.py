@@ -63,10 +63,7 @@ def create(app, target: Path, include_keys: bool = False) -> dict:
         raise BackupError(f"{target} already exists: choose a new name (a backup is never written over)")
     if not target.parent.is_dir():
         raise BackupError(f"{target.parent} is not a folder")
-    with connection():
-        from core.audit import record
-
-        record("backup.created", target="instance")
+    with connection():  # nothing is written: a backup never waits for the site's writers
         sqlite = is_sqlite()
     with tempfile.TemporaryDirectory(prefix=".redumbrella-backup-", dir=target.parent) as work:
         work = Path(work)

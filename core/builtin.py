@@ -28,6 +28,7 @@ def register_permissions(app):
         Permission("admin.audit", _l("Read the audit log"), ("admin",)),
         Permission("admin.users", _l("Manage accounts and roles"), ("admin",)),
         Permission("admin.members", _l("Approve or decline membership applications"), ("admin", "moderator")),
+        Permission("admin.messages", _l("See e-mails that could not be sent"), ("admin", "moderator")),
     ]
 
 
@@ -45,6 +46,7 @@ def nav_items(app, user):
     return [
         NavItem(_l("Settings"), "admin.plugins", "admin.plugins", order=90),
         NavItem(_l("Audit log"), "audit.index", "admin.audit", order=91),
+        NavItem(_l("Messages not sent"), "outbox.index", "admin.messages", order=92),
         *_membership_nav(user),
     ]
 

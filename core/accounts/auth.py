@@ -374,7 +374,7 @@ def request_reset():
     wanted = user is not None and user.active
     record("auth.reset_requested", target=_ref(user if wanted else None), actor_id=None)
     # Queued either way (a task for account 0 does nothing), so both answers cost the same.
-    reset.mail_reset_link(user.id if wanted else 0)
+    reset.send_reset_link(user if wanted else None)
     return render_template("auth/reset_request.html", form=form, sent=True)
 
 

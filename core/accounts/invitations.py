@@ -31,6 +31,7 @@ from core.accounts.models import User
 from core.crypto import EncryptedTextField, keyring
 from core.db import BaseModel, db, utcnow
 from core.identifiers import InvalidIdentifier, normalise_email
+from core.mail import MAIL_RETRIES, MAIL_RETRY_DELAY, queue_mail, tracked
 from core.permissions import PUBLIC, requires, role_table, roles_offered
 from core.queue import task
 
@@ -130,7 +131,8 @@ class Invitation(BaseModel):
 # -- queue tasks: ids only -----------------------------------------------------------------
 
 
-@task(retries=6, retry_delay=300)
+@task(retries=MAIL_RETRIES, retry_delay=MAIL_RETRY_DELAY)
+@tracked
 def mail_password_link(user_id: int) -> bool:
     """Email an approved member a fresh set-your-password link, in their language."""
     from core.mail import external_url, render_message, send_message
@@ -145,7 +147,8 @@ def mail_password_link(user_id: int) -> bool:
     return True
 
 
-@task(retries=6, retry_delay=300)
+@task(retries=MAIL_RETRIES, retry_delay=MAIL_RETRY_DELAY)
+@tracked
 def mail_invitation(invitation_id: int) -> bool:
     """Email an invitation with a fresh one-time link, in the language the administrator chose."""
     from core.mail import external_url, render_message, send_message
@@ -266,8 +269,9 @@ def invitations():
                 invitation.created_at = utcnow()
                 invitation.save()
                 record("invitation.created", target=f"invitation:{invitation.id} roles:{roles}")
-            mail_invitation(invitation.id)
-            flash(_("The invitation is on its way."), "info")
+            queue_mail(mail_invitation, "invitation", f"invitation:{invitation.id}", invitation.id)
+            flash(_("We are sending the invitation. If it cannot be sent, it will be listed under "
+                    "Messages not sent."), "info")
             return redirect(url_for("invitations.invitations"), code=303)
     elif request.method == "POST":
         status = 422
@@ -294,8 +298,9 @@ def resend(invitation_id: int):
 
     invitation = _invitation_or_404(invitation_id)
     record("invitation.resent", target=f"invitation:{invitation.id}")
-    mail_invitation(invitation.id)
-    flash(_("A new link is on its way. The old link no longer works."), "info")
+    queue_mail(mail_invitation, "invitation", f"invitation:{invitation.id}", invitation.id)
+    flash(_("We are sending a new link. The old link no longer works. If it cannot be sent, it will be "
+            "listed under Messages not sent."), "info")
     return redirect(url_for("invitations.invitations"), code=303)
 
 

@@ -35,6 +35,7 @@ from core.accounts.models import User
 from core.crypto import EncryptedTextField, keyring
 from core.db import BaseModel, db, utcnow
 from core.identifiers import InvalidIdentifier, normalise_email, normalise_mobile, normalise_phone
+from core.mail import MAIL_RETRIES, MAIL_RETRY_DELAY, queue_mail, tracked
 from core.permissions import PUBLIC, requires
 from core.queue import task
 
@@ -407,8 +408,9 @@ def approve(application_id: int):
         record("membership.approved", target=f"application:{application_id} user:{user.id}")
         link = None if user.email else PasswordLink.issue(user)
     if user.email:
-        mail_password_link(user.id)
-        flash(_("Approved. We have emailed them a link to set their password."), "info")
+        queue_mail(mail_password_link, "set_password", f"user:{user.id}", user.id)
+        flash(_("Approved. We are sending them a link to set their password. If it cannot be sent, it will "
+                "be listed under Messages not sent."), "info")
         return redirect(url_for("membership.queue"), code=303)
     from core.mail import external_url
 
@@ -443,12 +445,13 @@ def decline(application_id: int):
     found.save()
     record("membership.declined", target=f"application:{found.id}")
     if form.notify.data and found.email:
-        mail_application_declined(found.id)
+        queue_mail(mail_application_declined, "application_declined", f"application:{found.id}", found.id)
     flash(_("Declined."), "info")
     return redirect(url_for("membership.queue"), code=303)
 
 
-@task(retries=6, retry_delay=300)
+@task(retries=MAIL_RETRIES, retry_delay=MAIL_RETRY_DELAY)
+@tracked
 def mail_application_declined(application_id: int) -> bool:
     """Tell an applicant, in their language, that the application was not accepted."""
     from core.mail import render_message, send_message

@@ -19,6 +19,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from core.accounts.models import User
+from core.mail import MAIL_RETRIES, MAIL_RETRY_DELAY, tracked
 from core.queue import task
 
 SALT = "redumbrella.password-reset"
@@ -55,7 +56,18 @@ def user_for_token(token: str) -> User | None:
     return user
 
 
-@task(retries=6, retry_delay=300)
+def send_reset_link(user: User | None) -> None:
+    """Queue the reset e-mail: recorded (so staff see it if it fails) only for a real account."""
+    from core.mail import queue_mail
+
+    if user is None:
+        mail_reset_link(0)  # queued either way, so both answers cost the same
+    else:
+        queue_mail(mail_reset_link, "reset_password", f"user:{user.id}", user.id)
+
+
+@task(retries=MAIL_RETRIES, retry_delay=MAIL_RETRY_DELAY)
+@tracked
 def mail_reset_link(user_id: int) -> bool:
     """Email a reset link to an active account; does nothing (on purpose) for id 0 or no account."""
     from core.mail import external_url, render_message, send_message

@@ -1,12 +1,13 @@
 """Core pages: home, language choice, health check, admin settings, error pages."""
 
-from core.views import admin, audit, errors, public
+from core.views import admin, audit, errors, outbox, public
 
 
 def init_app(app) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(outbox.bp)
     _register_account_pages(app)
     errors.init_app(app)
     public.init_template_context(app)

@@ -407,7 +407,9 @@ def compose(delivery: Delivery, channel: str) -> tuple[str, str]:
         link = external_url("alerts_links.open", alert_id=delivery.alert_id) if about_one else \
             external_url("alerts_links.latest")
     except MailError:
-        link = "/n/" + (str(delivery.alert_id) if about_one else "")
+        # No BASE_URL (only possible with the file backend: start-up refuses SMTP without one) and no
+        # request to take the address from. A relative link would reach nobody: fail, visibly.
+        raise PermanentFailure("NoBaseUrl") from None
     notices: list[str] = []
     if kind == "digest":
         subject = conf["email_subject"] or _("Your daily update")
