@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.hookspecs import hookimpl
 from core.navigation import NavItem
-from core.permissions import PUBLIC, Permission
+from core.permissions import PUBLIC, Permission, Role
 from core.plugins import PluginInfo
 from core.queue import crontab, periodic_task
 
@@ -19,6 +19,17 @@ def heartbeat():
     from core.health import beat
 
     beat()
+
+
+@hookimpl
+def register_roles(app):
+    """The roles every module needs; a plugin adds its own (casework's caseworker, training's trainer)."""
+    return [
+        Role("member", _l("Member (a sex worker)")),
+        Role("partner", _l("Partner (staff of a front-line organisation)")),
+        Role("moderator", _l("Moderator (reviews reports, publishes alerts)"), staff=True),
+        Role("admin", _l("Administrator"), staff=True),
+    ]
 
 
 @hookimpl

@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.accounts.models import User
 from core.accounts.passwords import hash_password
 from core.accounts.service import create_account
-from core.permissions import ROLES
+from core.permissions import roles_offered
 from core.plugins import get_registry
 
 DEMO_DOMAIN = "demo.invalid"  # a reserved name: no demo address can ever reach a real person
@@ -18,7 +18,7 @@ def fill(app, password: str) -> tuple[dict[str, User], str]:
         if not registry.is_enabled(name):
             registry.set_enabled(name, True)
     accounts: dict[str, User] = {}
-    for role in ROLES:
+    for role in [role.name for role in roles_offered(app)]:
         email = f"{role}@{DEMO_DOMAIN}"
         user = User.by_email(email)
         if user is None:

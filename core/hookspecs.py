@@ -28,6 +28,11 @@ def register_migrations(app):
 
 
 @hookspec
+def register_roles(app):
+    """Return the core.permissions.Role objects a plugin defines (name, label, whether staff)."""
+
+
+@hookspec
 def register_permissions(app):
     """Return the core.permissions.Permission objects a plugin defines, with the roles that hold them."""
 

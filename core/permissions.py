@@ -1,8 +1,11 @@
 """Roles and permissions: every view declares what it needs, and anything undeclared is refused.
 
-A permission is granted to roles; a person may hold several roles. Plugins add permissions through
-the register_permissions hook. The check runs before every request (core.app), so a view that
-forgets to declare anything is denied, and tests/test_route_permissions.py names it.
+A permission is granted to roles; a person may hold several roles. Core declares the roles every
+module needs (member, partner, moderator, admin); a plugin declares its own through the
+register_roles hook (casework's caseworker, training's trainer), so a group that has not enabled
+the plugin is never offered them. Plugins add permissions through the register_permissions hook.
+The check runs before every request (core.app), so a view that forgets to declare anything is
+denied, and tests/test_route_permissions.py names it.
 """
 
 from __future__ import annotations
@@ -10,12 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-ROLES = ("member", "partner", "moderator", "caseworker", "trainer", "learner", "admin")
-# Roles whose accounts must use two-factor sign-in: they can see other people's data.
-STAFF_ROLES = frozenset({"moderator", "caseworker", "trainer", "admin"})
-
 PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed_in"  # any active account
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    label: object  # lazy string, shown where roles are chosen
+    # Staff can see other people's data, so their accounts must use two-factor sign-in.
+    staff: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,24 @@ def permission_table(app) -> dict[str, Permission]:
     return app.extensions["redumbrella.permissions"]
 
 
+def role_table(app) -> dict[str, Role]:
+    """Every installed plugin's roles (core's first), enabled or not: accounts keep their roles
+    while a module is switched off, and still need two-factor sign-in if the role is staff."""
+    return app.extensions["redumbrella.roles"]
+
+
+def roles_offered(app) -> list[Role]:
+    """The roles of core and the enabled plugins: what forms and commands let people choose."""
+    from core.plugins import get_registry
+
+    enabled, owners = get_registry(app).enabled(), app.extensions["redumbrella.role_owners"]
+    return [role for name, role in role_table(app).items() if owners[name] in enabled]
+
+
+def staff_roles(app) -> frozenset[str]:
+    return frozenset(name for name, role in role_table(app).items() if role.staff)
+
+
 def roles_for(app, permission: str) -> frozenset[str]:
     found = permission_table(app).get(permission)
     return frozenset(found.roles) if found else frozenset()
@@ -66,11 +91,21 @@ def user_has(app, user, permission: str) -> bool:
 def init_app(app) -> None:
     from core.plugins import get_registry
 
+    registry = get_registry(app)
+    roles: dict[str, Role] = {}
+    owners: dict[str, str] = {}
+    for owner, role in registry.call_each("register_roles", app=app):
+        if role.name in roles:
+            raise ValueError(f"role {role.name} is defined twice (again by {owner})")
+        roles[role.name], owners[role.name] = role, owner
+    app.extensions["redumbrella.roles"] = roles
+    app.extensions["redumbrella.role_owners"] = owners
+
     table: dict[str, Permission] = {}
-    for owner, permission in get_registry(app).call_each("register_permissions", app=app):
+    for owner, permission in registry.call_each("register_permissions", app=app):
         if permission.name in table:
             raise ValueError(f"permission {permission.name} is defined twice (again by {owner})")
-        unknown = set(permission.roles) - set(ROLES)
+        unknown = set(permission.roles) - set(roles)
         if unknown:
             raise ValueError(f"permission {permission.name} names unknown roles {sorted(unknown)}")
         table[permission.name] = permission

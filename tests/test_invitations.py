@@ -7,7 +7,7 @@ import datetime
 import re
 
 import pytest
-from helpers import post_form, sign_in
+from helpers import enable, post_form, sign_in
 from smtp_server import SmtpServer
 
 from core.db import connection
@@ -25,7 +25,9 @@ def smtp_server():
 
 @pytest.fixture
 def mail_app(app, make_app, smtp_server):
-    return make_app(smtp_server.overrides)
+    built = make_app(smtp_server.overrides)
+    enable(built, "casework", "training")  # their roles (caseworker, trainer) are offered only while on
+    return built
 
 
 @pytest.fixture
@@ -169,3 +171,16 @@ def test_only_administrators_invite(mail_app, make_user):
     assert invite(moderator).status_code == 403
     assert mail_app.test_client().get("/admin/invitations").status_code == 302
     assert mail_app.test_client().get("/account/invitation/not-a-real-token").status_code == 404
+
+
+def test_a_module_s_roles_are_offered_only_while_it_is_enabled(mail_app, admin):
+    from core.plugins import get_registry
+
+    page = admin.get("/admin/invitations").get_data(as_text=True)
+    assert 'value="caseworker"' in page and 'value="casework_supervisor"' in page and 'value="trainer"' in page
+    with mail_app.app_context(), connection():
+        get_registry(mail_app).set_enabled("casework", False)
+    page = admin.get("/admin/invitations").get_data(as_text=True)
+    assert 'value="caseworker"' not in page and 'value="trainer"' in page and 'value="moderator"' in page
+    refused = invite(admin, roles=("caseworker",))
+    assert refused.status_code == 422 and "Please choose from the roles listed." in refused.get_data(as_text=True)

@@ -21,6 +21,7 @@ from core import hookspecs, retention
 from core.cli import cli
 from core.db import connection
 from core.hookspecs import hookimpl
+from core.permissions import role_table
 from core.plugins import PluginError, PluginInfo, get_registry
 from core.queue import current_queue
 from core.schema import upgrade
@@ -71,6 +72,7 @@ def test_registration_hooks_contribute_everything(sample_app):
     registry = get_registry(sample_app)
     assert {"sample", "sample_api"} <= {name for name, owner in registry.blueprint_owners.items() if owner == "sample"}
     assert "sample.manage" in sample_app.extensions["redumbrella.permissions"]
+    assert "sample_keeper" in role_table(sample_app)
     assert sample_app.extensions["redumbrella.domains"]["sample"] is sample_plugin.domain
     assert {"sample.add_note", "sample.tick"} <= set(sample_app.extensions["redumbrella.queue"].names)
     with sample_app.app_context(), connection():

@@ -23,7 +23,7 @@ from helpers import sign_in
 
 from core.db import db
 from core.hookspecs import hookimpl
-from core.permissions import PUBLIC, ROLES, SIGNED_IN, permission_table, user_has
+from core.permissions import PUBLIC, SIGNED_IN, permission_table, role_table, user_has
 from core.plugins import PluginInfo, get_registry
 
 LOGIN_PATH = "/account/login"
@@ -145,12 +145,12 @@ def full_app(app):
 def people(full_app, make_user):
     """A signed-in client per role, one holding every role, and an anonymous one."""
     clients = {"anonymous": (full_app.test_client(), None)}
-    for role in ROLES:
+    for role in role_table(full_app):
         user = make_user(role)
         client = full_app.test_client()
         sign_in(client, user)
         clients[role] = (client, user)
-    everything = make_user(*ROLES)
+    everything = make_user(*role_table(full_app))
     client = full_app.test_client()
     sign_in(client, everything)
     clients["every role"] = (client, everything)
@@ -202,7 +202,7 @@ def test_a_route_that_declares_nothing_is_named_and_refused(make_app, make_user)
     problems = undeclared(app)
     assert problems == ["GET /undeclared-fixture/forgot (undeclared_fixture.forgot): declares no permission "
                         "(add @requires(...))"]
-    admin = make_user(*ROLES)
+    admin = make_user(*role_table(app))
     client = app.test_client()
     sign_in(client, admin)
     response = client.get("/undeclared-fixture/forgot")

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from helpers import sign_in
 from test_route_permissions import enable_everything, is_static, route_cases
 
-from core.permissions import ROLES
+from core.permissions import role_table
 
 # Source expressions allowed in the policy: our own origin, nothing, or inline images as data:.
 ALLOWED_SOURCES = {"'self'", "'none'", "data:"}
@@ -97,7 +97,7 @@ def check_every_route(app, client, secure: bool) -> list[str]:
 def test_headers_on_every_route_over_https(full_app, make_user):
     anonymous = https(full_app)
     admin = https(full_app)
-    sign_in(admin, make_user(*ROLES))
+    sign_in(admin, make_user(*role_table(full_app)))
     failures = check_every_route(full_app, anonymous, secure=True)
     failures += check_every_route(full_app, admin, secure=True)
     assert not failures, "\n".join(failures)

@@ -8,7 +8,6 @@ import click
 from flask.cli import with_appcontext
 
 from core.db import connection
-from core.permissions import ROLES
 
 
 def read_password(confirm: bool = True) -> str:
@@ -25,13 +24,23 @@ def users():
 
 @users.command("create")
 @click.argument("email")
-@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES), help="Repeatable.")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="Repeatable. One of the roles of core and the enabled modules (see `users roles`).")
 @click.option("--name", "working_name", default=None, help="Working name shown to staff (optional).")
 @with_appcontext
 def create(email, roles, working_name):
     """Create an account; the password is read from a prompt or standard input."""
-    from core.accounts.service import AccountError, create_account
+    from flask import current_app
 
+    from core.accounts.service import AccountError, create_account
+    from core.permissions import roles_offered
+
+    with connection():
+        offered = [role.name for role in roles_offered(current_app)]
+        if set(roles) - set(offered):
+            unknown = ", ".join(sorted(set(roles) - set(offered)))
+            raise click.ClickException(f"no such role here: {unknown} (roles: {', '.join(offered)}; "
+                                       "a module's roles come with it once it is enabled)")
     password = read_password()
     with connection():
         try:
@@ -39,6 +48,19 @@ def create(email, roles, working_name):
         except AccountError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"created account #{user.id} with role(s) {', '.join(sorted(roles))}")
+
+
+@users.command("roles")
+@with_appcontext
+def list_roles():
+    """The roles that can be given here: core's and those of the enabled modules."""
+    from flask import current_app
+
+    from core.permissions import roles_offered
+
+    with connection():
+        for role in roles_offered(current_app):
+            click.echo(f"{role.name:<22} {'staff (two-factor sign-in)' if role.staff else '':<27} {role.label}")
 
 
 @users.command("list")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from core.accounts.models import User
@@ -9,7 +10,7 @@ from core.accounts.passwords import hash_password
 from core.audit import record
 from core.db import db
 from core.identifiers import InvalidIdentifier, normalise_email
-from core.permissions import ROLES
+from core.permissions import role_table
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
@@ -33,7 +34,7 @@ def create_account(email: str, password: str, roles, working_name: str | None = 
         email = normalise_email(email)
     except InvalidIdentifier:
         raise AccountError(_("Please enter a valid email address.")) from None
-    unknown = set(roles) - set(ROLES)
+    unknown = set(roles) - set(role_table(current_app))
     if unknown:
         raise AccountError(_("Unknown role: %(role)s", role=", ".join(sorted(unknown))))
     check_password(password)

@@ -8,8 +8,8 @@
   both win). Codes from the previous and next 30-second step are accepted for clock drift.
 - Ten recovery codes (64 random bits each) are shown once and stored as keyed HMACs (the blind
   index key lives outside the database); each works once.
-- Staff roles (core.permissions.STAFF_ROLES) must use two-factor sign-in; core.accounts.auth
-  keeps them on the setup page until they have.
+- Staff roles (core.permissions.staff_roles: a Role says whether it is staff) must use two-factor
+  sign-in; core.accounts.auth keeps them on the setup page until they have.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from peewee import BigIntegerField, CharField, DateTimeField, ForeignKeyField
 from core.accounts.models import User
 from core.crypto import EncryptedTextField, keyring
 from core.db import BaseModel, db, utcnow
-from core.permissions import STAFF_ROLES
+from core.permissions import staff_roles
 
 INTERVAL = 30
 DIGITS = 6
@@ -62,7 +62,7 @@ def is_enrolled(user: User) -> bool:
 
 def is_required(user: User) -> bool:
     """Staff roles see other people's data, so their accounts must use two-factor sign-in."""
-    return bool(STAFF_ROLES & frozenset(user.role_names))
+    return bool(staff_roles(current_app) & frozenset(user.role_names))
 
 
 def needs_enrolment(user: User) -> bool:

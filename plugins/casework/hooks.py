@@ -4,7 +4,7 @@ from pathlib import Path
 
 from core.hookspecs import hookimpl
 from core.navigation import NavItem
-from core.permissions import Permission
+from core.permissions import Permission, Role
 from core.plugins import PluginInfo
 from plugins.casework import _l, domain
 
@@ -33,8 +33,16 @@ def register_translations(app):
 
 
 @hookimpl
+def register_roles(app):
+    return [
+        Role("caseworker", _l("Caseworker (ISVA or support worker)"), staff=True),
+        Role("casework_supervisor", _l("Casework supervisor"), staff=True),
+    ]
+
+
+@hookimpl
 def register_permissions(app):
-    return [Permission("casework.cases", _l("Work on support cases"), ("caseworker",))]
+    return [Permission("casework.cases", _l("Work on support cases"), ("caseworker", "casework_supervisor"))]
 
 
 @hookimpl

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from core.hookspecs import hookimpl
 from core.navigation import NavItem
-from core.permissions import PUBLIC, Permission
+from core.permissions import PUBLIC, Permission, Role
 from core.plugins import PluginInfo
 from plugins.training import _l, domain
 
@@ -30,6 +30,14 @@ def register_migrations(app):
 @hookimpl
 def register_translations(app):
     return domain
+
+
+@hookimpl
+def register_roles(app):
+    return [
+        Role("trainer", _l("Trainer"), staff=True),
+        Role("learner", _l("Learner (a professional taking training)")),
+    ]
 
 
 @hookimpl
