@@ -49,7 +49,7 @@ def register_tasks(app):
     from core.retention import purge_expired
 
     return [heartbeat, purge_expired, invitations.mail_password_link, invitations.mail_invitation,
-            membership.mail_application_declined, reset.mail_reset_link]
+            membership.mail_application_declined, membership.mail_existing_account, reset.mail_reset_link]
 
 
 @hookimpl

@@ -42,6 +42,7 @@ from core.queue import task
 log = logging.getLogger("redumbrella.membership")
 bp = Blueprint("membership", __name__)
 MANAGE_MEMBERS = "admin.members"
+SEE_ACCOUNTS = "admin.users"  # told that an application matches an account: they can list accounts anyway
 PHONE_KIND = "account-phone"
 TOO_LONG = _l("Please use at most %(max)d characters.")
 
@@ -172,8 +173,24 @@ def phone_lookup(normalised: str) -> str:
     return keyring().blind_index(PHONE_KIND, normalised)
 
 
-def duplicates(application: MembershipApplication) -> list[dict]:
-    """Earlier applications and accounts with the same email or mobile: what staff should know."""
+def may_see_accounts() -> bool:
+    """Whether the signed-in person may be told that an application matches an existing account."""
+    from flask_login import current_user
+
+    from core.permissions import user_has
+
+    return user_has(current_app, current_user, SEE_ACCOUNTS)
+
+
+def duplicates(application: MembershipApplication, include_accounts: bool = False) -> list[dict]:
+    """Earlier applications with the same email or mobile and, only when include_accounts, that an
+    account has it too (never which one).
+
+    Applications are what everyone reviewing them sees anyway. Whether an address has an account
+    is not: the join form is public, so anyone holding admin.members could apply with someone's
+    email and read the answer here. So only those who can list every account (admin.users) are
+    told, and approving answers the same either way (see approve).
+    """
     from core.accounts.profile import AccountProfile
 
     found = []
@@ -184,11 +201,14 @@ def duplicates(application: MembershipApplication) -> list[dict]:
             continue
         for other in A.select(A.id, A.status).where((column == index) & (A.id != application.id)).order_by(A.id):
             found.append({"kind": kind, "what": "application", "id": other.id, "status": other.status})
+        if not include_accounts:
+            continue
         if kind == "email":
             users = User.select(User.id).where(User.email_index == index)
         else:
             users = User.select(User.id).join(AccountProfile).where(AccountProfile.phone_index == index)
-        found.extend({"kind": kind, "what": "account", "id": user.id} for user in users)
+        if users.exists():
+            found.append({"kind": kind, "what": "account"})
     return found
 
 
@@ -343,7 +363,8 @@ def queue():
     A = MembershipApplication
     pending = list(A.select().where(A.status == "pending").order_by(A.created_at))
     declined = A.select().where(A.status == "declined").count()
-    rows = [{"application": item, "duplicates": duplicates(item)} for item in pending]
+    accounts = may_see_accounts()
+    rows = [{"application": item, "duplicates": duplicates(item, accounts)} for item in pending]
     return render_template("admin/members.html", rows=rows, declined=declined,
                            accepting=core_settings()["accept_applications"])
 
@@ -367,11 +388,18 @@ def application(application_id: int):
     return render_template(
         "admin/members_application.html",
         application=found,
-        duplicates=duplicates(found),
+        duplicates=duplicates(found, may_see_accounts()),
         approve_form=ApproveForm(),
         decline_form=DeclineForm(),
         label=choice_label,
     )
+
+
+def approved_by_email_message() -> str:
+    """What staff read after approving an application that gave an email address, whether or not
+    the address already had an account (one answer, so approving cannot be used to look it up)."""
+    return _("Approved. We are sending them a link to set their password. If it cannot be sent, it will "
+             "be listed under Messages not sent.")
 
 
 @bp.route("/admin/members/applications/<int:application_id>/approve", methods=["POST"])
@@ -382,10 +410,17 @@ def approve(application_id: int):
     from core.audit import record
 
     found = _pending_or_404(application_id)
-    if found.email_index and User.get_or_none(User.email_index == found.email_index) is not None:
-        flash(_("An account with this email address already exists, so no new account was made. "
-                "You can decline this application as a repeat."), "error")
-        return redirect(url_for("membership.application", application_id=found.id), code=303)
+    existing = User.get_or_none(User.email_index == found.email_index) if found.email_index else None
+    if existing is not None:
+        # The address already has an account. Saying so here would make the public form a way to
+        # look anyone up, so staff get the same answer as for a new member and no account is
+        # made; the address's owner is told by e-mail, with a link to choose a new password.
+        with db.atomic():
+            found.delete_instance()
+            record("membership.approved_existing_account", target=f"application:{application_id} user:{existing.id}")
+        mail_existing_account(existing.id)
+        flash(approved_by_email_message(), "info")
+        return redirect(url_for("membership.queue"), code=303)
     with db.atomic():
         user = User.create(
             email=found.email,
@@ -409,8 +444,7 @@ def approve(application_id: int):
         link = None if user.email else PasswordLink.issue(user)
     if user.email:
         queue_mail(mail_password_link, "set_password", f"user:{user.id}", user.id)
-        flash(_("Approved. We are sending them a link to set their password. If it cannot be sent, it will "
-                "be listed under Messages not sent."), "info")
+        flash(approved_by_email_message(), "info")
         return redirect(url_for("membership.queue"), code=303)
     from core.mail import external_url
 
@@ -433,7 +467,7 @@ def decline(application_id: int):
         return render_template(
             "admin/members_application.html",
             application=found,
-            duplicates=duplicates(found),
+            duplicates=duplicates(found, may_see_accounts()),
             approve_form=ApproveForm(),
             decline_form=form,
             label=choice_label,
@@ -461,6 +495,22 @@ def mail_application_declined(application_id: int) -> bool:
         return False
     send_message(render_message(found.email, "mail/application_declined.txt", found.locale,
                                 reason=found.decline_reason))
+    return True
+
+
+@task(retries=6, retry_delay=300)
+def mail_existing_account(user_id: int) -> bool:
+    """Tell an account holder that an application with their address was approved while they
+    already have an account: nothing new was made; a link lets them choose a new password."""
+    from core.accounts import reset
+    from core.mail import external_url, render_message, send_message
+
+    user = User.get_or_none(User.id == user_id)
+    if user is None or not user.active or not user.email:
+        return False
+    url = external_url("auth.reset_password", token=reset.make_token(user))
+    send_message(render_message(user.email, "mail/application_existing_account.txt", user.locale, link=url,
+                                minutes=reset.link_minutes()))
     return True
 
 
