@@ -281,7 +281,12 @@ def test_approving_cannot_be_used_to_look_up_whether_an_address_has_an_account(m
     assert _flashes(probe_done.get_data(as_text=True)) == _flashes(fresh_done.get_data(as_text=True)) != []
     assert pending_ids(mail_app) == []
     with mail_app.app_context(), connection():
+        from core.mail import OutgoingMail
+
         assert User.select().where(User.email_index == User.email_lookup("known@example.org")).count() == 1
+        # Tracked like every core e-mail; listed if unsent only to those who manage accounts.
+        assert {(m.kind, m.status) for m in OutgoingMail.select()} == {("set_password", "sent"),
+                                                                      ("existing_account", "sent")}
 
     messages = {m["To"]: m for m in smtp_server.wait_for(2)}
     told = messages["known@example.org"]

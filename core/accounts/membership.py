@@ -418,7 +418,7 @@ def approve(application_id: int):
         with db.atomic():
             found.delete_instance()
             record("membership.approved_existing_account", target=f"application:{application_id} user:{existing.id}")
-        mail_existing_account(existing.id)
+        queue_mail(mail_existing_account, "existing_account", f"user:{existing.id}", existing.id)
         flash(approved_by_email_message(), "info")
         return redirect(url_for("membership.queue"), code=303)
     with db.atomic():
@@ -498,7 +498,8 @@ def mail_application_declined(application_id: int) -> bool:
     return True
 
 
-@task(retries=6, retry_delay=300)
+@task(retries=MAIL_RETRIES, retry_delay=MAIL_RETRY_DELAY)
+@tracked
 def mail_existing_account(user_id: int) -> bool:
     """Tell an account holder that an application with their address was approved while they
     already have an account: nothing new was made; a link lets them choose a new password."""

@@ -27,6 +27,8 @@ KINDS = {
     "application_declined": (_l("Answer to a declined application"), "admin.members"),
     "invitation": (_l("Invitation to a staff account"), "admin.users"),
     "reset_password": (_l("Password reset link"), "admin.users"),
+    # Only for those who may know the address has an account (core.accounts.membership.duplicates).
+    "existing_account": (_l("Answer to an application from someone who already has an account"), "admin.users"),
 }
 
 
@@ -38,6 +40,7 @@ def _task(kind: str):
         "application_declined": membership.mail_application_declined,
         "invitation": invitations.mail_invitation,
         "reset_password": reset.mail_reset_link,
+        "existing_account": membership.mail_existing_account,
     }[kind]
 
 
