@@ -3,6 +3,10 @@
 Only whitelisted fields reach the output: a request is logged by method, endpoint name, status and
 duration; never its path, query string, form, headers or address, since any of those can hold a
 phone number, a receipt or a name.
+
+An exception is logged by its type and where it happened: each frame of its traceback as
+"file:line in function" (`stack`), and the types of the exceptions it was raised from (`causes`).
+Never its message, the source lines or any local value, since those can quote what someone sent.
 """
 
 from __future__ import annotations
@@ -11,10 +15,51 @@ import json
 import logging
 import sys
 import time
+import traceback
+from pathlib import Path
 
 from flask import g, request
 
 SAFE_FIELDS = ("event", "method", "endpoint", "status", "duration_ms", "plugin", "task", "count", "reason", "channel")
+MAX_FRAMES = 40  # the innermost frames are kept: that is where it happened
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _short_path(filename: str) -> str:
+    """A frame's file relative to the project, or from site-packages on: no home folders."""
+    path = Path(filename)
+    parts = path.parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts:
+            return "/".join(parts[parts.index(marker) + 1:])
+    try:
+        return path.resolve().relative_to(_ROOT).as_posix()
+    except (ValueError, OSError):
+        return path.name
+
+
+def stack_of(error: BaseException) -> list[str]:
+    """Where an exception happened, as "file:line in function", outermost first; no values.
+
+    traceback.walk_tb reads only code objects and line numbers: never the frame's local
+    variables, and no source line is read or kept.
+    """
+    frames = [
+        f"{_short_path(frame.f_code.co_filename)}:{lineno} in {frame.f_code.co_name}"
+        for frame, lineno in traceback.walk_tb(error.__traceback__)
+    ]
+    return frames[-MAX_FRAMES:]
+
+
+def causes_of(error: BaseException) -> list[str]:
+    """The types of the exceptions this one was raised from (or while handling), innermost last."""
+    found, seen, current = [], {id(error)}, error
+    while True:
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+        if current is None or id(current) in seen or len(found) >= 10:
+            return found
+        seen.add(id(current))
+        found.append(type(current).__name__)
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,8 +74,14 @@ class JsonFormatter(logging.Formatter):
             if hasattr(record, name):
                 entry[name] = getattr(record, name)
         if record.exc_info:
-            # The exception type only: tracebacks can quote local variables' values.
-            entry["exception"] = record.exc_info[0].__name__ if record.exc_info[0] else None
+            # The type and where it happened; never the message or locals, which can quote input.
+            kind, error, _tb = record.exc_info
+            entry["exception"] = kind.__name__ if kind else None
+            if error is not None:
+                entry["stack"] = stack_of(error)
+                causes = causes_of(error)
+                if causes:
+                    entry["causes"] = causes
         return json.dumps(entry, default=str)
 
 

@@ -19,12 +19,15 @@ from dataclasses import dataclass
 from flask import session
 from marshmallow import ValidationError
 
+from core import text as text_rule
 from core.db import utcnow
+from core.views.errors import input_kept
 from plugins.reporting import _, _l
 from plugins.reporting.models import PURPOSES, Draft
-from plugins.reporting.schemas import MAX_PERPETRATORS, ReportSchema
+from plugins.reporting.schemas import MAX_PERPETRATORS, ReportSchema, too_long_message
 
 SESSION_KEY = "reporting_draft"
+KEEP_CHARACTERS = 25_000  # of one answer in the draft; more than any field takes (its real length is kept too)
 DRAFT_LIFETIME = datetime.timedelta(hours=3)
 REPORT_FOR_OTHERS_ROLES = frozenset({"partner", "caseworker"})
 
@@ -91,6 +94,7 @@ def load_draft() -> Draft | None:
     draft = Draft.get_or_none(Draft.key_hash == _hash(key))
     if draft is None or draft.expires_at < utcnow():
         return None
+    _kept(draft)  # everything answered before this request is stored
     return draft
 
 
@@ -113,23 +117,63 @@ def save_state(draft: Draft, state: dict) -> None:
     draft.data = json.dumps(state)
     draft.expires_at = utcnow() + DRAFT_LIFETIME
     draft.save()
+    _kept(draft)  # a failure after this point may tell the person their answers are still here
+
+
+def _kept(draft: Draft) -> None:
+    """Let a 500 page say the answers are still here, if the draft row still exists by then (a
+    report that was sent deletes it)."""
+    key_hash = draft.key_hash
+    input_kept(lambda: Draft.get_or_none(Draft.key_hash == key_hash) is not None)
 
 
 def forget_draft(draft: Draft | None) -> None:
     if draft is not None:
         draft.delete_instance()  # its attachments go with it (ON DELETE CASCADE)
     session.pop(SESSION_KEY, None)
+    input_kept(None)
 
 
 def take_values(form, names: list[str]) -> dict:
-    """The submitted values of these fields, as typed (lists for checkbox groups)."""
-    values = {}
+    """The submitted values of these fields, as typed (lists for checkbox groups).
+
+    An answer longer than KEEP_CHARACTERS keeps its first KEEP_CHARACTERS in the draft, and its
+    real length beside it (LENGTH_PREFIX + name), so the error says how long the text sent really
+    was. Broken halves of characters (lone surrogates, which a page cannot show again) become
+    U+FFFD, the replacement character browsers use themselves, so the answer is kept and shown.
+    """
+    values: dict = {}
     for name in names:
         if name in MULTI_VALUE:
             values[name] = [v for v in form.getlist(name) if isinstance(v, str)][:50]
-        else:
-            values[name] = (form.get(name) or "")[:25_000]
+            continue
+        typed = text_rule.displayable(form.get(name) or "")
+        values[name] = typed[:KEEP_CHARACTERS]
+        values[LENGTH_PREFIX + name] = len(typed) if len(typed) > KEEP_CHARACTERS else None
+    if any(values[name] for name in names):
+        input_kept(None)  # typed in this request, not stored until save_state
     return values
+
+
+LENGTH_PREFIX = "_length:"  # in the draft's values: the real length of an answer cut to KEEP_CHARACTERS
+
+
+def _limit_of(name: str) -> int | None:
+    """The length cap of the schema field a form field feeds (None for one-a-line boxes, whose
+    lines are checked one by one)."""
+    from plugins.reporting.schemas import DescriptionSchema, VehicleSchema
+
+    if "-" in name:
+        part = name.split("-", 1)[1]
+        if part.startswith("vehicle_"):
+            field = VehicleSchema().fields.get(part.removeprefix("vehicle_"))
+        elif part in PERSON_DESCRIPTION:
+            field = DescriptionSchema().fields.get(part)
+        else:
+            return None
+    else:
+        field = ReportSchema().fields.get(name)
+    return getattr(field, "max_length", None)
 
 
 def remove_person(state: dict, index: int) -> None:
@@ -214,6 +258,11 @@ def check(state: dict, for_others: bool, required: tuple[str, ...]) -> tuple[dic
         data = None
         for name, messages in form_errors(exc.messages, values).items():
             errors.setdefault(name, []).extend(messages)
+    for key, length in values.items():
+        name = key.removeprefix(LENGTH_PREFIX)
+        limit = _limit_of(name) if key.startswith(LENGTH_PREFIX) and length else None
+        if limit:  # cut to KEEP_CHARACTERS in the draft: say how long the text sent really was
+            errors[name] = [too_long_message(limit, length)]
     return (None if errors else data), errors
 
 
