@@ -42,7 +42,11 @@ def register_roles(app):
 
 @hookimpl
 def register_permissions(app):
-    return [Permission("casework.cases", _l("Work on support cases"), ("caseworker", "casework_supervisor"))]
+    return [
+        Permission("casework.cases", _l("Work on support cases"), ("caseworker", "casework_supervisor")),
+        Permission("casework.supervise", _l("See every case, approve plans and closures, supervise caseworkers"),
+                   ("casework_supervisor",)),
+    ]
 
 
 @hookimpl
