@@ -132,13 +132,15 @@ def test_backup_while_writing_wipe_and_restore(make_app, database_url, restore_t
     archive = tmp_path / "backups" / "nightly.tar.gz"
     bare = tmp_path / "backups" / "nightly-no-keys.tar.gz"
     archive.parent.mkdir()
+    runner = source.test_cli_runner()
     try:
-        runner = source.test_cli_runner()
         made = runner.invoke(cli, ["backup", str(archive), "--include-keys"])
-        made_bare = runner.invoke(cli, ["backup", str(bare)])
-    finally:
+    finally:  # the writer waits for the open transaction (SQLite's busy timeout): release it soon
         held.release.set()
         held.join(60)
+    try:
+        made_bare = runner.invoke(cli, ["backup", str(bare)])
+    finally:
         writer.stop.set()
         writer.join(60)
     assert made.exit_code == 0, made.output
