@@ -50,5 +50,38 @@ def register_permissions(app):
 
 
 @hookimpl
+def settings_schema(app):
+    from plugins.casework.schemas import CaseworkSettings
+
+    return CaseworkSettings
+
+
+@hookimpl
+def retention_rules(app):
+    """Closed cases (with everything on them) and declined or withdrawn referrals expire."""
+    from peewee import fn
+
+    from core.retention import RetentionRule, days_setting
+    from plugins.casework.models import Case, Referral
+
+    return [
+        RetentionRule(model=Case, age_field=Case.closed_at, max_age=days_setting("casework", "keep_closed_cases_days"),
+                      condition=lambda: (Case.stage == "closed") & Case.closed_at.is_null(False),
+                      label="closed cases"),
+        RetentionRule(model=Referral, age_field=Referral.decided_at,
+                      max_age=days_setting("casework", "keep_declined_referrals_days"),
+                      condition=lambda: Referral.status.in_(("declined", "withdrawn"))
+                      & Referral.decided_at.is_null(False),
+                      label="declined and withdrawn referrals"),
+        # An accepted referral goes once its case has gone (closed and expired), never before.
+        RetentionRule(model=Referral, age_field=Referral.decided_at,
+                      max_age=days_setting("casework", "keep_closed_cases_days"),
+                      condition=lambda: (Referral.status == "accepted")
+                      & ~fn.EXISTS(Case.select(Case.id).where(Case.referral == Referral.id)),
+                      label="accepted referrals whose case was deleted"),
+    ]
+
+
+@hookimpl
 def nav_items(app, user):
     return [NavItem(_l("Cases"), "casework.index", "casework.cases", order=30)]
