@@ -392,6 +392,20 @@ class Feedback(BaseModel):
         table_name = "casework_feedback"
 
 
+class FeedbackToken(CaseworkModel):
+    """A one-time link a worker hands to a client for closure feedback.
+
+    It names no case, worker or client on purpose: the feedback it lets in is anonymous to the
+    worker. Only a hash of the token is kept; the row is deleted when the feedback is given.
+    """
+
+    token_hash = CharField(max_length=64, unique=True)
+    expires_at = DateTimeField(index=True)
+
+    class Meta:
+        table_name = "casework_feedback_token"
+
+
 class BreakGlass(CaseworkModel):
     """Someone with casework access opened a case that is not theirs (cover), with a stated reason."""
 
@@ -407,4 +421,4 @@ class BreakGlass(CaseworkModel):
 
 MODELS = [Referral, Case, CaseReport, CaseEvent, Contact, Task, CaseMessage, Assessment, AssessmentNeed, SafetyPlan,
           Goal, JusticeStep, CompensationClaim, Appointment, ReferralOut, Disclosure, ClientConsent, Approval,
-          SupervisionNote, OutcomeMeasure, Feedback, BreakGlass]
+          SupervisionNote, OutcomeMeasure, Feedback, BreakGlass, FeedbackToken]
