@@ -63,6 +63,38 @@ JUSTICE_STAGES = {
     "victim_personal_statement": _l("Victim personal statement"),
 }
 
+# Compensation claim statuses (the Criminal Injuries Compensation Authority's steps by default).
+COMPENSATION_STATUSES = {
+    "considering": _l("Thinking about it"),
+    "applied": _l("Applied"),
+    "awaiting_decision": _l("Waiting for a decision"),
+    "offered": _l("Award offered"),
+    "review_requested": _l("Review asked for"),
+    "appeal": _l("Appeal"),
+    "paid": _l("Paid"),
+    "refused": _l("Refused"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+# What a worker checks before asking to close a case.
+CLOSURE_CHECKLIST = {
+    "client_told": _l("The client knows the case is closing"),
+    "referrals_closed": _l("Referrals to other services are closed or handed over"),
+    "safety_plan_reviewed": _l("The safety plan was reviewed with the client"),
+    "feedback_offered": _l("The client was offered a way to give feedback"),
+    "outcomes_recorded": _l("Closure outcome measures are recorded (or declined)"),
+}
+
+# Why a case closes.
+CLOSURE_REASONS = {
+    "goals_met": _l("The client's goals were met"),
+    "client_ended": _l("The client chose to end support"),
+    "no_contact": _l("We could not stay in contact"),
+    "referred_on": _l("Support continues with another service"),
+    "moved_away": _l("The client moved out of our area"),
+    "other": _l("Another reason"),
+}
+
 LINE = re.compile(r"^([a-z0-9_-]{1,32})\s*(?:\|\s*(.{1,100}))?$")
 
 
@@ -145,6 +177,15 @@ class CaseworkSettings(Schema):
                                _l("Supervisors see a warning for a worker with more open cases."), low=1, high=500)
     needs_domains = _lines(NEEDS_DOMAINS, _l("Needs and risk assessment domains"), LINES_HELP)
     justice_stages = _lines(JUSTICE_STAGES, _l("Criminal-justice stages"), LINES_HELP)
+    review_request_days = _number(90, _l("Days to ask for a review after “no further action”"),
+                                  _l("The deadline shown for a victims' right to review request."), low=1, high=3650)
+    compensation_scheme = fields.String(load_default="CICA", validate=validate.Length(min=1, max=100), metadata={
+        "label": _l("Compensation scheme"),
+        "help": _l("Its name as workers and clients know it, e.g. CICA."),
+    })
+    compensation_statuses = _lines(COMPENSATION_STATUSES, _l("Compensation claim statuses"), LINES_HELP)
+    closure_checklist = _lines(CLOSURE_CHECKLIST, _l("Closure checklist"), LINES_HELP)
+    closure_reasons = _lines(CLOSURE_REASONS, _l("Reasons a case closes"), LINES_HELP)
 
 
 # -- API ------------------------------------------------------------------------------------------
