@@ -20,6 +20,7 @@ from plugins.reporting import _, form, options, service
 from plugins.reporting.models import PURPOSES, Report
 from plugins.reporting.schemas import (
     ChoiceSchema,
+    ConsentChangeSchema,
     ConsentSchema,
     ConsentStateSchema,
     DescriptionSchema,
@@ -131,6 +132,33 @@ def receipt_message():
 def receipt_withdraw():
     found, data = _by_receipt(ReceiptWithdrawSchema())
     service.withdraw_consent(found, data["purpose"], by="reporter")
+    return jsonify(status_body(found))
+
+
+@bp.route("/reports/consent", methods=["POST"])
+@requires(PUBLIC)
+def change_consent():
+    """Give or withdraw a consent later: with a receipt, or as the signed-in reporter by reference."""
+    data = load_json(ConsentChangeSchema())
+    if data.get("receipt"):
+        try:
+            found = service.report_for_receipt(data["receipt"], None)
+        except service.Throttled:
+            return _error(429, service.throttled_message())
+    elif current_user.is_authenticated:
+        found = Report.get_or_none((Report.reference == data["reference"].upper())
+                                   & (Report.reporter == current_user.id))
+    else:
+        return _error(401, _("Please sign in, or send the receipt."))
+    if found is None:
+        abort(404)
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    if data["given"]:
+        contact = {name: data.get(name) for name in service.SUPPORT_FIELDS}
+        service.give_consent(found, data["purpose"], user=user,
+                             contact=contact if data["purpose"] == "wants_support" else None)
+    else:
+        service.withdraw_consent(found, data["purpose"], by="reporter", user=user)
     return jsonify(status_body(found))
 
 
@@ -295,6 +323,7 @@ def describe(spec) -> None:
         ("ReportingReport", ReportSchema), ("ReportingCreated", ReportCreatedSchema),
         ("ReportingReceipt", ReceiptSchema), ("ReportingReceiptMessage", ReceiptMessageSchema),
         ("ReportingReceiptWithdraw", ReceiptWithdrawSchema), ("ReportingMessage", MessageOutSchema),
+        ("ReportingConsentChange", ConsentChangeSchema),
         ("ReportingConsentState", ConsentStateSchema), ("ReportingStatus", StatusOutSchema),
         ("ReportingChoice", ChoiceSchema), ("ReportingModerationStatus", ModerationStatusSchema),
         ("ReportingStaffText", StaffTextSchema), ("ReportingIdentifier", IdentifierOutSchema),
@@ -342,6 +371,15 @@ def describe(spec) -> None:
         "tags": tag, "summary": "Withdraw one consent, with a receipt.",
         "requestBody": {"required": True, **_json(ReceiptWithdrawSchema)},
         "responses": {"200": {"description": "Withdrawn.", **_json(StatusOutSchema)}, **receipt_errors},
+    }})
+    spec.path(path="/reports/consent", operations={"post": {
+        "tags": tag, "summary": "Give or withdraw one consent later, with a receipt or as the signed-in reporter.",
+        "description": "Send `receipt`, or a bearer token of the reporter's account and `reference`. Giving "
+                       "`wants_support` takes the safe contact details (`support_*`) and asks for support "
+                       "(a referral, where casework is on). The history of each consent is kept.",
+        "requestBody": {"required": True, **_json(ConsentChangeSchema)},
+        "responses": {"200": {"description": "The report's status and consents.", **_json(StatusOutSchema)},
+                      **error_responses(401, 404, 415, 422, 429)},
     }})
     for path, what in (("/regions", "regions"), ("/incident-types", "incident types"),
                        ("/work-settings", "work settings"), ("/contact-methods", "ways contact was made")):

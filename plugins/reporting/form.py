@@ -68,7 +68,8 @@ def step_fields(step: str, people: int, for_others: bool) -> list[str]:
     if step == "who":
         return [person_field(i, name) for i in range(people) for name in PERSON_FIELDS]
     if step == "wishes":
-        return [f"consent_{purpose}" for purpose in PURPOSES] + ["support_contact", "support_safe_times"]
+        return [f"consent_{purpose}" for purpose in PURPOSES] + ["support_contact_method", "support_contact",
+                                                                  "support_safe_times", "support_may_leave_message"]
     return []
 
 
@@ -221,8 +222,9 @@ def payload(state: dict, for_others: bool) -> dict:
     values = state["values"]
     data: dict = {"incident_types": values.get("incident_types") or []}
     for name in ("narrative", "occurred_time", "region", "location", "work_setting", "contact_method",
-                 "support_contact", "support_safe_times"):
+                 "support_contact", "support_safe_times", "support_contact_method"):
         data[name] = values.get(name) or None
+    data["support_may_leave_message"] = {"yes": True, "no": False}.get(values.get("support_may_leave_message"))
     data["occurred_on"] = _web_date(values.get("occurred_on"))
     data["consent"] = {purpose: values.get(f"consent_{purpose}") == "yes" for purpose in PURPOSES}
     if for_others:

@@ -11,3 +11,8 @@ def report_submitted(app, report):
 @hookspec
 def report_verified(app, report):
     """Called after a moderator marks a report verified."""
+
+
+@hookspec
+def consent_given(app, report, purpose):
+    """Called after a reporter gives a consent later (by account or receipt) and it is committed."""

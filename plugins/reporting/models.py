@@ -31,6 +31,8 @@ STATUSES = ("new", "triage", "needs_info", "verified", "duplicate", "rejected")
 OPEN_STATUSES = ("new", "triage", "needs_info")
 PURPOSES = ("share_alert", "police_intelligence", "police_report", "wants_support")
 IDENTIFIER_KINDS = ("phone", "email", "plate", "handle")
+# How a reporter who asked for support would like to be reached (the same codes as casework's).
+SUPPORT_CONTACT_METHODS = ("phone", "text", "email", "whatsapp", "signal", "in_person", "other")
 
 # Urgency: a reporter asking for support or describing a recent serious assault comes first.
 URGENCY_URGENT = 2
@@ -77,6 +79,8 @@ class Report(BaseModel):
     # How and when a caseworker may safely make contact (only if support was asked for).
     support_contact = EncryptedTextField(null=True)
     support_safe_times = EncryptedTextField(null=True)
+    support_contact_method = CharField(max_length=16, null=True)  # SUPPORT_CONTACT_METHODS
+    support_may_leave_message = BooleanField(null=True)
     language = CharField(max_length=16, null=True)
     source = CharField(max_length=8, default="web")  # web or api
     duplicate_of = ForeignKeyField("self", null=True, on_delete="SET NULL", backref="duplicates")

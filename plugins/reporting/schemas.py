@@ -16,7 +16,7 @@ from core import text as text_rule
 from core.api import ApiSchema, UtcDateTime
 from core.identifiers import InvalidIdentifier, normalise
 from plugins.reporting import _, _l
-from plugins.reporting.models import PURPOSES, STATUSES
+from plugins.reporting.models import PURPOSES, STATUSES, SUPPORT_CONTACT_METHODS
 from plugins.reporting.options import (
     CONTACT_METHODS,
     INCIDENT_TYPES,
@@ -318,6 +318,12 @@ class ReportSchema(ApiSchema):
         "description": "How a caseworker may reach the reporter (only kept when wants_support is true)."})
     support_safe_times = Text(max_length=MAX_SHORT, metadata={
         "description": "Safe ways and times, e.g. 'text only, no voicemail, after 6pm'."})
+    support_contact_method = fields.String(allow_none=True, load_default=None,
+                                           validate=validate.OneOf(SUPPORT_CONTACT_METHODS),
+                                           metadata={"enum": list(SUPPORT_CONTACT_METHODS),
+                                                     "description": "How the reporter would like to be reached."})
+    support_may_leave_message = StrictBoolean(allow_none=True, load_default=None, metadata={
+        "description": "Whether a caseworker may leave a message (voicemail, a message with someone else)."})
     on_behalf = StrictBoolean(load_default=False, metadata={
         "description": "A partner or caseworker is reporting for someone else."})
     on_behalf_consent = StrictBoolean(load_default=False, metadata={
@@ -335,6 +341,7 @@ class ReportSchema(ApiSchema):
         if not data["consent"]["wants_support"]:
             # Collect the minimum: contact details are only kept for a caseworker to use.
             data["support_contact"] = data["support_safe_times"] = None
+            data["support_contact_method"] = data["support_may_leave_message"] = None
         return data
 
     @validates_schema
@@ -383,6 +390,33 @@ class ReceiptMessageSchema(ReceiptSchema):
 
 class ReceiptWithdrawSchema(ReceiptSchema):
     purpose = fields.String(required=True, validate=validate.OneOf(PURPOSES))
+
+
+class SupportContactSchema(ApiSchema):
+    """Safe contact details for support, given with wants_support (in a report, or later)."""
+
+    support_contact_method = fields.String(allow_none=True, load_default=None,
+                                           validate=validate.OneOf(SUPPORT_CONTACT_METHODS),
+                                           metadata={"enum": list(SUPPORT_CONTACT_METHODS)})
+    support_contact = Text(max_length=MAX_SHORT, metadata={"description": "How a caseworker may reach the reporter."})
+    support_safe_times = Text(max_length=MAX_SHORT, metadata={"description": "Safe ways and times."})
+    support_may_leave_message = StrictBoolean(allow_none=True, load_default=None)
+
+
+class ConsentChangeSchema(SupportContactSchema):
+    """Give or withdraw one consent later: with a receipt, or with a signed-in reporter's token and
+    the report's reference. The support_* fields are used only when giving wants_support."""
+
+    receipt = Text(max_length=64, metadata={"description": "The report's receipt (anonymous reports)."})
+    reference = Text(max_length=16, metadata={"description": "With a bearer token: the reporter's own report.",
+                                              "example": "R-7KQ2XW"})
+    purpose = fields.String(required=True, validate=validate.OneOf(PURPOSES), metadata={"enum": list(PURPOSES)})
+    given = StrictBoolean(required=True, metadata={"description": "true gives the consent, false withdraws it."})
+
+    @validates_schema
+    def _one_way_in(self, data, **kwargs):
+        if not data.get("receipt") and not data.get("reference"):
+            raise ValidationError({"receipt": [_("Please send the receipt, or sign in and send the reference.")]})
 
 
 class MessageOutSchema(Schema):

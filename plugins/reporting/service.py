@@ -12,7 +12,6 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 
-from argon2.low_level import Type, hash_secret_raw
 from flask import current_app, has_request_context, session
 from peewee import SQL, fn
 
@@ -20,6 +19,7 @@ from core.audit import record
 from core.crypto import keyring
 from core.db import db, is_sqlite, lock_row, utcnow
 from core.plugins import get_registry
+from core.receipts import lookup, new_receipt, receipt_cost, receipt_digits, receipt_hash
 from core.settings import plugin_settings
 from plugins.reporting.models import (
     OPEN_STATUSES,
@@ -43,7 +43,6 @@ log = logging.getLogger("redumbrella.reporting")
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L or U: easy to read out
 REFERENCE_LENGTH = 6
-RECEIPT_DIGITS = 16
 THROTTLE_WINDOW = datetime.timedelta(minutes=15)
 GLOBAL_BUCKET = "global"
 PAGE_SIZE = 50
@@ -61,43 +60,6 @@ def new_reference() -> str:
         reference = "R-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
         if not Report.select().where(Report.reference == reference).exists():
             return reference
-
-
-def new_receipt() -> str:
-    """16 random digits in groups of four: easy to write down, read out, or type on any keyboard."""
-    digits = f"{secrets.randbelow(10**RECEIPT_DIGITS):0{RECEIPT_DIGITS}d}"
-    return " ".join(digits[i : i + 4] for i in range(0, RECEIPT_DIGITS, 4))
-
-
-def _receipt_digits(text: str | None) -> str | None:
-    digits = "".join(ch for ch in (text or "") if ch.isdigit())
-    return digits if len(digits) == RECEIPT_DIGITS else None
-
-
-def _cost() -> str:
-    config = current_app.config
-    return f"{config['ARGON2_TIME_COST']}:{config['ARGON2_MEMORY_COST']}:{config['ARGON2_PARALLELISM']}"
-
-
-def _receipt_salt() -> bytes:
-    """An instance-wide salt derived from the blind index key: the same receipt gives the same hash,
-    so it can be looked up, and the hash says nothing without the key."""
-    return bytes.fromhex(keyring().blind_index("reporting-receipt-salt", "v1"))[:16]
-
-
-def receipt_hash(digits: str, cost: str) -> str:
-    """Argon2id of the receipt (slow on purpose: a stolen database cannot be searched quickly)."""
-    time_cost, memory_cost, parallelism = (int(part) for part in cost.split(":"))
-    raw = hash_secret_raw(
-        secret=digits.encode(),
-        salt=_receipt_salt(),
-        time_cost=time_cost,
-        memory_cost=memory_cost,
-        parallelism=parallelism,
-        hash_len=32,
-        type=Type.ID,
-    )
-    return raw.hex()
 
 
 class Throttled(Exception):
@@ -162,21 +124,7 @@ def report_for_receipt(text: str | None, bucket: str | None = None) -> Report | 
     wrong one raises Throttled instead of returning None. What keeps guessing out of reach is the
     receipt's 10^16 values against the Argon2id cost of each check (docs/security.md).
     """
-    digits = _receipt_digits(text)
-    cost = _cost()
-    # Hash even a malformed receipt, so a wrong answer takes as long as a right one.
-    hashed = receipt_hash(digits or "0" * RECEIPT_DIGITS, cost)
-    report = None
-    if digits is not None:
-        report = Report.get_or_none(Report.receipt_hash == hashed)
-        if report is None:  # made under older Argon2 settings?
-            older = Report.select(Report.receipt_cost).where(
-                Report.receipt_cost.is_null(False) & (Report.receipt_cost != cost)
-            ).distinct()
-            for row in older:
-                report = Report.get_or_none(Report.receipt_hash == receipt_hash(digits, row.receipt_cost))
-                if report is not None:
-                    break
+    report = lookup(Report, text, "reporting")  # hashes even a malformed receipt: a wrong one takes as long
     if report is not None and report.receipt_expires_at is not None and report.receipt_expires_at < utcnow():
         report = None
     if report is None and _count_wrong_receipt(bucket):
@@ -224,6 +172,8 @@ def create_report(data: dict, reporter=None, source: str = "web", draft: Draft |
             on_behalf_consent_at=now if data.get("on_behalf") else None,
             support_contact=data.get("support_contact"),
             support_safe_times=data.get("support_safe_times"),
+            support_contact_method=data.get("support_contact_method"),
+            support_may_leave_message=data.get("support_may_leave_message"),
             language=_locale(),
             source=source,
             created_at=now,
@@ -232,8 +182,8 @@ def create_report(data: dict, reporter=None, source: str = "web", draft: Draft |
         )
         if reporter is None:
             receipt = new_receipt()
-            report.receipt_cost = _cost()
-            report.receipt_hash = receipt_hash(_receipt_digits(receipt), report.receipt_cost)
+            report.receipt_cost = receipt_cost()
+            report.receipt_hash = receipt_hash(receipt_digits(receipt), report.receipt_cost, "reporting")
             report.receipt_expires_at = now + datetime.timedelta(days=settings()["receipt_valid_days"])
         report.save(force_insert=True)
         add_perpetrators(report, data.get("perpetrators") or [])
@@ -344,6 +294,33 @@ def consent_states(report: Report) -> list[dict]:
             "withdrawn_at": None if given else (last.withdrawn_at if last else None),
         })
     return states
+
+
+SUPPORT_FIELDS = ("support_contact_method", "support_contact", "support_safe_times", "support_may_leave_message")
+
+
+def give_consent(report: Report, purpose: str, user=None, contact: dict | None = None) -> bool:
+    """Give a consent later (the reporter, by account or receipt); a new row keeps the history.
+
+    For wants_support, `contact` holds the safe contact details (SUPPORT_FIELDS) asked for with it.
+    Other plugins hear of it through the consent_given hook, after the commit. False if the consent
+    was already given.
+    """
+    if purpose not in PURPOSES:
+        raise ValueError(purpose)
+    with db.atomic():
+        lock_row(Report, report.id)
+        if report.has_consent(purpose):
+            return False
+        Consent.create(report=report, purpose=purpose, given_at=utcnow())
+        if purpose == "wants_support" and contact is not None:
+            for name in SUPPORT_FIELDS:
+                setattr(report, name, contact.get(name))
+            report.updated_at = utcnow()
+            report.save(only=[getattr(Report, name) for name in SUPPORT_FIELDS] + [Report.updated_at])
+        record("report.consent_given", target=f"{report.target()}:{purpose}", actor_id=getattr(user, "id", None))
+    get_registry().call("consent_given", app=current_app._get_current_object(), report=report, purpose=purpose)
+    return True
 
 
 def withdraw_consent(report: Report, purpose: str, by: str, user=None) -> bool:

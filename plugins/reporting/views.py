@@ -48,9 +48,23 @@ def purpose_short_labels() -> dict[str, str]:
     }
 
 
+def support_method_labels() -> dict[str, str]:
+    """How a reporter who asked for support would like to be reached."""
+    return {
+        "phone": _("Phone call"),
+        "text": _("Text message"),
+        "email": _("E-mail"),
+        "whatsapp": _("WhatsApp"),
+        "signal": _("Signal"),
+        "in_person": _("In person"),
+        "other": _("Another way"),
+    }
+
+
 @bp.app_template_global("reporting_labels")
 def _labels():
-    return {"status": status_labels(), "purpose": purpose_labels(), "purpose_short": purpose_short_labels()}
+    return {"status": status_labels(), "purpose": purpose_labels(), "purpose_short": purpose_short_labels(),
+            "support_method": support_method_labels()}
 
 
 @bp.route("/")
@@ -294,6 +308,19 @@ def _reporter_action(report: Report, by_receipt: bool) -> tuple[str | None, dict
             return None, {"files": errors}
         service.reporter_added_files(report)
         return _("Thank you. Your photos are added to your report."), {}
+    if action.startswith("give:"):
+        purpose = action.partition(":")[2]
+        if purpose not in PURPOSES:
+            return None, {}
+        contact = None
+        if purpose == "wants_support":
+            contact, errors = _support_contact(request.form)
+            if errors:
+                return None, errors
+        user = current_user._get_current_object() if current_user.is_authenticated and not by_receipt else None
+        if service.give_consent(report, purpose, user=user, contact=contact):
+            return _("Done. You said yes to: %(purpose)s.", purpose=purpose_short_labels()[purpose]), {}
+        return None, {}
     if action.startswith("withdraw:"):
         purpose = action.partition(":")[2]
         if purpose in PURPOSES and service.withdraw_consent(report, purpose, by="reporter"):
@@ -301,6 +328,21 @@ def _reporter_action(report: Report, by_receipt: bool) -> tuple[str | None, dict
                      purpose=purpose_short_labels()[purpose]), {}
         return None, {}
     return None, {}
+
+
+def _support_contact(posted) -> tuple[dict | None, dict]:
+    """The safe contact details typed with a later yes to support, checked as the API checks them."""
+    from marshmallow import ValidationError
+
+    from plugins.reporting.schemas import SupportContactSchema
+
+    raw = {name: (posted.get(name) or "").strip() or None for name in service.SUPPORT_FIELDS}
+    raw["support_may_leave_message"] = {"yes": True, "no": False}.get(posted.get("support_may_leave_message"))
+    try:
+        return SupportContactSchema().load(raw), {}
+    except ValidationError as exc:
+        return None, {name: list(messages) if isinstance(messages, list) else [str(messages)]
+                      for name, messages in exc.messages.items()}
 
 
 def _render_status(report: Report, receipt: str | None = None, notice: str | None = None,
