@@ -17,11 +17,14 @@ plugin_info = PluginInfo(
 
 @hookimpl
 def register_blueprints(app):
+    from plugins.casework.client import bp as client_bp
     from plugins.casework.plans_api import bp as plans_api_bp
     from plugins.casework.plans_views import bp as plans_bp
     from plugins.casework.views import bp
+    from plugins.casework.work_api import bp as work_api_bp
+    from plugins.casework.work_views import bp as work_bp
 
-    return [bp, plans_bp, plans_api_bp]
+    return [bp, plans_bp, plans_api_bp, work_bp, work_api_bp, client_bp]
 
 
 @hookimpl
@@ -93,5 +96,14 @@ def nav_items(app, user):
 @hookimpl
 def register_api(app, spec):
     from plugins.casework.plans_api import describe as describe_plans
+    from plugins.casework.work_api import describe as describe_work
 
     describe_plans(spec)
+    describe_work(spec)
+
+
+@hookimpl
+def register_tasks(app):
+    from plugins.casework.appointments import TASKS as appointment_tasks
+
+    return [*appointment_tasks]
