@@ -4,7 +4,7 @@ from pathlib import Path
 
 from core.hookspecs import hookimpl
 from core.navigation import NavItem
-from core.permissions import Permission, Role
+from core.permissions import PUBLIC, Permission, Role
 from core.plugins import PluginInfo
 from plugins.casework import _l, domain
 
@@ -17,6 +17,7 @@ plugin_info = PluginInfo(
 
 @hookimpl
 def register_blueprints(app):
+    from plugins.casework.api import bp as api_bp
     from plugins.casework.client import bp as client_bp
     from plugins.casework.plans_api import bp as plans_api_bp
     from plugins.casework.plans_views import bp as plans_bp
@@ -24,7 +25,7 @@ def register_blueprints(app):
     from plugins.casework.work_api import bp as work_api_bp
     from plugins.casework.work_views import bp as work_bp
 
-    return [bp, plans_bp, plans_api_bp, work_bp, work_api_bp, client_bp]
+    return [bp, api_bp, plans_bp, plans_api_bp, work_bp, work_api_bp, client_bp]
 
 
 @hookimpl
@@ -51,6 +52,7 @@ def register_permissions(app):
         Permission("casework.cases", _l("Work on support cases"), ("caseworker", "casework_supervisor")),
         Permission("casework.supervise", _l("See every case, approve plans and closures, supervise caseworkers"),
                    ("casework_supervisor",)),
+        Permission("casework.refer", _l("Refer someone for support, with their agreement"), ("partner",)),
     ]
 
 
@@ -90,14 +92,20 @@ def retention_rules(app):
 @hookimpl
 def nav_items(app, user):
     return [NavItem(_l("Cases"), "casework.index", "casework.cases", order=30),
+            NavItem(_l("Referrals"), "casework.referrals", "casework.cases", order=29),
+            NavItem(_l("Get support"), "casework.support", PUBLIC, order=12,
+                    description=_l("Ask for support from a caseworker, without making a report.")),
+            NavItem(_l("Refer someone for support"), "casework.refer", "casework.refer", order=32),
             NavItem(_l("Approvals"), "casework_plans.approval_queue", "casework.supervise", order=31)]
 
 
 @hookimpl
 def register_api(app, spec):
+    from plugins.casework.api import describe
     from plugins.casework.plans_api import describe as describe_plans
     from plugins.casework.work_api import describe as describe_work
 
+    describe(spec)
     describe_plans(spec)
     describe_work(spec)
 
@@ -105,5 +113,39 @@ def register_api(app, spec):
 @hookimpl
 def register_tasks(app):
     from plugins.casework.appointments import TASKS as appointment_tasks
+    from plugins.casework.tasks import notify_team, remind_tasks, tell_declined
 
-    return [*appointment_tasks]
+    return [notify_team, tell_declined, remind_tasks, *appointment_tasks]
+
+
+@hookimpl(optionalhook=True)
+def report_submitted(app, report):
+    """A report whose reporter asked for support becomes a referral (only what that consent covers)."""
+    _refer(report, "report")
+
+
+@hookimpl(optionalhook=True)
+def consent_given(app, report, purpose):
+    """Support asked for later, on the report's page or through the API, becomes a referral too."""
+    if purpose == "wants_support":
+        _refer(report, "consent_later")
+
+
+def _refer(report, source: str) -> None:
+    import logging
+
+    from plugins.casework.service import referral_from_report
+
+    try:
+        referral_from_report(report, source=source)
+    except Exception as exc:  # the report is stored; the reporter must still see their receipt
+        logging.getLogger("redumbrella.casework").error(
+            "referral not made", extra={"event": "referral_failed", "plugin": "casework",
+                                        "reason": type(exc).__name__})
+
+
+@hookimpl
+def demo_data(app, accounts):
+    from plugins.casework.demo import fill
+
+    fill(app, accounts)

@@ -20,3 +20,22 @@ def events(case: Case) -> list[CaseEvent]:
     """Newest first."""
     return list(CaseEvent.select().where(CaseEvent.case == case.id).order_by(CaseEvent.created_at.desc(),
                                                                              CaseEvent.id.desc()))
+
+
+def event_labels() -> dict:
+    """Every casework module's timeline labels merged: {kind: lazy label}.
+
+    Each module that writes events defines `event_labels()`; plugins/casework/hooks.py imports
+    them all, so every one is found here. A kind no module labels is shown by its code.
+    """
+    import sys
+
+    merged: dict = {}
+    for name in sorted(sys.modules):
+        module = sys.modules[name]
+        if not name.startswith("plugins.casework.") or name == __name__ or module is None:
+            continue
+        labels = getattr(module, "event_labels", None)
+        if callable(labels):
+            merged.update(labels())
+    return merged
