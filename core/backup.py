@@ -457,6 +457,9 @@ def _restore_postgres(url: str, dump: Path) -> None:
     from core.db import connection, db
 
     pg_restore = _pg_tool("pg_restore")
+    # Read the whole table of contents first: a dump this pg_restore cannot read fails here,
+    # before anything of the instance is dropped.
+    _run([pg_restore, "--list", str(dump)], _pg_environment(url), "pg_restore")
     with connection(), db.atomic():
         for table in db.get_tables():
             db.execute_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
