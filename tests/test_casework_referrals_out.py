@@ -131,13 +131,15 @@ def test_the_evidence_pack_needs_consent_and_holds_only_the_clients_reports_and_
     assert post_form(browser, page + "/consent", {"client_agreed": "y"}, token_from=page).status_code == 303
     post_form(browser, f"/casework/cases/{reference}/appointments",
               {"kind": "police", "starts_at": "2030-01-01T10:00"}, token_from=page)
+    _refer(browser, reference, service_name="Housing Place")
     pack = post_form(browser, page, {}, token_from=page)
     assert pack.status_code == 200
     text = pack.get_data(as_text=True)
     assert "He took the money and pushed me." in text and report["reference"] in text and "the hotel bar" in text
     assert "Appointment arranged" in text
+    assert "Housing Place" not in text and "Referral to another service" not in text
     assert "Private contact note" not in text and "Legal Person" not in text and "Sam" not in text
-    (disclosure,) = rows(app, "plugins.casework.models.Disclosure")
+    disclosure = [d for d in rows(app, "plugins.casework.models.Disclosure") if d.consent != "referral_out"][0]
     assert disclosure.recipient == "police" and disclosure.consent == "police_evidence_pack"
     assert report["reference"] in disclosure.what
     actions = [entry.action for entry in rows(app, "core.audit.AuditEntry")]

@@ -5,12 +5,12 @@ withdrawn, given on their page or recorded by the worker on their word) can the 
 and it holds only:
 - each linked report's own words and facts, as the client gave them through the reporting plugin
   (reference, date sent, when it happened, what kind of harm, region, place, their account);
-- the case timeline's events of the kinds listed in POLICE_KINDS (appointments, referrals, the
-  justice journey, reports linked), as dates and labels.
-Never contact notes, assessments, plans, messages, supervision, the worker's notes, the reporter's
-contact details, attachments or moderators' notes. Producing it writes a Disclosure ("police", what
-was in it) on the client's ledger, a timeline event and an audit entry; producing it again writes
-another, so the ledger counts every copy.
+- the case timeline's events of the kinds listed in POLICE_KINDS (when support began, appointments,
+  the justice journey, earlier packs), as dates and labels.
+Never referrals to other services, contact notes, assessments, plans, messages, supervision, the
+worker's notes, the reporter's contact details, attachments or moderators' notes. Producing it
+writes a Disclosure ("police", what was in it) on the client's ledger, a timeline event and an
+audit entry; producing it again writes another, so the ledger counts every copy.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ PURPOSE = "police_evidence_pack"
 RECIPIENT = "police"
 # Timeline kinds that may go to the police: what happened on the justice journey and around it, never
 # the support itself (assessments, plans, contacts, messages, supervision, break-glass).
-POLICE_KINDS = ("appointment", "appointment_changed", "appointment_cancelled", "appointment_attendance",
-                "referral_out", "report_linked", "justice", "justice_step", "justice_path", "evidence_pack")
+POLICE_KINDS = ("opened", "appointment", "appointment_changed", "appointment_cancelled", "appointment_attendance",
+                "justice_path", "justice_step", "evidence_pack")
 
 
 def event_labels() -> dict:

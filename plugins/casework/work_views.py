@@ -351,13 +351,6 @@ def evidence_consent(reference: str):
 
 
 def _event_labels() -> dict:
-    labels = {}
-    for module in (appointment_service, referral_service, evidence):
-        labels.update(module.event_labels())
-    try:
-        from plugins.casework import timeline
+    from plugins.casework.timeline import event_labels
 
-        labels = {**getattr(timeline, "labels", lambda: {})(), **labels}
-    except (ImportError, TypeError):
-        pass
-    return labels
+    return event_labels()
