@@ -502,6 +502,28 @@ REPORT_BODY = {
     "support_contact": PHONE,
 }
 
+CASE = "/casework/cases/C-CNRY01"
+API_CASE = "/api/v1/cases/C-CNRY01"
+APPOINTMENT = "plugins.casework.models:Appointment"
+REFERRAL_OUT = "plugins.casework.models:ReferralOut"
+APPOINTMENT_PAGE = newest(CASE + "/appointments/{id}", APPOINTMENT)
+API_APPOINTMENT = newest(API_CASE + "/appointments/{id}", APPOINTMENT)
+API_REFERRAL_OUT = newest(API_CASE + "/referrals-out/{id}", REFERRAL_OUT)
+
+
+def casework_case(world: World) -> None:
+    """A case of the staff caseworker whose client is the member (intake's own forms are cases too)."""
+    from plugins.casework.models import Case
+
+    with world.db():
+        Case.create(reference="C-CNRY01", worker=world.users["staff"].id, client=world.users["member"].id,
+                    stage="assessment")
+
+
+def _then(path_of: Callable[[World], str], suffix: str) -> Callable[[World], str]:
+    return lambda world: path_of(world) + suffix
+
+
 # -- the cases, in the order people would act: one line per form or API call -------------------------------
 
 CASES = [
@@ -538,6 +560,20 @@ CASES = [
     Form(ALERT_PREVIEW, who="staff", action=newest("/alerts/manage/{id}/publish", ALERT)),
     Form(ALERT_STAFF, who="staff", action=newest("/alerts/manage/{id}/withdraw", ALERT)),
     Form("/alerts/manage/feeds", who="staff", values={"label": "Partner organisation"}),
+    # Casework: appointments, referrals out, the evidence pack, and the client's own page
+    Step("a case for the staff caseworker", casework_case),
+    Form(CASE + "/appointments", who="staff", values={"starts_at": "2031-01-01T10:00", "ends_at": ""}),
+    Form(APPOINTMENT_PAGE, who="staff", values={"starts_at": "2031-01-02T10:00", "ends_at": ""}),
+    Form(APPOINTMENT_PAGE, who="staff", action=_then(APPOINTMENT_PAGE, "/attendance"),
+         values={"minutes_spent": "30"}),
+    Form(APPOINTMENT_PAGE, who="staff", action=_then(APPOINTMENT_PAGE, "/cancel")),
+    Form(CASE + "/appointments", who="staff", action=CASE + "/reminders"),
+    Form(CASE + "/referrals-out", who="staff"),
+    Form(CASE + "/referrals-out", who="staff", action=newest(CASE + "/referrals-out/{id}/outcome", REFERRAL_OUT)),
+    Form(CASE + "/referrals-out", who="staff", action=newest(CASE + "/referrals-out/{id}/withdraw", REFERRAL_OUT)),
+    Form(CASE + "/evidence-pack", who="staff", action=CASE + "/evidence-pack/consent"),
+    Form(CASE + "/evidence-pack", who="staff"),
+    Form("/casework/my-support/", who="member", values={"action": "message", "body": TEXT}),
     # JSON API: phone apps (no account) and partner systems (personal access tokens)
     Api("POST", "/api/v1/reports", REPORT_BODY, expect=(201,), then=remember_api_report),
     Api("POST", "/api/v1/reports/messages", lambda w: {"receipt": w.state["api_receipt"], "body": TEXT}),
@@ -555,6 +591,16 @@ CASES = [
     Api("POST", "/api/v1/check", {"identifier": PHONE}, who="member", expect=(200, 404)),
     Api("PUT", "/api/v1/me/subscriptions", {"channels": ["sms"], "sms_number": PHONE, "all_regions": True},
         who="member"),
+    Api("POST", API_CASE + "/appointments", {"kind": "court", "starts_at": "2031-02-01T10:00:00Z", "place": TEXT,
+                                              "note": TEXT}, who="staff"),
+    Api("PUT", API_APPOINTMENT, {"kind": "court", "starts_at": "2031-02-02T10:00:00Z", "place": TEXT, "note": TEXT},
+        who="staff"),
+    Api("POST", _then(API_APPOINTMENT, "/attendance"), {"attended": True, "minutes_spent": 20}, who="staff"),
+    Api("POST", _then(API_APPOINTMENT, "/cancel"), who="staff"),
+    Api("POST", API_CASE + "/referrals-out", {"service_kind": "legal", "service_name": TEXT, "shared": TEXT,
+                                              "client_agreed": True}, who="staff"),
+    Api("POST", _then(API_REFERRAL_OUT, "/outcome"), {"outcome": "accepted", "note": TEXT}, who="staff"),
+    Api("POST", _then(API_REFERRAL_OUT, "/withdraw"), who="staff"),
     Api("POST", "/api/v1/reports/consent/withdraw", lambda w: {"receipt": w.state["api_receipt"],
                                                                "purpose": "share_alert"}),
 ]
