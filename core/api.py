@@ -48,8 +48,28 @@ bp = Blueprint("api", __name__, url_prefix=PREFIX)
 # -- ids in addresses and JSON in bodies -------------------------------------------------------
 
 
+def digits_at_most(limit: int) -> str:
+    """A regular expression for the decimal numbers 0 to limit (no sign), without leading zeros
+    beyond limit's length."""
+    text = str(limit)
+    choices = [rf"\d{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for index, digit in enumerate(text):
+        if digit != "0":
+            rest = len(text) - index - 1
+            choices.append(text[:index] + f"[0-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    choices.append(text)
+    return "(?:" + "|".join(choices) + ")"
+
+
 class BoundedIntConverter(IntegerConverter):
-    """Flask's `int` converter, limited to what a database id column can hold (1 to 2**63 - 1)."""
+    """Flask's `int` converter, limited to what a database id column can hold (up to 2**63 - 1).
+
+    The bound is in the regular expression, not only in to_python: Werkzeug counts a path that
+    matches a rule's expression as served by that rule's methods, so with the bound only in
+    to_python, PATCH /alerts/<too large> answered 405 (GET matched) instead of 404.
+    """
+
+    regex = digits_at_most(MAX_ID)
 
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
