@@ -456,3 +456,30 @@ def test_the_openapi_document_describes_the_plans_endpoints(app, client):
         assert path in document["paths"], path
     close = document["paths"]["/cases/{reference}/closure/close"]["post"]
     assert "409" in close["responses"] and close["security"] == [{"bearerAuth": []}]
+
+
+def test_the_case_page_shows_the_plans_sections_with_their_content(app, people):
+    from plugins.casework import plans
+
+    make_case(app, people["worker"], stage="plan")
+    case = get_case(app)
+    with app.test_request_context(), connection():
+        plans.add_assessment(case, people["worker"].id, "high", None, {"housing": ("high", None)})
+        plans.save_safety_plan(case, people["worker"].id, "Call Alex first\nThen the hostel", True)
+        plans.add_goal(case, people["worker"].id, "housing", "Find a safe flat")
+        plans.set_justice_path(case, people["worker"].id, "chose_not_to_report")
+        plans.prepare_closure(case, people["worker"].id, ["client_told"], "goals_met")
+    client = signed_in(app, people["worker"])
+    page = client.get("/casework/cases/C-TEST01")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    for heading in ("Needs and risk", "Safety plan and action plan", "Justice and compensation", "Closure"):
+        assert heading in text, heading
+    assert text.index("Needs and risk") < text.index("Safety plan and action plan") < text.index(
+        "Justice and compensation") < text.index('id="section-closure"')
+    assert "Call Alex first<br>Then the hostel" in text and "Find a safe flat" in text
+    assert "Chose not to report" in text and "This is a complete choice" in text
+    assert "Ask a supervisor to approve the closure" in text
+    # The timeline labels this module's events.
+    timeline = client.get("/casework/cases/C-TEST01/timeline").get_data(as_text=True)
+    assert "Needs and risk assessment" in timeline and "Closure checklist" in timeline
