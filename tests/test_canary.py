@@ -524,6 +524,30 @@ def _then(path_of: Callable[[World], str], suffix: str) -> Callable[[World], str
     return lambda world: path_of(world) + suffix
 
 
+GOAL = "plugins.casework.models:Goal"
+CLAIM = "plugins.casework.models:CompensationClaim"
+APPROVAL = "plugins.casework.models:Approval"
+APPROVAL_PAGE = newest("/casework/approvals/{id}", APPROVAL)
+
+
+def casework_supervisor(world: World) -> None:
+    """A casework supervisor (approvals, supervision notes), signed in and with a token."""
+    from core.accounts.service import create_account
+    from core.accounts.tokens import create_token
+
+    with world.db():
+        world.users["supervisor"] = create_account("supervisor@example.org", TEST_PASSWORD, ["casework_supervisor"])
+    world.clients["supervisor"] = world.app.test_client()
+    sign_in(world.clients["supervisor"], world.users["supervisor"])
+    with world.db():
+        world.state["tokens"]["supervisor"] = create_token(world.users["supervisor"], "canary test")[1]
+
+
+def remember_feedback_link(world: World, response) -> None:
+    link = re.search(r'<code class="token">([^<]+)</code>', response.get_data(as_text=True)).group(1)
+    world.state["feedback_path"] = urlparse(link).path
+
+
 # -- the cases, in the order people would act: one line per form or API call -------------------------------
 
 CASES = [
@@ -574,6 +598,28 @@ CASES = [
     Form(CASE + "/evidence-pack", who="staff", action=CASE + "/evidence-pack/consent"),
     Form(CASE + "/evidence-pack", who="staff"),
     Form("/casework/my-support/", who="member", values={"action": "message", "body": TEXT}),
+    # Casework: assessment, plans, justice, compensation, approvals, supervision, closure, feedback
+    Form(CASE + "/assessment", who="staff"),
+    Form(CASE + "/outcomes", who="staff"),
+    Form(CASE + "/safety-plan", who="staff"),
+    Form(CASE + "/safety-plan/1", who="staff", action=CASE + "/safety-plan/1/share"),
+    Form(CASE + "/goals", who="staff"),
+    Form(CASE + "/goals", who="staff", action=newest(CASE + "/goals/{id}", GOAL)),
+    Form(CASE + "/justice", who="staff", values={"path": "reported"}),
+    Form(CASE + "/justice", who="staff", action=CASE + "/justice/steps", values={"stage": "reported"}),
+    Form(CASE + "/compensation", who="staff"),
+    Form(CASE + "/compensation", who="staff", action=newest(CASE + "/compensation/{id}", CLAIM)),
+    Step("a casework supervisor", casework_supervisor),
+    Form(lambda w: f"/casework/supervision/{w.users['staff'].id}", who="supervisor",
+         values={"case_reference": "C-CNRY01"}),
+    Form(CASE + "/closure", who="staff"),
+    Form(CASE, who="staff", action=CASE + "/approval/closure"),
+    Form(APPROVAL_PAGE, who="supervisor", values={"decision": "send_back"}),
+    Form(CASE, who="staff", action=CASE + "/feedback-link", then=remember_feedback_link),
+    Form(lambda w: w.state["feedback_path"]),
+    Form(CASE, who="staff", action=CASE + "/approval/closure"),
+    Form(APPROVAL_PAGE, who="supervisor", values={"decision": "approve", "comment": SKIP}),
+    Form(CASE, who="staff", action=CASE + "/reopen"),
     # JSON API: phone apps (no account) and partner systems (personal access tokens)
     Api("POST", "/api/v1/reports", REPORT_BODY, expect=(201,), then=remember_api_report),
     Api("POST", "/api/v1/reports/messages", lambda w: {"receipt": w.state["api_receipt"], "body": TEXT}),
@@ -601,6 +647,23 @@ CASES = [
                                               "client_agreed": True}, who="staff"),
     Api("POST", _then(API_REFERRAL_OUT, "/outcome"), {"outcome": "accepted", "note": TEXT}, who="staff"),
     Api("POST", _then(API_REFERRAL_OUT, "/withdraw"), who="staff"),
+    Api("POST", API_CASE + "/assessments", {"risk_level": "medium", "summary": TEXT,
+                                            "needs": [{"domain": "housing", "level": "some", "note": TEXT}]},
+        who="staff"),
+    Api("POST", API_CASE + "/outcomes", {"point": "review", "answers": {"feels_safer": 3}}, who="staff"),
+    Api("POST", API_CASE + "/safety-plan", {"content": TEXT}, who="staff"),
+    Api("POST", API_CASE + "/safety-plan/1/share", {"shared": False}, who="staff"),
+    Api("POST", API_CASE + "/goals", {"domain": "housing", "text": TEXT}, who="staff"),
+    Api("PATCH", newest(API_CASE + "/goals/{id}", GOAL), {"status": "met"}, who="staff"),
+    Api("PUT", API_CASE + "/justice", {"path": "reported"}, who="staff"),
+    Api("POST", API_CASE + "/justice/steps", {"stage": "charge", "crime_reference": TEXT, "note": TEXT}, who="staff"),
+    Api("POST", API_CASE + "/compensation", {"status": "applied", "outcome": TEXT}, who="staff"),
+    Api("PATCH", newest(API_CASE + "/compensation/{id}", CLAIM), {"status": "paid", "outcome": TEXT}, who="staff"),
+    Api("PUT", API_CASE + "/closure", {"reason": "goals_met", "checklist": ["client_told"], "note": TEXT},
+        who="staff"),
+    Api("POST", API_CASE + "/approvals", {"kind": "closure"}, who="staff"),
+    Api("POST", newest(API_CASE + "/approvals/{id}/decision", APPROVAL), {"decision": "sent_back", "comment": TEXT},
+        who="supervisor"),
     Api("POST", "/api/v1/reports/consent/withdraw", lambda w: {"receipt": w.state["api_receipt"],
                                                                "purpose": "share_alert"}),
 ]
@@ -634,6 +697,10 @@ NOT_PERSONAL = {
     "alerts.warnings": "warning ids to close",
     "reporting_moderate.withdraw_consent": "a report reference and a purpose code",
     "reporting_api.moderate_withdraw": "a report reference and a purpose code",
+    "casework_plans.close": "no input: closes a case a supervisor approved",
+    "casework_plans_api.close_case": "no input: closes a case a supervisor approved",
+    "casework_plans_api.reopen_case": "no input",
+    "casework_plans_api.feedback_link": "no input: makes a one-time link",
 }
 
 
