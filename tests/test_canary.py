@@ -543,6 +543,20 @@ def casework_supervisor(world: World) -> None:
         world.state["tokens"]["supervisor"] = create_token(world.users["supervisor"], "canary test")[1]
 
 
+def casework_partner(world: World) -> None:
+    """A partner organisation's account, which refers people who agreed to it."""
+    from core.accounts.service import create_account
+
+    with world.db():
+        world.users["partner"] = create_account("partner@example.org", TEST_PASSWORD, ["partner"])
+    world.clients["partner"] = world.app.test_client()
+    sign_in(world.clients["partner"], world.users["partner"])
+
+
+REFERRAL = "plugins.casework.models:Referral"
+TASK = "plugins.casework.models:Task"
+
+
 def remember_feedback_link(world: World, response) -> None:
     link = re.search(r'<code class="token">([^<]+)</code>', response.get_data(as_text=True)).group(1)
     world.state["feedback_path"] = urlparse(link).path
@@ -620,6 +634,16 @@ CASES = [
     Form(CASE, who="staff", action=CASE + "/approval/closure"),
     Form(APPROVAL_PAGE, who="supervisor", values={"decision": "approve", "comment": SKIP}),
     Form(CASE, who="staff", action=CASE + "/reopen"),
+    # Casework intake and the case core: asking for support, referring, the queue, the case page
+    Form("/casework/support", values={"action": "send"}),
+    Step("a partner", casework_partner),
+    Form("/casework/refer", who="partner", values={"client_agreed": "y"}),
+    Form("/casework/referrals", who="staff", action=newest("/casework/referrals/{id}/decline", REFERRAL)),
+    Form(CASE, who="staff", action=CASE + "/contacts", values={"minutes": "5"}),
+    Form(CASE, who="staff", action=CASE + "/tasks", values={"due_on": "2031-01-01"}),
+    Form(CASE, who="staff", action=CASE + "/messages"),
+    Form(CASE, who="staff", action=CASE + "/stage"),
+    Form("/casework/break-glass", who="staff", values={"reference": "C-CNRY01"}),
     # JSON API: phone apps (no account) and partner systems (personal access tokens)
     Api("POST", "/api/v1/reports", REPORT_BODY, expect=(201,), then=remember_api_report),
     Api("POST", "/api/v1/reports/messages", lambda w: {"receipt": w.state["api_receipt"], "body": TEXT}),
@@ -664,6 +688,18 @@ CASES = [
     Api("POST", API_CASE + "/approvals", {"kind": "closure"}, who="staff"),
     Api("POST", newest(API_CASE + "/approvals/{id}/decision", APPROVAL), {"decision": "sent_back", "comment": TEXT},
         who="supervisor"),
+    Api("POST", "/api/v1/reports/consent", lambda w: {"receipt": w.state["api_receipt"], "purpose": "wants_support",
+                                                      "given": False}),
+    Api("POST", "/api/v1/reports/consent", lambda w: {
+        "receipt": w.state["api_receipt"], "purpose": "wants_support", "given": True, "support_contact": PHONE,
+        "support_safe_times": TEXT, "support_contact_method": "text"}),
+    Api("POST", newest("/api/v1/casework/referrals/{id}/decline", REFERRAL), {"reason": "capacity", "note": TEXT},
+        who="staff"),
+    Api("POST", API_CASE + "/contacts", {"channel": "phone", "outcome": "spoke", "note": TEXT}, who="staff",
+        expect=(201,)),
+    Api("POST", API_CASE + "/tasks", {"title": TEXT, "due_on": "2031-01-01"}, who="staff", expect=(201,)),
+    Api("PATCH", newest(API_CASE + "/tasks/{id}", TASK), {"title": TEXT, "done": True}, who="staff"),
+    Api("POST", API_CASE + "/stage", {"stage": "plan"}, who="staff"),
     Api("POST", "/api/v1/reports/consent/withdraw", lambda w: {"receipt": w.state["api_receipt"],
                                                                "purpose": "share_alert"}),
 ]
@@ -701,6 +737,10 @@ NOT_PERSONAL = {
     "casework_plans_api.close_case": "no input: closes a case a supervisor approved",
     "casework_plans_api.reopen_case": "no input",
     "casework_plans_api.feedback_link": "no input: makes a one-time link",
+    "casework.accept": "a referral id and a worker id",
+    "casework_api.accept": "a referral id and a worker id",
+    "casework.worker": "a worker id",
+    "casework.change_task": "a task id and done or not",
 }
 
 
