@@ -37,6 +37,7 @@ def register_roles(app):
     return [
         Role("trainer", _l("Trainer"), staff=True),
         Role("learner", _l("Learner (a professional taking training)")),
+        Role("organisation_manager", _l("Organisation manager (enrols and follows their organisation's staff)")),
     ]
 
 
