@@ -2,7 +2,8 @@
 
 schemathesis reads /api/v1/openapi.json from a real server (Werkzeug's, in a thread, on this
 test's database: SQLite, or PostgreSQL when REDUMBRELLA_TEST_DATABASE_URL says so), then sends
-generated requests, valid and invalid, to every operation with a moderator's token. The run is
+generated requests, valid and invalid, to every operation with the token of a demo caseworker
+who is also a moderator and a member (so the casework, reporting and alerts operations all run). The run is
 bounded (a fixed seed, MAX_EXAMPLES per operation, no example database) so it takes about a
 minute on two cores. It must find no server error, no answer that breaks its response schema, no
 undocumented status code or content type, and a 405 with a right `Allow` for every method a path
@@ -46,16 +47,18 @@ class _Quiet(WSGIRequestHandler):
 
 @pytest.fixture
 def instance(make_app):
-    """An app with every plugin on and the demo data, served for real; (base URL, moderator token)."""
+    """An app with every plugin on and the demo data, served for real; (app, base URL, staff token)."""
     from core import demo
     from core.accounts import tokens
 
     app = make_app({"TESTING": False})
     with app.app_context(), connection():
         accounts, _password = demo.fill(app, TEST_PASSWORD)
-    enrol_two_factor(app, accounts["moderator"].email)
+        staff = accounts["caseworker"]  # the demo cases are this caseworker's
+        staff.grant("moderator", "member")  # and reports and alerts a moderator's
+    enrol_two_factor(app, staff.email)
     with app.app_context(), connection():
-        _record, token = tokens.create_token(accounts["moderator"], "schemathesis")
+        _record, token = tokens.create_token(staff, "schemathesis")
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
