@@ -43,7 +43,23 @@ def register_roles(app):
 
 @hookimpl
 def register_permissions(app):
-    return [Permission("training.manage", _l("Write and run courses"), ("trainer",))]
+    # training.learn is for learners, and for the partners a gate may ask to hold a certificate;
+    # no reporting, alerts or casework permission names "learner", so learners see none of that.
+    return [
+        Permission("training.manage", _l("Write and run courses, run sessions, mark attendance, revoke "
+                                         "certificates"), ("trainer",)),
+        Permission("training.learn", _l("Take courses, book sessions and keep certificates"),
+                   ("learner", "partner", "trainer", "organisation_manager")),
+        Permission("training.organisation", _l("Enrol and follow the people of one's own organisation"),
+                   ("organisation_manager",)),
+    ]
+
+
+@hookimpl
+def settings_schema(app):
+    from plugins.training.schemas import TrainingSettings
+
+    return TrainingSettings
 
 
 @hookimpl
