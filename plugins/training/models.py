@@ -175,9 +175,11 @@ class Attempt(TrainingModel):
     submitted_at = DateTimeField(null=True)
     score = IntegerField(null=True)  # percent
     passed = BooleanField(null=True)
+    seed = IntegerField(default=0)  # the options' order on the attempt page (never sent anywhere)
 
     class Meta:
         table_name = "training_attempt"
+        indexes = ((("quiz", "user"), False),)
 
     @property
     def drawn_ids(self) -> list[int]:
@@ -212,6 +214,7 @@ class SessionDate(TrainingModel):
     uid = CharField(max_length=64, unique=True)
     sequence = IntegerField(default=0)
     attendance_closed_at = DateTimeField(null=True)  # unmarked learners were set absent then
+    cancelled_at = DateTimeField(null=True)  # this date alone was cancelled (kept for its METHOD:CANCEL)
 
     class Meta:
         table_name = "training_session_date"
@@ -227,7 +230,8 @@ class Booking(TrainingModel):
 
     class Meta:
         table_name = "training_booking"
-        indexes = ((("session", "user"), True),)
+        # The waitlist is read in the order people joined it (updated_at, set when the status changes).
+        indexes = ((("session", "user"), True), (("session", "status", "updated_at"), False))
 
 
 class Attendance(TrainingModel):
