@@ -8,7 +8,7 @@ Calendar files (.ics, RFC 5545 with RFC 5546 methods, built with the icalendar l
 - one UID for the appointment's whole life, so a calendar updates the event it already has;
 - SEQUENCE goes up with every change a calendar shows (time, kind, cancellation), never down;
 - METHOD:REQUEST while it stands, METHOD:CANCEL with STATUS:CANCELLED once cancelled;
-- DTSTAMP is when the file was made; every time is in UTC;
+- DTSTAMP is when the file was made; every time is in UTC (core.calendar builds the file);
 - the summary is neutral ("Casework appointment C-XXXX"): no client name, no kind, no note;
 - the place is left out unless the worker ticks "include the place": a worker's calendar often
   syncs to a third party (Google, Microsoft, Apple), where the place of a police station or a
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import uuid
 from dataclasses import dataclass
 
 from flask import current_app
@@ -120,7 +119,9 @@ class AttendanceInSchema(ApiSchema):
 
 
 def new_uid() -> str:
-    return f"{uuid.uuid4()}@casework.redumbrella"
+    from core.calendar import new_uid as calendar_uid
+
+    return calendar_uid("casework")
 
 
 def _default_end(starts_at: datetime.datetime) -> datetime.datetime:
@@ -222,48 +223,24 @@ def next_for_case(case: Case) -> Appointment | None:
 # -- the calendar file ------------------------------------------------------------------------------
 
 
-def _utc(value: datetime.datetime) -> datetime.datetime:
-    return value.replace(tzinfo=datetime.UTC)
-
-
 def ics(appointment: Appointment, include_place: bool = False, attendee_email: str | None = None) -> bytes:
-    """The appointment as an iCalendar file (see the module's notes); the place only when asked."""
-    from icalendar import Calendar, Event, vCalAddress
+    """The appointment as an iCalendar file (see the module's notes); the place only when asked.
+
+    The organizer and attendee are the platform and the worker themselves: nothing about the client.
+    """
+    from core.calendar import CalendarEvent, build_ics
 
     case = appointment.case
-    cancelled = appointment.cancelled_at is not None
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
-    event = Event()
-    event.add("uid", appointment.uid)
-    event.add("sequence", appointment.sequence)
-    event.add("dtstamp", _utc(utcnow().replace(microsecond=0)))
-    event.add("dtstart", _utc(appointment.starts_at))
-    event.add("dtend", _utc(appointment.ends_at or _default_end(appointment.starts_at)))
-    event.add("last-modified", _utc((appointment.updated_at or appointment.created_at).replace(microsecond=0)))
-    event.add("summary", _("Casework appointment %(reference)s", reference=case.reference))
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("transp", "OPAQUE")
-    event.add("class", "PRIVATE")
-    if include_place and appointment.place:
-        event.add("location", appointment.place)
-    # RFC 5546: a REQUEST or CANCEL names its organizer and attendee. Both are the platform and the
-    # worker themselves: nothing about the client.
-    sender = current_app.config.get("MAIL_DEFAULT_SENDER") or "casework@localhost"
-    from email.utils import parseaddr
-
-    organizer = vCalAddress("mailto:" + (parseaddr(str(sender))[1] or "casework@localhost"))
-    event.add("organizer", organizer)
-    if attendee_email:
-        attendee = vCalAddress("mailto:" + attendee_email)
-        attendee.params["ROLE"] = "REQ-PARTICIPANT"
-        attendee.params["PARTSTAT"] = "ACCEPTED"
-        event.add("attendee", attendee)
-    calendar.add_component(event)
-    return calendar.to_ical()
+    event = CalendarEvent(
+        uid=appointment.uid, sequence=appointment.sequence, starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at or _default_end(appointment.starts_at),
+        summary=_("Casework appointment %(reference)s", reference=case.reference),
+        cancelled=appointment.cancelled_at is not None,
+        last_modified=appointment.updated_at or appointment.created_at,
+        location=appointment.place if include_place and appointment.place else None,
+        attendee_email=attendee_email,
+    )
+    return build_ics(event, PRODID, fallback_organizer="casework@localhost")
 
 
 def ics_filename(appointment: Appointment) -> str:
