@@ -279,6 +279,8 @@ class ErrorBody(Schema):
         data_key="fields",
         metadata={"description": "422 only: messages per field; nested objects and list positions nest."},
     )
+    link = fields.String(metadata={"description": "403 only, when access is paused (the access_paused hook): "
+                                                  "where to restore it, such as a course to renew."})
 
 
 class ErrorResponse(Schema):
@@ -288,7 +290,8 @@ class ErrorResponse(Schema):
 ERROR_DESCRIPTIONS = {
     400: "Malformed request: a JSON body nested too deeply, or a form's CSRF check failed.",
     401: "Sign-in or a bearer token is needed.",
-    403: "The token's account may not do this.",
+    403: "The token's account may not do this, or its access is paused for now (`error.link` says where to "
+         "restore it).",
     404: "No such record (or the module is off).",
     405: "This method is not served here; `Allow` lists those that are.",
     409: "The change conflicts with the record's state.",

@@ -85,3 +85,9 @@ def plugin_disabled(app, name):
 @hookspec
 def register_api(app, spec):
     """Add the plugin's JSON API paths and schemas to the apispec.APISpec behind /api/v1/openapi.json."""
+
+
+@hookspec
+def access_paused(app, user, permission):
+    """Return None, or a message (text or core.permissions.AccessPaused) pausing a signed-in
+    person's use of a permission they hold; called on enabled plugins before each such request."""

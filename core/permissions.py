@@ -88,6 +88,35 @@ def user_has(app, user, permission: str) -> bool:
     return bool(roles_for(app, permission) & frozenset(user.role_names))
 
 
+@dataclass(frozen=True)
+class AccessPaused:
+    """Why a permission someone holds is paused for now (the access_paused hook), and where to
+    go to restore it."""
+
+    message: str
+    link: str | None = None  # a URL
+    link_label: str | None = None
+
+
+def access_paused(app, user, permission: str) -> AccessPaused | None:
+    """Whether an enabled plugin pauses this signed-in person's use of a permission they hold.
+
+    Asked only for real permissions (not PUBLIC or SIGNED_IN) that the person holds; a plugin's
+    implementation must answer None at once when it has nothing to say (it runs on every such
+    request).
+    """
+    from core.plugins import get_registry
+
+    if permission in (PUBLIC, SIGNED_IN) or not getattr(user, "is_authenticated", False):
+        return None
+    for answer in get_registry(app).call("access_paused", app=app, user=user, permission=permission):
+        if isinstance(answer, AccessPaused):
+            return answer
+        if answer:
+            return AccessPaused(str(answer))
+    return None
+
+
 def init_app(app) -> None:
     from core.plugins import get_registry
 

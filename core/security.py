@@ -12,7 +12,7 @@ from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from core.permissions import PUBLIC, user_has
+from core.permissions import PUBLIC, access_paused, user_has
 from core.plugins import get_registry
 
 csrf = CSRFProtect()
@@ -107,8 +107,15 @@ def init_guards(app) -> None:
         if permission is None:
             abort(403)  # deny by default: the view declared nothing
         g.required_permission = permission
-        if permission == PUBLIC or user_has(current_app, current_user, permission):
+        if permission == PUBLIC:
             return None
+        if user_has(current_app, current_user, permission):
+            paused = access_paused(current_app, current_user, permission)
+            if paused is None:
+                return None
+            from core.views.errors import render_error
+
+            return render_error(403, paused.message, link=paused.link, link_label=paused.link_label)
         if current_user.is_authenticated:
             abort(403)
         if is_api_request():

@@ -65,12 +65,19 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def render_error(status: int, message: str | None = None, headers: dict | None = None):
+def render_error(status: int, message: str | None = None, headers: dict | None = None,
+                 link: str | None = None, link_label: str | None = None):
+    """The error page or JSON error; `link` (with its label) is a way forward, such as where to
+    renew what a paused permission needs."""
     text = message or messages().get(status) or messages()[500]
     if _wants_json():
-        response = jsonify({"error": {"status": status, "message": text}})
+        body = {"status": status, "message": text}
+        if link:
+            body["link"] = link
+        response = jsonify({"error": body})
     else:
-        response = make_response(render_template("errors/error.html", status=status, message=text))
+        response = make_response(render_template("errors/error.html", status=status, message=text,
+                                                 link=link, link_label=link_label))
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
