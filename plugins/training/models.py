@@ -267,20 +267,37 @@ class Certificate(TrainingModel):
     code = CharField(max_length=32, unique=True)  # unguessable, shown on the certificate and its QR code
     course = ForeignKeyField(Course, null=True, on_delete="SET NULL", backref="certificates")
     user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
-    learner_name = CharField(max_length=200)  # as the learner entered it
+    learner_name = EncryptedTextField()  # as the learner entered it (personal data: encrypted)
     course_title = CharField(max_length=200)
     issued_on = DateField()
     hours = IntegerField(default=0)
     trainers = CharField(max_length=500, default="")
     expires_on = DateField(null=True, index=True)
-    payload = TextField()
-    signature = CharField(max_length=128)
+    payload = EncryptedTextField()  # it holds the name; "" until the learner has entered it
+    signature = CharField(max_length=128)  # base64; "" until the learner has entered their name
     revoked_at = DateTimeField(null=True)
-    revoke_reason = CharField(max_length=300, null=True)
+    revoke_reason = EncryptedTextField(null=True)  # a trainer's words: shown to the learner and trainers only
     renewal_reminded_at = DateTimeField(null=True)
+    # One certificate per completion of an enrolment (plain ids: added by migration 0007).
+    enrolment_id = IntegerField(null=True)
+    completed_at = DateTimeField(null=True)
 
     class Meta:
         table_name = "training_certificate"
+        indexes = ((("enrolment_id", "completed_at"), True),)
+
+
+class VerifyCount(BaseModel):
+    """Lookups of the public verification page per address and minute; the address only as a keyed hash."""
+
+    key = CharField(max_length=40)
+    minute = DateTimeField(index=True)
+    count = IntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "training_verify_count"
+        indexes = ((("key", "minute"), True),)
 
 
 class Questionnaire(TrainingModel):
@@ -329,5 +346,5 @@ class CourseOrganisation(BaseModel):
 
 
 MODELS = [CourseTrainer, Module, Lesson, LessonFile, Quiz, Question, Choice, Enrolment, LessonDone, Attempt, Session,
-          SessionDate, Booking, Attendance, CheckInCode, Certificate, Questionnaire, QuestionnaireAnswer,
+          SessionDate, Booking, Attendance, CheckInCode, Certificate, VerifyCount, Questionnaire, QuestionnaireAnswer,
           QuestionnaireDone, CourseOrganisation]
