@@ -19,13 +19,14 @@ plugin_info = PluginInfo(
 def register_blueprints(app):
     from plugins.casework.api import bp as api_bp
     from plugins.casework.client import bp as client_bp
+    from plugins.casework.dashboard import bp as dashboard_bp
     from plugins.casework.plans_api import bp as plans_api_bp
     from plugins.casework.plans_views import bp as plans_bp
     from plugins.casework.views import bp
     from plugins.casework.work_api import bp as work_api_bp
     from plugins.casework.work_views import bp as work_bp
 
-    return [bp, api_bp, plans_bp, plans_api_bp, work_bp, work_api_bp, client_bp]
+    return [bp, api_bp, plans_bp, plans_api_bp, work_bp, work_api_bp, client_bp, dashboard_bp]
 
 
 @hookimpl
@@ -96,7 +97,9 @@ def nav_items(app, user):
             NavItem(_l("Get support"), "casework.support", PUBLIC, order=12,
                     description=_l("Ask for support from a caseworker, without making a report.")),
             NavItem(_l("Refer someone for support"), "casework.refer", "casework.refer", order=32),
-            NavItem(_l("Approvals"), "casework_plans.approval_queue", "casework.supervise", order=31)]
+            NavItem(_l("Approvals"), "casework_plans.approval_queue", "casework.supervise", order=31),
+            NavItem(_l("Caseload"), "casework_dashboard.dashboard", "casework.cases", order=28),
+            NavItem(_l("Returns for funders"), "casework_dashboard.returns_page", "casework.supervise", order=33)]
 
 
 @hookimpl
