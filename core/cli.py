@@ -144,7 +144,10 @@ def serve(host, port, workers, with_worker):
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
 
+    # Ctrl+C stops everything, even when this process was started with SIGINT ignored (as a shell
+    # does for a background job), which would otherwise leave Python deaf to it.
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         while all(child.poll() is None for child in children):
             try:

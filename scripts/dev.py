@@ -79,7 +79,11 @@ def run() -> int:
     if sh(redumbrella, "init", "--base-url", base_url(host, port)):
         return 1
     say("starting the web server and a queue worker; stop with Ctrl+C")
-    return sh(redumbrella, "serve", "--host", host, "--port", port)
+    try:
+        return sh(redumbrella, "serve", "--host", host, "--port", port)
+    except KeyboardInterrupt:  # Ctrl+C reached the server too, which stops itself
+        say("stopped")
+        return 0
 
 
 def postgres_ready() -> bool:

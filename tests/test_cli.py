@@ -66,3 +66,15 @@ def test_demo_fills_a_fresh_instance_and_says_how_to_sign_in(app, database_url, 
     client = app.test_client()
     sign_in(client, "member@demo.invalid", password)
     assert "Sign out" in client.get("/").get_data(as_text=True)
+
+
+def test_users_create_without_a_terminal_says_where_the_password_comes_from(app):
+    runner = app.test_cli_runner()
+    empty = runner.invoke(cli, ["users", "create", "someone@example.org", "--role", "member"], input="")
+    assert empty.exit_code == 1 and "no password on standard input" in empty.output
+    assert "first line of standard input" in empty.output and "at least 10 characters" not in empty.output
+    made = runner.invoke(cli, ["users", "create", "someone@example.org", "--role", "member"],
+                         input="a long enough passphrase\n")
+    assert made.exit_code == 0 and "created account" in made.output
+    unknown = runner.invoke(cli, ["users", "create", "other@example.org", "--role", "caseworker"], input="x\n")
+    assert unknown.exit_code == 1 and "caseworker" in unknown.output  # casework is not enabled here

@@ -11,10 +11,16 @@ from core.db import connection
 
 
 def read_password(confirm: bool = True) -> str:
-    """From a prompt on a terminal, else the first line of standard input."""
+    """From a prompt on a terminal (typed twice), else the first line of standard input (once)."""
     if sys.stdin.isatty():
         return click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
-    return sys.stdin.readline().rstrip("\n")
+    password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise click.ClickException(
+            "no password on standard input. Without a terminal the password is read once, from the first "
+            "line of standard input, e.g.  printf '%s\\n' 'a long passphrase' | redumbrella users create ..."
+        )
+    return password
 
 
 @click.group()
@@ -29,7 +35,8 @@ def users():
 @click.option("--name", "working_name", default=None, help="Working name shown to staff (optional).")
 @with_appcontext
 def create(email, roles, working_name):
-    """Create an account; the password is read from a prompt or standard input."""
+    """Create an account. The password is asked twice on a terminal, else read once from the first
+    line of standard input."""
     from flask import current_app
 
     from core.accounts.service import AccountError, create_account
