@@ -63,6 +63,14 @@ def settings_schema(app):
 
 
 @hookimpl
+def access_paused(app, user, permission):
+    """The partner gate: see plugins/training/gate.py (None at once for anything it does not cover)."""
+    from plugins.training.gate import pause_for
+
+    return pause_for(app, user, permission)
+
+
+@hookimpl
 def register_tasks(app):
     from plugins.training.tasks import count_courses
 
@@ -80,7 +88,8 @@ def register_commands(app):
 def nav_items(app, user):
     return [
         NavItem(_l("Training"), "training.index", PUBLIC, order=40,
-                description=_l("Courses for police, health and support professionals."))
+                description=_l("Courses for police, health and support professionals.")),
+        NavItem(_l("My organisation"), "training.organisation_page", "training.organisation", order=42),
     ]
 
 

@@ -1,0 +1,46 @@
+"""The partner gate (opt-in): a partner's access to alerts and the number check can require a
+current certificate of a chosen course. Core asks through the access_paused hook; this answers
+None at once unless the permission is one the gate can cover, the person holds it only as a
+partner, and the setting is on."""
+
+from __future__ import annotations
+
+import datetime
+
+from flask import url_for
+
+from core.permissions import AccessPaused, roles_for
+from plugins.training import _
+from plugins.training.schemas import GATEABLE
+
+
+def has_current_certificate(user_id: int, course_id: int, today: datetime.date | None = None) -> bool:
+    """A certificate of the course (or of one of its language versions) that is neither revoked
+    nor past its end date."""
+    from plugins.training.models import Certificate, Course
+
+    today = today or datetime.date.today()
+    family = Course.select(Course.id).where((Course.id == course_id) | (Course.translation_of == course_id))
+    return Certificate.select().where(
+        (Certificate.user == user_id) & Certificate.course.in_(family) & Certificate.revoked_at.is_null()
+        & (Certificate.expires_on.is_null() | (Certificate.expires_on >= today))).exists()
+
+
+def pause_for(app, user, permission: str) -> AccessPaused | None:
+    if permission not in GATEABLE:
+        return None
+    if roles_for(app, permission) & user.role_names != {"partner"}:
+        return None  # held through another role (member, moderator): the gate is for partners
+    from core.settings import plugin_settings
+
+    settings = plugin_settings("training")
+    course_id = settings.get("partner_gate_course")
+    if not course_id or permission not in settings.get("gate_permissions", ()):
+        return None
+    if has_current_certificate(user.id, course_id):
+        return None
+    return AccessPaused(
+        _("Your access to alerts and the number check is paused: it needs a current certificate of a "
+          "training course, and yours has ended or has not been issued yet. It comes back as soon as you "
+          "hold a current certificate."),
+        url_for("training.course", course_id=course_id), _("Take or renew the course"))
