@@ -221,8 +221,10 @@ def _check_course(data: dict) -> dict:
             raise AuthoringError(_("Please give the course a title."), "title")
     if "summary" in values:
         values["summary"] = clean_text(values["summary"], "summary", multiline=True, max_length=5000)
-    if "language" in values and not language_ok(values["language"]):
-        raise AuthoringError(_("Please choose a language."), "language")
+    if "language" in values:
+        if not language_ok(values["language"]):
+            raise AuthoringError(_("Please choose a language."), "language")
+        values["language"] = values["language"].replace("-", "_")
     if "completion_rule" in values and values["completion_rule"] not in COMPLETION_RULES:
         raise AuthoringError(_("Please choose how the course is completed."), "completion_rule")
     if "enrolment" in values and values["enrolment"] not in ENROLMENT_MODES:
@@ -485,6 +487,7 @@ def add_translation(course: Course, user, language: str) -> Course:
     """A draft copy of the course's structure in `language`, pointing at the original, for translating."""
     if not language_ok(language):
         raise AuthoringError(_("Please choose a language."), "language")
+    language = language.replace("-", "_")
     with db.atomic():
         root = Course.get_by_id(course.translation_of_id or course.id)
         lock_row(Course, root.id)
