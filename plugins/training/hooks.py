@@ -17,11 +17,10 @@ plugin_info = PluginInfo(
 
 @hookimpl
 def register_blueprints(app):
-    from plugins.training.author_views import bp as author_bp
-    from plugins.training.learn_views import bp as learn_bp
+    from plugins.training.api import bp as api_bp
     from plugins.training.views import bp
 
-    return [bp, author_bp, learn_bp]
+    return [bp, api_bp]
 
 
 @hookimpl
@@ -65,6 +64,13 @@ def settings_schema(app):
 
 
 @hookimpl
+def register_api(app, spec):
+    from plugins.training.api import describe
+
+    describe(spec)
+
+
+@hookimpl
 def access_paused(app, user, permission):
     """The partner gate: see plugins/training/gate.py (None at once for anything it does not cover)."""
     from plugins.training.gate import pause_for
@@ -92,7 +98,6 @@ def nav_items(app, user):
         NavItem(_l("Training"), "training.index", PUBLIC, order=40,
                 description=_l("Courses for police, health and support professionals.")),
         NavItem(_l("My organisation"), "training.organisation_page", "training.organisation", order=42),
-        NavItem(_l("Write courses"), "training_author.index", "training.manage", order=41),
     ]
 
 
