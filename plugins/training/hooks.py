@@ -18,9 +18,11 @@ plugin_info = PluginInfo(
 @hookimpl
 def register_blueprints(app):
     from plugins.training.api import bp as api_bp
+    from plugins.training.author_views import bp as author_bp
+    from plugins.training.learn_views import bp as learn_bp
     from plugins.training.views import bp
 
-    return [bp, api_bp]
+    return [bp, author_bp, learn_bp, api_bp]
 
 
 @hookimpl
@@ -98,6 +100,7 @@ def nav_items(app, user):
         NavItem(_l("Training"), "training.index", PUBLIC, order=40,
                 description=_l("Courses for police, health and support professionals.")),
         NavItem(_l("My organisation"), "training.organisation_page", "training.organisation", order=42),
+        NavItem(_l("Write courses"), "training_author.index", "training.manage", order=41),
     ]
 
 
