@@ -18,11 +18,12 @@ plugin_info = PluginInfo(
 @hookimpl
 def register_blueprints(app):
     from plugins.training.api import bp as api_bp
+    from plugins.training.author_api import bp as author_api_bp
     from plugins.training.author_views import bp as author_bp
     from plugins.training.learn_views import bp as learn_bp
     from plugins.training.views import bp
 
-    return [bp, author_bp, learn_bp, api_bp]
+    return [bp, author_bp, author_api_bp, learn_bp, api_bp]
 
 
 @hookimpl
@@ -68,8 +69,10 @@ def settings_schema(app):
 @hookimpl
 def register_api(app, spec):
     from plugins.training.api import describe
+    from plugins.training.author_api import describe as describe_authoring
 
     describe(spec)
+    describe_authoring(spec)
 
 
 @hookimpl
