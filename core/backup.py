@@ -241,11 +241,15 @@ def key_files(app) -> dict[str, str]:
     from core.crypto import AUDIT_KEYS_FILE, BLIND_INDEX_KEY_FILE, ENCRYPTION_KEYS_FILE, KEY_DIR_NAME, keyring
 
     ring = keyring()
-    return {
+    files = {
         f"{KEY_DIR_NAME}/{ENCRYPTION_KEYS_FILE}": "".join(f"{key.decode()}\n" for key in ring.keys),
         f"{KEY_DIR_NAME}/{BLIND_INDEX_KEY_FILE}": ring.blind_index_key.decode() + "\n",
         f"{KEY_DIR_NAME}/{AUDIT_KEYS_FILE}": "".join(f"{key.decode()}\n" for key in ring.audit_keys_in_order()),
     }
+    # Keys plugins keep in the same folder (such as training's certificate signing key): *.key files.
+    for path in sorted((Path(app.instance_path) / KEY_DIR_NAME).glob("*.key")):
+        files.setdefault(f"{KEY_DIR_NAME}/{path.name}", path.read_text())
+    return files
 
 
 def _write_archive(target: Path, manifest: dict, work: Path, members: list[str], secrets: dict[str, str]) -> None:
@@ -415,7 +419,32 @@ def _put_keys_back(app, archive: tarfile.TarFile, result: Restored, keep_replace
         fresh.unlink(missing_ok=True)
         _write_secret(fresh, text)
         os.replace(fresh, path)
+    _put_plugin_keys_back(archive, key_dir, set(settings), result, keep_replaced)
     load_keys(app, create=False)
+
+
+def _put_plugin_keys_back(archive: tarfile.TarFile, key_dir: Path, core_files: set[str], result: Restored,
+                          keep_replaced: bool) -> None:
+    """The plugins' key files (keys/*.key other than core's) the backup holds, written like core's."""
+    from core.crypto import _write_secret
+
+    for member in archive.getmembers():
+        folder, _slash, file_name = member.name.partition("/")
+        if (folder != key_dir.name or not member.isfile() or "/" in file_name or not file_name.endswith(".key")
+                or file_name in core_files):
+            continue
+        text = archive.extractfile(member).read().decode()
+        path = key_dir / file_name
+        if path.exists() and path.read_text() == text:
+            continue
+        if path.exists() and keep_replaced:
+            kept = path.with_name(f"{file_name}.before-restore-{datetime.datetime.now(datetime.UTC):%Y%m%dT%H%M%S}")
+            os.replace(path, kept)
+            result.notes.append(f"the instance's own {file_name} was kept as {kept.name}")
+        fresh = path.with_suffix(".new")
+        fresh.unlink(missing_ok=True)
+        _write_secret(fresh, text)
+        os.replace(fresh, path)
 
 
 def _check_keys(app, manifest: dict) -> None:
