@@ -46,6 +46,7 @@ from flask import current_app, has_request_context, url_for
 from core.audit import record
 from core.crypto import KEY_DIR_NAME, _write_secret, keyring
 from core.db import db, lock_row, run_sql, utcnow
+from core.queue import crontab, periodic_task, task
 from core.text import TextRefused, clean, message
 
 FORMAT = "redumbrella-training-certificate/1"
@@ -168,6 +169,8 @@ def verify_document(data: bytes, public_raw: bytes) -> Checked:
         return Checked(False, "the file was changed (it is not as it was issued)")
     try:
         signature = base64.b64decode(parsed["signature"], validate=True)
+        if base64.b64encode(signature).decode("ascii") != parsed["signature"]:
+            raise ValueError("not the canonical base64 of the signature")  # unused bits changed
         Ed25519PublicKey.from_public_bytes(public_raw).verify(signature, canonical(parsed["payload"]))
     except (InvalidSignature, ValueError, TypeError):
         return Checked(False, "the signature does not match: the certificate was changed or is from another instance")
@@ -430,3 +433,59 @@ def claim_reminder(certificate_id: int) -> bool:
         return bool(Certificate.update(renewal_reminded_at=utcnow())
                     .where((Certificate.id == certificate_id) & Certificate.renewal_reminded_at.is_null())
                     .execute())
+
+
+# -- queue tasks: ids only ---------------------------------------------------------------------------
+
+
+@task(retries=3, retry_delay=300)
+def mail_renewal_reminder(certificate_id: int) -> bool:
+    """E-mail the learner, in their language, that their certificate ends soon (the id only in the queue)."""
+    from core import mail
+    from core.accounts.models import User
+    from plugins.training import domain
+    from plugins.training.models import Certificate
+
+    certificate = Certificate.get_or_none(Certificate.id == certificate_id)
+    if certificate is None or certificate.revoked_at is not None or certificate.user_id is None:
+        return False
+    user = User.get_or_none((User.id == certificate.user_id) & (User.active == True))  # noqa: E712
+    if user is None or not user.email:
+        return False
+    from flask_babel import force_locale, format_date
+
+    config = current_app.config
+    locale = user.locale if user.locale in config["LOCALES"] else config["DEFAULT_LOCALE"]
+    with force_locale(locale):
+        date = format_date(certificate.expires_on, "long")
+    try:
+        link = mail.external_url("training.index")
+    except mail.MailError:
+        link = ""
+    domain.as_default()
+    mail.send_message(mail.render_message(user.email, "training/certificates/renewal_mail.txt", user.locale,
+                                          course=certificate.course_title, date=date, link=link))
+    return True
+
+
+@periodic_task(crontab(minute="20", hour="7"))
+def remind_renewals() -> int:
+    """Daily: one reminder per certificate, `renewal_reminder_days` before it ends."""
+    from core.settings import plugin_settings
+
+    days = int(plugin_settings("training").get("renewal_reminder_days") or 0)
+    queued = 0
+    for certificate_id in due_for_reminder(days):
+        if claim_reminder(certificate_id):
+            mail_renewal_reminder(certificate_id)
+            queued += 1
+    return queued
+
+
+@periodic_task(crontab(minute="*/10"))
+def forget_old_lookups() -> int:
+    """Every ten minutes: drop the verification page's lookup counts that throttle nothing any more."""
+    return forget_lookups()
+
+
+TASKS = [mail_renewal_reminder, remind_renewals, forget_old_lookups]
