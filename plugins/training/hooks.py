@@ -20,10 +20,12 @@ def register_blueprints(app):
     from plugins.training.api import bp as api_bp
     from plugins.training.author_api import bp as author_api_bp
     from plugins.training.author_views import bp as author_bp
+    from plugins.training.certificate_api import bp as certificate_api_bp
+    from plugins.training.certificate_views import bp as certificate_bp
     from plugins.training.learn_views import bp as learn_bp
     from plugins.training.views import bp
 
-    return [bp, author_bp, author_api_bp, learn_bp, api_bp]
+    return [bp, author_bp, author_api_bp, learn_bp, api_bp, certificate_bp, certificate_api_bp]
 
 
 @hookimpl
@@ -70,9 +72,11 @@ def settings_schema(app):
 def register_api(app, spec):
     from plugins.training.api import describe
     from plugins.training.author_api import describe as describe_authoring
+    from plugins.training.certificate_api import describe as describe_certificates
 
     describe(spec)
     describe_authoring(spec)
+    describe_certificates(spec)
 
 
 @hookimpl
@@ -85,16 +89,17 @@ def access_paused(app, user, permission):
 
 @hookimpl
 def register_tasks(app):
+    from plugins.training.certificates import TASKS as certificate_tasks
     from plugins.training.tasks import count_courses
 
-    return [count_courses]
+    return [count_courses, *certificate_tasks]
 
 
 @hookimpl
 def register_commands(app):
-    from plugins.training.commands import add_course
+    from plugins.training.commands import add_course, verify
 
-    return [add_course]
+    return [add_course, verify]
 
 
 @hookimpl
