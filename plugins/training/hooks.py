@@ -23,9 +23,12 @@ def register_blueprints(app):
     from plugins.training.certificate_api import bp as certificate_api_bp
     from plugins.training.certificate_views import bp as certificate_bp
     from plugins.training.learn_views import bp as learn_bp
+    from plugins.training.session_api import bp as session_api_bp
+    from plugins.training.session_views import bp as session_bp
     from plugins.training.views import bp
 
-    return [bp, author_bp, author_api_bp, learn_bp, api_bp, certificate_bp, certificate_api_bp]
+    return [bp, author_bp, author_api_bp, learn_bp, api_bp, certificate_bp, certificate_api_bp, session_bp,
+            session_api_bp]
 
 
 @hookimpl
@@ -73,9 +76,11 @@ def register_api(app, spec):
     from plugins.training.api import describe
     from plugins.training.author_api import describe as describe_authoring
     from plugins.training.certificate_api import describe as describe_certificates
+    from plugins.training.session_api import describe as describe_sessions
 
     describe(spec)
     describe_authoring(spec)
+    describe_sessions(spec)
     describe_certificates(spec)
 
 
@@ -90,9 +95,9 @@ def access_paused(app, user, permission):
 @hookimpl
 def register_tasks(app):
     from plugins.training.certificates import TASKS as certificate_tasks
-    from plugins.training.tasks import count_courses
+    from plugins.training.tasks import SESSION_TASKS, count_courses
 
-    return [count_courses, *certificate_tasks]
+    return [count_courses, *certificate_tasks, *SESSION_TASKS]
 
 
 @hookimpl
