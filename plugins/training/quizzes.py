@@ -235,10 +235,14 @@ def active_enrolment(course_id: int, user) -> Enrolment | None:
                                  & (Enrolment.status == "active"))
 
 
-def quiz_for_learner(quiz_id: int, user) -> Quiz | None:
-    """The quiz when the person has an active enrolment in its course; None otherwise (a 404)."""
+def quiz_for_learner(quiz_id: int, user, statuses: tuple[str, ...] = ("active",)) -> Quiz | None:
+    """The quiz when the person's enrolment in its course has one of these statuses; None
+    otherwise (a 404). Attempting needs an active enrolment; the quiz's page and one's own
+    results stay readable once the course is completed."""
     quiz = get_quiz(quiz_id)
-    if quiz is None or active_enrolment(quiz.course_id, user) is None:
+    if quiz is None or not Enrolment.select().where(
+            (Enrolment.course == quiz.course_id) & (Enrolment.user == user.id)
+            & Enrolment.status.in_(statuses)).exists():
         return None
     return quiz
 
