@@ -23,12 +23,14 @@ def register_blueprints(app):
     from plugins.training.certificate_api import bp as certificate_api_bp
     from plugins.training.certificate_views import bp as certificate_bp
     from plugins.training.learn_views import bp as learn_bp
+    from plugins.training.quiz_api import bp as quiz_api_bp
+    from plugins.training.quiz_views import bp as quiz_bp
     from plugins.training.session_api import bp as session_api_bp
     from plugins.training.session_views import bp as session_bp
     from plugins.training.views import bp
 
-    return [bp, author_bp, author_api_bp, learn_bp, api_bp, certificate_bp, certificate_api_bp, session_bp,
-            session_api_bp]
+    return [bp, author_bp, author_api_bp, learn_bp, api_bp, certificate_bp, certificate_api_bp, quiz_bp, quiz_api_bp,
+            session_bp, session_api_bp]
 
 
 @hookimpl
@@ -76,10 +78,12 @@ def register_api(app, spec):
     from plugins.training.api import describe
     from plugins.training.author_api import describe as describe_authoring
     from plugins.training.certificate_api import describe as describe_certificates
+    from plugins.training.quiz_api import describe as describe_quizzes
     from plugins.training.session_api import describe as describe_sessions
 
     describe(spec)
     describe_authoring(spec)
+    describe_quizzes(spec)
     describe_sessions(spec)
     describe_certificates(spec)
 
