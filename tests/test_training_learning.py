@@ -247,3 +247,14 @@ def test_an_empty_course_never_completes_and_undoing_keeps_a_completion(app, lea
     assert post_form(client, f"{page}/done", {"undo": "1"}, token_from=page).status_code == 303
     assert progress_of(app, enrolment_id)["done"] == 0
     assert the(app, "Enrolment", enrolment_id).status == "completed"  # a certificate is not taken back
+
+
+def test_the_course_page_shows_progress_and_links_to_the_lessons(app, learner):
+    course_id, (one, _two) = build(app, counts=(True, True))
+    enrol(app, course_id, learner)
+    client = signed_in(app, learner)
+    done(client, one)
+    page = client.get(f"/training/courses/{course_id}").get_data(as_text=True)
+    assert "Done: 1 of 2" in page and f'href="/training/learn/courses/{course_id}"' in page
+    outsider = app.test_client().get(f"/training/courses/{course_id}").get_data(as_text=True)
+    assert "Done:" not in outsider

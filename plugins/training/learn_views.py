@@ -36,6 +36,14 @@ def contents_url(course_id: int) -> str:
     return url_for("training_learn.course", course_id=course_id)
 
 
+@bp.app_template_global("training_progress")
+def training_progress(enrolment) -> dict | None:
+    """learning.progress for a page's template (the course page shows "Done: x of y")."""
+    if enrolment is None or enrolment.status not in learning.READING:
+        return None
+    return learning.progress(enrolment)
+
+
 @bp.route("/courses/<int:course_id>")
 @requires(LEARN)
 def course(course_id: int):
