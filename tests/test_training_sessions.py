@@ -86,7 +86,8 @@ def mails(app) -> list:
     folder = Path(app.instance_path) / "mail"
     if not folder.exists():
         return []
-    return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(folder.glob("*.eml"), key=lambda path: path.stat().st_mtime_ns)]
+    files = sorted(folder.glob("*.eml"), key=lambda path: path.stat().st_mtime_ns)
+    return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]
 
 
 def mails_to(app, address: str) -> list:
@@ -122,7 +123,8 @@ def test_a_full_session_waitlists_the_next_booking_and_a_cancellation_promotes_e
     session_id = make_session(app, course, capacity=2)
     browsers = [browser_for(app, p) for p in people]
     for client in browsers:
-        response = post_form(client, f"/training/sessions/{session_id}/book", token_from=f"/training/sessions/{session_id}")
+        response = post_form(client, f"/training/sessions/{session_id}/book",
+                             token_from=f"/training/sessions/{session_id}")
         assert response.status_code == 303
     assert [statuses(app, session_id)[p.id] for p in people] == ["booked", "booked", "waitlisted", "waitlisted"]
     page = browsers[3].get(f"/training/sessions/{session_id}").get_data(as_text=True)

@@ -342,7 +342,9 @@ def check_in_code(session_id: int, date_id: int):
     if date.cancelled_at is not None:
         abort(409)
     raw = attendance_service.issue_code(date, _me())
-    url = url_for("training_sessions.check_in", token=raw, _external=True)
+    from core.mail import external_url
+
+    url = external_url("training_sessions.check_in", token=raw)  # BASE_URL when set, as in e-mails
     return _attendance_page(session, date, qr=attendance_service.qr_svg(url), check_in_url=url)
 
 
