@@ -104,6 +104,7 @@ class Invitation(BaseModel):
     invited_by = IntegerField(null=True)
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField(null=True, index=True)
+    organisation_id = IntegerField(null=True)  # core.organisations: where the person will belong
 
     @property
     def role_list(self) -> list[str]:
@@ -180,6 +181,7 @@ class InviteForm(FlaskForm):
     )
     roles = CheckboxesField(_l("Roles"), validate_choice=False)
     locale = SelectField(_l("Language of the invitation email"), validate_choice=False)
+    organisation = SelectField(_l("Organisation (optional)"), validate_choice=False)
 
     def validate_email(self, field):
         try:
@@ -196,6 +198,10 @@ class InviteForm(FlaskForm):
     def validate_locale(self, field):
         if field.data not in current_app.config["LOCALES"]:
             raise ValidationError(_("Please choose one of the languages listed."))
+
+    def validate_organisation(self, field):
+        if (field.data or "") not in {value for value, _label in self.organisation.choices}:
+            raise ValidationError(_("Please choose one of the organisations listed."))
 
 
 def _password_fields():
@@ -231,6 +237,12 @@ class SetPasswordForm(FlaskForm):
             raise ValidationError(_("The two passwords are not the same."))
 
 
+def _organisation_choices():
+    from core.organisations import Organisation
+
+    return [("", _("None"))] + [(str(row.id), row.name) for row in Organisation.select().order_by(Organisation.name)]
+
+
 def _locale_choices():
     from core.i18n import language_name
 
@@ -249,6 +261,7 @@ def invitations():
     form = InviteForm()
     form.roles.choices = [(role.name, role.label) for role in roles_offered(current_app)]
     form.locale.choices = _locale_choices()
+    form.organisation.choices = _organisation_choices()
     if request.method == "GET":
         form.locale.data = current_app.config["DEFAULT_LOCALE"]
     status = 200
@@ -265,6 +278,7 @@ def invitations():
                     invitation = Invitation(email_index=email_index, email=form.email.data)
                 invitation.roles = roles
                 invitation.locale = form.locale.data
+                invitation.organisation_id = int(form.organisation.data) if form.organisation.data else None
                 invitation.invited_by = current_user.id
                 invitation.created_at = utcnow()
                 invitation.save()
@@ -360,6 +374,7 @@ def accept(token: str):
                                       working_name=form.working_name.data or None)
                 user.locale = locked.locale
                 user.save(only=[User.locale])
+                _join_organisation(user, locked.organisation_id)
                 locked.delete_instance()
                 record("invitation.accepted", target=f"user:{user.id}", actor_id=user.id)
         except AccountError as exc:
@@ -371,6 +386,15 @@ def accept(token: str):
     elif request.method == "POST":
         status = 422
     return render_template("account/accept_invitation.html", form=form, invitation=invitation), status
+
+
+def _join_organisation(user: User, organisation_id: int | None) -> None:
+    """Put the new account in the organisation the invitation named, if it still exists."""
+    from core.organisations import Organisation, set_organisation
+
+    organisation = Organisation.get_or_none(Organisation.id == organisation_id) if organisation_id else None
+    if organisation is not None:
+        set_organisation(user, organisation)
 
 
 @bp.route("/account/set-password/<token>", methods=["GET", "POST"])

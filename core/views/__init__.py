@@ -1,6 +1,6 @@
 """Core pages: home, language choice, health check, admin settings, error pages."""
 
-from core.views import admin, audit, errors, outbox, public
+from core.views import admin, audit, errors, organisations, outbox, public
 
 
 def init_app(app) -> None:
@@ -8,6 +8,7 @@ def init_app(app) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(outbox.bp)
+    app.register_blueprint(organisations.bp)
     _register_account_pages(app)
     errors.init_app(app)
     public.init_template_context(app)
