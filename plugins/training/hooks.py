@@ -118,6 +118,9 @@ def nav_items(app, user):
                 description=_l("Courses for police, health and support professionals.")),
         NavItem(_l("My organisation"), "training.organisation_page", "training.organisation", order=42),
         NavItem(_l("Write courses"), "training_author.index", "training.manage", order=41),
+        NavItem(_l("Run sessions"), "training_sessions.author_sessions", "training.manage", order=43),
+        NavItem(_l("Sessions"), "training_sessions.sessions", "training.learn", order=44),
+        NavItem(_l("Bookings to approve"), "training_sessions.approvals", "training.organisation", order=45),
     ]
 
 
