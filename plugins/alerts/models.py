@@ -1,9 +1,14 @@
 """Tables of the alerts plugin (all prefixed alerts_).
 
 An alert is written by a moderator from verified reports whose reporter agreed to a community
-warning. It copies structured facts only (incident types, date, regions, and the perpetrator
-identifiers the check matches); every word of free text in it was typed by a moderator, never
-copied from what the reporter wrote. It is published only after a moderator reviewed its preview.
+warning. Its kind is "person" (a warning about someone who did harm) or "notice" (a safety notice
+about a condition: a pattern of robberies in an area, a fake agency, a scam, an unsafe venue, an
+operation, a harm-reduction warning), which may cite several such reports or none and carries a
+category from the plugin's settings. Both kinds share everything else: review, preview, channels,
+corrections, withdrawal, digests, feeds and the check. It copies structured facts only (incident
+types, date, regions, and for an alert about a person the perpetrator identifiers the check
+matches); every word of free text in it was typed by a moderator, never copied from what the
+reporter wrote. It is published only after a moderator reviewed its preview.
 Perpetrator identifiers are kept as blind indexes for the identifier check and encrypted for display.
 
 Delivery goes through an outbox (Delivery): one row per recipient and channel with a unique
@@ -35,7 +40,9 @@ DRAFT, PUBLISHED, UPDATED, WITHDRAWN = "draft", "published", "updated", "withdra
 STATUSES = (DRAFT, PUBLISHED, UPDATED, WITHDRAWN)
 VISIBLE_STATUSES = (PUBLISHED, UPDATED)
 SEVERITIES = ("low", "medium", "high")
-IDENTIFIER_KINDS = ("phone", "email", "plate", "handle")
+IDENTIFIER_KINDS = ("phone", "email", "plate", "handle")  # what a draft copies from reports
+PERSON, NOTICE = "person", "notice"
+ALERT_KINDS = (PERSON, NOTICE)
 
 CHANNELS = ("email", "sms", "web")
 SENT_CHANNELS = ("email", "sms")  # channels that go through the outbox; "web" is the alert list
@@ -53,6 +60,8 @@ DELIVERY_STATES = (HELD, PENDING, SENDING, SENT, FAILED, CANCELLED, BUNDLED)
 
 
 class Alert(BaseModel):
+    kind = CharField(max_length=8, default=PERSON, index=True)  # ALERT_KINDS; fixed when it is made
+    category = CharField(max_length=64, null=True)  # a notice's category code (settings: notice_categories)
     status = CharField(max_length=16, default=DRAFT, index=True)
     severity = CharField(max_length=8, default="medium")
     title = CharField(max_length=200, default="")
@@ -87,6 +96,10 @@ class Alert(BaseModel):
     @property
     def is_visible(self) -> bool:
         return self.status in VISIBLE_STATUSES
+
+    @property
+    def is_notice(self) -> bool:
+        return self.kind == NOTICE
 
     def target(self) -> str:
         return f"alert:{self.id}"
@@ -125,7 +138,7 @@ class AlertPerpetrator(DescribedPerson, BaseModel):
 
 
 class AlertIdentifier(BaseModel):
-    """A published phone, email, plate or handle: blind index for the check, encrypted for display."""
+    """A published phone, email, plate, handle or website: blind index for the check, encrypted for display."""
 
     alert = ForeignKeyField(Alert, backref="identifiers", on_delete="CASCADE")
     kind = CharField(max_length=16)
