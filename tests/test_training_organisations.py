@@ -194,3 +194,51 @@ def test_a_manager_enrols_on_offered_courses_and_approves_requests(training, mak
         assert Enrolment.get_by_id(own.id).status == "active"
         assert Enrolment.get_by_id(own.id).approved_by_id == manager.id
         assert Enrolment.get_by_id(other.id).status == "requested"
+
+
+# -- partner feed tokens belong to an organisation ----------------------------------------------------
+
+
+def test_a_feed_token_is_made_for_an_organisation_and_shows_its_name(training, make_user):
+    from plugins.alerts.models import FeedToken
+
+    organisation_id = organisation(training, "Example Outreach Team")
+    staff = signed_in(training, make_user("moderator"))
+    page = "/alerts/manage/feeds"
+    assert "Example Outreach Team" in staff.get(page).get_data(as_text=True)  # offered in the list
+    neither = post_form(staff, page, {"organisation": "", "label": ""}, token_from=page)
+    assert neither.status_code == 422 and "Please choose the partner organisation" in neither.get_data(as_text=True)
+    unknown = post_form(staff, page, {"organisation": "999999", "label": ""}, token_from=page)
+    assert unknown.status_code == 422
+    made = post_form(staff, page, {"organisation": str(organisation_id), "label": ""}, token_from=page)
+    assert made.status_code == 200 and '<code class="token">' in made.get_data(as_text=True)
+    typed = post_form(staff, page, {"organisation": "", "label": "A drop-in not listed"}, token_from=page)
+    assert typed.status_code == 200
+    with in_db(training):
+        rows = {row.organisation_id: row.label for row in FeedToken.select()}
+    assert rows == {organisation_id: "", None: "A drop-in not listed"}
+    listing = staff.get(page).get_data(as_text=True)
+    assert "<td>Example Outreach Team</td>" in listing and "<td>A drop-in not listed</td>" in listing
+
+
+def test_the_migration_gives_old_tokens_the_organisation_their_label_names(app):
+    from core import schema
+    from core.crypto import keyring
+    from core.db import db
+
+    step = "alerts:0006_feed_token_organisation"
+    with in_db(app):
+        runner = next(runner for runner in schema.runners(app) if runner.owner == "alerts")
+        undone = runner.down(step)
+        assert undone[-1] == step
+        db.execute_sql(f"INSERT INTO organisation (name, kind, created_at) VALUES ({db.param}, 'police', "
+                       "CURRENT_TIMESTAMP)", ("Example  Police",))
+        (organisation_id,) = db.execute_sql("SELECT max(id) FROM organisation").fetchone()
+        for number, label in enumerate(("example police ", "Someone else")):
+            db.execute_sql("INSERT INTO alerts_feed_token (label, token_hash, created_at) VALUES "
+                           f"({db.param}, {db.param}, CURRENT_TIMESTAMP)", (keyring().encrypt(label), f"h{number}"))
+        assert schema.upgrade(app) == list(reversed(undone))
+        rows = db.execute_sql("SELECT token_hash, organisation_id, label FROM alerts_feed_token "
+                              "ORDER BY token_hash").fetchall()
+    assert [(row[0], row[1]) for row in rows] == [("h0", organisation_id), ("h1", None)]
+    assert [keyring().decrypt(row[2]) for row in rows] == ["example police ", "Someone else"]  # labels kept

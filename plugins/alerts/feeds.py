@@ -28,10 +28,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(label: str, actor) -> tuple[FeedToken, str]:
+def create_token(label: str, actor, organisation_id: int | None = None) -> tuple[FeedToken, str]:
+    """A new token for a partner organisation (core.organisations), or for a name typed in."""
     token = PREFIX + secrets.token_urlsafe(32)
-    row = FeedToken.create(label=label.strip()[:120], token_hash=hash_token(token),
-                           created_by=actor.id if actor else None)
+    row = FeedToken.create(label=(label or "").strip()[:120], token_hash=hash_token(token),
+                           organisation_id=organisation_id, created_by=actor.id if actor else None)
     return row, token
 
 

@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from plugins.alerts import _l
+from plugins.alerts import _, _l
 
 
 class CheckboxesField(SelectMultipleField):
@@ -88,7 +88,19 @@ class WithdrawForm(FlaskForm):
 
 
 class FeedTokenForm(FlaskForm):
-    label = StringField(_l("Partner organisation"), validators=[DataRequired(), Length(max=120)])
+    """A new partner feed token: for one of the organisations (core.organisations), or, where none
+    fits, a name typed in."""
+
+    organisation = SelectField(_l("Partner organisation"), validate_choice=False)
+    label = StringField(_l("Its name, if it is not listed"), validators=[Length(max=120)])
+
+    def validate_organisation(self, field):
+        if (field.data or "") not in {value for value, _label in field.choices}:
+            raise ValidationError(_("Please choose one of the organisations listed."))
+
+    def validate_label(self, field):
+        if not self.organisation.data and not (field.data or "").strip():
+            raise ValidationError(_("Please choose the partner organisation, or type its name."))
 
 
 class PublishForm(FlaskForm):

@@ -237,7 +237,11 @@ class Delivery(BaseModel):
 class FeedToken(BaseModel):
     """A partner organisation's token for the Atom and JSON feeds; only its SHA-256 is stored."""
 
-    label = EncryptedTextField()  # the organisation's name, as staff wrote it
+    label = EncryptedTextField()  # the organisation's name, as staff wrote it ("" when organisation_id is set)
+    # core.organisations: the partner organisation the token belongs to. Tokens made before
+    # organisations existed keep their label, and get one when the label matched an organisation's
+    # name (migration 0006); the others show their label until staff make a new token.
+    organisation_id = IntegerField(null=True, index=True)
     token_hash = CharField(max_length=64, unique=True)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     created_at = DateTimeField(default=utcnow)

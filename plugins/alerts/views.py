@@ -591,7 +591,11 @@ def warnings():
 @bp.route("/manage/feeds", methods=["GET", "POST"])
 @requires("alerts.oversee")
 def feed_tokens():
+    from core.organisations import Organisation
+
+    organisations = {row.id: row.name for row in Organisation.select().order_by(Organisation.name)}
     form = FeedTokenForm()
+    form.organisation.choices = [("", _("Not listed"))] + [(str(key), name) for key, name in organisations.items()]
     new_token = None
     status = 200
     if request.method == "POST":
@@ -605,14 +609,17 @@ def feed_tokens():
             flash(_("The token no longer works."), "info")
             return redirect(url_for("alerts.feed_tokens"), code=303)
         if form.validate_on_submit():
-            token_row, new_token = feeds.create_token(form.label.data, current_user)
+            chosen = int(form.organisation.data) if form.organisation.data else None
+            token_row, new_token = feeds.create_token("" if chosen else form.label.data, current_user, chosen)
             record("alerts.feed_token_created", target=f"feed_token:{token_row.id}")
+            choices = form.organisation.choices
             form = FeedTokenForm(formdata=None)
+            form.organisation.choices = choices
         else:
             status = 422
     tokens = list(FeedToken.select().order_by(FeedToken.revoked_at.is_null(False), FeedToken.id.desc()))
     return render_template("alerts/feeds.html", form=form, tokens=tokens, new_token=new_token,
-                           revoke_form=EmptyForm()), status
+                           revoke_form=EmptyForm(), organisations=organisations), status
 
 
 def may(permission: str) -> bool:
