@@ -8,6 +8,11 @@ the plain form: "tel:07700900123", "https://wa.me/447700900123" and
 "https://api.whatsapp.com/send?phone=447700900123" are that phone, and a profile address such as
 "https://www.instagram.com/someone/" is the handle "someone" (its last path segment).
 
+A website (a fake agency's, a scam's) is its host name: "https://www.Fake-Agency.example/book?x=1"
+and "fake-agency.example" are the website "fake-agency.example" (urllib.parse reads the address,
+the standard library's IDNA codec spells an international name in ASCII, "www." is dropped). A
+warning about a website covers every page of it and of its subdomains (website_readings).
+
 These run on every identifier check: patterns are compiled once, none can backtrack badly, and
 nothing here touches the network.
 """
@@ -15,11 +20,11 @@ nothing here touches the network.
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import phonenumbers
 
-KINDS = ("phone", "email", "plate", "handle")
+KINDS = ("phone", "email", "plate", "handle", "website")
 
 # -- links ----------------------------------------------------------------------------------------
 
@@ -282,6 +287,62 @@ def handle_readings(text: str, default_country: str = "GB") -> list[str]:
     return [value]
 
 
+# A host name: labels of letters, digits and hyphens (not at either end), a top-level domain of
+# letters (or an IDNA "xn--" one), at most 253 characters. Digits-only tops ("1.5") are not websites.
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_TOP_LEVEL = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
+# Text that reads as a web address without being a link: "fake-agency.example", "www.x.co.uk/book".
+_BARE_ADDRESS = re.compile(r"(?:[^\W_]|-)+(?:\.(?:[^\W_]|-)+)+\.?(?::\d{1,5})?(?:[/?#]\S*)?")
+MAX_WEBSITE_READINGS = 4
+
+
+def normalise_website(text: str) -> str:
+    """The host name of a web address, in lower-case ASCII, without "www." and a trailing dot:
+    "https://www.Fake-Agency.example:8443/book?x=1" and "fake-agency.example" give
+    "fake-agency.example"; "https://bücher.example" gives "xn--bcher-kva.example"."""
+    value = (text or "").strip()
+    if not value or len(value) > 2000 or any(char.isspace() for char in value) or "@" in value.split("/")[0]:
+        raise InvalidIdentifier(text)
+    if "://" not in value:
+        value = "http://" + value.lstrip("/")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname  # lower case, without the port or any user:password@
+    except ValueError:
+        raise InvalidIdentifier(text) from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise InvalidIdentifier(text)
+    try:
+        host = host.rstrip(".").encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise InvalidIdentifier(text) from None
+    if host.startswith("www."):
+        host = host[4:]
+    labels = host.split(".")
+    if (len(labels) < 2 or len(host) > 253 or not _TOP_LEVEL.fullmatch(labels[-1])
+            or not all(_HOST_LABEL.fullmatch(label) for label in labels)):
+        raise InvalidIdentifier(text)
+    return host
+
+
+def website_readings(text: str) -> list[str]:
+    """The website and the sites it belongs to, most precise first, down to two labels:
+    "https://book.fake-agency.example/x" gives ["book.fake-agency.example", "fake-agency.example"],
+    so a warning about a website also covers its subdomains (at most MAX_WEBSITE_READINGS)."""
+    host = normalise_website(text)
+    labels = host.split(".")
+    return [".".join(labels[start:]) for start in range(len(labels) - 1)][:MAX_WEBSITE_READINGS]
+
+
+def looks_like_website(text: str) -> bool:
+    """An http(s) link, or text shaped like a host name with an optional path ("fake-agency.example")."""
+    stripped = (text or "").strip()
+    if "@" in stripped:
+        return False
+    lowered = stripped.lower()
+    return lowered.startswith(("http://", "https://")) or _BARE_ADDRESS.fullmatch(stripped) is not None
+
+
 def normalise(kind: str, text: str, default_country: str = "GB") -> str:
     if kind == "phone":
         return normalise_phone(text, default_country)
@@ -291,6 +352,8 @@ def normalise(kind: str, text: str, default_country: str = "GB") -> str:
         return normalise_plate(text)
     if kind == "handle":
         return normalise_handle(text, default_country)
+    if kind == "website":
+        return normalise_website(text)
     raise ValueError(f"unknown identifier kind {kind}")
 
 
