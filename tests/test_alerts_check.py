@@ -132,7 +132,7 @@ def test_an_answer_never_says_who_reported_or_how_many(on, moderator, member_cli
         in_app(on, make_report, phones=["07700 900400"], reporter=reporter, narrative="He hit me", location="Flat 3")
     published(on, moderator, phones=["07700 900400"])
     answer = check(member_client, "07700 900400").get_json()
-    assert set(answer) == {"result", "alerts", "message"}
+    assert set(answer) == {"result", "alerts", "kinds", "message"}
     assert len(answer["alerts"]) == 1
     text = str(answer)
     for secret in ("the.reporter", "He hit me", "Flat 3", "R-", "reports", "3 "):

@@ -1,7 +1,8 @@
 """The alerts plugin's JSON API under /api/v1 (described in the OpenAPI document by register_api).
 
 Members and partners: GET /alerts, GET /alerts/{id}, POST /check, GET and PUT /me/subscriptions.
-Moderators (a token of a moderator account): POST /alerts, PATCH /alerts/{id},
+Moderators (a token of a moderator account): POST /alerts (about a person), POST /notices (a
+safety notice about a condition, citing reports or none: an alert whose kind is "notice"), PATCH /alerts/{id},
 POST /alerts/{id}/review (records that the caller saw the preview; returns it with the number of
 people who will be told), then POST /alerts/{id}/publish (409 unless the current content was
 reviewed), and /withdraw. Partner feeds: GET /feeds/alerts.atom and .json.
@@ -28,6 +29,7 @@ from plugins.alerts.schemas import (
     AlertPreviewOut,
     CheckInSchema,
     CheckOut,
+    NoticeCreateSchema,
     SubscriptionInSchema,
     SubscriptionOut,
     WithdrawInSchema,
@@ -118,7 +120,8 @@ def check_identifier():
     names = labels()
     alerts = [service.public_dict(alert, labels=names)
               for alert in Alert.select().where(Alert.id.in_(outcome.alert_ids))] if outcome.alert_ids else []
-    return jsonify({"result": check.CAUTION, "alerts": alerts, "message": answer_message(check.CAUTION, bool(alerts))})
+    return jsonify({"result": check.CAUTION, "alerts": alerts, "kinds": outcome.kinds,
+                    "message": answer_message(check.CAUTION, bool(alerts), outcome.kinds)})
 
 
 @bp.route("/me/subscriptions", methods=["GET"])
@@ -149,6 +152,24 @@ def create_alert():
         return _alert_error(exc)
     body = service.public_dict(alert, staff=True, labels=labels())
     response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = url_for("alerts_api.get_alert", alert_id=alert.id)
+    return response
+
+
+@bp.route("/notices", methods=["POST"])
+@requires("alerts.publish")
+def create_notice():
+    """A draft safety notice: an alert of kind "notice", then the same PATCH, review, publish and
+    withdraw under /alerts/{id}."""
+    data = load_json(NoticeCreateSchema())
+    try:
+        references = data.pop("reports")
+        reports = service.reports_by_reference(references) if references else []
+        alert = service.create_notice(reports, data, current_user)
+    except service.AlertError as exc:
+        return _alert_error(exc)
+    response = jsonify(service.public_dict(alert, staff=True, labels=labels()))
     response.status_code = 201
     response.headers["Location"] = url_for("alerts_api.get_alert", alert_id=alert.id)
     return response
@@ -254,6 +275,7 @@ def register_api(spec) -> None:
         ("Subscriptions", SubscriptionInSchema),
         ("SubscriptionsOut", SubscriptionOut),
         ("AlertCreate", AlertCreateSchema),
+        ("NoticeCreate", NoticeCreateSchema),
         ("AlertChange", AlertFieldsSchema),
         ("AlertPreview", AlertPreviewOut),
         ("Withdraw", WithdrawInSchema),
@@ -275,6 +297,8 @@ def register_api(spec) -> None:
         {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}},
         {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"}},
         {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "Words in the title or summary."},
+        {"name": "kind", "in": "query", "schema": {"type": "string", "enum": ["person", "notice"]},
+         "description": "Only alerts about a person, or only safety notices."},
         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
     ]
     spec.path(path="/alerts", operations={
@@ -286,6 +310,20 @@ def register_api(spec) -> None:
                                 "vehicle) of those reports; nothing about the reporter is copied.",
                  "security": secured, "requestBody": body("AlertCreate"),
                  "responses": {**ok("Alert", "The draft, with its id.", "201"),
+                               **error_responses(401, 403, 415, 422)}},
+    })
+    spec.path(path="/notices", operations={
+        "post": {"tags": ["alerts"], "summary": "Moderators: a draft safety notice, about a condition rather than "
+                                                "one person.",
+                 "description": "A pattern of attacks in an area, a fake agency or advertiser, a scam, an unsafe "
+                                "venue, a police or immigration operation, a harm-reduction warning. It may cite "
+                                "verified, consenting reports (`reports`, a pattern) or none, and needs a "
+                                "`category`. It is an alert whose `kind` is `notice`: change, review, publish and "
+                                "withdraw it with the same calls under /alerts/{id}. It carries no description of "
+                                "a person (`perpetrators` is refused); the `identifiers` you give (a scam "
+                                "advert's number, a fake agency's website) are matched by the check.",
+                 "security": secured, "requestBody": body("NoticeCreate"),
+                 "responses": {**ok("Alert", "The draft notice, with its id.", "201"),
                                **error_responses(401, 403, 415, 422)}},
     })
     spec.path(path="/alerts/{id}", operations={
@@ -320,7 +358,8 @@ def register_api(spec) -> None:
     })
     spec.path(path="/check", operations={
         "post": {"tags": ["alerts"], "summary": "Check a phone number, e-mail, plate or online handle.",
-                 "description": "Answers no_record or caution (with the alerts to read); never who reported or "
+                 "description": "Answers no_record or caution (with the alerts to read, and `kinds`: whether "
+                                "an alert about a person, a safety notice or both matched); never who reported or "
                                 "how many. Limited per account and per address each day (429).",
                  "security": secured, "requestBody": body("CheckRequest"),
                  "responses": {**ok("CheckAnswer", "The answer."), **error_responses(401, 403, 415, 422, 429)}},

@@ -1,6 +1,6 @@
 """The identifier check: "have we heard about this number?" answered without giving anyone away.
 
-A phone number, e-mail, plate or handle is normalised like reports are (every way of writing one
+A phone number, e-mail, plate, handle or website is normalised like reports are (every way of writing one
 UK mobile gives one E.164 number), turned into blind indexes for each kind it could be, and
 looked up against published alerts (not withdrawn, not expired) and verified reports whose
 reporter agreed to a community warning. The answer is only "no_record" or "caution" with the
@@ -34,15 +34,19 @@ from core.identifiers import (
     handle_as_before,
     handle_readings,
     looks_like_phone,
+    looks_like_website,
     normalise_email,
     normalise_phone,
     normalise_plate,
     phone_in_link,
+    website_readings,
 )
+from plugins.alerts.models import ALERT_KINDS
 
 log = logging.getLogger("redumbrella.alerts.check")
 
 NO_RECORD = "no_record"
+WARNING_KINDS = ALERT_KINDS  # an alert about a person, a safety notice
 CAUTION = "caution"
 MAX_INPUT = 254
 _PLATE_TEXT = re.compile(r"[A-Za-z0-9 -]{2,12}")
@@ -58,6 +62,9 @@ class Outcome:
     result: str
     alert_ids: list[int] = field(default_factory=list)
     readings: list[tuple[str, str]] = field(default_factory=list)  # what was looked up, main reading first
+    # The kinds of published warning that matched ("person", "notice"), in WARNING_KINDS order;
+    # empty for no record, or for a caution from a consenting report alone.
+    kinds: list[str] = field(default_factory=list)
 
 
 def candidates(text: str, kind: str | None = None) -> list[tuple[str, str]]:
@@ -102,6 +109,11 @@ def candidates(text: str, kind: str | None = None) -> list[tuple[str, str]]:
         else:
             with contextlib.suppress(InvalidIdentifier):
                 found.extend(("handle", value) for value in handle_readings(text, country))
+    # A website (a fake agency's, a scam advert's) as safety notices carry it: the host and the
+    # sites it belongs to, so a link to any page of a site a notice names matches it.
+    if "website" in kinds and not phone_link and (kind == "website" or looks_like_website(text)):
+        with contextlib.suppress(InvalidIdentifier):
+            found.extend(("website", value) for value in website_readings(text))
     return found
 
 
@@ -116,24 +128,26 @@ def lookup(pairs: list[tuple[str, str]]) -> Outcome:
     params = [part for pair in indexes for part in pair]
     # Only placeholders are joined into this statement; every value is a parameter.
     sql = (
-        "SELECT * FROM (SELECT DISTINCT a.id, a.published_at FROM alerts_identifier i "  # noqa: S608  # nosec B608  # placeholders only
+        "SELECT * FROM (SELECT DISTINCT a.id, a.published_at, a.kind FROM alerts_identifier i "  # noqa: S608  # nosec B608  # placeholders only
         "JOIN alerts_alert a ON a.id = i.alert_id "
         f"WHERE ({match}) AND a.status IN ('published', 'updated') "
         "AND (a.expires_on IS NULL OR a.expires_on >= %s)) AS alerts "
-        "UNION ALL SELECT NULL, NULL WHERE EXISTS (SELECT 1 FROM reporting_perpetrator_identifier i "
+        "UNION ALL SELECT NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM reporting_perpetrator_identifier i "
         "JOIN reporting_report r ON r.id = i.report_id "
         f"WHERE ({match}) AND r.status = 'verified' AND EXISTS (SELECT 1 FROM reporting_consent c "
         "WHERE c.report_id = r.id AND c.purpose = 'share_alert' AND c.withdrawn_at IS NULL) "
         # A report behind a withdrawn alert no longer warns on its own: withdrawing is the team's
-        # judgement that this warning should not stand, and it takes effect at once.
+        # judgement that this warning should not stand, and it takes effect at once. A withdrawn
+        # safety notice that cited the report is not: it judged a pattern, not the person.
         "AND NOT EXISTS (SELECT 1 FROM alerts_source s JOIN alerts_alert w ON w.id = s.alert_id "
-        "WHERE s.report_id = r.id AND w.status = 'withdrawn'))"
+        "WHERE s.report_id = r.id AND w.status = 'withdrawn' AND w.kind = 'person'))"
     )
     rows = run_sql(sql, [*params, utcnow().date(), *params]).fetchall()
     if not rows:
         return Outcome(NO_RECORD)
     alerts = sorted((row for row in rows if row[0] is not None), key=lambda row: row[1], reverse=True)
-    return Outcome(CAUTION, [row[0] for row in alerts])
+    kinds = [kind for kind in WARNING_KINDS if any(row[2] == kind for row in alerts)]
+    return Outcome(CAUTION, [row[0] for row in alerts], kinds=kinds)
     ring = keyring()
     indexes = [(kind, ring.blind_index(kind, value)) for kind, value in pairs]
     match = " OR ".join(["(i.kind = %s AND i.blind_index = %s)"] * len(indexes))

@@ -396,6 +396,11 @@ def compose(delivery: Delivery, channel: str) -> tuple[str, str]:
     A correction or a withdrawal keeps its one neutral sentence ("Something ... has been updated")
     before an instance's own wording, which was written for new alerts. Nothing here ever reads a
     withdrawal's reason.
+
+    After the link (below what a lock screen shows: the subject and an SMS's first words stay
+    neutral), one line says what kind of warning it is, in words and with a shape in e-mails, so
+    members tell a safety notice from an alert about a person at a glance (kind_line); a digest
+    says how many of its things are safety notices.
     """
     from core.mail import MailError, external_url
     from plugins.alerts.service import public_dict, settings
@@ -411,9 +416,14 @@ def compose(delivery: Delivery, channel: str) -> tuple[str, str]:
         # request to take the address from. A relative link would reach nobody: fail, visibly.
         raise PermanentFailure("NoBaseUrl") from None
     notices: list[str] = []
+    marker = None
     if kind == "digest":
         subject = conf["email_subject"] or _("Your daily update")
-        notices, prompt = digest_lines(digest_counts(delivery))
+        counts = digest_counts(delivery)
+        notices, prompt = digest_lines(counts)
+        if counts.get("notices"):
+            marker = ngettext("Of them, %(num)d is a safety notice (not about one person).",
+                              "Of them, %(num)d are safety notices (not about one person).", counts["notices"])
     elif kind == "update":
         subject = conf["email_subject"] or _("Something was updated")
         notices = [_("Something for you to read has been updated.")]
@@ -425,12 +435,17 @@ def compose(delivery: Delivery, channel: str) -> tuple[str, str]:
     else:
         subject = conf["email_subject"] or _("A new update")
         prompt = _("There is something new for you to read. Sign in to see it:")
+    if about_one or kind == "withdraw":
+        alert_kind = Alert.select(Alert.kind).where(Alert.id == delivery.alert_id).scalar()
+        marker = kind_line(alert_kind, channel)
     custom = conf["sms_text"] if channel == "sms" else conf["email_text"]
     if custom:
         text = custom.replace("{link}", link)
         body = "\n".join([*notices, text if "{link}" in custom else f"{text}\n{link}"])
     else:
         body = " ".join([*notices, prompt]) + f"\n{link}"
+    if marker:  # in an e-mail a few blank lines down, like the details, out of a lock screen's preview
+        body += ("\n" if channel == "sms" else "\n\n\n\n") + marker
     if channel == "sms":
         return subject, body
     if conf["email_details"] and kind in ("alert", "update", "withdraw"):
@@ -444,13 +459,26 @@ def compose(delivery: Delivery, channel: str) -> tuple[str, str]:
     return subject, body
 
 
+def kind_line(alert_kind: str | None, channel: str) -> str:
+    """The line that tells a safety notice from an alert about a person in a message: words, and in
+    an e-mail a shape too (a triangle or a circle), never colour. Text messages keep to words (a
+    symbol would make every text a costlier Unicode message)."""
+    from plugins.alerts.service import alert_kind_label
+
+    label = alert_kind_label(alert_kind or "person")
+    if channel == "sms":
+        return f"({label})"
+    return ("▲ " if alert_kind == "notice" else "● ") + label
+
+
 def digest_counts(digest: Delivery) -> dict[str, int]:
     """What one digest tells about, each alert counted once: new (still published), updated (still
-    published, and not also new in this digest) and withdrawn."""
+    published, and not also new in this digest) and withdrawn; and notices: how many of the new and
+    updated are safety notices."""
     from plugins.alerts.service import is_visible
 
     rows = list(Delivery.select(Delivery.kind, Delivery.alert).where(Delivery.digest == digest).tuples())
-    alerts = {alert.id: alert for alert in Alert.select(Alert.id, Alert.status, Alert.expires_on)
+    alerts = {alert.id: alert for alert in Alert.select(Alert.id, Alert.status, Alert.expires_on, Alert.kind)
               .where(Alert.id.in_({alert_id for _kind, alert_id in rows if alert_id}))}
     found: dict[str, set] = {"alert": set(), "update": set(), "withdraw": set()}
     for kind, alert_id in rows:
@@ -459,8 +487,10 @@ def digest_counts(digest: Delivery) -> dict[str, int]:
             continue
         if (alert.status == WITHDRAWN) if kind == "withdraw" else is_visible(alert):
             found[kind].add(alert_id)
+    shown = found["alert"] | found["update"]
     return {"new": len(found["alert"]), "updated": len(found["update"] - found["alert"]),
-            "withdrawn": len(found["withdraw"])}
+            "withdrawn": len(found["withdraw"]),
+            "notices": sum(1 for alert_id in shown if alerts[alert_id].kind == "notice")}
 
 
 def digest_lines(counts: dict[str, int]) -> tuple[list[str], str]:

@@ -39,7 +39,8 @@ class CheckForm(FlaskForm):
     kind = SelectField(
         _l("What is it?"),
         choices=[("", _l("Work it out for me")), ("phone", _l("Phone number")), ("email", _l("E-mail address")),
-                 ("plate", _l("Number plate")), ("handle", _l("Online name or profile"))],
+                 ("plate", _l("Number plate")), ("handle", _l("Online name or profile")),
+                 ("website", _l("Website"))],
         default="",
     )
 
@@ -66,7 +67,19 @@ class NewAlertForm(FlaskForm):
         _l("Start with the phone numbers, e-mails, plates and online names given in these reports"), default=True)
 
 
+class NewNoticeForm(FlaskForm):
+    category = SelectField(_l("What is this notice about?"),
+                           validators=[DataRequired(message=_l("Please choose what this notice is about."))])
+    summary = TextAreaField(
+        _l("Summary for members"),
+        validators=[DataRequired(message=_l("Please write a summary for members.")), Length(max=5000)],
+    )
+    regions = CheckboxesField(_l("Regions"))
+    reports = CheckboxesField(_l("Reports it is based on (optional)"))
+
+
 class AlertForm(FlaskForm):
+    category = SelectField(_l("What is this notice about?"), validators=[Optional()], default="")
     title = StringField(_l("Headline"), validators=[Optional(), Length(max=200)])
     summary = TextAreaField(_l("Summary for members"), validators=[Length(max=5000)])
     severity = RadioField(_l("Severity"), choices=[("low", _l("Be aware")), ("medium", _l("Take care")),
@@ -77,7 +90,7 @@ class AlertForm(FlaskForm):
     expires_on = DateField(_l("Show until"), validators=[Optional()])
     review_on = DateField(_l("Review on"), validators=[Optional()])
     identifiers = TextAreaField(
-        _l("Phone numbers, e-mails, plates and online names to publish"),
+        _l("Phone numbers, e-mails, plates, online names and websites to publish"),
         validators=[Length(max=5000)],
     )
     perpetrators = HiddenField()  # filled from the per-person fields by the view

@@ -14,7 +14,7 @@ from core import text as text_rule
 from core.api import ApiSchema
 from core.identifiers import KINDS, InvalidIdentifier, NotAMobile, normalise_mobile
 from plugins.alerts import _, _l
-from plugins.alerts.models import CHANNELS, FREQUENCIES, SEVERITIES, STATUSES
+from plugins.alerts.models import ALERT_KINDS, CHANNELS, FREQUENCIES, SEVERITIES, STATUSES
 from plugins.reporting.schemas import PastDate, StrictBoolean  # alerts requires reporting
 
 MAX_SUMMARY = 5_000
@@ -22,6 +22,37 @@ MAX_TITLE = 200
 
 
 # -- settings ----------------------------------------------------------------------------------
+
+# What a safety notice (an alert not about one person) can be about: the default list of the
+# notice_categories setting. A listed code shows this translated name; "code | Name" adds an
+# instance's own, shown as written (as the reporting plugin's lists do).
+NOTICE_CATEGORIES = {
+    "pattern": _l("A pattern of attacks or robberies in an area"),
+    "fake_advertiser": _l("Fake agency or advertiser"),
+    "scam": _l("Scam or fraud"),
+    "unsafe_venue": _l("Unsafe place or venue"),
+    "operation": _l("Police or immigration operation"),
+    "harm_reduction": _l("Harm reduction (drugs, health)"),
+    "other": _l("Something else"),
+}
+
+
+def _valid_code_lines(lines: list[str]) -> None:
+    from plugins.reporting.options import parse_line
+
+    seen = set()
+    for line in lines:
+        try:
+            code, _name = parse_line(line)
+        except ValueError:
+            raise ValidationError(
+                _("“%(line)s” does not start with a code (lower-case letters, digits, _ or -).", line=line[:80])
+            ) from None
+        if code in seen:
+            raise ValidationError(_("The code “%(code)s” is listed twice.", code=code))
+        seen.add(code)
+    if not lines:
+        raise ValidationError(_("Please keep at least one entry."))
 
 
 def _number(default: int, label, help_text, low: int, high: int) -> fields.Integer:
@@ -71,6 +102,13 @@ class AlertsSettings(Schema):
     claim_lease_seconds = _number(600, _l("Worker lease (seconds)"),
                                   _l("Messages held by a worker that has stopped answering for this long are "
                                      "handed to another."), 30, 86400)
+    notice_categories = fields.List(
+        fields.String(validate=validate.Length(max=200)), load_default=lambda: list(NOTICE_CATEGORIES),
+        validate=_valid_code_lines, metadata={
+            "label": _l("Safety notice categories"),
+            "help": _l("What a safety notice (not about one person) can be about. One a line. A listed code "
+                       "shows our translated name; write “code | Name” to add your own."),
+        })
 
 
 # -- API input ---------------------------------------------------------------------------------
@@ -188,11 +226,31 @@ class EndDate(fields.Date):
             raise ValidationError(_("Please give a date like 2030-03-31.")) from None
 
 
+class CategoryCode(fields.String):
+    """A code from the notice_categories setting."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.metadata.setdefault("description", "A safety notice's category: a code from the module's "
+                                                "notice_categories setting (pattern, fake_advertiser, scam, "
+                                                "unsafe_venue, operation, harm_reduction, other by default).")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from plugins.alerts.service import notice_category_labels
+
+        code = super()._deserialize(value, attr, data, **kwargs).strip()
+        if code not in notice_category_labels():
+            raise ValidationError(_("“%(code)s” is not one of this service's codes.", code=code[:64]))
+        return code
+
+
 class CheckInSchema(ApiSchema):
     identifier = Text(max_length=254, required=True, allow_none=False,
-                      metadata={"description": "A phone number, e-mail address, number plate or online handle."})
+                      metadata={"description": "A phone number, e-mail address, number plate, online handle or "
+                                               "website."})
     kind = fields.String(validate=_one_of(KINDS), metadata={
-        "description": "Optional: phone, email, plate or handle. Without it, every kind the text can be is tried."})
+        "description": "Optional: phone, email, plate, handle or website. Without it, every kind the text can be "
+                       "is tried."})
 
 
 class SubscriptionInSchema(ApiSchema):
@@ -249,7 +307,10 @@ class AlertFieldsSchema(ApiSchema):
         "description": "After this day the alert is no longer shown. Today or later: to take it down, withdraw it."})
     review_on = FutureDate(allow_none=True, metadata={"description": "A reminder for staff to look at it again."})
     identifiers = _list(fields.Nested(IdentifierInSchema), max_items=30)
-    perpetrators = _list(fields.Nested(PerpetratorInSchema), max_items=10)
+    perpetrators = _list(fields.Nested(PerpetratorInSchema), max_items=10, metadata={
+        "description": "Alerts about a person only: a safety notice describes no person (422)."})
+    category = CategoryCode(allow_none=True, metadata={"description": "Safety notices only (422 on an alert about "
+                                                                       "a person)."})
 
 
 class AlertCreateSchema(AlertFieldsSchema):
@@ -260,6 +321,21 @@ class AlertCreateSchema(AlertFieldsSchema):
         "description": "Copy the phone numbers, e-mails, plates and online names the reports give for the "
                        "perpetrator (default true). Their description and vehicle are the reporter's own words "
                        "and are never copied: write them in `perpetrators` yourself."})
+
+    @validates_schema
+    def _summary_given(self, data, **kwargs):
+        if not (data.get("summary") or "").strip():
+            raise ValidationError({"summary": [_("Please write a summary for members.")]})
+
+
+class NoticeCreateSchema(AlertFieldsSchema):
+    """POST /notices: a safety notice, about a condition rather than one person."""
+
+    reports = _list(Text(max_length=16, allow_none=False), max_items=50, load_default=list, metadata={
+        "description": "Optional: references of verified reports whose reporter agreed to a warning, when the "
+                       "notice is about a pattern. None: the notice comes from the group's own knowledge."})
+    summary = Text(max_length=MAX_SUMMARY, multiline=True, required=True, allow_none=False)
+    category = CategoryCode(required=True, allow_none=False)
 
     @validates_schema
     def _summary_given(self, data, **kwargs):
@@ -291,6 +367,12 @@ class PerpetratorOut(Schema):
 
 class AlertOut(Schema):
     id = fields.Integer()
+    kind = fields.String(metadata={"enum": list(ALERT_KINDS), "description": "person: a warning about someone "
+                                   "who did harm; notice: a safety notice about a condition (an area, a scam, a "
+                                   "venue...)."})
+    kind_label = fields.String(metadata={"description": "The kind in words, translated."})
+    category = fields.Nested(CodeLabel, allow_none=True, metadata={"description": "A notice's category; null on "
+                                                                                  "an alert about a person."})
     title = fields.String()
     summary = fields.String()
     severity = fields.String(metadata={"enum": list(SEVERITIES)})
@@ -340,6 +422,9 @@ class AlertListOut(Schema):
 class CheckOut(Schema):
     result = fields.String(metadata={"enum": ["no_record", "caution"]})
     alerts = fields.List(fields.Nested(AlertOut), metadata={"description": "caution only: the alerts to read."})
+    kinds = fields.List(fields.String(metadata={"enum": list(ALERT_KINDS)}), metadata={
+        "description": "caution only: which kinds of published warning matched (person, notice); empty when "
+                       "the caution comes from a report with no published warning."})
     message = fields.String(metadata={"description": "The answer in words, translated."})
 
 

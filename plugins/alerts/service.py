@@ -10,6 +10,12 @@ gave, beside the form, to write from (staff only; never saved in the alert).
 
 Publishing needs a review (`review`): a moderator saw the preview of exactly the current content
 (the alert as members will see it and how many people will be told). Every edit clears it.
+
+A safety notice (kind "notice", `create_notice`) is an alert about a condition rather than one
+person. It may cite reports (a pattern; the same eligibility as an alert's) or none, takes only
+their incident types, regions and date, carries a category (the notice_categories setting) and
+the identifiers a moderator enters (never a person's description), and goes through everything
+else exactly as an alert about a person does.
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ from plugins.alerts.models import (
     FAILED,
     HELD,
     IDENTIFIER_KINDS,
+    NOTICE,
     PENDING,
+    PERSON,
     PUBLISHED,
     SENDING,
     SENT,
@@ -69,7 +77,7 @@ COPIED_FROM_REPORTS = ("incident_types", "region", "occurred_on", "identifiers")
 DESCRIPTION_KEYS = ("gender", "age_range", "height", "build", "hair", "features", "languages")
 VEHICLE_KEYS = ("make", "model", "colour")
 EDITABLE = ("title", "summary", "severity", "incident_types", "occurred_on", "regions", "expires_on",
-            "review_on", "identifiers", "perpetrators")
+            "review_on", "identifiers", "perpetrators", "category")
 MAX_IDENTIFIERS = 30  # phone numbers, e-mails, plates and online names on one alert
 
 
@@ -194,6 +202,60 @@ def settings() -> dict:
     return plugin_settings("alerts")
 
 
+def notice_category_labels() -> dict[str, str]:
+    """Code -> name of the configured safety notice categories, in the configured order: our
+    translated name for a listed code, an instance's own name as written."""
+    from plugins.alerts.schemas import NOTICE_CATEGORIES
+    from plugins.reporting.options import parse_line
+
+    found = {}
+    for line in settings()["notice_categories"]:
+        try:
+            code, name = parse_line(line)
+        except ValueError:
+            continue  # the settings page refuses bad lines; skip any that got stored anyway
+        found[code] = name or str(NOTICE_CATEGORIES.get(code, code))
+    return found
+
+
+def _default_expiry() -> datetime.date | None:
+    days = settings()["default_expiry_days"]
+    return datetime.date.today() + datetime.timedelta(days=days) if days else None
+
+
+def create_notice(reports: list, data: dict, actor) -> Alert:
+    """A draft safety notice: about a condition (an area, a fake advertiser, a scam, a venue, an
+    operation, a harm-reduction warning), not one person. It may cite reports (a pattern) or none
+    (the group's own knowledge); cited reports must be verified with consent to a community warning,
+    like an alert's, and give only their incident types, regions and date, never their identifiers
+    or anything the reporter typed. data may set any EDITABLE field but perpetrators; category is
+    needed before publishing. Citing a report does not take it off the list of reports waiting for
+    an alert about the person."""
+    for report in reports:
+        if not eligible(report):
+            raise AlertError(_("Report %(reference)s cannot be used: an alert needs a verified report whose "
+                               "reporter agreed to a community warning.", reference=report.reference), 422, "reports")
+    copied = details_from_reports(reports) if reports else {"incident_types": [], "regions": [], "occurred_on": None}
+    values = {"incident_types": copied["incident_types"], "occurred_on": copied["occurred_on"],
+              "regions": copied["regions"]}
+    given = {key: value for key, value in data.items() if key in EDITABLE and value is not None}
+    check_values(given)
+    values.update(given)
+    if not values.get("expires_on"):
+        values["expires_on"] = _default_expiry()
+    with db.atomic():
+        alert = Alert.create(kind=NOTICE, created_by=actor.id if actor else None, summary="", title="")
+        for report in reports:
+            AlertSource.insert(alert=alert, report_id=report.id).on_conflict_ignore().execute()
+        entered = _apply(alert, values)
+        alert.save()
+        _revision(alert, "created", actor)
+    record("alerts.notice_created", target=alert.target(), actor_id=actor.id if actor else None)
+    if entered:
+        record("alerts.identifiers_entered", target=alert.target(), actor_id=actor.id if actor else None)
+    return alert
+
+
 def create_from_reports(reports: list, data: dict, actor) -> Alert:
     """A draft from these reports: their structured facts (details_from_reports), and the
     perpetrator identifiers unless include_perpetrators is False. data may set any EDITABLE field:
@@ -214,8 +276,7 @@ def create_from_reports(reports: list, data: dict, actor) -> Alert:
     check_values(given)
     values.update(given)
     if not values.get("expires_on"):
-        days = settings()["default_expiry_days"]
-        values["expires_on"] = datetime.date.today() + datetime.timedelta(days=days) if days else None
+        values["expires_on"] = _default_expiry()
     with db.atomic():
         alert = Alert.create(created_by=actor.id if actor else None, summary="", title="")
         for report in reports:
@@ -223,10 +284,12 @@ def create_from_reports(reports: list, data: dict, actor) -> Alert:
             Candidate.update(dismissed_at=utcnow()).where(
                 (Candidate.report_id == report.id) & Candidate.dismissed_at.is_null()
             ).execute()
-        _apply(alert, values)
+        entered = _apply(alert, values)
         alert.save()
         _revision(alert, "created", actor)
     record("alerts.created", target=alert.target(), actor_id=actor.id if actor else None)
+    if entered and data.get("identifiers") is not None:
+        record("alerts.identifiers_entered", target=alert.target(), actor_id=actor.id if actor else None)
     return alert
 
 
@@ -244,7 +307,7 @@ def update(alert: Alert, data: dict, actor) -> Alert:
     queued: dict = {}
     with db.atomic():
         _claim(alert)
-        _apply(alert, changes)
+        entered = _apply(alert, changes)
         alert.version += 1
         alert.changed_at = utcnow()
         _clear_review(alert)  # any edit: the review was of what was there before
@@ -259,6 +322,8 @@ def update(alert: Alert, data: dict, actor) -> Alert:
         if before is not None and is_visible(alert) and member_view(alert) != before:
             queued = delivery.fan_out_correction(alert)
     record(f"alerts.{action}", target=alert.target(), actor_id=actor.id if actor else None)
+    if entered:  # who entered or changed the numbers, e-mails, plates, names or websites the check matches
+        record("alerts.identifiers_entered", target=alert.target(), actor_id=actor.id if actor else None)
     delivery.kick(queued)
     return alert
 
@@ -277,6 +342,8 @@ def content_digest(alert: Alert) -> str:
     """SHA-256 of what members would see of the alert, from the stored values (codes, not their
     translated labels, so it is the same in every language). A review is of this content."""
     content = {
+        "kind": alert.kind,
+        "category": alert.category,
         "title": alert.title or "",
         "summary": alert.summary or "",
         "severity": alert.severity,
@@ -486,14 +553,29 @@ def check_values(values: dict) -> None:
 
 
 def _check_publishable(alert: Alert) -> None:
+    if alert.is_notice and alert.category not in notice_category_labels():
+        raise AlertError(_("Please choose what this safety notice is about before publishing."), 422, "category")
     if not (alert.summary or "").strip():
         raise AlertError(_("Please write a summary before publishing."), 422, "summary")
     if not regions_of(alert):
         raise AlertError(_("Please choose at least one region before publishing."), 422, "regions")
 
 
-def _apply(alert: Alert, values: dict) -> None:
-    """Set the editable fields given in values (already validated by a schema or form)."""
+def _apply(alert: Alert, values: dict) -> bool:
+    """Set the editable fields given in values (already validated by a schema or form). True when
+    the identifiers the check matches were changed (the caller audits who entered them)."""
+    if alert.is_notice and any(values.get("perpetrators") or []):
+        raise AlertError(_("A safety notice is not about one person, so it has no description of a person. "
+                           "Write an alert about a person instead, or put what people should look out for "
+                           "in the summary."), 422, "perpetrators")
+    if "category" in values:
+        if not alert.is_notice and values["category"]:
+            raise AlertError(_("Only a safety notice has a category."), 422, "category")
+        if alert.is_notice:
+            if values["category"] and values["category"] not in notice_category_labels():
+                raise AlertError(_("Please choose what this safety notice is about."), 422, "category")
+            alert.category = values["category"] or None
+    entered = False
     for key in ("title", "summary"):
         if key in values:
             setattr(alert, key, (values[key] or "").strip())
@@ -513,6 +595,8 @@ def _apply(alert: Alert, values: dict) -> None:
         for region in dict.fromkeys(values["regions"] or []):
             AlertRegion.create(alert=alert, region=region)
     if "identifiers" in values:
+        before = set(AlertIdentifier.select(AlertIdentifier.kind, AlertIdentifier.blind_index).where(
+            AlertIdentifier.alert == alert).tuples())
         AlertIdentifier.delete().where(AlertIdentifier.alert == alert).execute()
         country = current_app.config["DEFAULT_COUNTRY"]
         seen = set()
@@ -529,6 +613,7 @@ def _apply(alert: Alert, values: dict) -> None:
             AlertIdentifier.create(
                 alert=alert, kind=kind, blind_index=keyring().blind_index(kind, value), display=value
             )
+        entered = before != {(kind, keyring().blind_index(kind, value)) for kind, value in seen}
     if "perpetrators" in values:
         AlertPerpetrator.delete().where(AlertPerpetrator.alert == alert).execute()
         for position, person in enumerate(values["perpetrators"] or []):
@@ -541,6 +626,7 @@ def _apply(alert: Alert, values: dict) -> None:
                     description=json.dumps(description) if description else None,
                     vehicle=json.dumps(vehicle) if vehicle else None,
                 )
+    return entered
 
 
 def _revision(alert: Alert, action: str, actor, note: str | None = None) -> None:
@@ -585,9 +671,13 @@ def is_visible(alert: Alert) -> bool:
 
 
 def search(query=None, region: str | None = None, incident_type: str | None = None,
-           since: datetime.date | None = None, until: datetime.date | None = None, text: str | None = None):
-    """Filter a query of alerts: region, incident type, publication dates, and words in the text."""
+           since: datetime.date | None = None, until: datetime.date | None = None, text: str | None = None,
+           kind: str | None = None):
+    """Filter a query of alerts: region, incident type, publication dates, words in the text, and
+    kind (alerts about a person, or safety notices)."""
     query = query if query is not None else visible_query()
+    if kind:
+        query = query.where(Alert.kind == kind)
     if region:
         query = query.where(Alert.id.in_(AlertRegion.select(AlertRegion.alert).where(AlertRegion.region == region)))
     if incident_type:
@@ -645,7 +735,13 @@ def kind_label(kind: str) -> str:
         "email": _("email address"),
         "plate": _("number plate"),
         "handle": _("online name or profile"),
+        "website": _("website"),
     }.get(kind, kind)
+
+
+def alert_kind_label(kind: str) -> str:
+    """What members read to tell the two kinds of warning apart (the list, a page, a message)."""
+    return {PERSON: _("About a person"), NOTICE: _("Safety notice")}.get(kind, kind)
 
 
 def severity_label(severity: str) -> str:
@@ -730,8 +826,15 @@ def public_dict(alert: Alert, staff: bool = False, labels: dict | None = None) -
     perpetrators = (
         AlertPerpetrator.select().where(AlertPerpetrator.alert == alert).order_by(AlertPerpetrator.position)
     )
+    category = None
+    if alert.is_notice and alert.category:
+        names = labels.get("categories") or notice_category_labels()
+        category = {"code": alert.category, "label": names.get(alert.category, alert.category)}
     data = {
         "id": alert.id,
+        "kind": alert.kind,
+        "kind_label": alert_kind_label(alert.kind),
+        "category": category,
         "title": alert.title or default_title(alert, labels),
         "summary": alert.summary,
         "severity": alert.severity,
@@ -766,6 +869,11 @@ def public_dict(alert: Alert, staff: bool = False, labels: dict | None = None) -
 
 
 def default_title(alert: Alert, labels: dict) -> str:
+    if alert.is_notice:
+        if alert.category:
+            names = labels.get("categories") or notice_category_labels()
+            return names.get(alert.category, alert.category)
+        return _("Safety notice")
     names = [labels["incident_types"].get(code, code) for code in alert.incident_type_codes[:2]]
     return ", ".join(names) if names else _("Alert")
 
@@ -790,7 +898,9 @@ def open_candidates() -> list:
     """Verified, consenting reports that no alert uses yet and nobody dismissed."""
     Report = reporting_models().Report
     rows = list(Candidate.select().where(Candidate.dismissed_at.is_null()).order_by(Candidate.created_at.desc()))
-    used = {row.report_id for row in AlertSource.select(AlertSource.report_id)}
+    # A safety notice citing a report (a pattern) does not warn about its person: still a candidate.
+    used = {row.report_id for row in AlertSource.select(AlertSource.report_id).join(Alert).where(
+        Alert.kind == PERSON)}
     reports = []
     for row in rows:
         if row.report_id in used:

@@ -23,11 +23,13 @@ from plugins.alerts.forms import (
     EmptyForm,
     FeedTokenForm,
     NewAlertForm,
+    NewNoticeForm,
     PublishForm,
     SubscriptionForm,
     WithdrawForm,
 )
 from plugins.alerts.models import (
+    ALERT_KINDS,
     DRAFT,
     STATUSES,
     WITHDRAWN,
@@ -44,7 +46,8 @@ PER_PAGE = 20
 
 
 def labels() -> dict:
-    return {"regions": service.choice_labels("regions"), "incident_types": service.choice_labels("incident_types")}
+    return {"regions": service.choice_labels("regions"), "incident_types": service.choice_labels("incident_types"),
+            "categories": service.notice_category_labels()}
 
 
 def _date_arg(name: str) -> datetime.date | None:
@@ -74,12 +77,14 @@ def filters_from_request() -> dict:
         "since": _date_arg("since"),
         "until": _date_arg("until"),
         "q": request.args.get("q", "").strip()[:200],
+        "kind": request.args.get("kind", "") if request.args.get("kind", "") in ALERT_KINDS else "",
     }
 
 
 def filtered(filters: dict, query=None):
     return service.search(query, region=filters["region"] or None, incident_type=filters["type"] or None,
-                          since=filters["since"], until=filters["until"], text=filters["q"] or None)
+                          since=filters["since"], until=filters["until"], text=filters["q"] or None,
+                          kind=filters.get("kind") or None)
 
 
 # -- members and partners ------------------------------------------------------------------------
@@ -113,7 +118,7 @@ def index():
         pages=pages,
         subscribed=subscription is not None,
         region=region,
-        only_region=bool(region) and not any(filters[key] for key in ("q", "type", "since", "until")),
+        only_region=bool(region) and not any(filters[key] for key in ("q", "type", "since", "until", "kind")),
         all_regions_url=url_for("alerts.index", **everywhere),
     )
 
@@ -181,10 +186,17 @@ def quota_message() -> str:
              "you need to check more.")
 
 
-def answer_message(result: str, with_alerts: bool) -> str:
+def answer_message(result: str, with_alerts: bool, kinds: list[str] | tuple = ()) -> str:
+    """The answer in words; for a caution, which kind of warning matched (outcome.kinds)."""
     if result == check.NO_RECORD:
         return _("We have no warning about this. That does not mean they are safe: trust your instincts, and "
                  "tell us if something happens.")
+    if with_alerts and list(kinds) == ["notice"]:
+        return _("This matches a safety notice we published (about a place, a scam or something happening, not "
+                 "one person). Please read it before you decide anything.")
+    if with_alerts and "notice" in kinds:
+        return _("This matches an alert about a person and a safety notice. Please read them before you decide "
+                 "anything.")
     if with_alerts:
         return _("We have a warning that matches this. Please read it before you decide anything.")
     return _("We have information that matches this. Please take care, and contact us if you would like to "
@@ -205,6 +217,12 @@ def read_as_message(readings: list[tuple[str, str]]) -> str | None:
         if any(other == "handle" for other, _value in readings):
             return _("Checked as a number plate and as an online name.")
         return _("Checked as a number plate.")
+    if kind == "website":
+        return _("Checked as a website.")
+    if any(other == "website" and ("handle", value) in readings for other, value in readings):
+        # "fake-agency.example": a site's name, or someone's. (For a profile address such as
+        # instagram.com/someone the name is what was meant; its site is looked up all the same.)
+        return _("Checked as an online name and as a website.")
     return _("Checked as an online name.")
 
 
@@ -240,7 +258,7 @@ def check_page():
         form=form,
         outcome=outcome,
         alerts=alerts,
-        message=answer_message(outcome.result, bool(alerts)) if outcome else None,
+        message=answer_message(outcome.result, bool(alerts), outcome.kinds) if outcome else None,
         read_as=read_as_message(outcome.readings) if outcome else None,
     ), status
 
@@ -371,6 +389,33 @@ def new_alert():
     return render_template("alerts/new.html", form=form, reports=reports, names=names), status
 
 
+@bp.route("/manage/notices/new", methods=["GET", "POST"])
+@requires("alerts.publish")
+def new_notice():
+    """A draft safety notice: a category, the summary, where, and (for a pattern) the reports it
+    cites, which may be none. Everything else is set on the edit page, as for any alert."""
+    form = NewNoticeForm()
+    reports = service.eligible_reports()
+    names = labels()
+    form.category.choices = [("", _("Choose one"))] + list(names["categories"].items())
+    form.regions.choices = list(names["regions"].items())
+    form.reports.choices = [(report.reference, report.reference) for report in reports]
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                cited = service.reports_by_reference(form.reports.data) if form.reports.data else []
+                alert = service.create_notice(cited, {"summary": form.summary.data, "category": form.category.data,
+                                                      "regions": form.regions.data or None}, current_user)
+            except service.AlertError as exc:
+                form.reports.errors = list(form.reports.errors) + [exc.message]
+            else:
+                flash(_("Draft saved. Check every detail before publishing."), "info")
+                return redirect(url_for("alerts.edit", alert_id=alert.id), code=303)
+        status = 422
+    return render_template("alerts/new_notice.html", form=form, reports=reports, names=names), status
+
+
 PERSON_FIELDS = service.DESCRIPTION_KEYS + service.VEHICLE_KEYS
 
 
@@ -428,7 +473,9 @@ def edit(alert_id: int):
         "expires_on": alert.expires_on,
         "review_on": alert.review_on,
         "identifiers": "\n".join(f"{item['kind']}: {item['value']}" for item in current["identifiers"]),
+        "category": alert.category or "",
     })
+    form.category.choices = [("", _("Choose one"))] + list(names["categories"].items())
     form.incident_types.choices = list(names["incident_types"].items())
     form.regions.choices = list(names["regions"].items())
     status = 200
@@ -443,8 +490,11 @@ def edit(alert_id: int):
                 "occurred_on": form.occurred_on.data,
                 "expires_on": form.expires_on.data,
                 "review_on": form.review_on.data,
-                "perpetrators": _people_from_form(len(current["perpetrators"])),
             }
+            if alert.is_notice:
+                data["category"] = form.category.data or None
+            else:
+                data["perpetrators"] = _people_from_form(len(current["perpetrators"]))
             problems = service.value_problems(data)  # every refused field at once, not one per try
             try:
                 data["identifiers"] = _identifiers_from_text(form.identifiers.data)
@@ -664,4 +714,4 @@ def _helpers():
     return {"may": may, "kind_label": service.kind_label, "detail_label": service.description_label,
             "status_label": service.status_label, "action_label": service.action_label,
             "channel_label": service.channel_label, "delivery_status_label": service.delivery_status_label,
-            "message_kind_label": service.message_kind_label}
+            "message_kind_label": service.message_kind_label, "alert_kind_label": service.alert_kind_label}
