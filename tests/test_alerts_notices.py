@@ -345,3 +345,22 @@ def test_canary_text_in_a_notice_is_encrypted_where_alerts_encrypt_it(on, modera
         alert = Alert.get_by_id(notice["id"])
         assert alert.withdrawn_reason == f"Reason {canary}"
         assert any(canary in revision.snapshot for revision in service.history(alert))
+
+
+def test_partner_feeds_carry_a_notice_with_its_kind_and_category(on, moderator):
+    from xml.etree import ElementTree  # nosec B405  # parses the platform's own answer
+
+    from plugins.alerts import feeds
+
+    client, headers = on.test_client(), token_headers(on, moderator)
+    notice = new_notice(client, headers, category="operation")
+    review_and_publish(client, headers, notice["id"])
+    _row, token = in_app(on, feeds.create_token, "Outreach partner", None)
+    partner = {"Authorization": f"Bearer {token}"}
+    listed = client.get("/api/v1/feeds/alerts.json", headers=partner).get_json()["alerts"]
+    assert [(alert["kind"], alert["category"]["code"]) for alert in listed] == [("notice", "operation")]
+    atom = ElementTree.fromstring(client.get("/api/v1/feeds/alerts.atom", headers=partner).get_data())
+    names = {"atom": "http://www.w3.org/2005/Atom"}
+    terms = {(category.get("term"), category.get("label"))
+             for category in atom.find("atom:entry", names).findall("atom:category", names)}
+    assert {("notice", "Safety notice"), ("operation", "Police or immigration operation")} <= terms

@@ -119,6 +119,9 @@ def atom(alerts: list[dict], self_url: str, alternate) -> bytes:
         add(entry, "link", rel="alternate", href=url, type="text/html")
         add(entry, "published", published)
         add(entry, "updated", _rfc3339(alert["updated_at"]) if alert["updated_at"] else published)
+        add(entry, "category", term=alert["kind"], label=alert["kind_label"])  # person, or a safety notice
+        if alert.get("category"):
+            add(entry, "category", term=alert["category"]["code"], label=alert["category"]["label"])
         add(entry, "category", term=alert["severity"], label=alert["severity_label"])
         for region in alert["regions"]:
             add(entry, "category", term=region["code"], label=region["label"])
