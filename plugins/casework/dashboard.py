@@ -37,6 +37,7 @@ from core.accounts.models import User
 from core.audit import record
 from core.db import db, is_sqlite, utcnow
 from core.permissions import requires
+from core.suppression import PRIMARY, SECONDARY, suppress  # noqa: F401 - PRIMARY, SECONDARY: also read from here
 from plugins.casework import _, _l
 from plugins.casework.access import CASES, SUPERVISE, is_supervisor
 from plugins.casework.models import (
@@ -215,122 +216,6 @@ def glass_seen():
     else:
         flash(_("Choose at least one entry that is not marked as seen yet."), "error")
     return redirect(url_for("casework_dashboard.dashboard") + "#break-glass", code=303)
-
-
-# -- small-number suppression --------------------------------------------------------------------------------
-
-
-PRIMARY = "<5"  # a count under THRESHOLD
-SECONDARY = "*"  # hidden too, so that a count under THRESHOLD cannot be worked out from a total
-
-
-def suppress(grid: list[list[int]]) -> dict[tuple[int, int], str]:
-    """Which cells of a table to hide, and how: {(row, column): "<5" or "*"}.
-
-    `grid` holds the counts with their totals: its last column is each row's total, its last row each
-    column's total, and its last cell the grand total (every table of the returns has that shape).
-
-    Every count under THRESHOLD is hidden ("<5"). Then, while some hidden count can still be worked
-    out exactly from what is shown (the other counts, the totals, and that "<5" means 0-4 and "*"
-    means THRESHOLD or more), one more count in its row (else its column, else anywhere) is hidden
-    ("*"). If every cell is hidden and one can still be worked out, every cell is shown as "*".
-
-    The exact check: put the totals in the table with a minus sign, so that every row and every
-    column sums to zero. Another table that agrees with everything shown differs from this one by
-    moving counts around a cycle of hidden cells (+t, -t, +t... alternately along rows and
-    columns). A hidden cell can take another value if and only if some cycle through it can move
-    by one within every cell's known bounds; `_movable` searches for such a cycle.
-    """
-    rows, cols = len(grid), len(grid[0])
-    hidden = {(i, j): PRIMARY for i in range(rows) for j in range(cols) if grid[i][j] < THRESHOLD}
-    if not hidden:
-        return {}
-    while True:
-        fixed = [cell for cell in sorted(hidden) if not _movable(grid, hidden, cell)]
-        if not fixed:
-            return hidden
-        extra = _second_cell(grid, hidden, fixed)
-        if extra is None:  # everything is hidden and bounds still give a count away: say nothing at all
-            return {(i, j): SECONDARY for i in range(rows) for j in range(cols)}
-        hidden[extra] = SECONDARY
-
-
-def _sign(grid, i: int, j: int) -> int:
-    last_row, last_col = i == len(grid) - 1, j == len(grid[0]) - 1
-    return -1 if last_row != last_col else 1
-
-
-def _moves(grid, hidden, cell) -> tuple[bool, bool]:
-    """Whether the signed value of a hidden cell can go up by one, and down by one, within its bounds."""
-    i, j = cell
-    value = grid[i][j]
-    low, high = (0, THRESHOLD - 1) if hidden[cell] == PRIMARY else (THRESHOLD, None)
-    can_grow = high is None or value < high
-    can_shrink = value > low
-    if _sign(grid, i, j) > 0:
-        return can_grow, can_shrink
-    return can_shrink, can_grow
-
-
-def _movable(grid, hidden, cell) -> bool:
-    """Whether some cycle of hidden cells through `cell` can move by one (so its value is not known)."""
-    # Nodes: ("r", i) and ("c", j). A hidden cell (i, j) whose signed value can go up is an edge
-    # r_i -> c_j; one whose signed value can go down is an edge c_j -> r_i. A cycle alternates.
-    edges: dict[tuple, list] = defaultdict(list)
-    for other in hidden:
-        if other == cell:
-            continue
-        up, down = _moves(grid, hidden, other)
-        if up:
-            edges[("r", other[0])].append(("c", other[1]))
-        if down:
-            edges[("c", other[1])].append(("r", other[0]))
-    up, down = _moves(grid, hidden, cell)
-    row, col = ("r", cell[0]), ("c", cell[1])
-    return (up and _reaches(edges, col, row)) or (down and _reaches(edges, row, col))
-
-
-def _reaches(edges, start, goal) -> bool:
-    seen, todo = {start}, [start]
-    while todo:
-        node = todo.pop()
-        if node == goal:
-            return True
-        for nxt in edges.get(node, ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return False
-
-
-def _second_cell(grid, hidden, fixed) -> tuple[int, int] | None:
-    """The next cell to hide, for the cells in `fixed` whose value can still be worked out.
-
-    One in the row or column of such a cell (anywhere if those are all hidden); of those, a count
-    rather than a total, one whose other line already has a hidden cell (so that a cycle can
-    form), the smallest.
-    """
-    rows, cols = len(grid), len(grid[0])
-    hidden_rows = defaultdict(int)
-    hidden_cols = defaultdict(int)
-    for r, c in hidden:
-        hidden_rows[r] += 1
-        hidden_cols[c] += 1
-    candidates = set()
-    for i, j in fixed:
-        candidates.update((i, c) for c in range(cols) if (i, c) not in hidden)
-        candidates.update((r, j) for r in range(rows) if (r, j) not in hidden)
-    if not candidates:
-        candidates = {(r, c) for r in range(rows) for c in range(cols) if (r, c) not in hidden}
-    if not candidates:
-        return None
-
-    def key(cell):
-        r, c = cell
-        crossing = hidden_rows[r] > 0 and hidden_cols[c] > 0
-        return (r == rows - 1 or c == cols - 1, not crossing, grid[r][c], cell)
-
-    return min(candidates, key=key)
 
 
 # -- the returns ---------------------------------------------------------------------------------------------
