@@ -485,3 +485,24 @@ def test_the_api_lists_books_and_cancels_and_is_described(app, make_user):
     for path in ("/sessions", "/sessions/{session_id}/book", "/sessions/{session_id}/cancel",
                  "/sessions/{session_id}/attendance", "/sessions/{session_id}/dates/{date_id}/attendance"):
         assert path in paths
+
+
+def test_more_places_promote_the_waitlist_and_a_new_place_is_told_to_people_with_a_place(app, make_user, trainer):
+    course = make_course(app)
+    people = learners(make_user, 3)
+    enrol(app, course, *people)
+    session_id = make_session(app, course, capacity=1)
+    for person in people:
+        post_form(browser_for(app, person), f"/training/sessions/{session_id}/book",
+                  token_from=f"/training/sessions/{session_id}")
+    staff = browser_for(app, trainer)
+    page = f"/training/author/sessions/{session_id}"
+    form = {"course_id": course, "title": "Session in Leeds", "venue": "Room 9, 1 Example Street",
+            "online_link": "", "capacity": "2", "cancel_cutoff_hours": "24", "counts_for_completion": "y"}
+    assert post_form(staff, page, form, token_from=page).status_code == 303
+    assert [statuses(app, session_id)[p.id] for p in people] == ["booked", "booked", "waitlisted"]
+    first_events = calendars(mails_to(app, people[0].email)[-1])
+    assert mails_to(app, people[0].email)[-1]["Subject"] == "A training session has changed"
+    assert int(first_events[0][1]["SEQUENCE"]) == 1 and "Room 9" in str(first_events[0][1]["LOCATION"])
+    assert mails_to(app, people[1].email)[-1]["Subject"] == "A place has come free for you"
+    assert len(mails_to(app, people[2].email)) == 1  # still waiting: told nothing new
