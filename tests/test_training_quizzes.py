@@ -111,7 +111,7 @@ def right_answers(app, quiz_id, attempt_id) -> dict:
 def _options_html(page: str, question_id: int) -> list[tuple[int, str]]:
     """(choice id, its HTML with its id and text blanked) for every option of one question."""
     found = []
-    for match in re.finditer(r'<div class="choice">(.*?)</div>', page, re.S):
+    for match in re.finditer(r'(<div class="choice"[^>]*>.*?</div>)', page, re.S):
         html = match.group(1)
         ids = re.findall(rf'name="q-{question_id}" value="(\d+)"', html)
         if ids:
