@@ -593,6 +593,7 @@ CASES = [
     Form(MODERATE, who="staff", action=ref("/reporting/moderate/{ref}/message")),
     Form(MODERATE, who="staff", action=ref("/reporting/moderate/{ref}/urgency")),
     Form(MODERATE, who="staff", action=ref("/reporting/moderate/{ref}/status"), values={"status": "verified"}),
+    Form("/alerts/manage/notices/new", who="staff", values={"category": "scam"}),
     Form(ref("/alerts/manage/new?report={ref}"), who="staff", action="/alerts/manage/new"),
     Form(ALERT_EDIT, who="staff"),
     Form(ALERT_PREVIEW, who="staff", action=newest("/alerts/manage/{id}/publish", ALERT)),
@@ -651,6 +652,8 @@ CASES = [
     Api("POST", api_ref("/api/v1/reports/{ref}/notes"), {"body": TEXT}, who="staff", expect=(200, 201)),
     Api("POST", api_ref("/api/v1/reports/{ref}/messages"), {"body": TEXT}, who="staff", expect=(200, 201)),
     Api("POST", api_ref("/api/v1/reports/{ref}/status"), {"status": "verified"}, who="staff"),
+    Api("POST", "/api/v1/notices", {"summary": TEXT, "category": "scam", "identifiers": [
+        {"kind": "phone", "value": PHONE}]}, who="staff", expect=(201,)),
     Api("POST", "/api/v1/alerts", lambda w: {"reports": [w.state["api_reference"]], "summary": TEXT}, who="staff",
         expect=(201,)),
     Api("PATCH", API_ALERT, {"summary": TEXT, "perpetrators": [{"description": {"features": TEXT}}],
@@ -713,6 +716,8 @@ STORED_IN_CLEAR = {
     r"^/alerts/manage/new as staff summary$": "alert summary: published to members and partner feeds",
     r"^/alerts/manage/\d+/edit as staff summary$": "alert summary: published to members and partner feeds",
     r"^/api/v1/alerts(/\d+)? summary$": "alert summary: published to members and partner feeds",
+    r"^/alerts/manage/notices/new as staff summary$": "a safety notice's summary: published like an alert's",
+    r"^/api/v1/notices summary$": "a safety notice's summary: published like an alert's",
 }
 
 # State-changing routes no case above sends personal data through, and why.
