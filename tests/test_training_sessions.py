@@ -199,6 +199,8 @@ def test_a_place_cannot_be_cancelled_after_the_cut_off_but_a_waitlist_entry_can(
     assert post_form(two, f"/training/sessions/{session_id}/cancel",
                      token_from=f"/training/sessions/{session_id}").status_code == 303
     assert statuses(app, session_id) == {first.id: "booked", second.id: "cancelled"}
+    left = mails_to(app, second.email)[-1]
+    assert "no longer waiting" in left.get_body(("plain",)).get_content() and calendars(left) == []
 
 
 def test_approval_by_a_trainer_gives_a_place_and_a_decline_tells_the_learner(app, make_user, trainer):

@@ -48,8 +48,8 @@ MAX_DATES = 50
 MAX_TITLE = 200
 MAX_VENUE = 1000
 MAX_LINK = 500
-MAIL_KINDS = ("booked", "waitlisted", "requested", "promoted", "declined", "cancelled", "removed", "changed",
-              "session_cancelled", "reminder")
+MAIL_KINDS = ("booked", "waitlisted", "requested", "promoted", "declined", "cancelled", "removed", "withdrawn",
+              "removed_waiting", "changed", "session_cancelled", "waiting_ended", "reminder")
 
 
 def status_labels() -> dict:
@@ -354,7 +354,7 @@ def cancel_session(session, actor) -> Session:
         Booking.update(status="cancelled", updated_at=utcnow()).where(
             (Booking.session == current) & Booking.status.in_(list(ACTIVE))).execute()
         _audit("training.session_cancelled", current, actor)
-    _send([(b.id, "session_cancelled") for b in told])
+    _send([(b.id, "session_cancelled" if b.status == "booked" else "waiting_ended") for b in told])
     return current
 
 
@@ -431,7 +431,11 @@ def cancel_booking(session, user, actor=None) -> Booking:
             raise _error("past_cutoff")
         Booking.update(status="cancelled", updated_at=utcnow()).where(Booking.id == booking.id).execute()
         booking.status = "cancelled"
-        notices = [(booking.id, "removed" if by_trainer else "cancelled")]
+        if had_place:
+            kind = "removed" if by_trainer else "cancelled"
+        else:  # off the waiting list or a request withdrawn: no calendar event to remove
+            kind = "removed_waiting" if by_trainer else "withdrawn"
+        notices = [(booking.id, kind)]
         if had_place:
             _bump(current)
             notices += [(b.id, "promoted") for b in _promote(current)]
@@ -530,7 +534,8 @@ def ics_files(booking: Booking, email: str | None = None) -> list[tuple[str, byt
 # What each kind needs the booking to be when it is sent (else nothing is sent: it changed since).
 _EXPECTED = {"booked": ("booked",), "promoted": ("booked",), "changed": ("booked",), "reminder": ("booked",),
              "waitlisted": ("waitlisted",), "requested": ("requested",), "declined": ("cancelled",),
-             "cancelled": ("cancelled",), "removed": ("cancelled",), "session_cancelled": ("cancelled",)}
+             "cancelled": ("cancelled",), "removed": ("cancelled",), "session_cancelled": ("cancelled",),
+             "withdrawn": ("cancelled",), "removed_waiting": ("cancelled",), "waiting_ended": ("cancelled",)}
 _WITH_CALENDAR = ("booked", "promoted", "changed", "reminder", "cancelled", "removed", "session_cancelled")
 
 
