@@ -341,7 +341,7 @@ def take(quiz_id: int):
     return render_template("training/quiz/take.html", quiz=found, course=found.course, attempts=attempts,
                            open_attempt=next((a for a in attempts if a.submitted_at is None), None),
                            left=service.attempts_left(found, me), passed=any(a.passed for a in attempts),
-                           questions=len(service.bank(found)),
+                           questions=service.question_counts([found]).get(found.id, 0),
                            may_attempt=service.active_enrolment(found.course_id, me) is not None)
 
 
