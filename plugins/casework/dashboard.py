@@ -56,7 +56,7 @@ bp = Blueprint("casework_dashboard", __name__, url_prefix="/casework", template_
 
 THRESHOLD = 5  # counts under this are never shown
 REVIEW_SOON_DAYS = 7  # a risk review due within this many days is listed as "due"
-LIST_LIMIT = 50  # rows in each list on the dashboard (the counts are always complete)
+LIST_LIMIT = 25  # rows in each list on the dashboard (the counts are always complete)
 MAX_MONTHS = 36  # the longest range a return covers
 CHANGES = ("improved", "same", "worse")
 
