@@ -22,6 +22,7 @@ def register_blueprints(app):
     from plugins.training.author_views import bp as author_bp
     from plugins.training.certificate_api import bp as certificate_api_bp
     from plugins.training.certificate_views import bp as certificate_bp
+    from plugins.training.feedback_views import bp as feedback_bp
     from plugins.training.learn_views import bp as learn_bp
     from plugins.training.quiz_api import bp as quiz_api_bp
     from plugins.training.quiz_views import bp as quiz_bp
@@ -30,7 +31,7 @@ def register_blueprints(app):
     from plugins.training.views import bp
 
     return [bp, author_bp, author_api_bp, learn_bp, api_bp, certificate_bp, certificate_api_bp, quiz_bp, quiz_api_bp,
-            session_bp, session_api_bp]
+            session_bp, session_api_bp, feedback_bp]
 
 
 @hookimpl
@@ -63,6 +64,7 @@ def register_permissions(app):
                    ("learner", "partner", "trainer", "organisation_manager")),
         Permission("training.organisation", _l("Enrol and follow the people of one's own organisation"),
                    ("organisation_manager",)),
+        Permission("training.reports", _l("See training reports for funders (counts only)"), ("trainer", "admin")),
     ]
 
 
@@ -121,6 +123,7 @@ def nav_items(app, user):
         NavItem(_l("Run sessions"), "training_sessions.author_sessions", "training.manage", order=43),
         NavItem(_l("Sessions"), "training_sessions.sessions", "training.learn", order=44),
         NavItem(_l("Bookings to approve"), "training_sessions.approvals", "training.organisation", order=45),
+        NavItem(_l("Training reports"), "training_feedback.report_page", "training.reports", order=46),
     ]
 
 
