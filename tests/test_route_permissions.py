@@ -11,6 +11,7 @@ The URL map of an app with every installed plugin enabled (the entry-point plugi
 
 from __future__ import annotations
 
+import re
 import types
 import uuid
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import pytest
 from flask import Blueprint
 from flask_login import AnonymousUserMixin
 from helpers import sign_in
+from werkzeug.routing import IntegerConverter
 
 from core.db import db
 from core.hookspecs import hookimpl
@@ -62,11 +64,22 @@ def is_static(endpoint: str) -> bool:
     return endpoint == "static" or endpoint.endswith(".static")
 
 
+# Strings to try, in order, for a converter of a plugin's own (a report reference, a code).
+DUMMY_STRINGS = ("x", "R-X", "C-X", "X", "1")
+
+
 def _dummy(converter):
     name = type(converter).__name__
     if name == "AnyConverter":
         return next(iter(converter.items)) if hasattr(converter, "items") else "x"
-    return DUMMY_VALUES.get(name, "x")
+    if isinstance(converter, IntegerConverter):  # core's bounded ids too
+        return 1
+    if name in DUMMY_VALUES:
+        return DUMMY_VALUES[name]
+    for text in DUMMY_STRINGS:
+        if re.fullmatch(converter.regex, text):
+            return text
+    raise AssertionError(f"no dummy value for the {name} converter: add one to DUMMY_STRINGS")
 
 
 def route_cases(app, include_static: bool = False) -> list[RouteCase]:
