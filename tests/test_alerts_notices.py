@@ -364,3 +364,23 @@ def test_partner_feeds_carry_a_notice_with_its_kind_and_category(on, moderator):
     terms = {(category.get("term"), category.get("label"))
              for category in atom.find("atom:entry", names).findall("atom:category", names)}
     assert {("notice", "Safety notice"), ("operation", "Police or immigration operation")} <= terms
+
+
+def test_a_text_message_names_the_kind_only_after_its_neutral_words(on, make_app, moderator, tmp_path):
+    import json
+
+    app = make_app({"SMS_BACKEND": "file", "BASE_URL": "https://notes.example.org"})
+    in_app(app, make_subscribers, 1, channels="sms", sms_number="+447700900222")
+    person = person_alert(app, moderator)
+    client, headers = app.test_client(), token_headers(app, moderator)
+    notice = new_notice(client, headers)
+    review_and_publish(client, headers, notice["id"])
+    sent = [json.loads(line)["body"] for line in
+            (tmp_path / "instance" / "sms" / "outbox.jsonl").read_text().splitlines()]
+    assert len(sent) == 2
+    by_alert = {int(body.split("/n/")[1].split()[0]): body for body in sent}
+    assert by_alert[person].endswith("(About a person)")
+    assert by_alert[notice["id"]].endswith("(Safety notice)")
+    for body in sent:
+        assert body.startswith("There is something new for you to read.")
+        assert body.isascii()  # no shape in a text message: it would make it a costlier Unicode one
