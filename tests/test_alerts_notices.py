@@ -384,3 +384,15 @@ def test_a_text_message_names_the_kind_only_after_its_neutral_words(on, make_app
     for body in sent:
         assert body.startswith("There is something new for you to read.")
         assert body.isascii()  # no shape in a text message: it would make it a costlier Unicode one
+
+
+def test_the_edit_page_of_a_notice_shows_no_reporters_description(on, moderator, mod_client):
+    canary = f"cnry{secrets.token_hex(6)}"
+    report = in_app(on, make_report, description={"features": f"a tattoo {canary}"})
+    made = post_form(mod_client, "/alerts/manage/notices/new", {
+        "category": "pattern", "summary": "Several robberies near the station this month.", "regions": ["london"],
+        "reports": [report.reference]}, token_from="/alerts/manage/notices/new")
+    assert made.status_code == 303, made.get_data(as_text=True)[:2000]
+    page = mod_client.get(made.headers["Location"]).get_data(as_text=True)
+    assert "Edit draft safety notice" in page and canary not in page
+    assert "What the reporter wrote" not in page

@@ -514,8 +514,9 @@ def edit(alert_id: int):
                 field.errors = list(field.errors) + [message]
         status = 422
     # The reporter's own words, to write from: staff only, for those who may read reports anyway,
-    # shown beside the form and never copied into the alert.
-    words = service.reporter_words(alert) if may("reporting.moderate") else []
+    # shown beside the form and never copied into the alert. Not for a safety notice, which
+    # describes no person: nobody needs to read those descriptions to write it.
+    words = service.reporter_words(alert) if may("reporting.moderate") and not alert.is_notice else []
     return render_template("alerts/edit.html", form=form, alert=current, people=current["perpetrators"],
                            person_fields=PERSON_FIELDS, label=service.description_label,
                            reporter_words=words), status
