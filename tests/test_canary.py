@@ -553,6 +553,28 @@ def casework_partner(world: World) -> None:
     sign_in(world.clients["partner"], world.users["partner"])
 
 
+def training_learner(world: World) -> None:
+    """A learner who completed a course: their certificate waits for their name."""
+    import datetime
+
+    from core.accounts.service import create_account
+    from plugins.training import certificates
+    from plugins.training.models import Course, Enrolment
+
+    with world.app.test_request_context(), connection():
+        world.users["learner"] = create_account("learner@example.org", TEST_PASSWORD, ["learner"])
+        course = Course.create(title="Canary course", status="published", hours=2)
+        enrolment = Enrolment.create(course=course, user=world.users["learner"].id, status="completed",
+                                     completed_at=datetime.datetime(2026, 1, 5, 10, 0))
+        world.state["certificate"] = f"/training/certificates/{certificates.issue_for(enrolment).id}"
+    world.clients["learner"] = world.app.test_client()
+    sign_in(world.clients["learner"], world.users["learner"])
+
+
+def certificate_page(world: World) -> str:
+    return world.state["certificate"]
+
+
 REFERRAL = "plugins.casework.models:Referral"
 TASK = "plugins.casework.models:Task"
 
@@ -645,6 +667,10 @@ CASES = [
     Form(CASE, who="staff", action=CASE + "/messages"),
     Form(CASE, who="staff", action=CASE + "/stage"),
     Form("/casework/break-glass", who="staff", values={"reference": "C-CNRY01"}),
+    # Training: the name on a certificate (the learner's), a trainer's reason for revoking it
+    Step("a learner with a completed course", training_learner),
+    Form(certificate_page, who="learner"),
+    Form(certificate_page, who="staff", action=lambda w: w.state["certificate"] + "/revoke"),
     # JSON API: phone apps (no account) and partner systems (personal access tokens)
     Api("POST", "/api/v1/reports", REPORT_BODY, expect=(201,), then=remember_api_report),
     Api("POST", "/api/v1/reports/messages", lambda w: {"receipt": w.state["api_receipt"], "body": TEXT}),
@@ -746,6 +772,8 @@ NOT_PERSONAL = {
     "casework_api.accept": "a referral id and a worker id",
     "casework.worker": "a worker id",
     "casework.change_task": "a task id and done or not",
+    "training_feedback.course_feedback": "a course's questionnaire statements: course material trainers write",
+    "training_feedback.answer": "scores from 1 to 5 chosen from fixed options, kept without the person",
 }
 
 
