@@ -272,3 +272,22 @@ def test_suppression_is_shared_with_casework():
         naive = [["<5" if value < 5 else str(value) for value in line] for line in grid]
         with pytest.raises(AssertionError):
             assert_not_recoverable(naive)
+
+
+def test_certificate_page_offers_the_after_questionnaire(training, make_user):
+    from core.db import connection
+    from plugins.training import certificates
+    from plugins.training.models import Enrolment
+
+    trainer, learner = make_user("trainer"), make_user("learner")
+    course_id = make_course(training)
+    set_statements(signed_in(training, trainer), course_id)
+    enrolment_id = enrol(training, learner, course_id, completed_at=datetime.datetime(2026, 2, 1))
+    with training.test_request_context(), connection():
+        certificate = certificates.issue_for(Enrolment.get_by_id(enrolment_id))
+    client = signed_in(training, learner)
+    path = f"/training/certificates/{certificate.id}"
+    link = f"/training/feedback/courses/{course_id}/after"
+    assert link in client.get(path).get_data(as_text=True)
+    answer(client, course_id, "after", [4, 4])
+    assert link not in client.get(path).get_data(as_text=True)  # answered: no longer offered

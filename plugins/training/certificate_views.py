@@ -109,11 +109,19 @@ def certificate(certificate_id: int):
             flash(_("Your certificate is ready."), "success")
             return redirect(url_for(".certificate", certificate_id=cert.id))
     suggested = typed if typed is not None else (current_user.working_name or "")
+    questionnaire = None
+    if cert.user_id == current_user.id and cert.enrolment_id:
+        from plugins.training.feedback_views import pending_for
+        from plugins.training.models import Enrolment
+
+        enrolment = Enrolment.get_or_none(Enrolment.id == cert.enrolment_id)
+        if enrolment is not None and "after" in pending_for(enrolment):
+            questionnaire = url_for("training_feedback.answer", course_id=enrolment.course_id, kind="after")
     return render_template("training/certificates/certificate.html", cert=cert, fields=_fields(cert),
                            status=certificates.status_of(cert), labels=status_labels(),
                            sentence=status_sentence(cert) if cert.signature else "", error=error,
                            suggested=suggested, is_owner=cert.user_id == current_user.id,
-                           is_trainer=_is_trainer()), (422 if error else 200)
+                           is_trainer=_is_trainer(), questionnaire=questionnaire), (422 if error else 200)
 
 
 @bp.route("/certificates/<int:certificate_id>/print")
