@@ -258,3 +258,18 @@ def test_the_course_page_shows_progress_and_links_to_the_lessons(app, learner):
     assert "Done: 1 of 2" in page and f'href="/training/learn/courses/{course_id}"' in page
     outsider = app.test_client().get(f"/training/courses/{course_id}").get_data(as_text=True)
     assert "Done:" not in outsider
+
+
+def test_a_cancelled_date_does_not_keep_a_session_from_counting(app, learner):
+    from plugins.training.models import Attendance, Booking, SessionDate
+
+    course_id, lessons = build(app, rule="chosen", counts=(False, False))
+    _quiz_id, session_id, date_ids = quiz_and_session(app, course_id, quiz_counts=False, dates=2)
+    enrolment_id = enrol(app, course_id, learner)
+    with app.app_context(), connection():
+        Booking.create(session=session_id, user=learner.id, status="booked")
+        Attendance.create(session_date=date_ids[0], user=learner.id, status="present")
+    assert check(app, enrolment_id) is False  # the second date is still to come
+    with app.app_context(), connection():
+        SessionDate.update(cancelled_at=utcnow()).where(SessionDate.id == date_ids[1]).execute()
+    assert check(app, enrolment_id) is True  # nobody can attend a cancelled date

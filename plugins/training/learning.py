@@ -181,7 +181,9 @@ def _session_items(enrolment: Enrolment, course: Course) -> list[dict]:
     booked = {row.session_id for row in Booking.select(Booking.session).where(
         Booking.session.in_(ids) & (Booking.user == user) & (Booking.status == "booked"))}
     dates: dict[int, set[int]] = {sid: set() for sid in ids}
-    for row in SessionDate.select(SessionDate.id, SessionDate.session).where(SessionDate.session.in_(ids)):
+    # A cancelled date is not held, so nobody can attend it: it does not count.
+    for row in SessionDate.select(SessionDate.id, SessionDate.session).where(
+            SessionDate.session.in_(ids) & SessionDate.cancelled_at.is_null()):
         dates[row.session_id].add(row.id)
     all_dates = [d for ds in dates.values() for d in ds]
     attended: set[int] = set()
