@@ -92,7 +92,7 @@ def _names(ids) -> dict[int, str]:
     ids = {i for i in ids if i}
     if not ids:
         return {}
-    return {user.id: user.display_name for user in User.select().where(User.id.in_(list(ids)))}
+    return {user.id: user.display_name() for user in User.select().where(User.id.in_(list(ids)))}
 
 
 # -- the caseload ------------------------------------------------------------------------------------
