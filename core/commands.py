@@ -149,8 +149,14 @@ def demo(password):
     with connection():
         accounts, password = fill(current_app, password or secrets.token_urlsafe(9))
     click.echo("Demo data created. Everything in it is made up.")
-    base = current_app.config["BASE_URL"] or "http://127.0.0.1:8000"
-    click.echo(f"Sign in at {base.rstrip('/')}/account/login with password: {password}")
+    base = current_app.config["BASE_URL"]
+    if base:
+        click.echo(f"Sign in at {base.rstrip('/')}/account/login with password: {password}")
+    else:
+        # Where the site runs is not known here: `serve --port` chooses it and BASE_URL is unset.
+        click.echo(f"Sign in at /account/login on the address `redumbrella serve` prints when it starts, "
+                   f"with password: {password}")
+        click.echo("Set BASE_URL (or run `redumbrella init --base-url ...`) to have the full address here.")
     click.echo("Staff accounts (moderator, caseworker, trainer, admin) set up two-factor at first sign-in.")
     for role, user in accounts.items():
         click.echo(f"  {role:<11} {user.email}")

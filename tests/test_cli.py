@@ -49,9 +49,12 @@ def test_demo_fills_a_fresh_instance_and_says_how_to_sign_in(app, database_url, 
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "made up" in out
-    match = re.search(r"Sign in at (http://\S+/account/login) with password: (\S+)", out)
+    # BASE_URL is unset: the address is not known here (serve --port chooses it), so no port is made up.
+    match = re.search(r"Sign in at /account/login on the address `redumbrella serve` prints when it starts, "
+                      r"with password: (\S+)", out)
     assert match, out
-    password = match.group(2)
+    assert ":8000" not in out and "BASE_URL" in out
+    password = match.group(1)
     for role in role_table(app):
         assert re.search(rf"^\s+{role}\s+{role}@demo\.invalid$", out, re.M), f"no {role} account listed"
 
@@ -66,6 +69,17 @@ def test_demo_fills_a_fresh_instance_and_says_how_to_sign_in(app, database_url, 
     client = app.test_client()
     sign_in(client, "member@demo.invalid", password)
     assert "Sign out" in client.get("/").get_data(as_text=True)
+
+    # With BASE_URL set (here another port than 8000), that is the address given, and run again the
+    # new password printed is the one that works.
+    env["REDUMBRELLA_BASE_URL"] = "http://127.0.0.1:8765"
+    again = run([SCRIPT, "demo"], env, timeout=120)
+    assert again.returncode == 0, again.stderr
+    match = re.search(r"Sign in at http://127\.0\.0\.1:8765/account/login with password: (\S+)", again.stdout)
+    assert match and ":8000" not in again.stdout, again.stdout
+    again_client = app.test_client()
+    sign_in(again_client, "member@demo.invalid", match.group(1))
+    assert "Sign out" in again_client.get("/").get_data(as_text=True)
 
 
 def test_users_create_without_a_terminal_says_where_the_password_comes_from(app):
