@@ -162,6 +162,8 @@ def test_supervisors_see_every_case_and_filter_by_stage_and_worker(app, client, 
     everything = client.get("/casework/").get_data(as_text=True)
     assert mine in everything and theirs in everything
     assert f"#{worker.id}" in everything and "bound method" not in everything  # each worker named
+    case_page = client.get(f"/casework/cases/{mine}").get_data(as_text=True)
+    assert f">#{other.id}</option>" in case_page and "bound method" not in case_page
     only_other = client.get(f"/casework/?worker={other.id}").get_data(as_text=True)
     assert theirs in only_other and mine not in only_other
     assert mine not in client.get("/casework/?stage=active").get_data(as_text=True)
