@@ -320,6 +320,7 @@ def test_learners_list(training, make_user):
     issued(training, learner, make_course(training, "Second course"))
     page = signed_in(training, learner).get("/training/certificates").get_data(as_text=True)
     assert "First course" in page and "Second course" in page and "enter your name" in page
+    assert 'href="/training/certificates"' in page  # in the menu
 
 
 # -- renewal reminders --------------------------------------------------------------------------------

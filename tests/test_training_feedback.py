@@ -228,6 +228,7 @@ def test_completions_by_sector_and_organisation_suppress_small_cells(training, m
     client = signed_in(training, make_user("trainer"))
     page = client.get("/training/reports?period=quarter&start=2026-01&end=2026-06")
     assert page.status_code == 200
+    assert f"/training/feedback/courses/{course_id}" in page.get_data(as_text=True)  # trainers: the questionnaires
     from plugins.training import reports
 
     with in_db(training):

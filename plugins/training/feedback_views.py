@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from core.audit import record
-from core.permissions import requires
+from core.permissions import requires, user_has
 from plugins.training import _, questionnaires, reports
 from plugins.training.models import Course, Enrolment
 
@@ -135,7 +135,8 @@ def report_page():
     if course_id is not None:
         values["course"] = str(course_id)
     return render_template("training/feedback/reports.html", error=None, tables=tables, changes=changes,
-                           values=values, courses=courses)
+                           values=values, courses=courses,
+                           can_manage=user_has(current_app, current_user, MANAGE))
 
 
 @bp.route("/reports.csv")
