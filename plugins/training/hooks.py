@@ -124,6 +124,7 @@ def nav_items(app, user):
         NavItem(_l("Sessions"), "training_sessions.sessions", "training.learn", order=44),
         NavItem(_l("Bookings to approve"), "training_sessions.approvals", "training.organisation", order=45),
         NavItem(_l("Training reports"), "training_feedback.report_page", "training.reports", order=46),
+        NavItem(_l("My certificates"), "training_certificates.mine", "training.learn", order=47),
     ]
 
 
