@@ -130,10 +130,6 @@ def nav_items(app, user):
 
 @hookimpl
 def demo_data(app, accounts):
-    from plugins.training.models import Course
+    from plugins.training.demo import fill
 
-    if not Course.select().exists():
-        Course.create(
-            title="Demo: working with sex workers without judgement",
-            summary="A made-up sample course for professionals.",
-        )
+    fill(app, accounts)
