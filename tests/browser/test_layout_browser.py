@@ -205,3 +205,89 @@ def test_printing_shows_the_content_without_the_site_chrome(live_server, browser
     )
     assert hidden == ["none"] * 4
     assert page.locator("main h1").is_visible()
+
+
+# -- the menu on phones and desktops ------------------------------------------------------------
+
+ROLES = {"visitor": (), "member": ("member",), "moderator": ("member", "moderator")}
+
+
+def _nav(page):
+    return page.get_by_role("navigation", name="Main")
+
+
+def _focused(page) -> str:
+    return page.evaluate("document.activeElement.outerHTML.slice(0, 80)")
+
+
+def _tab_to(page, selector: str, limit: int = 40) -> None:
+    """Press Tab until the element matching selector has focus (fails after limit presses)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"document.activeElement.matches({selector!r})"):
+            return
+    raise AssertionError(f"Tab never reached {selector}; focus is on {_focused(page)}")
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+@pytest.mark.parametrize("role", list(ROLES))
+def test_on_a_phone_the_menu_is_collapsed_and_opens_by_keyboard(app, live_server, browser_page, browser_sign_in,
+                                                                make_user, screenshot, role, javascript):
+    enable(app, "reporting", "alerts", "casework", "training")
+    page = browser_page(viewport=(360, 640), javascript=javascript)
+    if ROLES[role]:
+        browser_sign_in(page, live_server, make_user(*ROLES[role]))
+    page.goto(f"{live_server}/")
+    links = _nav(page).locator("a, button")
+    assert links.count() >= 3
+    # The page starts near the top: only the bar with the quick exit and one "Menu" row above it.
+    assert page.locator("main").bounding_box()["y"] <= 120, role
+    assert page.locator("main h1").bounding_box()["y"] <= 160, role
+    for index in range(links.count()):
+        assert not links.nth(index).is_visible(), (role, index)
+    screenshot(page, f"phone-360-menu-closed-{role}-{'js' if javascript else 'nojs'}")
+
+    # The quick exit is on screen and reached by keyboard before the menu.
+    exit_box = _exit_link(page).bounding_box()
+    assert _exit_link(page).is_visible() and exit_box["y"] + exit_box["height"] <= 640
+    _tab_to(page, ".quick-exit")
+
+    # The menu is one button away, opened from the keyboard, and every item is then reachable.
+    toggle = _nav(page).locator("summary")
+    assert toggle.inner_text().strip() == "Menu"
+    assert toggle.evaluate("el => el.getAttribute('aria-expanded') ?? el.parentElement.open") in (False, "false")
+    _tab_to(page, ".nav-menu > summary")
+    page.keyboard.press("Enter")
+    assert toggle.evaluate("el => el.parentElement.open") is True
+    screenshot(page, f"phone-360-menu-open-{role}-{'js' if javascript else 'nojs'}")
+    for index in range(links.count()):
+        link = links.nth(index)
+        assert link.is_visible(), (role, index)
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360, (role, index)
+        page.keyboard.press("Tab")
+        assert link.evaluate("el => el === document.activeElement"), (role, index, _focused(page))
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
+    assert _exit_link(page).is_visible()
+    # And it closes again.
+    toggle.click()
+    assert not links.first.is_visible()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_on_a_desktop_the_menu_is_shown_open(app, live_server, browser_page, browser_sign_in, make_user,
+                                             javascript):
+    enable(app, "reporting", "alerts", "casework", "training")
+    page = browser_page(javascript=javascript)
+    browser_sign_in(page, live_server, make_user("member", "moderator"))
+    page.goto(f"{live_server}/")
+    assert not _nav(page).locator("summary").is_visible()
+    links = _nav(page).locator("a, button")
+    assert links.count() >= 5
+    for index in range(links.count()):
+        assert links.nth(index).is_visible(), index
+        assert links.nth(index).bounding_box()["y"] < 160, index  # right under the bar
+    _tab_to(page, ".quick-exit")
+    for index in range(links.count()):
+        page.keyboard.press("Tab")
+        assert links.nth(index).evaluate("el => el === document.activeElement"), (index, _focused(page))
