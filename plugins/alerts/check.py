@@ -148,34 +148,6 @@ def lookup(pairs: list[tuple[str, str]]) -> Outcome:
     alerts = sorted((row for row in rows if row[0] is not None), key=lambda row: row[1], reverse=True)
     kinds = [kind for kind in WARNING_KINDS if any(row[2] == kind for row in alerts)]
     return Outcome(CAUTION, [row[0] for row in alerts], kinds=kinds)
-    ring = keyring()
-    indexes = [(kind, ring.blind_index(kind, value)) for kind, value in pairs]
-    match = " OR ".join(["(i.kind = %s AND i.blind_index = %s)"] * len(indexes))
-    params = [part for pair in indexes for part in pair]
-    today = utcnow().date()
-    # Only placeholders are joined into these statements; every value is a parameter.
-    alert_sql = (
-        "SELECT DISTINCT a.id, a.published_at FROM alerts_identifier i "  # noqa: S608  # nosec B608  # placeholders only
-        "JOIN alerts_alert a ON a.id = i.alert_id "
-        f"WHERE ({match}) AND a.status IN ('published', 'updated') "
-        "AND (a.expires_on IS NULL OR a.expires_on >= %s) ORDER BY a.published_at DESC"
-    )
-    rows = run_sql(alert_sql, [*params, today]).fetchall()
-    if rows:
-        return Outcome(CAUTION, [row[0] for row in rows])
-    report_sql = (
-        "SELECT 1 FROM reporting_perpetrator_identifier i "  # noqa: S608  # nosec B608  # placeholders only
-        "JOIN reporting_report r ON r.id = i.report_id "
-        f"WHERE ({match}) AND r.status = 'verified' AND EXISTS (SELECT 1 FROM reporting_consent c "
-        "WHERE c.report_id = r.id AND c.purpose = 'share_alert' AND c.withdrawn_at IS NULL) "
-        # A report behind a withdrawn alert no longer warns on its own: withdrawing is the team's
-        # judgement that this warning should not stand, and it takes effect at once.
-        "AND NOT EXISTS (SELECT 1 FROM alerts_source s JOIN alerts_alert w ON w.id = s.alert_id "
-        "WHERE s.report_id = r.id AND w.status = 'withdrawn') LIMIT 1"
-    )
-    if run_sql(report_sql, params).fetchone():
-        return Outcome(CAUTION)
-    return Outcome(NO_RECORD)
 
 
 # -- quota, audit, enumeration -----------------------------------------------------------------
