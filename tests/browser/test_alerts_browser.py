@@ -80,6 +80,7 @@ def test_a_member_reads_prints_and_checks_on_a_phone_without_javascript(app, liv
     member = make_user("member", email="member@example.org")
     page = browser_page(javascript=False, viewport=(360, 740))
     browser_sign_in_two_factor(page, live_server, app, member)
+    page.get_by_role("navigation", name="Main").get_by_text("Menu").click()  # collapsed on a phone
     with page.expect_navigation():
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Alerts", exact=True).click()
     assert page.get_by_role("link", name="Man who robs after booking").is_visible()
