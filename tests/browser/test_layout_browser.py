@@ -64,6 +64,92 @@ def test_quick_exit_is_a_plain_link_without_javascript(live_server, neutral_site
     assert page.title() == "Weather"
 
 
+def _visible_text(page, selector: str) -> str:
+    return page.locator(selector).inner_text()
+
+
+def test_back_after_quick_exit_does_not_bring_the_site_back(live_server, neutral_site, browser_page):
+    """As the home page says with JavaScript on: pages of the site open before the exit are
+    replaced by the neutral site when reached again with Back, before they are drawn."""
+    page = browser_page()
+    before = f"{neutral_site}?visited-before"
+    page.goto(before)
+    page.goto(f"{live_server}/")
+    page.goto(f"{live_server}/account/login")
+    entries = _history_length(page)
+    with page.expect_navigation(url=neutral_site):
+        _exit_link(page).click()
+
+    shown = []
+    page.on("framenavigated", lambda frame: shown.append(frame.url) if frame == page.main_frame else None)
+    page.go_back()  # to where the home page was: it is left again at once
+    page.wait_for_url(neutral_site)
+    assert page.title() == "Weather"
+    assert _history_length(page) == entries  # replaced, not stacked
+    page.go_back()
+    assert page.url == before
+    page.go_forward()
+    page.wait_for_url(neutral_site)
+    assert page.title() == "Weather"
+    assert all(not url.startswith(live_server) or url == f"{live_server}/" for url in shown)
+
+    # Coming back on purpose (the address typed again) works, and so does Back between pages
+    # opened since.
+    page.goto(f"{live_server}/")
+    assert page.locator("main h1").is_visible()
+    page.goto(f"{live_server}/account/login")
+    page.go_back()
+    assert page.url == f"{live_server}/" and page.locator("main h1").is_visible()
+
+
+def test_pressing_shift_three_times_leaves_and_is_announced(live_server, neutral_site, browser_page):
+    page = browser_page()
+    page.goto(f"{live_server}/account/login")
+    field = page.get_by_label("Email")
+    field.focus()
+    status = page.locator(".site-header [role=status]")
+    page.keyboard.press("Shift")
+    assert status.inner_text() == "Shift, press 2 more times to leave this site."
+    page.keyboard.press("Shift+A")  # Shift used for a capital letter: the count starts again
+    assert "three times in a row" in status.inner_text()
+    page.keyboard.press("Shift")
+    page.keyboard.press("Shift")
+    assert status.inner_text() == "Shift, press 1 more time to leave this site."
+    assert page.url == f"{live_server}/account/login"
+    with page.expect_navigation(url=neutral_site):
+        page.keyboard.press("Shift")
+    assert page.title() == "Weather"
+
+
+def test_the_words_about_quick_exit_match_what_it_does_with_javascript(live_server, browser_page):
+    page = browser_page()
+    page.goto(f"{live_server}/")
+    safety = _visible_text(page, ".safety")
+    assert "press Shift three times" in safety
+    assert "pressing Back takes you to that website again" in safety
+    assert "history list still shows this site" in safety
+    assert "cannot clear your browser's history" not in safety
+    assert "press Shift three times" in _visible_text(page, ".quick-exit-tip")
+    assert page.locator(".quick-exit-key").first.is_visible()  # "Esc" shown on the button (desktop)
+
+
+def test_without_javascript_the_words_say_back_brings_the_site_back_and_it_does(live_server, neutral_site,
+                                                                                browser_page):
+    page = browser_page(javascript=False)
+    page.goto(f"{live_server}/")
+    safety = _visible_text(page, ".safety")
+    assert "It cannot clear your browser's history, so pressing Back brings this site back" in safety
+    assert "Esc" not in safety and "Shift" not in safety  # keys do nothing without JavaScript
+    tip = _visible_text(page, ".quick-exit-tip")
+    assert "Esc" not in tip and "Use the Quick exit button" in tip
+    assert not page.locator(".quick-exit-key").first.is_visible()
+    assert "Esc" not in (_exit_link(page).get_attribute("title") or "")
+    with page.expect_navigation(url=neutral_site):
+        _exit_link(page).click()
+    page.go_back()  # exactly as the page said
+    assert page.url == f"{live_server}/"
+
+
 # -- nothing from elsewhere ---------------------------------------------------------------------
 
 
