@@ -155,7 +155,7 @@ def test_ports_follow_the_encryption_chosen(make_app):
 
 
 def _invite(client, email="new.colleague@example.org", locale="es"):
-    return post_form(client, "/admin/invitations", {"email": email, "roles": ["caseworker"], "locale": locale},
+    return post_form(client, "/admin/invitations", {"email": email, "roles": ["moderator"], "locale": locale},
                      token_from="/admin/invitations")
 
 
