@@ -22,9 +22,11 @@ def fill(app, accounts) -> None:
                     needs="DEMO: made-up sample. Would like to talk about options.", **base)
     samples = [("DEMO Rowan", "07700 900002", "assessment"), ("DEMO Jules", "07700 900003", "plan"),
                ("DEMO Ash", "07700 900004", "active")]
+    client = accounts.get("member")  # the demo member is DEMO Jules, so "Your support" has a case to show
     for name, number, stage in samples:
         referral = Referral.create(source="partner", working_name=name, contact=number,
                                    referred_by=accounts.get("partner"),
+                                   client=client if stage == "plan" else None,
                                    client_agreed_at=datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
                                    **base)
         case = service.accept_referral(referral, supervisor or worker, worker.id if supervisor else None)
@@ -32,6 +34,9 @@ def fill(app, accounts) -> None:
                                            "note": "DEMO: made-up sample contact."})
         service.add_task(case, worker, "DEMO: call back about housing",
                          datetime.date.today() + datetime.timedelta(days=2))
+        if case.client_id:
+            service.add_message(case, worker, "DEMO: made-up message. I have the leaflet about housing for you. "
+                                              "Shall we meet on Thursday?")
         for step in ("assessment", "plan", "active"):
             try:
                 case = service.set_stage(case, step, worker)
