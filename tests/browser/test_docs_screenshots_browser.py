@@ -1,0 +1,137 @@
+"""The demo data (`redumbrella demo`) seen in a real browser on a 360 px phone with JavaScript off:
+the key training and casework screens, each one checked (its heading, no sideways scrolling, no
+serious axe violation).
+
+These pages are the screenshots of docs/modules/training.md and docs/modules/casework.md. To make
+them again after changing a page:
+
+    REDUMBRELLA_DOCS_SCREENSHOTS=1 .venv/bin/pytest tests/browser/test_docs_screenshots_browser.py
+
+which writes small PNGs (360 px wide, 64 colours) into docs/modules/img/. Without the variable the
+pages go to test-artifacts/ like every other browser test's screenshots.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from helpers import TEST_PASSWORD
+
+from core.db import connection
+
+pytestmark = pytest.mark.browser
+
+PHONE = (360, 740)
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "modules" / "img"
+MAX_HEIGHT = 1800  # a long page is cut here: the docs show its top
+
+
+@pytest.fixture
+def demo(app):
+    """The test database filled exactly as `redumbrella demo` fills an instance."""
+    from core.demo import fill
+
+    with app.app_context(), connection():
+        accounts, _password = fill(app, TEST_PASSWORD)
+    return accounts
+
+
+@pytest.fixture
+def shoot(screenshot, axe_serious):
+    """Check the page, then save it for the docs when asked to (small PNG), else as a test artifact."""
+
+    def take(page, name: str, heading: str) -> None:
+        assert page.get_by_role("heading", name=heading, level=1).is_visible(), page.url
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE[0], page.url
+        assert axe_serious(page) == [], page.url
+        if os.environ.get("REDUMBRELLA_DOCS_SCREENSHOTS") != "1":
+            screenshot(page, name)
+            return
+        from PIL import Image
+
+        image = Image.open(io.BytesIO(page.screenshot(full_page=True)))
+        if image.height > MAX_HEIGHT:
+            image = image.crop((0, 0, image.width, MAX_HEIGHT))
+        image = image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+        image.save(DOCS_IMAGES / f"{name}.png", optimize=True)
+
+    return take
+
+
+def _signed_in(browser_page, browser_sign_in, live_server, user):
+    page = browser_page(javascript=False, viewport=PHONE)
+    browser_sign_in(page, live_server, user, TEST_PASSWORD)
+    return page
+
+
+def test_training_screens_from_the_demo(app, demo, live_server, browser_page, browser_sign_in, shoot):
+    from plugins.training.models import Certificate, Course, Lesson, Module, Quiz, Session
+
+    with app.app_context(), connection():
+        course = Course.get(Course.title == "Demo: working with sex workers without judgement")
+        lesson = (Lesson.select().join(Module).where(Module.course == course.id)
+                  .order_by(Module.position, Lesson.position).first())
+        quiz = Quiz.get(Quiz.course == course.id)
+        session = Session.get(Session.course == course.id)
+        certificate = Certificate.get(Certificate.user == demo["learner"].id)
+
+    page = _signed_in(browser_page, browser_sign_in, live_server, demo["learner"])
+    page.goto(f"{live_server}/training/")
+    assert "Demo: working with sex workers without judgement" in page.content()
+    shoot(page, "training-catalogue", "Training for professionals")
+
+    page.goto(f"{live_server}/training/learn/lessons/{lesson.id}")
+    assert "DEMO: made-up sample text." in page.content()
+    shoot(page, "training-lesson", lesson.title)
+
+    page.goto(f"{live_server}/training/quiz/{quiz.id}")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Start the quiz").click()
+    assert "/training/quiz/attempt/" in page.url
+    shoot(page, "training-quiz-attempt", quiz.title)
+
+    page.goto(f"{live_server}/training/sessions/{session.id}")
+    assert "Cancel my place" in page.content()  # the demo learner has a place
+    shoot(page, "training-session", session.title)
+
+    page.goto(f"{live_server}/training/certificates/{certificate.id}")
+    assert "Demo Learner (made up)" in page.content()
+    shoot(page, "training-certificate", "Certificate: Demo: a short introduction")
+
+    trainer = _signed_in(browser_page, browser_sign_in, live_server, demo["trainer"])
+    trainer.goto(f"{live_server}/training/author/courses/{course.id}")
+    shoot(trainer, "training-author-course", course.title)
+
+    stranger = browser_page(javascript=False, viewport=PHONE)
+    stranger.goto(f"{live_server}/training/verify/{certificate.code}")
+    assert stranger.locator("#certificate-status").get_attribute("data-status") == "valid"
+    shoot(stranger, "training-verify", "Check a certificate")
+
+
+def test_casework_screens_from_the_demo(app, demo, live_server, browser_page, browser_sign_in, shoot):
+    from plugins.casework.models import Case
+
+    with app.app_context(), connection():
+        case = Case.get(Case.stage == "active")  # DEMO Ash (names are encrypted: not searchable)
+
+    worker = _signed_in(browser_page, browser_sign_in, live_server, demo["caseworker"])
+    worker.goto(f"{live_server}/casework/referrals")
+    assert "DEMO Sky" in worker.content()
+    shoot(worker, "casework-referrals", "Referrals")
+
+    worker.goto(f"{live_server}/casework/cases/{case.reference}")
+    assert "DEMO Ash" in worker.content()
+    shoot(worker, "casework-case", f"Case {case.reference}")
+
+    supervisor = _signed_in(browser_page, browser_sign_in, live_server, demo["casework_supervisor"])
+    supervisor.goto(f"{live_server}/casework/dashboard")
+    shoot(supervisor, "casework-dashboard", "Caseload")
+
+    client = _signed_in(browser_page, browser_sign_in, live_server, demo["member"])
+    client.goto(f"{live_server}/casework/my-support/")
+    assert "Shall we meet on Thursday?" in client.content()
+    shoot(client, "casework-your-support", "Your support")
