@@ -37,7 +37,16 @@ class PluginInfo:
 
 
 class PluginError(Exception):
-    """A plugin change that cannot be made; the message says why, in words for an administrator."""
+    """A plugin change that cannot be made; the message says why, with the plugins' names as the
+    command line takes them. A refusal for a requirement also says which plugins, so the admin
+    page can name them by their translated labels: `needs` (enabling `plugin` needs `others` on)
+    or `needed_by` (disabling `plugin` is refused while `others` are on)."""
+
+    def __init__(self, message: str, *, kind: str = "", plugin: str = "", others: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.kind = kind
+        self.plugin = plugin
+        self.others = others
 
 
 class PluginRegistry:
@@ -119,13 +128,15 @@ class PluginRegistry:
             missing = [req for req in self.infos[name].requires if req not in current]
             if missing:
                 needed = ", ".join(missing)
-                raise PluginError(_("%(name)s needs %(needed)s: enable %(needed)s first", name=name, needed=needed))
+                raise PluginError(_("%(name)s needs %(needed)s: enable %(needed)s first", name=name, needed=needed),
+                                  kind="needs", plugin=name, others=tuple(missing))
             current.add(name)
         else:
             dependants = [other for other in current if name in self.infos[other].requires]
             if dependants:
                 names = ", ".join(sorted(dependants))
-                raise PluginError(_("%(names)s needs %(name)s: disable %(names)s first", names=names, name=name))
+                raise PluginError(_("%(names)s needs %(name)s: disable %(names)s first", names=names, name=name),
+                                  kind="needed_by", plugin=name, others=tuple(sorted(dependants)))
             current.discard(name)
         PluginState.insert(name=name, enabled=enabled).on_conflict(
             conflict_target=[PluginState.name],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from babel.lists import format_list
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
@@ -17,13 +19,38 @@ MANAGE_PLUGINS = "admin.plugins"
 @bp.route("/plugins")
 @requires(MANAGE_PLUGINS)
 def plugins():
+    return _plugins_page()
+
+
+def _plugins_page(refusal: str = "", status: int = 200):
     registry = get_registry()
     enabled = registry.enabled()
     rows = [
-        {"info": registry.infos[name], "enabled": name in enabled, "has_settings": schema_for(name) is not None}
+        {"info": registry.infos[name], "enabled": name in enabled, "has_settings": schema_for(name) is not None,
+         "needs": _labels(registry, registry.infos[name].requires)}
         for name in registry.names
     ]
-    return render_template("admin/plugins.html", rows=rows, core_settings=schema_for("core") is not None)
+    return render_template("admin/plugins.html", rows=rows, core_settings=schema_for("core") is not None,
+                           refusal=refusal), status
+
+
+def _labels(registry, names) -> str:
+    """Plugins by their translated labels, as a list for a sentence."""
+    return format_list([str(registry.infos[name].label) if name in registry.infos else name for name in names],
+                       locale=get_locale())
+
+
+def _refusal(registry, exc: PluginError) -> str:
+    """Why a switch was refused, naming modules as the page does (labels, not internal names)."""
+    if exc.kind not in ("needs", "needed_by"):
+        return str(exc)
+    module = str(registry.infos[exc.plugin].label)
+    others = _labels(registry, exc.others)
+    if exc.kind == "needs":
+        return _("%(module)s needs %(others)s. Turn on %(others)s first.", module=module, others=others)
+    return ngettext("%(others)s needs %(module)s. To turn off %(module)s, first turn off %(others)s.",
+                    "%(others)s need %(module)s. To turn off %(module)s, first turn off %(others)s.",
+                    len(exc.others), others=others, module=module)
 
 
 @bp.route("/plugins/<name>", methods=["POST"])
@@ -35,9 +62,8 @@ def switch_plugin(name: str):
     enable = request.form.get("enabled") == "1"
     try:
         registry.set_enabled(name, enable)
-    except PluginError as exc:
-        flash(_("That change was not made: %(reason)s", reason=str(exc)), "error")
-        return render_template("admin/plugins_refused.html", reason=str(exc)), 409
+    except PluginError as exc:  # the same page again, saying why (409: the change conflicts with the others)
+        return _plugins_page(refusal=_refusal(registry, exc), status=409)
     label = registry.infos[name].label
     flash(_("%(plugin)s is on.", plugin=label) if enable else _("%(plugin)s is off.", plugin=label), "info")
     return redirect(url_for("admin.plugins"), code=303)
