@@ -254,6 +254,7 @@ def test_moderators_see_pictures_and_each_view_is_audited(app, staff):
         file_id = Attachment.get().id
     page = _page(staff.get(f"/reporting/moderate/{reference}"))
     assert f"/reporting/moderate/{reference}/files/{file_id}" in page
+    assert "(1 KB)" in page and "(0 KB)" not in page  # a small picture's size rounds up, never to nothing
     picture = staff.get(f"/reporting/moderate/{reference}/files/{file_id}")
     assert picture.status_code == 200 and picture.mimetype == "image/png"
     assert Image.open(io.BytesIO(picture.data)).getpixel((1, 1))[:3] == (0, 0, 255)
