@@ -63,7 +63,7 @@ FEEDBACK_LINK_DAYS = 60
 
 RISK_LABELS = {"standard": _l("Standard"), "medium": _l("Medium"), "high": _l("High")}
 NEED_LABELS = {"none": _l("No need"), "some": _l("Some need"), "high": _l("High need")}
-GOAL_LABELS = {"open": _l("Open"), "met": _l("Met"), "not_met": _l("Not met"),
+GOAL_LABELS = {"open": _l("In progress"), "met": _l("Met"), "not_met": _l("Not met"),
                "not_applicable": _l("Not applicable")}
 JUSTICE_PATH_LABELS = {
     "undecided": _l("Not decided yet"),

@@ -102,7 +102,7 @@ class ShareForm(FlaskForm):
 
 
 class GoalForm(FlaskForm):
-    domain = SelectField(_l("Area"))
+    domain = SelectField(_l("Area of need"))
     text = _text(_l("Goal"), required=True, max_length=2000, message=_l("Please write the goal."))
 
 

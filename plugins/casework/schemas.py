@@ -73,7 +73,7 @@ COMPENSATION_STATUSES = {
     "appeal": _l("Appeal"),
     "paid": _l("Paid"),
     "refused": _l("Refused"),
-    "withdrawn": _l("Withdrawn"),
+    "withdrawn": _l("Claim withdrawn"),
 }
 
 # What a worker checks before asking to close a case.

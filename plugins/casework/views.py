@@ -68,7 +68,7 @@ def channel_labels() -> dict:
 def outcome_labels() -> dict:
     return {
         "spoke": _("Spoke with them"), "message_left": _("Left a message"), "no_answer": _("No answer"),
-        "unsafe_to_talk": _("Not safe to talk"), "failed": _("Could not get through"), "met": _("Met"),
+        "unsafe_to_talk": _("Not safe to talk"), "failed": _("Could not get through"), "met": _("Met in person"),
     }
 
 
