@@ -12,7 +12,8 @@ ALL_PLUGINS = ("reporting", "alerts", "casework", "training")
 
 
 PUBLIC_PAGES = [("home", "/"), ("sign-in", "/account/login"), ("reporting", "/reporting/"),
-                ("training", "/training/"), ("not-found", "/no-such-page")]
+                ("training", "/training/"), ("training-verify", "/training/verify"),
+                ("casework-support", "/casework/support"), ("not-found", "/no-such-page")]
 
 
 @pytest.mark.parametrize(("viewport", "pages"), [((360, 640), PUBLIC_PAGES), ((1280, 800), PUBLIC_PAGES[:2])],
@@ -46,9 +47,15 @@ def test_signed_in_pages_have_no_serious_accessibility_violations(app, live_serv
     enable(app, *ALL_PLUGINS)
     viewport = (1280, 800)  # staff mostly work at a desk; the phone layout is covered by the public pages
     page = browser_page(viewport=viewport)
-    browser_sign_in(page, live_server, make_user("moderator", "caseworker", "admin"))
+    browser_sign_in(page, live_server, make_user("moderator", "caseworker", "casework_supervisor", "trainer", "admin"))
     width = viewport[0]
     for name, path in [("home-signed-in", "/"), ("alerts", "/alerts/"), ("casework", "/casework/"),
+                       ("casework-referrals", "/casework/referrals"), ("casework-dashboard", "/casework/dashboard"),
+                       ("casework-returns", "/casework/returns"), ("training-author", "/training/author/"),
+                       ("training-author-new", "/training/author/courses/new"),
+                       ("training-sessions", "/training/author/sessions/"),
+                       ("training-certificates-issued", "/training/certificates/issued"),
+                       ("training-reports", "/training/reports"),
                        ("admin-plugins", "/admin/plugins"), ("profile", "/account/profile")]:
         response = page.goto(f"{live_server}{path}")
         assert response.status == 200, path
