@@ -44,6 +44,13 @@ def register_permissions(app):
 
 
 @hookimpl
+def audit_actions(app):
+    from core.views.audit import CORE_ACTIONS
+
+    return CORE_ACTIONS
+
+
+@hookimpl
 def register_tasks(app):
     from core.accounts import invitations, membership, reset
     from core.retention import purge_expired

@@ -38,6 +38,12 @@ def register_permissions(app):
 
 
 @hookspec
+def audit_actions(app):
+    """Return {audit action code: lazy label} for the codes a plugin records, so the audit log page
+    shows words; a code nobody labels is shown as it is."""
+
+
+@hookspec
 def register_translations(app):
     """Return the plugin's core.i18n.PluginDomain so its pages use its own catalog."""
 

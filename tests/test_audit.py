@@ -174,6 +174,46 @@ def test_bad_filters_get_a_clear_message_not_an_error(admin_client, query, messa
     assert message in page and 'role="alert"' in page and "aria-describedby" in page
 
 
+def test_actions_are_shown_in_words_and_staff_by_working_name(app, admin_client, make_user):
+    from core.views.audit import CORE_ACTIONS
+
+    member = make_user("member", email="member.private@example.org")
+    moderator = make_user("moderator", email="moderator@example.org")
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        member.working_name = "Velvet Moonbeam"
+        member.save()
+        moderator.working_name = "Desk Kestrel"
+        moderator.save()
+        db.close()
+    _seed(app, [("auth.signed_in", "user:1", moderator.id), ("profile.updated", "user:2", member.id),
+                ("plugin.enabled", "plugin:reporting", None), ("test.unknown_code", "x:1", None)])
+    page = admin_client.get("/admin/audit/").get_data(as_text=True)
+    rows = "".join(_table_rows(page))
+    # Codes become words; a code nobody labels is shown as it is.
+    assert ">Signed in</a>" in rows and ">Module turned on</a>" in rows and ">Own account details changed</a>" in rows
+    assert "auth.signed_in</a>" not in rows and ">test.unknown_code</a>" in rows
+    # The filter offers the same words, keeping the codes as values.
+    assert '<option value="auth.signed_in">Signed in</option>' in page
+    # Staff by their working name (and number); members stay numbers, as the log keeps them.
+    assert f">Desk Kestrel (#{moderator.id})</a>" in rows
+    assert "Velvet Moonbeam" not in page and f">#{member.id}</a>" in rows
+    # Every code core records has words.
+    assert all(str(label) and str(label) != code for code, label in CORE_ACTIONS.items())
+
+
+def test_plugins_label_their_own_actions_even_while_off(make_app):
+    from fixtures import sample_plugin
+
+    from core.views.audit import action_label
+
+    built = make_app(extra_plugins=[sample_plugin])
+    with built.test_request_context("/"):
+        assert action_label("sample.note_added") == "Sample note added"  # the sample plugin is off
+        assert action_label("auth.signed_in") == "Signed in"
+        assert action_label("nobody.labels_this") == "nobody.labels_this"
+
+
 def test_the_page_is_translated(admin_client):
     response = admin_client.get("/admin/audit/", headers={"Accept-Language": "es"})
     assert response.status_code == 200

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import math
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField
@@ -24,6 +24,89 @@ from core.permissions import requires
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 READ_AUDIT = "admin.audit"
 PER_PAGE = 50
+
+# What core's own action codes mean, for the page; each plugin labels its own through the
+# audit_actions hook (docs/plugin-hooks.md). A code nobody labels is shown as it is.
+CORE_ACTIONS = {
+    "account.created": _l("Account created"),
+    "account.deleted": _l("Account deleted"),
+    "account.disabled": _l("Account turned off"),
+    "account.password_set": _l("Password set for an account"),
+    "audit.keyed": _l("Audit log protected with its key"),
+    "audit.viewed": _l("Audit log read"),
+    "auth.password_changed": _l("Password changed"),
+    "auth.password_reset": _l("Password reset with a link"),
+    "auth.recovery_code_used": _l("Recovery code used to sign in"),
+    "auth.recovery_codes_replaced": _l("Recovery codes replaced"),
+    "auth.reset_requested": _l("Password reset asked for"),
+    "auth.sign_in_failed": _l("Sign-in failed"),
+    "auth.signed_in": _l("Signed in"),
+    "auth.signed_out": _l("Signed out"),
+    "auth.throttled": _l("Too many attempts: asked to wait"),
+    "auth.token_created": _l("Access token created"),
+    "auth.token_revoked": _l("Access token withdrawn"),
+    "auth.two_factor_disabled": _l("Two-factor sign-in turned off"),
+    "auth.two_factor_enabled": _l("Two-factor sign-in set up"),
+    "auth.two_factor_failed": _l("Wrong two-factor code"),
+    "auth.two_factor_replaced": _l("Two-factor sign-in moved to a new device"),
+    "auth.two_factor_reset": _l("Two-factor sign-in reset by an administrator"),
+    "backup.restored": _l("Backup restored"),
+    "invitation.accepted": _l("Invitation accepted"),
+    "invitation.created": _l("Invitation sent"),
+    "invitation.resent": _l("Invitation sent again"),
+    "invitation.revoked": _l("Invitation withdrawn"),
+    "keys.rotated": _l("Encryption key replaced"),
+    "mail.retried": _l("Message sent again"),
+    "membership.application_viewed": _l("Membership application read"),
+    "membership.applied": _l("Membership applied for"),
+    "membership.approved": _l("Membership application approved"),
+    "membership.approved_existing_account": _l("Membership approved for an existing account"),
+    "membership.declined": _l("Membership application declined"),
+    "organisation.changed": _l("Organisation changed"),
+    "organisation.created": _l("Organisation created"),
+    "organisation.member_added": _l("Person added to an organisation"),
+    "organisation.member_removed": _l("Person removed from an organisation"),
+    "plugin.disabled": _l("Module turned off"),
+    "plugin.enabled": _l("Module turned on"),
+    "plugin.settings_changed": _l("Module settings changed"),
+    "profile.updated": _l("Own account details changed"),
+    "retention.deleted": _l("Old records deleted (retention)"),
+}
+
+
+def action_labels() -> dict[str, object]:
+    """{code: label} from core and every installed plugin (enabled or not: a module that is off
+    keeps its entries in the log). Asked once per request."""
+    from flask import g
+
+    from core.plugins import get_registry
+
+    if "audit_action_labels" not in g:
+        labels: dict[str, object] = {}
+        for _name, found in get_registry().call_each("audit_actions", app=current_app):
+            if isinstance(found, dict):
+                labels.update(found)
+        g.audit_action_labels = labels
+    return g.audit_action_labels
+
+
+def action_label(code: str) -> str:
+    return str(action_labels().get(code, code))
+
+
+def staff_names(actor_ids) -> dict[int, str]:
+    """Working names of the staff accounts among actor_ids, which staff may see; other accounts
+    (members) stay numbers, as the log keeps them."""
+    from core.accounts.models import User, UserRole
+    from core.permissions import staff_roles
+
+    ids = {actor_id for actor_id in actor_ids if actor_id}
+    roles = staff_roles(current_app)
+    if not ids or not roles:
+        return {}
+    staff = (User.select(User.id, User.working_name).join(UserRole)
+             .where(User.id.in_(ids), UserRole.role.in_(roles)).distinct())
+    return {user.id: user.working_name for user in staff if user.working_name}
 
 
 class AuditFilterForm(FlaskForm):
@@ -102,7 +185,8 @@ def index():
     # administrator may type anything into them.
     record("audit.viewed", target="audit")
     form = AuditFilterForm(formdata=request.args)
-    form.action.choices = [SelectChoice("", _l("Any action"))] + [SelectChoice(code) for code in _known_actions()]
+    known = sorted(((action_label(code), code) for code in _known_actions()), key=lambda pair: pair[0].lower())
+    form.action.choices = [SelectChoice("", _l("Any action"))] + [SelectChoice(code, label) for label, code in known]
     if not _parse_error_aware(form):
         return render_template("admin/audit.html", form=form, entries=[], total=0, page=1, pages=0), 400
     query = _filtered(form)
@@ -118,6 +202,8 @@ def index():
         total=total,
         page=page,
         pages=pages,
+        action_label=action_label,
+        names=staff_names(entry.actor_id for entry in entries),
         page_url=lambda number: url_for("audit.index", **{**_filter_args(), "page": number}),
         filter_url=lambda **changes: url_for("audit.index", **{**_filter_args(), **changes, "page": 1}),
     )
