@@ -48,7 +48,8 @@ def fill(app, accounts) -> None:
         for title in lesson_titles:
             lesson = authoring.add_lesson(module, trainer, {"title": title, "body": DEMO_LESSON})
             first_lesson = first_lesson or lesson
-    quiz = quizzes.create_quiz(course, trainer, {"title": "Demo quiz: the basics", "pass_mark": 60, "draw": 3})
+    settings = {"title": "Demo quiz: the basics", "pass_mark": 60, "draw": 3}  # nosec B105 - a mark, no password
+    quiz = quizzes.create_quiz(course, trainer, settings)
     quizzes.add_question(quiz, trainer, {
         "kind": "single", "text": "DEMO: someone tells you they sell sex. What do you do first?",
         "feedback": "Listening first builds trust.",
