@@ -83,16 +83,32 @@ def form_fields(schema: Schema) -> list[dict]:
             widget = "select"
         else:
             widget = "text"
+        choice_labels = field.metadata.get("choice_labels") or {}
+        choices = getattr(field.validate, "choices", None)
+        codes = field.metadata.get("codes")
         described.append(
             {
                 "name": name,
                 "widget": widget,
                 "label": field.metadata.get("label", name),
                 "help": field.metadata.get("help", ""),
-                "choices": getattr(field.validate, "choices", None),
+                # A select shows each choice's label (metadata "choice_labels") and sends its value.
+                "choices": [(choice, choice_labels.get(choice, choice)) for choice in choices] if choices else None,
+                # A list of codes (metadata "codes": {code: label}) is shown in words under its box.
+                "shown_as": functools.partial(code_line_label, codes) if codes is not None else None,
             }
         )
     return described
+
+
+def code_line_label(codes: dict, line: str) -> str:
+    """How one line of a list of codes reads: "code | Name" is the instance's own name, a listed
+    code its translated label; anything else is shown as written."""
+    code, separator, own_name = str(line).partition("|")
+    if separator and own_name.strip():
+        return own_name.strip()
+    label = codes.get(code.strip().lower())
+    return str(label) if label is not None else str(line).strip()
 
 
 def form_to_raw(schema: Schema, form) -> dict:

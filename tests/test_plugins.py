@@ -15,7 +15,7 @@ import pluggy
 import pytest
 from fixtures import sample_plugin
 from fixtures.sample_plugin import CALLS, NAV_LABEL, PAGE_TEXT, Note, calls
-from helpers import csrf_token, post_form, sign_in
+from helpers import csrf_token, enable, post_form, sign_in
 
 from core import hookspecs, retention
 from core.cli import cli
@@ -352,3 +352,40 @@ def test_a_blueprint_named_outside_its_plugin_fails_at_start_up(make_app):
     with pytest.raises(ValueError, match="name it alert or alert_"):
         make_app(extra_plugins=[squatter])
 
+
+
+def test_settings_show_choices_and_codes_in_words(app, make_app, make_user):
+    """A select shows its choices' labels (sending the values); a list of codes is shown in words
+    under its box (a listed code by its label, "code | Name" by that name, anything else as written)."""
+    from marshmallow import Schema, fields, validate
+
+    module = ModuleType("wordy_hooks")
+    module.plugin_info = PluginInfo(name="wordy", label="Wordy")
+
+    class WordySettings(Schema):
+        colour = fields.String(load_default="red", validate=validate.OneOf(("red", "blue")),
+                               metadata={"label": "Colour", "choice_labels": {"red": "Warm red", "blue": "Calm blue"}})
+        kinds = fields.List(fields.String(), load_default=lambda: ["plain", "own | Our own words", "odd"],
+                            metadata={"label": "Kinds", "codes": {"plain": "Plain note"}})
+
+    @hookimpl
+    def settings_schema(app):
+        return WordySettings
+
+    module.settings_schema = settings_schema
+    built = make_app(extra_plugins=[module])
+    client = built.test_client()
+    sign_in(client, make_user("admin"))
+    path = "/admin/plugins/wordy/settings"
+    html = client.get(path).get_data(as_text=True)
+    assert '<option value="red" selected>Warm red</option><option value="blue">Calm blue</option>' in html
+    assert "Shown in this language as: Plain note; Our own words; odd</p>" in html
+    assert post_form(client, path, {"colour": "blue", "kinds": "plain"}, token_from=path).status_code == 303
+    with built.test_request_context(), connection():
+        assert plugin_settings("wordy") == {"colour": "blue", "kinds": ["plain"]}
+
+    # A real module: the reporting options' codes (physical_assault) come with their words.
+    enable(built, "reporting")
+    html = client.get("/admin/plugins/reporting/settings").get_data(as_text=True)
+    shown = html.split('id="setting-incident_types-shown">', 1)[1].split("</p>", 1)[0]
+    assert "Physical assault" in shown and "physical_assault" not in shown

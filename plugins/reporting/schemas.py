@@ -74,7 +74,7 @@ def _lines(default: dict, label, help_text) -> fields.List:
         fields.String(validate=validate.Length(max=MAX_SHORT)),
         load_default=lambda: list(default),
         validate=_valid_lines,
-        metadata={"label": label, "help": help_text},
+        metadata={"label": label, "help": help_text, "codes": default},  # the settings page shows the words
     )
 
 
