@@ -46,6 +46,14 @@ def register_translations(app):
 
 
 @hookimpl
+def audit_actions(app):
+    """The words for this plugin's audit action codes on the audit log page."""
+    from plugins.alerts.audit_labels import ACTIONS
+
+    return ACTIONS
+
+
+@hookimpl
 def register_permissions(app):
     return [
         Permission("alerts.read", _l("Read published alerts"), VETTED),

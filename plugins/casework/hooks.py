@@ -48,6 +48,14 @@ def register_roles(app):
 
 
 @hookimpl
+def audit_actions(app):
+    """The words for this plugin's audit action codes on the audit log page."""
+    from plugins.casework.audit_labels import ACTIONS
+
+    return ACTIONS
+
+
+@hookimpl
 def register_permissions(app):
     return [
         Permission("casework.cases", _l("Work on support cases"), ("caseworker", "casework_supervisor")),

@@ -37,6 +37,14 @@ def register_translations(app):
 
 
 @hookimpl
+def audit_actions(app):
+    """The words for this plugin's audit action codes on the audit log page."""
+    from plugins.reporting.audit_labels import ACTIONS
+
+    return ACTIONS
+
+
+@hookimpl
 def register_permissions(app):
     return [
         Permission("reporting.moderate", _l("Review reports and message reporters"), ("moderator",)),

@@ -54,6 +54,14 @@ def register_roles(app):
 
 
 @hookimpl
+def audit_actions(app):
+    """The words for this plugin's audit action codes on the audit log page."""
+    from plugins.training.audit_labels import ACTIONS
+
+    return ACTIONS
+
+
+@hookimpl
 def register_permissions(app):
     # training.learn is for learners, and for the partners a gate may ask to hold a certificate;
     # no reporting, alerts or casework permission names "learner", so learners see none of that.
