@@ -14,14 +14,21 @@ training reports hide the same way.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 
 THRESHOLD = 5  # counts under this are never shown
 PRIMARY = "<5"  # a count under THRESHOLD
 SECONDARY = "*"  # hidden too, so that a count under THRESHOLD cannot be worked out from a total
 
 
-def suppress(grid: list[list[int]], threshold: int = THRESHOLD) -> dict[tuple[int, int], str]:
+def suppress(grid: list[list[int]], threshold: int = THRESHOLD, hidden: Iterable[tuple[int, int]] = (),
+             zeros_shown: bool = False) -> dict[tuple[int, int], str]:
     """Which cells of a table to hide, and how: {(row, column): "<5" or "*"}.
+
+    `hidden`: cells that must be hidden whatever their count (because another table hides them,
+    say); they are hidden like the others ("<5" under THRESHOLD, "*" otherwise) and protected too.
+    `zeros_shown`: a count of 0 is shown (or treated as known), never hidden, so "<5" means 1-4
+    (the trends page: an empty region or type must not hide every count beside it).
 
     `grid` holds the counts with their totals: its last column is each row's total, its last row each
     column's total, and its last cell the grand total (every table of the returns has that shape).
@@ -38,16 +45,19 @@ def suppress(grid: list[list[int]], threshold: int = THRESHOLD) -> dict[tuple[in
     by one within every cell's known bounds; `_movable` searches for such a cycle.
     """
     rows, cols = len(grid), len(grid[0])
-    hidden = {(i, j): PRIMARY for i in range(rows) for j in range(cols) if grid[i][j] < threshold}
+    low = 1 if zeros_shown else 0
+    forced = {(i, j): PRIMARY if grid[i][j] < threshold else SECONDARY for i, j in hidden if grid[i][j] >= low}
+    hidden = {(i, j): PRIMARY for i in range(rows) for j in range(cols) if low <= grid[i][j] < threshold}
+    hidden.update(forced)
     if not hidden:
         return {}
     while True:
-        fixed = [cell for cell in sorted(hidden) if not _movable(grid, hidden, cell, threshold)]
+        fixed = [cell for cell in sorted(hidden) if not _movable(grid, hidden, cell, threshold, low)]
         if not fixed:
             return hidden
-        extra = _second_cell(grid, hidden, fixed)
+        extra = _second_cell(grid, hidden, fixed, low)
         if extra is None:  # everything is hidden and bounds still give a count away: say nothing at all
-            return {(i, j): SECONDARY for i in range(rows) for j in range(cols)}
+            return {(i, j): SECONDARY for i in range(rows) for j in range(cols) if grid[i][j] >= low}
         hidden[extra] = SECONDARY
 
 
@@ -56,11 +66,11 @@ def _sign(grid, i: int, j: int) -> int:
     return -1 if last_row != last_col else 1
 
 
-def _moves(grid, hidden, cell, threshold: int) -> tuple[bool, bool]:
+def _moves(grid, hidden, cell, threshold: int, lowest: int = 0) -> tuple[bool, bool]:
     """Whether the signed value of a hidden cell can go up by one, and down by one, within its bounds."""
     i, j = cell
     value = grid[i][j]
-    low, high = (0, threshold - 1) if hidden[cell] == PRIMARY else (threshold, None)
+    low, high = (lowest, threshold - 1) if hidden[cell] == PRIMARY else (threshold, None)
     can_grow = high is None or value < high
     can_shrink = value > low
     if _sign(grid, i, j) > 0:
@@ -68,7 +78,7 @@ def _moves(grid, hidden, cell, threshold: int) -> tuple[bool, bool]:
     return can_shrink, can_grow
 
 
-def _movable(grid, hidden, cell, threshold: int) -> bool:
+def _movable(grid, hidden, cell, threshold: int, lowest: int = 0) -> bool:
     """Whether some cycle of hidden cells through `cell` can move by one (so its value is not known)."""
     # Nodes: ("r", i) and ("c", j). A hidden cell (i, j) whose signed value can go up is an edge
     # r_i -> c_j; one whose signed value can go down is an edge c_j -> r_i. A cycle alternates.
@@ -76,12 +86,12 @@ def _movable(grid, hidden, cell, threshold: int) -> bool:
     for other in hidden:
         if other == cell:
             continue
-        up, down = _moves(grid, hidden, other, threshold)
+        up, down = _moves(grid, hidden, other, threshold, lowest)
         if up:
             edges[("r", other[0])].append(("c", other[1]))
         if down:
             edges[("c", other[1])].append(("r", other[0]))
-    up, down = _moves(grid, hidden, cell, threshold)
+    up, down = _moves(grid, hidden, cell, threshold, lowest)
     row, col = ("r", cell[0]), ("c", cell[1])
     return (up and _reaches(edges, col, row)) or (down and _reaches(edges, row, col))
 
@@ -99,7 +109,7 @@ def _reaches(edges, start, goal) -> bool:
     return False
 
 
-def _second_cell(grid, hidden, fixed) -> tuple[int, int] | None:
+def _second_cell(grid, hidden, fixed, lowest: int = 0) -> tuple[int, int] | None:
     """The next cell to hide, for the cells in `fixed` whose value can still be worked out.
 
     One in the row or column of such a cell (anywhere if those are all hidden); of those, a count
@@ -114,10 +124,11 @@ def _second_cell(grid, hidden, fixed) -> tuple[int, int] | None:
         hidden_cols[c] += 1
     candidates = set()
     for i, j in fixed:
-        candidates.update((i, c) for c in range(cols) if (i, c) not in hidden)
-        candidates.update((r, j) for r in range(rows) if (r, j) not in hidden)
+        candidates.update((i, c) for c in range(cols) if (i, c) not in hidden and grid[i][c] >= lowest)
+        candidates.update((r, j) for r in range(rows) if (r, j) not in hidden and grid[r][j] >= lowest)
     if not candidates:
-        candidates = {(r, c) for r in range(rows) for c in range(cols) if (r, c) not in hidden}
+        candidates = {(r, c) for r in range(rows) for c in range(cols)
+                      if (r, c) not in hidden and grid[r][c] >= lowest}
     if not candidates:
         return None
 
