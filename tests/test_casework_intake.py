@@ -77,7 +77,7 @@ def test_without_casework_the_request_stays_with_the_moderators(app, client, mak
 def test_the_wishes_step_asks_how_and_whether_a_message_may_be_left(app, client):
     wishes = {"consent_share_alert": "no", "consent_police_intelligence": "no", "consent_police_report": "no",
               "consent_wants_support": "yes", "support_contact": "07700 900888", "support_safe_times": "evenings",
-              "support_contact_method": "signal", "support_may_leave_message": "yes"}
+              "support_contact_method": "signal", "support_may_leave_message": "yes", "consent_research": "no"}
     page = fill_in(client, wishes=wishes).get_data(as_text=True)
     assert "May we leave a message?" in page
     sent = step(client, action="send", step_code="check")

@@ -67,7 +67,8 @@ def test_an_anonymous_report_gets_a_reference_and_a_receipt(app, client):
     state = status.get_json()
     assert state["reference"] == body["reference"] and state["status"] == "new" and state["messages"] == []
     assert {c["purpose"]: c["given"] for c in state["consents"]} == {
-        "share_alert": True, "police_intelligence": False, "police_report": False, "wants_support": True}
+        "share_alert": True, "police_intelligence": False, "police_report": False, "wants_support": True,
+        "research": False}
 
 
 BAD_INPUT = [
@@ -357,7 +358,7 @@ def test_the_openapi_document_describes_the_enabled_plugins(app, client):
     consent = document["components"]["schemas"]["ReportingConsent"]["properties"]
     assert {name: prop["type"] for name, prop in consent.items()} == {
         "share_alert": "boolean", "police_intelligence": "boolean", "police_report": "boolean",
-        "wants_support": "boolean"}
+        "wants_support": "boolean", "research": "boolean"}
     status_op = document["paths"]["/reports/{reference}/status"]["post"]
     assert status_op["security"] == [{"bearerAuth": []}]
     assert status_op["requestBody"]["content"]["application/json"]["schema"] == {

@@ -20,7 +20,8 @@ WHO = {"p0-names": "Dave\nBig D", "p0-phones": "07700 900123", "p0-emails": "Dav
        "p0-vehicle_plate": "ab12 cde", "p0-gender": "man", "p0-age_range": "40 to 50", "p0-height": "tall",
        "p0-build": "heavy", "p0-hair": "grey", "p0-features": "snake tattoo on left arm", "p0-languages": "English"}
 WISHES = {"consent_share_alert": "yes", "consent_police_intelligence": "no", "consent_police_report": "no",
-          "consent_wants_support": "yes", "support_contact": "07700 900999", "support_safe_times": "text only"}
+          "consent_wants_support": "yes", "consent_research": "no", "support_contact": "07700 900999",
+          "support_safe_times": "text only"}
 
 
 @contextmanager

@@ -29,7 +29,9 @@ from core.db import BaseModel, utcnow
 
 STATUSES = ("new", "triage", "needs_info", "verified", "duplicate", "rejected")
 OPEN_STATUSES = ("new", "triage", "needs_info")
-PURPOSES = ("share_alert", "police_intelligence", "police_report", "wants_support")
+# research: the report may be part of a de-identified research export (plugins/reporting/research.py).
+# Reports sent before it was asked have not given it.
+PURPOSES = ("share_alert", "police_intelligence", "police_report", "wants_support", "research")
 IDENTIFIER_KINDS = ("phone", "email", "plate", "handle")
 # How a reporter who asked for support would like to be reached (the same codes as casework's).
 SUPPORT_CONTACT_METHODS = ("phone", "text", "email", "whatsapp", "signal", "in_person", "other")
@@ -230,4 +232,35 @@ class ReceiptAttempt(BaseModel):
         indexes = ((("bucket", "created_at"), False),)
 
 
-MODELS = [Report, Perpetrator, PerpetratorIdentifier, Consent, ReportMessage, Draft, Attachment, ReceiptAttempt]
+class ResearchExport(BaseModel):
+    """A research export: one admin asks, a different staff member approves, then it can be downloaded.
+
+    Holds what was asked (period, attributes, k) and, after each download, what it contained
+    (counts only); never a report, a row of the export or any free text.
+    """
+
+    STATES = ("requested", "approved", "refused")
+
+    requested_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    requested_at = DateTimeField(default=utcnow)
+    first_month = CharField(max_length=7)  # YYYY-MM, by the month the report was sent
+    last_month = CharField(max_length=7)
+    attributes = CharField(max_length=200)  # codes, comma-separated (research.ATTRIBUTES)
+    k = IntegerField()
+    status = CharField(max_length=16, default="requested", index=True)
+    decided_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    decided_at = DateTimeField(null=True)
+    downloads = IntegerField(default=0)
+    last_rows = IntegerField(null=True)  # rows in the last download
+    last_left_out = IntegerField(null=True)  # consenting reports left out of it (could not be generalised)
+
+    class Meta:
+        table_name = "reporting_research_export"
+
+    @property
+    def attribute_codes(self) -> list[str]:
+        return [code for code in (self.attributes or "").split(",") if code]
+
+
+MODELS = [Report, Perpetrator, PerpetratorIdentifier, Consent, ReportMessage, Draft, Attachment, ReceiptAttempt,
+          ResearchExport]

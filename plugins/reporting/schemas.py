@@ -37,6 +37,8 @@ MAX_MESSAGE = 10_000
 RECEIPT_DIGITS = 16
 
 # Fields an instance may make required (the form and the API then insist on them).
+TRENDS_AUDIENCES = ("staff", "members", "public")
+
 REQUIRABLE = ("incident_types", "occurred_on", "region", "location", "work_setting", "contact_method",
               "narrative", "perpetrators")
 
@@ -119,6 +121,15 @@ class ReportingSettings(Schema):
     max_attachment_mb = _days(5, _l("Largest photo (MB)"), _l("Bigger files are refused."), low=1, high=12)
     receipt_attempts_per_session = _days(5, _l("Wrong receipts allowed per visitor (per 15 minutes)"),
                                          _l("Then that visitor must wait."), low=1, high=100)
+    trends_audience = fields.String(
+        load_default="staff", validate=validate.OneOf(TRENDS_AUDIENCES),
+        metadata={"label": _l("Who may see the trends page"),
+                  "help": _l("staff: moderators and administrators; members: anyone signed in; public: everyone. "
+                             "Small numbers are hidden whoever sees it.")},
+    )
+    research_k = _days(5, _l("Smallest group in a research export"),
+                       _l("Every combination of answers in a research export is shared by at least this many "
+                          "reports (5 or more)."), low=5, high=1000)
     receipt_attempts_global = _days(100, _l("Wrong receipts allowed in total (per 15 minutes)"),
                                     _l("Then everyone must wait: this stops guessing from many places."),
                                     low=1, high=100_000)
@@ -296,6 +307,9 @@ class ConsentSchema(ApiSchema):
     )
     police_report = StrictBoolean(load_default=False, metadata={"description": "Help to make a full police report."})
     wants_support = StrictBoolean(load_default=False, metadata={"description": "Support from a caseworker."})
+    research = StrictBoolean(load_default=False, metadata={
+        "description": "Include the report, de-identified, in research exports (only categories, months and "
+                       "regions; never the reporter's words or anything identifying)."})
 
 
 class ReportSchema(ApiSchema):
@@ -311,9 +325,7 @@ class ReportSchema(ApiSchema):
     contact_method = Code("contact_methods")
     narrative = Text(max_length=MAX_NARRATIVE, multiline=True, metadata={"description": "What happened."})
     perpetrators = _list(fields.Nested(PerpetratorSchema), max_items=MAX_PERPETRATORS)
-    consent = fields.Nested(ConsentSchema, load_default=lambda: {
-        "share_alert": False, "police_intelligence": False, "police_report": False, "wants_support": False,
-    })
+    consent = fields.Nested(ConsentSchema, load_default=lambda: dict.fromkeys(PURPOSES, False))
     support_contact = Text(max_length=MAX_SHORT, metadata={
         "description": "How a caseworker may reach the reporter (only kept when wants_support is true)."})
     support_safe_times = Text(max_length=MAX_SHORT, metadata={

@@ -36,6 +36,8 @@ def purpose_labels() -> dict[str, str]:
         "police_intelligence": _("Share anonymous information with the police (nothing that identifies you)"),
         "police_report": _("Help you to make a full report to the police"),
         "wants_support": _("Support from a caseworker"),
+        "research": _("Include your report in research about harm against sex workers (counts only, never your "
+                      "words or anything that could identify you)"),
     }
 
 
@@ -45,6 +47,7 @@ def purpose_short_labels() -> dict[str, str]:
         "police_intelligence": _("Anonymous information to the police"),
         "police_report": _("Help with a police report"),
         "wants_support": _("Support from a caseworker"),
+        "research": _("Research (de-identified)"),
     }
 
 

@@ -64,6 +64,7 @@ def _fill_report(page, base: str, expect_same_address: bool = True) -> None:
     page.locator("#f-consent_police_intelligence-no").check()
     page.locator("#f-consent_police_report-no").check()
     page.locator("#f-consent_wants_support-no").check()
+    page.locator("#f-consent_research-no").check()
     _continue(page)
 
     assert page.get_by_role("heading", name="Photos or screenshots").is_visible()
@@ -149,7 +150,7 @@ def test_report_pages_have_no_serious_accessibility_problems(reporting, live_ser
     _continue(page)  # the consent choices are explicit: the page answers with its errors
     assert page.locator("#error-summary").is_visible()
     problems += axe_serious(page)
-    for purpose in ("share_alert", "police_intelligence", "police_report", "wants_support"):
+    for purpose in ("share_alert", "police_intelligence", "police_report", "wants_support", "research"):
         page.locator(f"#f-consent_{purpose}-no").check()
     _continue(page)
     _continue(page)
