@@ -154,3 +154,30 @@ def send_sms(app, backend, to, body, key):
     if backend not in sms.BUILT_IN:
         return None
     return sms.send_built_in(app, backend, to, body, key)
+
+
+@hookimpl
+def trend_series(app, start, end, region):
+    """Alerts and notices published, and identifier checks made, by month, for reporting's trends page
+    (reporting hides the small counts). Checks have no region, so they are left out for one region."""
+    from peewee import SQL, fn
+
+    from plugins.alerts.models import Alert, AlertRegion, CheckEvent
+    from plugins.reporting.trends import month_of
+
+    month = month_of(Alert.published_at)
+    published = (Alert.select(month, fn.COUNT(SQL("*")))
+                 .where(Alert.published_at.is_null(False) & (Alert.published_at >= start) & (Alert.published_at < end)))
+    if region is not None:
+        published = published.where(Alert.id.in_(AlertRegion.select(AlertRegion.alert)
+                                                 .where(AlertRegion.region == region)))
+    series = [{"key": "alerts_published", "label": _l("Alerts and notices published"),
+               "counts": dict(published.group_by(month).tuples())}]
+    if region is None:
+        month = month_of(CheckEvent.created_at)
+        checks = (CheckEvent.select(month, fn.COUNT(SQL("*")))
+                  .where((CheckEvent.created_at >= start) & (CheckEvent.created_at < end)).group_by(month))
+        series.append({"key": "checks", "label": _l("Number checks made"),
+                       "note": _l("Checks are kept for a limited time, so older months may count fewer."),
+                       "counts": dict(checks.tuples())})
+    return series
