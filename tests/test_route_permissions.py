@@ -35,6 +35,9 @@ OWN_CHECKS = {
     "auth.login_code": "the second sign-in step: with no first step done it sends you back to it",
     "alerts_api.feed_json": "a partner's feed token in the URL is checked by the view (401 without one)",
     "alerts_api.feed_atom": "a partner's feed token in the URL is checked by the view (401 without one)",
+    "reporting_trends.page": "the trends_audience setting says who may see it (staff by default)",
+    "reporting_trends.download": "the trends_audience setting says who may see it (staff by default)",
+    "reporting_trends_api.api": "the trends_audience setting says who may see it (staff by default)",
 }
 REDIRECTS = {301, 302, 303, 307, 308}
 # Values for URL arguments: real enough to reach the view, which then finds nothing (404).

@@ -21,9 +21,12 @@ plugin_info = PluginInfo(
 def register_blueprints(app):
     from plugins.reporting.api import bp as api_bp
     from plugins.reporting.moderation import bp as moderation_bp
+    from plugins.reporting.research_views import bp as research_bp
+    from plugins.reporting.trends_views import api_bp as trends_api_bp
+    from plugins.reporting.trends_views import bp as trends_bp
     from plugins.reporting.views import bp
 
-    return [bp, moderation_bp, api_bp]
+    return [bp, moderation_bp, api_bp, trends_bp, trends_api_bp, research_bp]
 
 
 @hookimpl
@@ -54,6 +57,13 @@ def register_permissions(app):
         Permission("reporting.reporter_account",
                    _l("See which account sent a report (to act on misuse, or on a person's request about "
                       "their data)"), ("admin",)),
+        # The trends page (counts with small numbers hidden); the trends_audience setting can open it wider.
+        Permission("reporting.trends", _l("See trends: monthly counts of reports, with small numbers hidden"),
+                   ("moderator", "admin")),
+        # Research exports: an admin asks, and another staff member must approve before it can be downloaded.
+        Permission("reporting.research", _l("Ask for and download de-identified research exports"), ("admin",)),
+        Permission("reporting.research_approve", _l("Approve or refuse research exports someone else asked for"),
+                   ("moderator", "admin")),
     ]
 
 
@@ -77,17 +87,29 @@ def nav_items(app, user):
         NavItem(_l("Report an incident"), "reporting.index", PUBLIC, order=10,
                 description=_l("Tell us what happened, safely and anonymously if you want.")),
         NavItem(_l("Reports to review"), "reporting_moderate.queue", "reporting.moderate", order=15),
+        NavItem(_l("Trends"), "reporting_trends.page", _trends_permission(), order=16),
+        NavItem(_l("Research exports"), "reporting_research.index", "reporting.research_approve", order=17),
     ]
     if getattr(user, "is_authenticated", False):
         items.append(NavItem(_l("My reports"), "reporting.mine", SIGNED_IN, order=11))
     return items
 
 
+def _trends_permission() -> str:
+    """Who sees the Trends link: as the trends_audience setting opens the page (trends_views checks it)."""
+    from core.settings import plugin_settings
+
+    audience = plugin_settings("reporting").get("trends_audience", "staff")
+    return {"public": PUBLIC, "members": SIGNED_IN}.get(audience, "reporting.trends")
+
+
 @hookimpl
 def register_api(app, spec):
+    from plugins.reporting import trends_views
     from plugins.reporting.api import describe
 
     describe(spec)
+    trends_views.describe(spec)
 
 
 @hookimpl
