@@ -44,7 +44,7 @@ def bars(row: Row, months: list[str]) -> BarChart:
     room = BAR_WIDTH - LABEL_WIDTH - 60
     chart = BarChart(BAR_WIDTH, ROW_HEIGHT * len(months) + 6, LABEL_WIDTH, ROW_HEIGHT)
     for index, (month, cell) in enumerate(zip(months, row.cells, strict=True)):
-        length = 0.0 if cell.count is None or not largest else max(1.0, room * cell.count / largest)
+        length = 0.0 if not cell.count or not largest else max(1.0, room * cell.count / largest)
         chart.bars.append(Bar(3 + index * ROW_HEIGHT, month, cell.text, round(length, 1), cell.count is None))
     return chart
 
@@ -64,6 +64,7 @@ class HeatMap:
     height: int
     label_width: int
     cell: int
+    top: int = 64
     columns: list[tuple[int, str]] = field(default_factory=list)  # (x, month)
     rows: list[tuple[int, str]] = field(default_factory=list)  # (y, label)
     cells: list[HeatCell] = field(default_factory=list)
@@ -74,14 +75,14 @@ def heat(table: Table, months: list[str]) -> HeatMap:
     rows = [row for row in table.rows if not row.total]
     shown = [cell.count for row in rows for cell in row.cells if cell.count is not None]
     largest = max(shown) if shown else 0
-    top = 44
-    chart = HeatMap(HEAT_LABEL + CELL * len(months) + 4, top + CELL * len(rows) + 4, HEAT_LABEL, CELL)
+    top = 64  # room for the months, written at a slant
+    chart = HeatMap(HEAT_LABEL + CELL * len(months) + 48, top + CELL * len(rows) + 4, HEAT_LABEL, CELL, top)
     chart.columns = [(HEAT_LABEL + CELL * j + CELL // 2, month) for j, month in enumerate(months)]
     for i, row in enumerate(rows):
         y = top + CELL * i
         chart.rows.append((y + CELL // 2, row.label if len(row.label) <= 30 else row.label[:29] + "…"))
         for j, cell in enumerate(row.cells):
-            shade = 0.0 if cell.count is None or not largest else 0.15 + 0.85 * cell.count / largest
+            shade = 0.0 if cell.count is None else 0.05 if not cell.count else 0.15 + 0.85 * cell.count / largest
             text = cell.hidden if cell.count is None else str(cell.count)
             chart.cells.append(HeatCell(HEAT_LABEL + CELL * j, y, text, round(shade, 3), cell.count is None))
     return chart
