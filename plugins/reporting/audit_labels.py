@@ -22,4 +22,9 @@ ACTIONS = {
     "report.consent_given": _l("Consent given on a report"),
     "report.consent_withdrawn": _l("Consent withdrawn on a report"),
     "report.reporter_account_shown": _l("Reporter's account shown to staff"),
+    # research exports: research_export:<id>; "made" adds counts, k and the attribute codes
+    "research_export.requested": _l("Research export asked for"),
+    "research_export.approved": _l("Research export approved"),
+    "research_export.refused": _l("Research export refused"),
+    "research_export.made": _l("Research export file made"),
 }
