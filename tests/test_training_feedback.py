@@ -214,6 +214,42 @@ def assert_not_recoverable(grid: list[list[str]]) -> None:
         assert len({option[cell] for option in options}) > 1, (grid, cell)
 
 
+def assert_jointly_not_recoverable(sectors: list[list[str]], orgs: list[list[str]], org_sector: dict) -> None:
+    """Both tables together: every hidden organisation count has more than one value consistent with
+    everything either table shows. The unknowns are the organisations' counts (they decide all)."""
+    periods = len(orgs[0]) - 1
+    inner = [(i, j) for i in range(len(orgs) - 1) for j in range(periods)]
+    top = int(orgs[-1][-1])
+
+    def options(cell):
+        text = orgs[cell[0]][cell[1]]
+        return [int(text)] if text.isdigit() else list(range(0, 5)) if text == "<5" else list(range(5, top + 1))
+
+    def fits(text, value):
+        return str(value) == text if text.isdigit() else value < 5 if text == "<5" else value >= 5
+
+    # Each organisation's row on its own first (its cells against its shown total), then the rows together.
+    row_options = []
+    for i in range(len(orgs) - 1):
+        cells = [options((i, j)) for j in range(periods)]
+        row_options.append([row for row in itertools.product(*cells) if fits(orgs[i][periods], sum(row))])
+    found = []
+    for rows in itertools.product(*row_options):
+        table = {(i, j): rows[i][j] for i, j in inner}
+        org_rows = [list(row) + [sum(row)] for row in rows]
+        totals = [sum(row[j] for row in org_rows) for j in range(periods + 1)]
+        sector_rows = [[0] * (periods + 1) for _ in range(len(sectors) - 1)]
+        for i, row in enumerate(org_rows):
+            sector_rows[org_sector[i]] = [a + b for a, b in zip(sector_rows[org_sector[i]], row, strict=True)]
+        if all(fits(orgs[-1][j], v) for j, v in enumerate(totals)) and all(
+                fits(sectors[i][j], v) for i, row in enumerate(sector_rows + [totals]) for j, v in enumerate(row)):
+            found.append(table)
+    assert found, "the shown tables must agree with the real ones"
+    for cell in inner:
+        if not orgs[cell[0]][cell[1]].isdigit():
+            assert len({option[cell] for option in found}) > 1, (orgs, sectors, cell)
+
+
 def test_completions_by_sector_and_organisation_suppress_small_cells(training, make_user):
     course_id = make_course(training)
     police = _organisation(training, "Northshire Police", "police")
@@ -236,12 +272,15 @@ def test_completions_by_sector_and_organisation_suppress_small_cells(training, m
     sector = {line[0]: line[1:] for line in tables[0].shown()}
     assert sector["Police"][0] in ("7", "*") and sector["Police"][1] in ("6", "*") and sector["Police"][2] == "13"
     assert sector["Health"][0] == "<5" and "2" not in sector["Health"]
-    # the total does not give the 2 away: another count in its row or column is hidden too
-    assert "*" in sector["Health"] or "*" in [sector[label][0] for label in sector]
     labelled = {line[0]: line[1:] for line in tables[1].shown()}
     assert labelled["=Trust for health"][0] == "<5"  # the trust's 2 in the first quarter
-    by_organisation = [line[1:] for line in tables[1].shown()]
-    assert_not_recoverable(by_organisation)
+    # Both tables together (a sector's row is the sum of its organisations' rows; what holds for
+    # both together holds for each alone) leave every hidden count more than one possible value.
+    assert [line[0] for line in tables[0].shown()][:3] == ["Police", "Health", "No organisation"]
+    assert [line[0] for line in tables[1].shown()][:3] == ["Northshire Police", "=Trust for health",
+                                                          "No organisation"]
+    assert_jointly_not_recoverable([line[1:] for line in tables[0].shown()],
+                                   [line[1:] for line in tables[1].shown()], {0: 0, 1: 1, 2: 2})
 
     download = client.get("/training/reports.csv?period=quarter&start=2026-01&end=2026-06")
     assert download.status_code == 200 and download.mimetype == "text/csv"
@@ -292,3 +331,34 @@ def test_certificate_page_offers_the_after_questionnaire(training, make_user):
     assert link in client.get(path).get_data(as_text=True)
     answer(client, course_id, "after", [4, 4])
     assert link not in client.get(path).get_data(as_text=True)  # answered: no longer offered
+
+
+def test_sector_and_organisation_tables_are_suppressed_together(training):
+    """Suppressed one at a time, the two tables together give a hidden count away; decided together
+    (reports.link_sectors), they do not. A sector's row is the sum of its organisations' rows."""
+    from plugins.training.reports import Table, link_sectors
+
+    columns = [("2026-Q1", "2026-Q1"), ("2026-Q2", "2026-Q2")]
+    by_org = {("1", "2026-Q1"): 9, ("1", "2026-Q2"): 6, ("2", "2026-Q1"): 3, ("2", "2026-Q2"): 3,
+              ("3", "2026-Q1"): 9, ("3", "2026-Q2"): 9}
+    sector_of = {"1": "police", "2": "health", "3": "health", "-": "-"}
+    by_sector = {}
+    for (org, period), count in by_org.items():
+        by_sector[(sector_of[org], period)] = by_sector.get((sector_of[org], period), 0) + count
+    sector_rows = [("police", "Police"), ("health", "Health"), ("-", "No organisation")]
+    org_rows = [("1", "A"), ("2", "B"), ("3", "C"), ("-", "No organisation")]
+    row_to_sector = {0: 0, 1: 1, 2: 1, 3: 2}
+
+    def shown(table):
+        return [line[1:] for line in table.shown()]
+
+    with training.test_request_context():
+        alone = (Table("sector", "", sector_rows, columns, by_sector),
+                 Table("organisation", "", org_rows, columns, by_org))
+        with pytest.raises(AssertionError):
+            assert_jointly_not_recoverable(shown(alone[0]), shown(alone[1]), row_to_sector)
+        together = (Table("sector", "", sector_rows, columns, by_sector),
+                    Table("organisation", "", org_rows, columns, by_org))
+        link_sectors(*together, sector_of)
+        assert shown(together[1])[1][0] == "<5"
+        assert_jointly_not_recoverable(shown(together[0]), shown(together[1]), row_to_sector)

@@ -54,9 +54,11 @@ class Table:
         body = [line + [sum(line)] for line in body]
         return body + [[sum(line[k] for line in body) for k in range(len(self.columns) + 1)]]
 
+    hidden: dict | None = None  # decided with the tables it is linked to (link_sectors); else alone
+
     def shown(self) -> list[list[str]]:
         grid = self.grid()
-        hidden = suppress(grid)
+        hidden = self.hidden if self.hidden is not None else suppress(grid)
         labels = [label for _code, label in self.rows] + [_("Total")]
         return [[labels[i]] + [hidden.get((i, j), str(value)) for j, value in enumerate(line)]
                 for i, line in enumerate(grid)]
@@ -130,14 +132,75 @@ def completions(kind: str, start: datetime.date, end: datetime.date, course_id: 
         by_org[(org, period)] = by_org.get((org, period), 0) + 1
     labels = kind_labels()
     no_org = _("No organisation")
-    sector_rows = [(code, labels.get(code, code)) for code in KINDS] + [(NONE, no_org)]
-    org_rows = sorted(org_names.items(), key=lambda item: (item[1].lower(), item[0]))
-    if any(key[0] == NONE for key in by_org):
-        org_rows.append((NONE, no_org))
-    return [
-        Table("sector", _("Completions by sector"), sector_rows, columns, by_kind),
-        Table("organisation", _("Completions by organisation"), org_rows, columns, by_org),
-    ]
+    # Every organisation of the instance is a row (with completions or not), so the organisations
+    # shown do not depend on who completed; sectors are those the organisations belong to.
+    organisations = {str(o.id): (o.name, o.kind) for o in Organisation.select(Organisation.id, Organisation.name,
+                                                                             Organisation.kind)}
+    org_names.update({code: name for code, (name, _kind) in organisations.items()})
+    sector_of = {code: kind for code, (_name, kind) in organisations.items()}
+    sector_of[NONE] = NONE
+    used = {kind for kind in sector_of.values()}
+    sector_rows = [(code, labels.get(code, code)) for code in KINDS if code in used]
+    sector_rows += [(code, code) for code in sorted(used - set(KINDS) - {NONE})]
+    sector_rows.append((NONE, no_org))
+    org_rows = sorted(org_names.items(), key=lambda item: (sector_order(item[0], sector_of, sector_rows),
+                                                           item[1].lower(), item[0]))
+    org_rows.append((NONE, no_org))
+    sectors = Table("sector", _("Completions by sector"), sector_rows, columns, by_kind)
+    orgs = Table("organisation", _("Completions by organisation"), org_rows, columns, by_org)
+    link_sectors(sectors, orgs, sector_of)
+    return [sectors, orgs]
+
+
+def sector_order(org: str, sector_of: dict, sector_rows: list) -> int:
+    codes = [code for code, _label in sector_rows]
+    return codes.index(sector_of.get(org, NONE)) if sector_of.get(org, NONE) in codes else len(codes)
+
+
+def link_sectors(sectors: Table, orgs: Table, sector_of: dict) -> None:
+    """Decide the hidden cells of both tables together, so one cannot give the other away.
+
+    Each sector's row is the sum of its organisations' rows, and both tables share the totals row.
+    So, as the reporting plugin's trends do for tables sharing a line (plugins/reporting/trends.py):
+    the sector table decides its cells; then, for each sector, its organisations' rows are checked
+    as a table of their own whose totals line is the sector's row: a period whose sector count is
+    hidden is hidden for all its organisations, and the rest is suppressed as if the sector's row
+    were known. The totals row is handled the same way, with every organisation. If that hides a
+    sector count the sector table showed, the sector table hides it too and all is decided again.
+    """
+    sector_grid, org_grid = sectors.grid(), orgs.grid()
+    sector_codes = [code for code, _label in sectors.rows]
+    org_codes = [code for code, _label in orgs.rows]
+    last_sector, last_org = len(sector_grid) - 1, len(org_grid) - 1
+    width = len(sector_grid[0])
+    groups = [(index, [i for i, code in enumerate(org_codes) if sector_of.get(code, NONE) == sector])
+              for index, sector in enumerate(sector_codes)]
+    groups.append((last_sector, list(range(last_org))))  # the totals row: every organisation
+    forced: set[tuple[int, int]] = set()
+    while True:
+        mine = suppress(sector_grid, hidden=forced)
+        org_hidden: dict = {}
+        more: set[tuple[int, int]] = set()
+        for sector_index, members in groups:
+            if not members:
+                continue
+            sub = [org_grid[i] for i in members] + [sector_grid[sector_index]]
+            shared = {j for i, j in mine if i == sector_index}
+            whole = {(i, j) for j in shared for i in range(len(members))}
+            if width - 1 in shared:  # the sector's total is hidden: say nothing of its organisations
+                whole = {(i, j) for i in range(len(members)) for j in range(width)}
+            hidden = suppress(sub, hidden=whole | {(len(members), j) for j in shared})
+            more |= {(sector_index, j) for i, j in hidden if i == len(members)} - {(sector_index, j) for j in shared}
+            for (i, j), mark in hidden.items():
+                if i < len(members):
+                    org_hidden[(members[i], j)] = mark
+        if not more:
+            for (i, j), mark in mine.items():
+                if i == last_sector:
+                    org_hidden[(last_org, j)] = mark
+            sectors.hidden, orgs.hidden = mine, org_hidden
+            return
+        forced |= more
 
 
 @dataclass
