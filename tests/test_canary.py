@@ -579,6 +579,33 @@ REFERRAL = "plugins.casework.models:Referral"
 TASK = "plugins.casework.models:Task"
 
 
+def _post_email_lookup(world: World, page: str, action_value: str, where: str) -> None:
+    """Type a canary address into a staff form that looks an account up by e-mail (none has it)."""
+    client = world.client("staff")
+    response = client.post(page, data={"csrf_token": csrf_token(client, page), "action": action_value,
+                                       "email": world.canaries.email(where)})
+    world.note("POST", page)
+    assert response.status_code in (200, 422), f"{page}: {response.status_code}"
+
+
+def organisation_member_lookup(world: World) -> None:
+    """An administrator adds a person to an organisation by their e-mail address."""
+    from core.organisations import Organisation
+
+    with world.db():
+        organisation = Organisation.create(name="Canary test organisation", kind="police")
+    _post_email_lookup(world, f"/admin/organisations/{organisation.id}", "add_member", "organisation member e-mail")
+
+
+def course_enrolment_lookup(world: World) -> None:
+    """A trainer enrols someone on a course by the e-mail address of their account."""
+    from plugins.training.models import Course
+
+    with world.db():
+        course = Course.create(title="Canary enrolment course", status="published")
+    _post_email_lookup(world, f"/training/manage/courses/{course.id}/enrolments", "invite", "enrolment e-mail")
+
+
 def remember_feedback_link(world: World, response) -> None:
     link = re.search(r'<code class="token">([^<]+)</code>', response.get_data(as_text=True)).group(1)
     world.state["feedback_path"] = urlparse(link).path
@@ -669,6 +696,8 @@ CASES = [
     Form("/casework/break-glass", who="staff", values={"reference": "C-CNRY01"}),
     # Training: the name on a certificate (the learner's), a trainer's reason for revoking it
     Step("a learner with a completed course", training_learner),
+    Step("a person added to an organisation by e-mail", organisation_member_lookup),
+    Step("someone enrolled on a course by e-mail", course_enrolment_lookup),
     Form(certificate_page, who="learner"),
     Form(certificate_page, who="staff", action=lambda w: w.state["certificate"] + "/revoke"),
     # JSON API: phone apps (no account) and partner systems (personal access tokens)
@@ -747,6 +776,9 @@ STORED_IN_CLEAR = {
 }
 
 # State-changing routes no case above sends personal data through, and why.
+COURSE_MATERIAL = "course material trainers write for learners to read, credited by working name"
+QUIZ_MATERIAL = "quiz questions and answer options: course material trainers write"
+SESSION_DETAILS = "a session's dates, venue and online link: course arrangements trainers write"
 NOT_PERSONAL = {
     "core.set_language": "a language code from a fixed list",
     "auth.logout": "no input",
@@ -774,6 +806,84 @@ NOT_PERSONAL = {
     "casework.change_task": "a task id and done or not",
     "training_feedback.course_feedback": "a course's questionnaire statements: course material trainers write",
     "training_feedback.answer": "scores from 1 to 5 chosen from fixed options, kept without the person",
+    "outbox.retry": "a message id",
+    "casework_dashboard.glass_seen": "break-glass entry ids",
+    "organisations.index": "an organisation's name, sector and region: not about a person",
+    "training.enrol": "a course id and, for some courses, the course's enrolment code",
+    "training_api.enrol": "a course id and, for some courses, the course's enrolment code",
+    "training.withdraw": "a course id",
+    "training.approve": "an enrolment id",
+    "training.decline": "an enrolment id",
+    "training.organisation_enrol": "a course id and account ids of the manager's own people",
+    "training_learn.lesson_done": "a lesson id",
+    "training_author_api.rename_module": COURSE_MATERIAL,
+    "training_author_api.update_course": COURSE_MATERIAL,
+    "training_author_api.update_lesson": COURSE_MATERIAL,
+    "training_quiz_api.replace_question": QUIZ_MATERIAL,
+    "reporting_research.ask": "a range of months and attribute names from a fixed list",
+    "reporting_research.approve": "an export id",
+    "reporting_research.refuse": "an export id",
+    "reporting_research.download": "an export id",
+    "training_author.add_file": COURSE_MATERIAL,
+    "training_author.add_module": COURSE_MATERIAL,
+    "training_author.add_trainer": COURSE_MATERIAL,
+    "training_author.add_translation": COURSE_MATERIAL,
+    "training_author.course_status": COURSE_MATERIAL,
+    "training_author.delete_file": COURSE_MATERIAL,
+    "training_author.delete_lesson": COURSE_MATERIAL,
+    "training_author.delete_module": COURSE_MATERIAL,
+    "training_author.edit_course": COURSE_MATERIAL,
+    "training_author.lesson": COURSE_MATERIAL,
+    "training_author.module": COURSE_MATERIAL,
+    "training_author.move_lesson": COURSE_MATERIAL,
+    "training_author.move_module": COURSE_MATERIAL,
+    "training_author.new_course": COURSE_MATERIAL,
+    "training_author.new_lesson": COURSE_MATERIAL,
+    "training_author.remove_trainer": COURSE_MATERIAL,
+    "training_author_api.add_file": COURSE_MATERIAL,
+    "training_author_api.add_lesson": COURSE_MATERIAL,
+    "training_author_api.add_module": COURSE_MATERIAL,
+    "training_author_api.add_trainer": COURSE_MATERIAL,
+    "training_author_api.add_translation": COURSE_MATERIAL,
+    "training_author_api.course_status": COURSE_MATERIAL,
+    "training_author_api.create_course": COURSE_MATERIAL,
+    "training_author_api.delete_file": COURSE_MATERIAL,
+    "training_author_api.delete_lesson": COURSE_MATERIAL,
+    "training_author_api.delete_module": COURSE_MATERIAL,
+    "training_author_api.remove_trainer": COURSE_MATERIAL,
+    "training_quiz.course_quizzes": QUIZ_MATERIAL,
+    "training_quiz.delete_question": QUIZ_MATERIAL,
+    "training_quiz.delete_quiz": QUIZ_MATERIAL,
+    "training_quiz.new_question": QUIZ_MATERIAL,
+    "training_quiz.question": QUIZ_MATERIAL,
+    "training_quiz.quiz": QUIZ_MATERIAL,
+    "training_quiz_api.add_question": QUIZ_MATERIAL,
+    "training_quiz_api.create_quiz": QUIZ_MATERIAL,
+    "training_quiz_api.change_quiz": QUIZ_MATERIAL,
+    "training_quiz_api.delete_question": QUIZ_MATERIAL,
+    "training_quiz_api.delete_quiz": QUIZ_MATERIAL,
+    "training_quiz.start": "a quiz id",
+    "training_quiz_api.start": "a quiz id",
+    "training_quiz.attempt": "answers to a course's quiz questions (option ids, or a short answer to the question)",
+    "training_quiz_api.submit": "answers to a course's quiz questions (option ids, or a short answer to the question)",
+    "training_sessions.add_date": SESSION_DETAILS,
+    "training_sessions.author_session": SESSION_DETAILS,
+    "training_sessions.author_sessions": SESSION_DETAILS,
+    "training_sessions.cancel_date": SESSION_DETAILS,
+    "training_sessions.cancel_session": SESSION_DETAILS,
+    "training_sessions.change_date": SESSION_DETAILS,
+    "training_sessions.check_in_code": SESSION_DETAILS,
+    "training_sessions.book": "a session or booking id and a decision",
+    "training_sessions.cancel": "a session or booking id and a decision",
+    "training_sessions_api.book": "a session or booking id and a decision",
+    "training_sessions_api.cancel": "a session or booking id and a decision",
+    "training_sessions.booking_action": "a session or booking id and a decision",
+    "training_sessions.approvals": "a session or booking id and a decision",
+    "training_sessions.attendance": "attendance marks from a fixed list, by account id",
+    "training_sessions_api.mark": "attendance marks from a fixed list, by account id",
+    "training_sessions.check_in": "a one-time check-in token from the room's QR code",
+    "training.course_enrolments": "the e-mail look-up is a case above; the form's other actions take organisation ids",
+    "organisations.edit": "the e-mail look-up is a case above; the other actions take the organisation's own details",
 }
 
 
