@@ -65,6 +65,7 @@ def test_the_profile_page_on_a_phone(app, live_server, make_user, browser_page):
     member = make_user("member", email="member@example.org")
     page = browser_page(javascript=False, viewport=(360, 740))
     browser_sign_in_two_factor(page, live_server, app, member)
+    page.get_by_role("navigation", name="Main").get_by_text("Menu").click()  # collapsed on a phone
     with page.expect_navigation():
         page.get_by_role("link", name="My account").click()
     assert page.url.endswith("/account/profile")
