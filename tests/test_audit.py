@@ -202,6 +202,26 @@ def test_actions_are_shown_in_words_and_staff_by_working_name(app, admin_client,
     assert all(str(label) and str(label) != code for code, label in CORE_ACTIONS.items())
 
 
+def test_staff_name_gives_staff_by_working_name_and_members_by_number(app, make_user):
+    """The template global other staff pages use for "by whom" (an alert's history, a report's notes)."""
+    from flask import render_template_string
+
+    moderator = make_user("moderator")
+    member = make_user("member")
+    with app.test_request_context("/"):
+        db.connect(reuse_if_open=True)
+        try:
+            moderator.working_name = "Desk Kestrel"
+            moderator.save()
+            member.working_name = "Velvet Moonbeam"
+            member.save()
+            text = render_template_string("{{ staff_name(a) }}|{{ staff_name(b) }}|{{ staff_name(None) }}",
+                                          a=moderator.id, b=member.id)
+        finally:
+            db.close()
+    assert text == f"Desk Kestrel (#{moderator.id})|#{member.id}|"
+
+
 def test_every_code_core_records_has_words():
     """A literal code passed to record() anywhere in core is in CORE_ACTIONS (plugins label theirs)."""
     from pathlib import Path

@@ -94,6 +94,21 @@ def action_label(code: str) -> str:
     return str(action_labels().get(code, code))
 
 
+@bp.app_template_global("staff_name")
+def staff_name(user_id) -> str:
+    """For any staff page: who did something, as "Working name (#3)" when that account is staff
+    and has a working name, else "#3" (members stay numbers); "" for nobody."""
+    from flask import g
+
+    if not user_id:
+        return ""
+    known = g.setdefault("staff_names", {})
+    if user_id not in known:
+        known.update({user_id: None, **staff_names([user_id])})
+    name = known.get(user_id)
+    return f"{name} (#{user_id})" if name else f"#{user_id}"
+
+
 def staff_names(actor_ids) -> dict[int, str]:
     """Working names of the staff accounts among actor_ids, which staff may see; other accounts
     (members) stay numbers, as the log keeps them."""
