@@ -153,7 +153,7 @@ def test_a_moderator_writes_corrects_and_publishes_an_alert(app, live_server, ma
     with page.expect_navigation():
         page.get_by_role("button", name="Save draft").click()
     assert "/edit" in page.url
-    assert page.get_by_label("Phone numbers, e-mails, plates and online names to publish").input_value() == \
+    assert page.get_by_label("Phone numbers, e-mails, plates, online names and websites to publish").input_value() == \
         "plate: KX19ABC"
     page.get_by_label("Headline").fill("Violent when asked to leave")
     page.get_by_label("Serious danger").check()
