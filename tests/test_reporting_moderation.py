@@ -106,7 +106,11 @@ def test_every_staff_view_is_audited(app, staff, moderator):
         assert "Did not pay" not in texts
 
 
-def test_notes_stay_internal_and_messages_reach_the_reporter(app, staff):
+def test_notes_stay_internal_and_messages_reach_the_reporter(app, staff, moderator):
+    from core.accounts.models import User
+
+    with in_db(app):
+        User.update(working_name="Sam at the desk").where(User.id == moderator.id).execute()
     reporter = app.test_client()
     reference, receipt = send_report(reporter)
     post_form(staff, f"/reporting/moderate/{reference}/note", {"body": "Looks like the Leeds case."},
@@ -116,6 +120,7 @@ def test_notes_stay_internal_and_messages_reach_the_reporter(app, staff):
               token_from=f"/reporting/moderate/{reference}")
     staff_page = _page(staff.get(f"/reporting/moderate/{reference}"))
     assert "Looks like the Leeds case." in staff_page and "roughly what time" in staff_page
+    assert f"Sam at the desk (#{moderator.id})" in staff_page  # who wrote each note, by working name
     status = _page(post_form(reporter, "/reporting/follow-up", {"receipt": receipt}))
     assert "roughly what time" in status
     assert "Leeds" not in status
