@@ -362,3 +362,15 @@ def test_sector_and_organisation_tables_are_suppressed_together(training):
         link_sectors(*together, sector_of)
         assert shown(together[1])[1][0] == "<5"
         assert_jointly_not_recoverable(shown(together[0]), shown(together[1]), row_to_sector)
+
+
+def test_the_course_page_offers_the_before_questionnaire_until_it_is_answered(training, make_user):
+    trainer, learner = make_user("trainer"), make_user("learner")
+    course_id = make_course(training)
+    set_statements(signed_in(training, trainer), course_id)
+    enrol(training, learner, course_id)
+    client = signed_in(training, learner)
+    page, link = f"/training/learn/courses/{course_id}", f"/training/feedback/courses/{course_id}/before"
+    assert link in client.get(page).get_data(as_text=True)
+    answer(client, course_id, "before", [2, 3])
+    assert link not in client.get(page).get_data(as_text=True)

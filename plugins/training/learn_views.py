@@ -56,8 +56,11 @@ def course(course_id: int):
                 .where(LessonDone.enrolment == enrolment.id)}
     outline = authoring.outline(found)
     first_open = next((lesson for _module, lessons in outline for lesson in lessons if lesson.id not in done), None)
+    from plugins.training.feedback_views import pending_for
+
+    questionnaires = pending_for(enrolment) if enrolment is not None else []
     return render_template("training/learn/course.html", course=found, enrolment=enrolment, outline=outline,
-                           progress=progress, done=done, next_lesson=first_open)
+                           progress=progress, done=done, next_lesson=first_open, questionnaires=questionnaires)
 
 
 @bp.route("/lessons/<int:lesson_id>")
