@@ -366,9 +366,11 @@ def set_status(report: Report, status: str, user, duplicate_of: str | None = Non
         report.status = status
         report.status_changed_at = report.updated_at = now
         report.duplicate_of = original
+        changed = [Report.status, Report.status_changed_at, Report.updated_at, Report.duplicate_of]
         if status == "verified" and not was_verified:
             report.verified_at = now
-        report.save()
+            changed.append(Report.verified_at)
+        report.save(only=changed)
         record(f"report.{status}", target=report.target(), actor_id=user.id if user else None)
     if status == "verified" and not was_verified:
         get_registry().call("report_verified", app=current_app._get_current_object(), report=report)
