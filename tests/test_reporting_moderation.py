@@ -379,3 +379,16 @@ def test_only_the_reporter_account_permission_shows_the_account_and_showing_it_i
         shown = [(e.action, e.target, e.actor_id) for e in AuditEntry.select()
                  if e.action == "report.reporter_account_shown"]
     assert shown == [("report.reporter_account_shown", f"report:{signed}", both.id)]
+
+
+def test_a_status_change_from_a_stale_copy_keeps_another_moderator_s_urgency(app, moderator):
+    from plugins.reporting import service
+    from plugins.reporting.models import Report
+
+    reference = _report(app=app)
+    with app.test_request_context(), in_db(app):
+        seen_by_one = Report.get(Report.reference == reference)  # opened by one moderator...
+        service.set_urgency(Report.get(Report.reference == reference), 2, moderator)  # ...another raises urgency
+        service.set_status(seen_by_one, "triage", moderator)  # the first then changes the status
+        stored = Report.get(Report.reference == reference)
+        assert stored.status == "triage" and stored.urgency == 2
