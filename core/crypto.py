@@ -157,14 +157,21 @@ def _reload_if_rotated() -> bool:
 
 
 def _write_secret(path: Path, text: str) -> None:
+    """Create a key file whole or not at all: written under a private name, then linked into place
+    (which fails if it exists), so a process starting at the same moment never reads it half-written."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-    try:
-        fd = os.open(path, flags, 0o600)
-    except FileExistsError:  # another process wrote it first; use theirs
-        return
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(temporary, path)
+    except FileExistsError:  # another process wrote it first; use theirs
+        pass
+    finally:
+        temporary.unlink()
 
 
 class EncryptedTextField(TextField):
