@@ -24,6 +24,15 @@ SAMPLES = (
         "severity": "low",
     }),
 )
+# A safety notice about a condition, not one person: the group's own knowledge, citing no report.
+SAMPLE_NOTICE = {
+    "title": "DEMO: made-up sample, a fake agency taking deposits",
+    "summary": "DEMO: made-up sample. A website offering shared flats and bookings asks for a deposit, "
+               "then stops answering. Do not send money before you have met them.",
+    "severity": "medium",
+    "category": "fake_advertiser",
+    "identifiers": [{"kind": "website", "value": "fake-agency.example"}],
+}
 FALLBACK_REGION = "london"
 
 
@@ -60,6 +69,12 @@ def fill(app, accounts) -> None:
         service.review(alert, moderator)  # the demo moderator "saw the preview" of these made-up samples
         service.publish(alert, moderator)
         first_region = first_region or service.regions_of(alert)[0]
+    if first_region:
+        notice = service.create_notice([], {**SAMPLE_NOTICE, "regions": [first_region],
+                                            "expires_on": datetime.date.today() + datetime.timedelta(days=60)},
+                                       moderator)
+        service.review(notice, moderator)
+        service.publish(notice, moderator)
     member = accounts.get("member")
     if member is not None and first_region and subscriptions.get(member) is None:
         subscriptions.save(member, {"channels": ["email", "web"], "regions": [first_region]}, sms_available=False)

@@ -715,4 +715,5 @@ def _helpers():
     return {"may": may, "kind_label": service.kind_label, "detail_label": service.description_label,
             "status_label": service.status_label, "action_label": service.action_label,
             "channel_label": service.channel_label, "delivery_status_label": service.delivery_status_label,
-            "message_kind_label": service.message_kind_label, "alert_kind_label": service.alert_kind_label}
+            "message_kind_label": service.message_kind_label, "alert_kind_label": service.alert_kind_label,
+            "severity_word": service.severity_label}

@@ -135,3 +135,37 @@ def test_casework_screens_from_the_demo(app, demo, live_server, browser_page, br
     client.goto(f"{live_server}/casework/my-support/")
     assert "Shall we meet on Thursday?" in client.content()
     shoot(client, "casework-your-support", "Your support")
+
+
+def test_alerts_and_notice_screens_from_the_demo(app, demo, live_server, browser_page, browser_sign_in, shoot):
+    """A member tells the demo's safety notice from its alerts about a person at a glance, and a
+    check that matches the notice's website is unmistakably a caution, with its danger level in words."""
+    from plugins.alerts.models import Alert
+
+    with app.app_context(), connection():
+        notice = Alert.get(Alert.kind == "notice")
+
+    member = _signed_in(browser_page, browser_sign_in, live_server, demo["member"])
+    member.goto(f"{live_server}/alerts/")
+    cards = member.locator("article.alert-card")
+    assert member.locator("article.alert-card.kind-notice").count() == 1
+    assert cards.count() >= 2
+    assert "Safety notice" in member.locator("article.kind-notice .kind-badge").inner_text()
+    shoot(member, "alerts-list-with-notice", "Alerts")
+
+    member.goto(f"{live_server}/alerts/{notice.id}")
+    assert "fake-agency.example" in member.content()
+    shoot(member, "alerts-notice", notice.title)
+
+    member.goto(f"{live_server}/alerts/check")
+    member.get_by_label("Phone number, e-mail, number plate or online name").fill("fake-agency.example")
+    with member.expect_navigation():
+        member.get_by_role("button", name="Check", exact=True).click()
+    answer = member.locator("section.check-answer")
+    assert "check-caution" in answer.get_attribute("class")
+    heading = answer.get_by_role("heading", level=2).inner_text()
+    assert "Caution" in heading and "Take care" in heading  # the level in words, not colour alone
+    assert float(answer.evaluate("e => parseFloat(getComputedStyle(e).borderTopWidth)")) >= 3
+    assert "This matches a safety notice we published" in answer.inner_text()
+    assert "Checked as an online name and as a website." in answer.inner_text()
+    shoot(member, "alerts-check-notice", "Check a number, e-mail, plate or online name")
