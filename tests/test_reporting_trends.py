@@ -295,3 +295,26 @@ def test_with_zeros_shown_a_small_count_beside_zeros_is_still_protected():
     assert all(len(values) >= 2 for values in _values_possible(grid, hidden, 30).values())
     # Without zeros_shown the 0 is hidden too, and so is more.
     assert (0, 1) in suppress(grid)
+
+
+def test_every_look_by_a_signed_in_person_is_audited_with_what_was_asked(app, staff, client):
+    from core.audit import AuditEntry
+    from core.settings import save_settings
+    from plugins.reporting.service import settings
+
+    add_reports(app, "2025-03", 7)
+    assert staff.get("/reporting/trends/?from=2025-01&to=2025-06&region=london").status_code == 200
+    assert staff.get("/reporting/trends/trends.csv?from=2025-01&to=2025-06").status_code == 200
+    assert staff.get("/api/v1/trends?from=2025-02&to=2025-03").status_code == 200
+    assert staff.get("/api/v1/trends?from=2025-13").status_code == 422  # refused: nothing was shown
+    with in_db(app):
+        entries = [(e.action, e.target, e.actor_id is not None)
+                   for e in AuditEntry.select().where(AuditEntry.action.startswith("trends."))
+                   .order_by(AuditEntry.id)]
+        save_settings("reporting", {**settings(), "trends_audience": "public"})
+    assert entries == [("trends.viewed", "trends:2025-01..2025-06 region=london", True),
+                       ("trends.downloaded", "trends:2025-01..2025-06", True),
+                       ("trends.viewed", "trends:2025-02..2025-03", True)]
+    assert client.get("/api/v1/trends").status_code == 200  # a public visitor is not on record
+    with in_db(app):
+        assert AuditEntry.select().where(AuditEntry.action.startswith("trends.")).count() == 3

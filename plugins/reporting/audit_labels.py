@@ -23,6 +23,9 @@ ACTIONS = {
     "report.consent_withdrawn": _l("Consent withdrawn on a report"),
     "report.reporter_account_shown": _l("Reporter's account shown to staff"),
     # research exports: research_export:<id>; "made" adds counts, k and the attribute codes
+    # trends:<first month>..<last month>[ region=<code>], by anyone signed in
+    "trends.viewed": _l("Trends looked at"),
+    "trends.downloaded": _l("Trends downloaded as CSV"),
     "research_export.requested": _l("Research export asked for"),
     "research_export.approved": _l("Research export approved"),
     "research_export.refused": _l("Research export refused"),

@@ -7,6 +7,10 @@
 Who may see them is a setting (trends_audience): staff with reporting.trends (moderators and
 admins) always; anyone signed in, or everyone, when an admin opens it. So the views are declared
 PUBLIC and check that setting themselves (tests/test_route_permissions.py lists them in OWN_CHECKS).
+
+Every view by a signed-in person is audited with what was asked (period and region, never a
+count), so a run of narrow filters, the way someone would try to single out an incident, is on
+record. A visitor who is not signed in is not: when an admin makes the trends public, they are.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from core.audit import record
 from core.permissions import PUBLIC, requires
 from plugins.reporting import charts, options, trends
 
@@ -30,6 +35,12 @@ def _let_in(api: bool = False):
     if api:
         abort(401)
     return redirect(url_for("auth.login", next=request.full_path))
+
+
+def _audit(action: str, filters: trends.Filters) -> None:
+    if current_user.is_authenticated:
+        region = f" region={filters.region}" if filters.region else ""
+        record(action, target=f"trends:{filters.months[0]}..{filters.months[-1]}{region}"[:128])
 
 
 def _values(filters: trends.Filters | None) -> dict:
@@ -51,6 +62,7 @@ def page():
         return render_template("reporting/trends/page.html", error=str(exc), result=None, values=_values(None),
                                regions=regions), 422
     result = trends.build(filters)
+    _audit("trends.viewed", filters)
     drawn = {table.key: (charts.bars(table.rows[0], result.months) if table.kind == "bars"
                          else charts.heat(table, result.months)) for table in result.tables}
     return render_template("reporting/trends/page.html", error=None, result=result, drawn=drawn,
@@ -68,6 +80,7 @@ def download():
     except trends.TrendsError as exc:
         abort(422, str(exc))
     result = trends.build(filters)
+    _audit("trends.downloaded", filters)
     name = f"trends-{result.months[0]}-{result.months[-1]}{'-' + filters.region if filters.region else ''}.csv"
     return Response(trends.as_csv(result), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -81,7 +94,9 @@ def api():
         filters = trends.parse_filters(request.args)
     except trends.TrendsError as exc:
         return jsonify({"error": {"status": 422, "message": str(exc)}}), 422
-    return jsonify(trends.as_json(trends.build(filters)))
+    result = trends.build(filters)
+    _audit("trends.viewed", filters)
+    return jsonify(trends.as_json(result))
 
 
 def describe(spec) -> None:
