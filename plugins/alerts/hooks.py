@@ -100,12 +100,12 @@ def nav_items(app, user):
 def _alerts_label(app, user):
     """'Alerts', or 'Alerts (2 new)' for a reader with alerts new or updated since their last visit."""
     from core.permissions import user_has
-    from plugins.alerts import _, unread
+    from plugins.alerts import ngettext, unread
 
     if not (user and user.is_authenticated and user_has(app, user, "alerts.read")):
         return _l("Alerts")
     count = unread.count_new(user)
-    return _("Alerts (%(count)d new)", count=count) if count else _l("Alerts")
+    return ngettext("Alerts (%(num)d new)", "Alerts (%(num)d new)", count) if count else _l("Alerts")
 
 
 @hookimpl

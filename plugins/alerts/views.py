@@ -16,7 +16,7 @@ from core.audit import record
 from core.db import utcnow
 from core.identifiers import KINDS, InvalidIdentifier
 from core.permissions import requires, user_has
-from plugins.alerts import _, check, delivery, feeds, service, sms, subscriptions, unread
+from plugins.alerts import _, check, delivery, feeds, ngettext, service, sms, subscriptions, unread
 from plugins.alerts.forms import (
     AlertForm,
     CheckForm,
@@ -615,7 +615,8 @@ def deliveries():
         count = delivery.retry_failed()
         record("alerts.deliveries_retried", target=f"deliveries:{count}")
         delivery.kick({channel: 1 for channel in delivery.due_channels()})
-        flash(_("%(count)d failed messages will be tried again.", count=count), "info")
+        flash(ngettext("%(num)d failed message will be tried again.", "%(num)d failed messages will be tried again.",
+                       count), "info")
         return redirect(url_for("alerts.deliveries"), code=303)
     return render_template("alerts/deliveries.html", stats=delivery.stats(), problems=delivery.problems(), form=form)
 
