@@ -33,6 +33,8 @@ DEFAULTS = {
     "QUEUE_IMMEDIATE": False,
     "QUEUE_WORKERS": 2,
     "DEFAULT_LOCALE": "en",
+    # Dates and numbers of English pages: en_GB ("6 Dec 2026"), en_US ("Dec 6, 2026"), en_IE, en_AU...
+    "ENGLISH_VARIANT": "en_GB",
     "LOCALES": ["en", "es", "pt_BR", "ro"],
     "DEFAULT_TIMEZONE": "UTC",
     "DEFAULT_COUNTRY": "GB",
@@ -177,6 +179,14 @@ def _check(app) -> None:
             f"{ENV_PREFIX}_DEFAULT_LOCALE ({config['DEFAULT_LOCALE']}) must be one of "
             f"{ENV_PREFIX}_LOCALES ({', '.join(locales)})"
         )
+    variant = config["ENGLISH_VARIANT"]
+    try:
+        known = Locale.parse(variant).language == "en"
+    except (ValueError, UnknownLocaleError):
+        known = False
+    if not known:
+        raise ConfigError(f"{ENV_PREFIX}_ENGLISH_VARIANT must be an English locale such as en_GB or en_US, "
+                          f"not {variant}")
     config["BABEL_DEFAULT_LOCALE"] = config["DEFAULT_LOCALE"]
     config["BABEL_DEFAULT_TIMEZONE"] = config["DEFAULT_TIMEZONE"]
     _check_web(config)

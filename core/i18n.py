@@ -3,15 +3,21 @@
 Core strings live in locales/ (domain "messages"). Each plugin has its own translations/ folder
 and domain; while one of its pages is rendered its catalog is the default, falling back to core's
 for the shared layout, so two plugins never override each other's strings.
+
+English is one language ("en") for choosing and storing, but dates and numbers follow the
+instance's English variant (ENGLISH_VARIANT, en_GB by default: "6 Dec 2026", never "12/6/26"),
+so the request's locale is that variant while the language code stays "en" (current_language,
+force_language).
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from babel import support
 from flask import current_app, g, has_request_context, request, session
-from flask_babel import Babel, Domain, get_babel, get_locale
+from flask_babel import Babel, Domain, force_locale, get_babel, get_locale
 from flask_login import current_user
 
 CORE_LOCALES = Path(__file__).resolve().parent.parent / "locales"
@@ -44,8 +50,33 @@ class PluginDomain(Domain):
         return result
 
 
+def formatting_locale(code: str) -> str:
+    """The locale a language's dates and numbers follow: English as the instance's variant."""
+    if code == "en" and current_app:
+        return current_app.config.get("ENGLISH_VARIANT") or "en"
+    return code
+
+
+def current_language() -> str:
+    """The language of this request or task as LOCALES names it ("en", not "en_GB")."""
+    code = str(get_locale() or current_app.config["DEFAULT_LOCALE"])
+    return "en" if code.startswith("en_") or code == "en" else code
+
+
+def force_language(code: str | None):
+    """flask_babel.force_locale for a stored language code (a member's, a report's), with English
+    dates and numbers in the instance's variant."""
+    if not code:
+        return contextlib.nullcontext()
+    return force_locale(formatting_locale(code))
+
+
 def select_locale() -> str:
     """The signed-in user's preference, an explicit choice, Accept-Language, then the default."""
+    return formatting_locale(_chosen_language())
+
+
+def _chosen_language() -> str:
     available = current_app.config["LOCALES"]
     if not has_request_context():  # a queue task or a command: no session, no browser to ask
         return current_app.config["DEFAULT_LOCALE"]
@@ -71,11 +102,11 @@ def language_name(code: str) -> str:
 
 
 def html_lang() -> str:
-    """The BCP 47 tag for <html lang>: pt_BR becomes pt-BR."""
+    """The BCP 47 tag for <html lang>: pt_BR becomes pt-BR, English its variant (en-GB)."""
     return str(get_locale() or current_app.config["DEFAULT_LOCALE"]).replace("_", "-")
 
 
 def init_app(app) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(CORE_LOCALES)
     Babel(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(html_lang=html_lang, language_name=language_name)
+    app.jinja_env.globals.update(html_lang=html_lang, language_name=language_name, current_language=current_language)

@@ -209,6 +209,19 @@ def normalise_phone(text: str, default_country: str) -> str:
     return _normalise_plain_phone(text, default_country)
 
 
+def readable_phone(value: str, default_country: str) -> str:
+    """A stored E.164 number as people write it: the national format for a number of the instance's
+    country (07912 345678), the international one for any other (+33 6 12 34 56 78). Anything that
+    is not a number it can read is given back unchanged."""
+    try:
+        number = phonenumbers.parse(value, default_country)
+    except phonenumbers.NumberParseException:
+        return value
+    if phonenumbers.region_code_for_country_code(number.country_code) == default_country:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 MOBILE_TYPES = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
 
 

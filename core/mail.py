@@ -4,7 +4,7 @@ Two functions are the whole API:
 
 - render_message(recipient, template, locale, **context) builds a message from a template under
   core/templates/mail/ (or a plugin's), whose {% block subject %} and {% block body %} are rendered
-  with flask_babel.force_locale(locale): the recipient's language, not the sender's.
+  with core.i18n.force_language(locale): the recipient's language, not the sender's.
   build_message(recipient, subject, body) does the same for text made elsewhere.
 - send_messages(messages) sends a batch over ONE SMTP connection (or writes .eml files with the
   "file" backend, for development) and returns one result per message: None when it was accepted,
@@ -40,10 +40,12 @@ from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 from flask import current_app, has_request_context, request
-from flask_babel import force_locale, get_domain
+from flask_babel import get_domain
 from peewee import CharField, DateTimeField, IntegerField
 
 from core.db import BaseModel, db, utcnow
+from core.display import directed_text
+from core.i18n import force_language
 
 log = logging.getLogger("redumbrella.mail")
 MAIL_FOLDER_NAME = "mail"
@@ -163,7 +165,7 @@ def render_message(recipient: str, template: str, locale: str | None = None, **c
     locale = locale if locale in config["LOCALES"] else config["DEFAULT_LOCALE"]
     plugin_domain = current_app.extensions.get("redumbrella.domains", {}).get(template.partition("/")[0])
     previous_domain = get_domain()
-    with force_locale(locale):
+    with force_language(locale):
         if plugin_domain is not None:
             plugin_domain.as_default()
         try:
@@ -175,7 +177,7 @@ def render_message(recipient: str, template: str, locale: str | None = None, **c
             body = "".join(jinja_template.blocks["body"](rendered))
         finally:
             previous_domain.as_default()
-    message = build_message(recipient, subject, body.strip("\n"))
+    message = build_message(recipient, directed_text(subject, locale), directed_text(body.strip("\n"), locale))
     message["Content-Language"] = locale.replace("_", "-")
     return message
 

@@ -205,7 +205,7 @@ def test_the_web_preview_shows_the_alert_and_how_many_people_will_be_told(on, mo
     assert f"/alerts/manage/{alert_id}/preview" in staff_page
     assert f'action="/alerts/manage/{alert_id}/publish"' not in staff_page  # no publishing without the preview
     page, fields = preview_form(mod_client, alert_id)
-    assert "3 people will be told." in page and "Take care with this caller." in page and "+447912345005" in page
+    assert "3 people will be told." in page and "Take care with this caller." in page and "07912 345005" in page
     assert set(fields) == {"csrf_token", "version", "digest"}
     published = mod_client.post(f"/alerts/manage/{alert_id}/publish", data=fields)
     assert published.status_code == 303 and published.headers["Location"].endswith(f"/alerts/manage/{alert_id}")

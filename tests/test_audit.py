@@ -263,7 +263,7 @@ def test_plugins_label_their_own_actions_even_while_off(make_app):
 def test_the_page_is_translated(admin_client):
     response = admin_client.get("/admin/audit/", headers={"Accept-Language": "es"})
     assert response.status_code == 200
-    assert '<html lang="es">' in response.get_data(as_text=True)
+    assert '<html lang="es" dir="ltr">' in response.get_data(as_text=True)
 
 
 # -- tampering --------------------------------------------------------------------------------

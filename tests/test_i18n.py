@@ -31,7 +31,7 @@ PAGE = """{% extends "base.html" %}{% block content %}
 
 
 def html_lang(response) -> str:
-    match = re.search(r'<html lang="([^"]+)">', response.get_data(as_text=True))
+    match = re.search(r'<html lang="([^"]+)"', response.get_data(as_text=True))
     assert match, "no <html lang> on the page"
     return match.group(1)
 
@@ -77,7 +77,7 @@ def two_plugins(app, make_app, tmp_path):
     alpha = make_plugin(tmp_path, "alpha", {"es": {"Hello": "Hola desde alfa", "Language": "Idioma de alfa"},
                                             "pt_BR": {"Hello": "Olá do alfa"}})
     beta = make_plugin(tmp_path, "beta", {"es": {"Hello": "Hola desde beta"}})
-    built = make_app({"LOCALES": ["en", "es", "pt_BR", "fr"]}, extra_plugins=[alpha, beta])
+    built = make_app({"LOCALES": ["en", "es", "pt_BR", "de"]}, extra_plugins=[alpha, beta])
     with built.app_context(), connection():
         for name in ("alpha", "beta"):
             get_registry(built).set_enabled(name, True)
@@ -107,16 +107,16 @@ def test_two_plugins_with_the_same_msgid_do_not_collide(two_plugins):
 
 
 def test_a_language_without_a_compiled_catalog_falls_back_to_english(two_plugins):
-    assert CORE_LOCALES.is_dir() and not list(CORE_LOCALES.glob("fr/**/*.mo")), "needs a language with no catalog"
+    assert CORE_LOCALES.is_dir() and not list(CORE_LOCALES.glob("de/**/*.mo")), "needs a language with no catalog"
     client = two_plugins.test_client()
-    french = {"Accept-Language": "fr"}
-    home = client.get("/", headers=french)
-    assert home.status_code == 200 and html_lang(home) == "fr"
+    german = {"Accept-Language": "de"}
+    home = client.get("/", headers=german)
+    assert home.status_code == 200 and html_lang(home) == "de"
     assert "Quick exit" in home.get_data(as_text=True)
-    page = client.get("/alpha/", headers=french)
-    assert page.status_code == 200 and html_lang(page) == "fr"
+    page = client.get("/alpha/", headers=german)
+    assert page.status_code == 200 and html_lang(page) == "de"
     assert _texts(page) == dict.fromkeys(("direct", "template", "lazy"), "Hello")
-    assert client.get("/no-such-page", headers=french).status_code == 404
+    assert client.get("/no-such-page", headers=german).status_code == 404
 
 
 def test_locale_order_accept_language_then_instance_default(make_app):
@@ -168,3 +168,38 @@ def test_signed_in_preference_beats_choice_and_accept_language(app, client, make
     with client.session_transaction() as session:
         session["locale"] = "es"
     assert html_lang(client.get("/", headers={"Accept-Language": "es"})) == "ro"
+
+
+def test_english_dates_follow_the_instances_variant_en_gb_by_default(make_app):
+    """"6 Dec 2026" for a reader in the UK, not "Dec 6, 2026" (or "12/6/26", read there as 12 June);
+    the language stays "en" for choosing and storing, in requests and in queue tasks alike."""
+    import datetime
+
+    from flask_babel import format_date
+
+    from core.i18n import current_language, force_language
+
+    day = datetime.date(2026, 12, 6)
+    app = make_app()
+    client = app.test_client()
+    home = client.get("/", headers={"Accept-Language": "en"})
+    assert html_lang(home) == "en-GB"
+    assert re.search(r'<option value="en" lang="en" selected>', home.get_data(as_text=True)), "English stays chosen"
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert format_date(day, "medium") == "6 Dec 2026" and current_language() == "en"
+    with app.app_context():  # a queue task, outside any request: the stored code "en"
+        with force_language("en"):
+            assert format_date(day, "medium") == "6 Dec 2026"
+        with force_language("es"):
+            assert format_date(day, "medium") == "6 dic 2026"
+    american = make_app({"ENGLISH_VARIANT": "en_US"})
+    with american.test_request_context(headers={"Accept-Language": "en"}):
+        assert format_date(day, "medium") == "Dec 6, 2026" and current_language() == "en"
+
+
+def test_an_english_variant_that_is_not_english_stops_start_up(make_app):
+    from core.config import ConfigError
+
+    for wrong in ("fr_FR", "xx_YY"):
+        with pytest.raises(ConfigError, match="ENGLISH_VARIANT must be an English locale"):
+            make_app({"ENGLISH_VARIANT": wrong})

@@ -83,7 +83,7 @@ def test_apply_then_approve_then_set_password_once(mail_app, make_user, smtp_ser
     assert "Roxy" in queue
     [application_id] = pending_ids(mail_app)
     detail = staff.get(f"/admin/members/applications/{application_id}").get_data(as_text=True)
-    assert "roxy@example.org" in detail and "+447911123456" in detail and "Texts are best after noon." in detail
+    assert "roxy@example.org" in detail and "07911 123456" in detail and "Texts are best after noon." in detail
     approved = post_form(staff, f"/admin/members/applications/{application_id}/approve",
                          token_from=f"/admin/members/applications/{application_id}")
     assert approved.status_code == 303
@@ -379,7 +379,7 @@ def test_every_view_of_an_application_is_audited(app, make_user):
 def test_the_form_works_in_the_visitors_language(app):
     client = app.test_client()
     page = client.get("/join", headers={"Accept-Language": "es"}).get_data(as_text=True)
-    assert '<html lang="es">' in page
+    assert '<html lang="es" dir="ltr">' in page
     apply(client)
     with app.app_context(), connection():
         from core.accounts.membership import MembershipApplication

@@ -41,7 +41,7 @@ def test_a_member_saves_name_language_and_contact_preferences(app, client, make_
     response = save(client)
     assert response.status_code == 303
     page = client.get("/account/profile").get_data(as_text=True)
-    assert '<html lang="pt-BR">' in page  # the chosen language at once
+    assert '<html lang="pt-BR" dir="ltr">' in page  # the chosen language at once
     assert "Text only, never voicemail" in page and "+447911123456" in page and 'value="Star"' in page
 
     with app.app_context(), connection():

@@ -306,7 +306,7 @@ def test_api_moderators_are_denied_without_the_permission(app, make_user):
 def test_the_web_form_report_reaches_the_queue_with_its_details(app, staff):
     reference, _ = send_report(app.test_client(), what=WHAT, when=WHEN, who=WHO, wishes=WISHES)
     page = _page(staff.get(f"/reporting/moderate/{reference}"))
-    for text in ("He took the money back and hit me.", "near the station", "Dave, Big D", "+447700900123",
+    for text in ("He took the money back and hit me.", "near the station", "Dave, Big D", "07700 900123",
                  "snake tattoo", "07700 900999", "text only", "Anonymous (receipt)"):
         assert text in page
 

@@ -51,21 +51,21 @@ def visitor(app):
 def test_forged_language_change_is_refused(visitor, headers):
     response = visitor.post("/language", data={"locale": "es", "next": "/"}, headers=headers)
     assert response.status_code == 400
-    assert html_lang(visitor) == "en"
+    assert html_lang(visitor) == "en-GB"
 
 
 def test_a_token_from_another_session_is_refused(app, visitor):
     attacker = app.test_client()
     stolen = csrf_token(attacker)  # the attacker's own, valid for the attacker's session only
     response = visitor.post("/language", data={"locale": "es", "csrf_token": stolen}, headers=OLD_BROWSER)
-    assert response.status_code == 400 and html_lang(visitor) == "en"
+    assert response.status_code == 400 and html_lang(visitor) == "en-GB"
 
 
 def test_a_valid_token_sent_from_another_site_is_still_refused(visitor):
     """Fetch Metadata refuses it even if the token leaked (defence in depth)."""
     token = csrf_token(visitor)
     response = visitor.post("/language", data={"locale": "es", "csrf_token": token}, headers=CROSS_SITE)
-    assert response.status_code == 400 and html_lang(visitor) == "en"
+    assert response.status_code == 400 and html_lang(visitor) == "en-GB"
 
 
 @pytest.mark.parametrize("secure", [False, True], ids=["http", "https"])

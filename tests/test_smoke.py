@@ -8,7 +8,7 @@ def test_home_page_renders_with_quick_exit(client):
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert 'data-quick-exit' in page
-    assert '<html lang="en">' in page
+    assert '<html lang="en-GB" dir="ltr">' in page
 
 
 def test_healthz_reports_database_and_queue(client):
@@ -21,4 +21,4 @@ def test_healthz_reports_database_and_queue(client):
 def test_language_switcher_changes_language_without_javascript(client):
     response = post_form(client, "/language", {"locale": "es", "next": "/"})
     assert response.status_code == 303
-    assert '<html lang="es">' in client.get("/").get_data(as_text=True)
+    assert '<html lang="es" dir="ltr">' in client.get("/").get_data(as_text=True)

@@ -18,7 +18,6 @@ import json
 import logging
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -34,6 +33,7 @@ from core.accounts.invitations import CheckboxesField, PasswordLink, mail_passwo
 from core.accounts.models import User
 from core.crypto import EncryptedTextField, keyring
 from core.db import BaseModel, db, utcnow
+from core.i18n import current_language
 from core.identifiers import InvalidIdentifier, normalise_email, normalise_mobile, normalise_phone
 from core.mail import MAIL_RETRIES, MAIL_RETRY_DELAY, queue_mail, tracked
 from core.permissions import PUBLIC, requires
@@ -334,7 +334,7 @@ def apply():
             work_types=json.dumps(form.work_types.data),
             region=form.region.data,
             note=(form.note.data or "").strip() or None,
-            locale=str(get_locale() or current_app.config["DEFAULT_LOCALE"]),
+            locale=current_language(),
         )
         log.info("membership application received", extra={"event": "membership_applied"})
         from core.audit import record

@@ -27,11 +27,12 @@ import zoneinfo
 from collections import Counter
 
 from flask import current_app
-from flask_babel import force_locale
 from peewee import JOIN, fn
 
 from core.accounts.models import User, UserRole
 from core.db import db, is_sqlite, run_sql, utcnow
+from core.display import directed_text
+from core.i18n import force_language
 from core.permissions import roles_for
 from plugins.alerts import _, ngettext
 from plugins.alerts.mailer import MailSession, MessageTemplate, PermanentFailure, TemporaryFailure
@@ -358,8 +359,9 @@ class Sender:
         """(subject, body) in the recipient's language; the same for every recipient of one alert."""
         cache_key = (delivery.kind, delivery.alert_id, self._version(delivery), locale)
         if cache_key not in self.cache:
-            with force_locale(locale):
-                self.cache[cache_key] = compose(delivery, self.channel)
+            with force_language(locale):
+                subject, body = compose(delivery, self.channel)
+            self.cache[cache_key] = (directed_text(subject, locale), directed_text(body, locale))
         return self.cache[cache_key]
 
     def _template(self, delivery: Delivery, locale: str) -> MessageTemplate:

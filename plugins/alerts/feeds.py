@@ -18,6 +18,7 @@ from xml.etree import ElementTree  # nosec B405  # builds the feed; parses nothi
 from flask import current_app, request
 
 from core.db import utcnow
+from core.display import phone_text
 from plugins.alerts.models import FeedToken
 
 PREFIX = "ruf_"
@@ -107,7 +108,9 @@ def atom(alerts: list[dict], self_url: str, alternate) -> bytes:
         types = ", ".join(item["label"] for item in alert["incident_types"])
         lines = [alert["summary"]]
         if alert["identifiers"]:
-            lines.append("; ".join(f"{item['kind']}: {item['value']}" for item in alert["identifiers"]))
+            shown = [(item["kind"], phone_text(item["value"]) if item["kind"] == "phone" else item["value"])
+                     for item in alert["identifiers"]]
+            lines.append("; ".join(f"{kind}: {value}" for kind, value in shown))
         for person in alert["perpetrators"]:
             details = {**person["description"], **person["vehicle"]}
             if details:

@@ -365,12 +365,13 @@ def _locale_of(case: Case) -> str:
 
 def reminder_text(appointment: Appointment, locale: str) -> tuple[str, str]:
     """(subject, body): neutral words in the client's language, no kind, no place, no name."""
-    from flask_babel import force_locale, format_datetime, get_domain
+    from flask_babel import format_datetime, get_domain
 
+    from core.i18n import force_language
     from plugins.casework import domain
 
     previous = get_domain()
-    with force_locale(locale):
+    with force_language(locale):
         domain.as_default()
         try:
             when = format_datetime(appointment.starts_at, "EEEE d MMMM, HH:mm")

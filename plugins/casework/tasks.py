@@ -79,12 +79,13 @@ def tell_declined(referral_id: int) -> bool:
     if address is None:
         return False
     from flask import current_app
-    from flask_babel import force_locale
+
+    from core.i18n import force_language
 
     config = current_app.config
     locale = locale if locale in config["LOCALES"] else config["DEFAULT_LOCALE"]
     domain.as_default()
-    with force_locale(locale):
+    with force_language(locale):
         text = decline_message(referral)
     mail.send_message(mail.render_message(address, "casework/mail/declined.txt", locale, text=text))
     return True

@@ -232,9 +232,9 @@ def _without(mapping: dict | None, key: str) -> dict:
 def _locale() -> str | None:
     if not has_request_context():
         return None
-    from flask_babel import get_locale
+    from core.i18n import current_language
 
-    return str(get_locale()) if get_locale() else None
+    return current_language()
 
 
 # -- following up ---------------------------------------------------------------------------------

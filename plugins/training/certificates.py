@@ -472,11 +472,13 @@ def mail_renewal_reminder(certificate_id: int) -> bool:
     user = User.get_or_none((User.id == certificate.user_id) & (User.active == True))  # noqa: E712
     if user is None or not user.email:
         return False
-    from flask_babel import force_locale, format_date
+    from flask_babel import format_date
+
+    from core.i18n import force_language
 
     config = current_app.config
     locale = user.locale if user.locale in config["LOCALES"] else config["DEFAULT_LOCALE"]
-    with force_locale(locale):
+    with force_language(locale):
         date = format_date(certificate.expires_on, "long")
     try:
         link = mail.external_url("training.index")

@@ -141,10 +141,11 @@ def get_question(quiz: Quiz, question_id: int) -> Question | None:
 def true_false_texts(language: str | None) -> tuple[str, str]:
     """"True" and "False" in the course's language (stored as the two options' text)."""
     from flask import current_app
-    from flask_babel import force_locale
+
+    from core.i18n import force_language
 
     if language and language in current_app.config.get("LOCALES", ()):
-        with force_locale(language):
+        with force_language(language):
             return str(_("True")), str(_("False"))
     return str(_("True")), str(_("False"))
 

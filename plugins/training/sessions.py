@@ -541,9 +541,8 @@ _WITH_CALENDAR = ("booked", "promoted", "changed", "reminder", "cancelled", "rem
 
 def deliver(booking_id: int, kind: str) -> bool:
     """Build and send one message now; False when there is nothing (any more) to send."""
-    from flask_babel import force_locale
-
     from core.accounts.models import User
+    from core.i18n import force_language
     from core.mail import external_url, render_message, send_message
 
     booking = Booking.get_or_none(Booking.id == booking_id)
@@ -554,7 +553,7 @@ def deliver(booking_id: int, kind: str) -> bool:
         return False
     session = booking.session
     locale = user.locale if user.locale in current_app.config["LOCALES"] else current_app.config["DEFAULT_LOCALE"]
-    with force_locale(locale):
+    with force_language(locale):
         when = [format_span(d) for d in dates_of(session)]
     message = render_message(
         user.email, f"training/mail/{kind}.txt", locale, session=session, course=session.course, dates=when,
