@@ -114,6 +114,21 @@ def chromium_ready() -> bool:
     return Path(CHROMIUM).exists()
 
 
+FONTS = ("/usr/share/fonts/truetype/noto/NotoSansThai-Regular.ttf",
+         "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+def fonts_ready() -> bool:
+    """The fonts a certificate PDF in Arabic, Thai or Chinese needs (plugins/training/certificate_pdf.py)."""
+    if all(Path(font).exists() for font in FONTS):
+        return True
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        say("installing Debian's Noto fonts for certificates in every script")
+        sh("apt-get", "install", "-y", "-qq", "fonts-dejavu-core", "fonts-noto-core", "fonts-noto-cjk",
+           stdout=subprocess.DEVNULL)
+    return all(Path(font).exists() for font in FONTS)
+
+
 def test(pytest_args: list[str]) -> int:
     ensure_venv("[test]")
     say("lint: ruff")
@@ -126,11 +141,14 @@ def test(pytest_args: list[str]) -> int:
     have_redis = reachable("127.0.0.1", 6379)
     have_browser = chromium_ready()
     have_postgres = postgres_ready()
+    have_fonts = fonts_ready()
     deselect = []
     if not have_redis:
         deselect.append("not redis")
     if not have_browser:
         deselect.append("not browser")
+    if not have_fonts:
+        deselect.append("not fonts")
     marker = ["-m", " and ".join(deselect)] if deselect else []
     env = {**os.environ, "REDUMBRELLA_CHROMIUM": CHROMIUM}
     if have_redis:
@@ -155,6 +173,8 @@ def test(pytest_args: list[str]) -> int:
         print("    Redis tests NOT RUN: no server at 127.0.0.1:6379")
     if not have_browser:
         print(f"    Browser tests NOT RUN: no chromium at {CHROMIUM}")
+    if not have_fonts:
+        print("    Font tests NOT RUN: no Noto fonts (apt-get install fonts-noto-core fonts-noto-cjk)")
     return 0 if all(code == 0 for code in results.values()) else 1
 
 

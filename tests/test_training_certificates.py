@@ -424,3 +424,35 @@ def test_restore_puts_the_signing_key_back(training, make_user, tmp_path):
         backup._put_plugin_keys_back(archive, path.parent, {"encryption.keys", "blind_index.key", "audit.keys"},
                                      result, keep_replaced=True)
     assert path.read_text() == kept
+
+
+@pytest.mark.fonts
+@pytest.mark.parametrize("language,name,font", [
+    ("ar", "ليلى حداد", b"NotoSansArabic"),
+    ("th", "สมศรี ใจดี", b"NotoSansThai"),
+    ("zh_Hans", "王小红", b"NotoSansCJK"),
+    ("bg", "Мария Иванова", b"DejaVuSans"),
+])
+def test_a_pdf_in_any_shipped_script_draws_every_letter(make_app, language, name, font):
+    """The certificate's words and the learner's name in Arabic, Thai, Chinese or Cyrillic come out
+    as letters, not "?": the machine's Unicode fonts are used one after another (the test machine
+    has the fonts the README's test command installs)."""
+    import types
+
+    from plugins.training import _
+    from plugins.training.certificate_pdf import available_fonts, drawable, render
+
+    app = make_app({"LOCALES": ["en", language]})
+    enable(app, "training")
+    assert {family for family, _path, _index in available_fonts()} >= {"dejavu", "noto-arabic", "noto-thai",
+                                                                         "noto-cjk"}, "fonts missing"
+    certificate = types.SimpleNamespace(
+        payload=json.dumps({"issuer": "Red Umbrella", "learner_name": name, "course": name, "hours": 2,
+                            "trainers": [name], "code": "RU-TEST", "verify_url": "https://x.test/v/RU-TEST"}),
+        issued_on=datetime.date(2026, 12, 6), expires_on=None)
+    with app.test_request_context(headers={"Accept-Language": language.replace("_", "-")}):
+        title = _("Certificate of completion")
+        assert title != "Certificate of completion", "the catalog is compiled"
+        assert drawable(title + name) == title + name
+        pdf = render(certificate)
+    assert pdf.startswith(b"%PDF-") and font in pdf

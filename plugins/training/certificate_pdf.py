@@ -1,14 +1,18 @@
 """A certificate as a PDF file (fpdf2), with a QR code (segno) leading to its public page.
 
-The text is the certificate's own fields, in the language of the request. fpdf2's built-in fonts
-cover Latin-1 only, so a Unicode font is used when the machine has one (DejaVu Sans, Debian's
-`fonts-dejavu-core`);
-without one, letters outside Latin-1 are written without their accents (ș as s) and anything else
-as "?". The printable page and the public page always show the name exactly as entered.
+The text is the certificate's own fields, in the language of the request, and the learner's name
+may be in any script. fpdf2's built-in fonts cover Latin-1 only, so the PDF uses the Unicode fonts
+the machine has, one after another for what the first lacks: DejaVu Sans or Noto Sans (Latin,
+Cyrillic, Greek), Noto Sans Arabic, Noto Sans Thai and Noto Sans CJK SC (Debian's
+`fonts-dejavu-core`, `fonts-noto-core` and `fonts-noto-cjk`; docs/deployment.md). Arabic and Thai
+are shaped and laid out right to left where needed by HarfBuzz (uharfbuzz). A letter no font has
+is written without its accent (ș as s) or as "?", never dropped silently; the printable page and
+the public page always show the name exactly as entered.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import unicodedata
@@ -20,19 +24,52 @@ from fpdf import FPDF
 
 from plugins.training import _
 
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+# (family, candidate files, index in a font collection): the order is the order of preference.
+FONTS = (
+    ("dejavu", ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+                "/usr/share/fonts/TTF/DejaVuSans.ttf"), 0),
+    ("noto", ("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",), 0),
+    ("noto-arabic", ("/usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf",), 0),
+    ("noto-thai", ("/usr/share/fonts/truetype/noto/NotoSansThai-Regular.ttf",), 0),
+    ("noto-cjk", ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",), 2),  # 2: Simplified Chinese
 )
 
 
-def _font_file() -> Path | None:
-    for candidate in FONT_CANDIDATES:
-        path = Path(candidate)
-        if path.is_file():
-            return path
-    return None
+@functools.cache
+def available_fonts() -> tuple[tuple[str, str, int], ...]:
+    """(family, file, collection index) of each font this machine has."""
+    found = []
+    for family, candidates, index in FONTS:
+        path = next((c for c in candidates if Path(c).is_file()), None)
+        if path:
+            found.append((family, path, index))
+    return tuple(found)
+
+
+@functools.cache
+def _characters(path: str, index: int) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(path, fontNumber=index, lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def drawable(text: str) -> str:
+    """The text with every character some available font has; the others as latin1() gives them."""
+    fonts = available_fonts()
+    if not fonts:
+        return latin1(text)
+    known = [_characters(path, index) for _family, path, index in fonts]
+    return "".join(char if char.isspace() or any(ord(char) in chars for chars in known) else latin1(char)
+                   for char in text)
+
+
+def _shaping_available() -> bool:
+    try:
+        import uharfbuzz  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def latin1(text: str) -> str:
@@ -66,10 +103,14 @@ def render(certificate, status_text: str = "") -> bytes:
     pdf.set_creator(body["issuer"])
     pdf.set_auto_page_break(False)
     pdf.add_page()
-    font = _font_file()
-    if font is not None:
-        pdf.add_font("body", "", str(font))
-        family, text = "body", (lambda value: value)
+    fonts = available_fonts()
+    if fonts:
+        for name, path, index in fonts:
+            pdf.add_font(name, "", path, collection_font_number=index)
+        pdf.set_fallback_fonts([name for name, _path, _index in fonts[1:]])
+        if _shaping_available():
+            pdf.set_text_shaping(True)  # joined Arabic letters, Thai marks, right-to-left lines
+        family, text = fonts[0][0], drawable
     else:
         family, text = "helvetica", latin1
 
