@@ -6,7 +6,7 @@ from types import ModuleType
 
 from flask import Flask
 
-from core import crypto, display, i18n, logs, permissions, queue, security
+from core import crypto, display, i18n, logs, permissions, queue, security, slots
 from core import db as database
 from core.config import instance_path_from_env, load_config
 from core.plugins import PluginRegistry
@@ -33,6 +33,7 @@ def create_app(overrides: dict | None = None, extra_plugins: tuple[ModuleType, .
     registry.call_each("check_config", app=app)  # each installed plugin's own settings; ConfigError stops here
     i18n.init_app(app)
     display.init_app(app)
+    slots.init_app(app)
     security.init_app(app)
     permissions.init_app(app)
 

@@ -97,3 +97,10 @@ def register_api(app, spec):
 def access_paused(app, user, permission):
     """Return None, or a message (text or core.permissions.AccessPaused) pausing a signed-in
     person's use of a permission they hold; called on enabled plugins before each such request."""
+
+
+@hookspec
+def page_blocks(app, slot, user):
+    """Return None, a core.slots.PageBlock or a list of them for a core page's slot: "home" (the
+    home page; for a signed-in person, their own things first), "profile" or "admin_overview".
+    Called on enabled plugins, once per page; render the body with core.slots.render_block."""

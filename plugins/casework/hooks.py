@@ -160,3 +160,10 @@ def demo_data(app, accounts):
     from plugins.casework.demo import fill
 
     fill(app, accounts)
+
+
+@hookimpl
+def page_blocks(app, slot, user):
+    from plugins.casework import slots
+
+    return slots.page_blocks(app, slot, user)

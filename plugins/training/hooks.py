@@ -141,3 +141,10 @@ def demo_data(app, accounts):
     from plugins.training.demo import fill
 
     fill(app, accounts)
+
+
+@hookimpl
+def page_blocks(app, slot, user):
+    from plugins.training import slots
+
+    return slots.page_blocks(app, slot, user)
