@@ -89,8 +89,10 @@ def env_for(instance: Path, database_url: str, smtp_port: int, redis_url: str | 
     env = instance_env(
         instance, database_url, MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp_port),
         MAIL_DEFAULT_SENDER="Notes <notes@example.org>", BASE_URL="https://notes.example.org",
-        QUEUE_WORKERS=str(workers), LOG_LEVEL="WARNING",
+        LOG_LEVEL="WARNING",
     )
+    if workers:
+        env["REDUMBRELLA_QUEUE_WORKERS"] = str(workers)
     env["PYTHONUNBUFFERED"] = "1"
     if redis_url:
         env["REDUMBRELLA_REDIS_URL"] = redis_url
@@ -144,7 +146,8 @@ def run_one(queue: str, args, workdir: Path) -> dict:
     print(f"  [{queue}] {args.subscribers:,} subscribers ready in {time.perf_counter() - started:.0f} s")
 
     log = open(workdir / f"worker-{queue}.log", "wb")  # noqa: SIM115 - closed below
-    worker = subprocess.Popen([sys.executable, "-m", "core.cli", "worker", "--workers", str(args.workers)],  # noqa: S603
+    command = [sys.executable, "-m", "core.cli", "worker"] + (["--workers", str(args.workers)] if args.workers else [])
+    worker = subprocess.Popen(command,  # noqa: S603
                               env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         time.sleep(args.settle)  # the worker starts, runs its start-up sweep, and goes idle
@@ -191,6 +194,12 @@ def run_one(queue: str, args, workdir: Path) -> dict:
     }
 
 
+def _default_workers() -> int:
+    from core.config import DEFAULTS
+
+    return DEFAULTS["QUEUE_WORKERS"]
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (Linux)."""
     try:
@@ -205,7 +214,8 @@ def main() -> int:
     parser.add_argument("--queues", default="sqlite,redis", help="sqlite, redis or both (comma-separated)")
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--subscribers", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=2, help="worker threads (QUEUE_WORKERS)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker threads (default: the instance's QUEUE_WORKERS default)")
     parser.add_argument("--settle", type=float, default=4.0, help="seconds to let the worker start and go idle")
     parser.add_argument("--timeout", type=float, default=900.0)
     args = parser.parse_args()
@@ -219,7 +229,8 @@ def main() -> int:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"\nOne alert to {args.subscribers:,} e-mail subscribers; worker: {args.workers} threads; "
+    threads = args.workers or f"default ({_default_workers()})"
+    print(f"\nOne alert to {args.subscribers:,} e-mail subscribers; worker: {threads} threads; "
           f"data on {args.database}; SMTP: aiosmtpd on 127.0.0.1")
     print(f"{'queue':8} {'publish s':>10} {'first s':>8} {'all s':>8} {'e-mails/s':>10} {'repeats':>8} "
           f"{'rows sent':>10} {'worker CPU s':>13} {'SMTP CPU s':>11}")
