@@ -63,6 +63,7 @@ def register_tasks(app):
 def nav_items(app, user):
     return [
         NavItem(_l("Organisations"), "organisations.index", "admin.users", order=88),
+        NavItem(_l("Overview"), "overview.index", "admin.plugins", order=89),
         NavItem(_l("Settings"), "admin.plugins", "admin.plugins", order=90),
         NavItem(_l("Audit log"), "audit.index", "admin.audit", order=91),
         NavItem(_l("Messages not sent"), "outbox.index", "admin.messages", order=92),

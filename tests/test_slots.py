@@ -110,3 +110,32 @@ def test_a_disabled_plugin_adds_nothing(make_app):
     assert "OFF-BLOCK" not in app.test_client().get("/").get_data(as_text=True)
     enable(app, "slotoff")
     assert "OFF-BLOCK" in app.test_client().get("/").get_data(as_text=True)
+
+
+def test_the_admin_overview_shows_what_waits_in_each_module_to_those_who_handle_it(app, make_user):
+    from test_reporting_common import in_db as reporting_db
+
+    from plugins.reporting.models import Report
+    from plugins.reporting.service import new_reference
+
+    enable(app, "reporting", "alerts", "casework", "training")
+    with reporting_db(app):
+        for urgency in (0, 2):
+            Report.create(reference=new_reference(), status="new", urgency=urgency)
+    admin = app.test_client()
+    sign_in(admin, make_user("admin", "moderator", email="both@example.org"))
+    page = admin.get("/admin/")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "2 reports are waiting for review." in text and "1 of them is urgent." in text
+    assert "alert messages could not be delivered" in text
+    assert "Modules and settings" in text
+    assert text.index("Reports") < text.index("Alerts")  # each module's block in its order
+    only_admin = app.test_client()
+    sign_in(only_admin, make_user("admin", email="admin@example.org"))
+    text = only_admin.get("/admin/").get_data(as_text=True)
+    assert "alert messages could not be delivered" in text
+    assert "waiting for review" not in text  # reports are for those who moderate them
+    moderator = app.test_client()
+    sign_in(moderator, make_user("moderator", email="mod@example.org"))
+    assert moderator.get("/admin/").status_code == 403

@@ -1,11 +1,12 @@
 """Core pages: home, language choice, health check, admin settings, error pages."""
 
-from core.views import admin, audit, errors, organisations, outbox, public
+from core.views import admin, audit, errors, organisations, outbox, overview, public
 
 
 def init_app(app) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(overview.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(outbox.bp)
     app.register_blueprint(organisations.bp)

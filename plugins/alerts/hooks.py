@@ -181,3 +181,10 @@ def trend_series(app, start, end, region):
                        "note": _l("Checks are kept for a limited time, so older months may count fewer."),
                        "counts": dict(checks.tuples())})
     return series
+
+
+@hookimpl
+def page_blocks(app, slot, user):
+    from plugins.alerts import slots
+
+    return slots.page_blocks(app, slot, user)

@@ -152,3 +152,10 @@ def demo_data(app, accounts):
     from plugins.reporting.demo import fill
 
     fill(app, accounts)
+
+
+@hookimpl
+def page_blocks(app, slot, user):
+    from plugins.reporting import slots
+
+    return slots.page_blocks(app, slot, user)
