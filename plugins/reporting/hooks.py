@@ -122,10 +122,7 @@ def report_submitted(app, report):
 
 @hookimpl
 def retention_rules(app):
-    try:
-        from core.retention import RetentionRule, days_setting
-    except ImportError:  # an older core without retention: keep everything
-        return []
+    from core.retention import RetentionRule, days_setting
     from plugins.reporting.models import Draft, ReceiptAttempt, Report
 
     rules = []
