@@ -318,3 +318,12 @@ def test_every_look_by_a_signed_in_person_is_audited_with_what_was_asked(app, st
     assert client.get("/api/v1/trends").status_code == 200  # a public visitor is not on record
     with in_db(app):
         assert AuditEntry.select().where(AuditEntry.action.startswith("trends.")).count() == 3
+
+
+def test_the_audience_setting_offers_its_choices_in_words(app, make_user):
+    admin = app.test_client()
+    sign_in(admin, make_user("admin"))
+    page = admin.get("/admin/plugins/reporting/settings").get_data(as_text=True)
+    for words in ("Staff only (moderators and administrators)", "Anyone signed in", "Everyone, without signing in"):
+        assert words in page
+    assert re.search(r'<option value="members"[^>]*>Anyone signed in</option>', page)

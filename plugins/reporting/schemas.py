@@ -124,8 +124,9 @@ class ReportingSettings(Schema):
     trends_audience = fields.String(
         load_default="staff", validate=validate.OneOf(TRENDS_AUDIENCES),
         metadata={"label": _l("Who may see the trends page"),
-                  "help": _l("staff: moderators and administrators; members: anyone signed in; public: everyone. "
-                             "Small numbers are hidden whoever sees it.")},
+                  "help": _l("Small numbers are hidden whoever sees it."),
+                  "choice_labels": {"staff": _l("Staff only (moderators and administrators)"),
+                                    "members": _l("Anyone signed in"), "public": _l("Everyone, without signing in")}},
     )
     research_k = _days(5, _l("Smallest group in a research export"),
                        _l("Every combination of answers in a research export is shared by at least this many "
