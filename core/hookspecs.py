@@ -104,3 +104,10 @@ def page_blocks(app, slot, user):
     """Return None, a core.slots.PageBlock or a list of them for a core page's slot: "home" (the
     home page; for a signed-in person, their own things first), "profile" or "admin_overview".
     Called on enabled plugins, once per page; render the body with core.slots.render_block."""
+
+
+@hookspec
+def account_erased(app, user_id):
+    """Delete or anonymise everything the plugin holds for account `user_id`, which is being erased:
+    called on every installed plugin, enabled or not, inside the erasure's transaction, before core
+    deletes the account row. Must be idempotent; see docs/plugin-hooks.md#account_erased."""

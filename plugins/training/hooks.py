@@ -7,6 +7,7 @@ from core.navigation import NavItem
 from core.permissions import PUBLIC, Permission, Role
 from core.plugins import PluginInfo
 from plugins.training import _l, domain
+from plugins.training.erasure import account_erased  # noqa: F401  (the hook: what an erased account leaves)
 
 plugin_info = PluginInfo(
     name="training",
