@@ -35,7 +35,8 @@ DEFAULTS = {
     "DEFAULT_LOCALE": "en",
     # Dates and numbers of English pages: en_GB ("6 Dec 2026"), en_US ("Dec 6, 2026"), en_IE, en_AU...
     "ENGLISH_VARIANT": "en_GB",
-    "LOCALES": ["en", "es", "pt_BR", "ro"],
+    # Every language Red Umbrella ships (locales/languages.toml); /admin/languages shows how far each is reviewed.
+    "LOCALES": ["en", "es", "pt_BR", "ro", "pl", "bg", "hu", "th", "zh_Hans", "fr", "ar"],
     "DEFAULT_TIMEZONE": "UTC",
     "DEFAULT_COUNTRY": "GB",
     "LOG_LEVEL": "INFO",
