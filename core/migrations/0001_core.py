@@ -4,11 +4,16 @@ import datetime
 from peewee import BooleanField, CharField, DateTimeField, Model, TextField
 
 
+def utcnow():
+    """Naive UTC, as every timestamp column stores it (datetime.datetime.utcnow is deprecated)."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
 def up(migrator, db):
     class PluginState(Model):
         name = CharField(primary_key=True, max_length=64)
         enabled = BooleanField(default=False)
-        changed_at = DateTimeField(default=datetime.datetime.utcnow)
+        changed_at = DateTimeField(default=utcnow)
 
         class Meta:
             table_name = "plugin_state"
@@ -16,14 +21,14 @@ def up(migrator, db):
     class PluginSetting(Model):
         plugin = CharField(primary_key=True, max_length=64)
         data = TextField(default="{}")
-        changed_at = DateTimeField(default=datetime.datetime.utcnow)
+        changed_at = DateTimeField(default=utcnow)
 
         class Meta:
             table_name = "plugin_setting"
 
     class Heartbeat(Model):
         name = CharField(primary_key=True, max_length=64)
-        seen_at = DateTimeField(default=datetime.datetime.utcnow)
+        seen_at = DateTimeField(default=utcnow)
 
         class Meta:
             table_name = "heartbeat"

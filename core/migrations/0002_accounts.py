@@ -4,6 +4,11 @@ import datetime
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, Model, TextField
 
 
+def utcnow():
+    """Naive UTC, as every timestamp column stores it (datetime.datetime.utcnow is deprecated)."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
 def up(migrator, db):
     class User(Model):
         email_index = CharField(max_length=64, unique=True, null=True)
@@ -13,7 +18,7 @@ def up(migrator, db):
         locale = CharField(max_length=16, null=True)
         active = BooleanField(default=True)
         session_version = IntegerField(default=0)
-        created_at = DateTimeField(default=datetime.datetime.utcnow)
+        created_at = DateTimeField(default=utcnow)
 
         class Meta:
             table_name = "user"

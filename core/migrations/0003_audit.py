@@ -4,9 +4,14 @@ import datetime
 from peewee import CharField, DateTimeField, IntegerField, Model
 
 
+def utcnow():
+    """Naive UTC, as every timestamp column stores it (datetime.datetime.utcnow is deprecated)."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
 def up(migrator, db):
     class AuditEntry(Model):
-        created_at = DateTimeField(default=datetime.datetime.utcnow, index=True)
+        created_at = DateTimeField(default=utcnow, index=True)
         actor_id = IntegerField(null=True, index=True)
         action = CharField(max_length=64, index=True)
         target = CharField(max_length=128, default="")

@@ -4,6 +4,11 @@ import datetime
 from peewee import BigIntegerField, CharField, DateTimeField, ForeignKeyField, IntegerField, Model, TextField
 
 
+def utcnow():
+    """Naive UTC, as every timestamp column stores it (datetime.datetime.utcnow is deprecated)."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
 def up(migrator, db):
     class User(Model):  # only what the foreign keys need
         id = IntegerField(primary_key=True)
@@ -14,8 +19,8 @@ def up(migrator, db):
     class AccountSession(Model):
         user = ForeignKeyField(User, on_delete="CASCADE", index=True)
         key_hash = CharField(max_length=64, unique=True)
-        created_at = DateTimeField(default=datetime.datetime.utcnow)
-        last_seen_at = DateTimeField(default=datetime.datetime.utcnow)
+        created_at = DateTimeField(default=utcnow)
+        last_seen_at = DateTimeField(default=utcnow)
 
         class Meta:
             table_name = "account_session"
@@ -23,7 +28,7 @@ def up(migrator, db):
     class LoginAttempt(Model):
         scope = CharField(max_length=16)
         key = CharField(max_length=64)
-        created_at = DateTimeField(default=datetime.datetime.utcnow, index=True)
+        created_at = DateTimeField(default=utcnow, index=True)
 
         class Meta:
             table_name = "login_attempt"
@@ -42,7 +47,7 @@ def up(migrator, db):
     class RecoveryCode(Model):
         user = ForeignKeyField(User, on_delete="CASCADE", index=True)
         code_hash = CharField(max_length=64, unique=True)
-        created_at = DateTimeField(default=datetime.datetime.utcnow)
+        created_at = DateTimeField(default=utcnow)
         used_at = DateTimeField(null=True)
 
         class Meta:
@@ -52,7 +57,7 @@ def up(migrator, db):
         user = ForeignKeyField(User, on_delete="CASCADE", index=True)
         token_hash = CharField(max_length=64, unique=True)
         label = TextField(null=True)
-        created_at = DateTimeField(default=datetime.datetime.utcnow)
+        created_at = DateTimeField(default=utcnow)
         last_used_at = DateTimeField(null=True)
         revoked_at = DateTimeField(null=True)
 

@@ -4,6 +4,11 @@ import datetime
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, Model, TextField
 
 
+def utcnow():
+    """Naive UTC, as every timestamp column stores it (datetime.datetime.utcnow is deprecated)."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
 def up(migrator, db):
     class User(Model):  # only what the foreign keys need
         id = IntegerField(primary_key=True)
@@ -22,7 +27,7 @@ def up(migrator, db):
         note = TextField(null=True)
         locale = CharField(max_length=16)
         status = CharField(max_length=16, default="pending", index=True)
-        created_at = DateTimeField(default=datetime.datetime.utcnow, index=True)
+        created_at = DateTimeField(default=utcnow, index=True)
         decided_at = DateTimeField(null=True, index=True)
         decided_by = IntegerField(null=True)
         decline_reason = TextField(null=True)
@@ -37,7 +42,7 @@ def up(migrator, db):
         locale = CharField(max_length=16)
         token_hash = CharField(max_length=64, null=True, unique=True)
         invited_by = IntegerField(null=True)
-        created_at = DateTimeField(default=datetime.datetime.utcnow)
+        created_at = DateTimeField(default=utcnow)
         expires_at = DateTimeField(null=True, index=True)
 
         class Meta:
@@ -46,7 +51,7 @@ def up(migrator, db):
     class PasswordLink(Model):
         user = ForeignKeyField(User, on_delete="CASCADE", index=True)
         token_hash = CharField(max_length=64, unique=True)
-        created_at = DateTimeField(default=datetime.datetime.utcnow)
+        created_at = DateTimeField(default=utcnow)
         expires_at = DateTimeField(index=True)
         used_at = DateTimeField(null=True)
 
@@ -62,7 +67,7 @@ def up(migrator, db):
         safe_contact_note = TextField(null=True)
         region = TextField(null=True)
         work_types = TextField(null=True)
-        updated_at = DateTimeField(default=datetime.datetime.utcnow)
+        updated_at = DateTimeField(default=utcnow)
 
         class Meta:
             table_name = "account_profile"
