@@ -9,6 +9,7 @@ from core.navigation import NavItem
 from core.permissions import PUBLIC, Permission, Role
 from core.plugins import PluginInfo
 from core.queue import crontab, periodic_task
+from core.webhooks import registration as webhooks
 
 plugin_info = PluginInfo(name="core", label=_l("Core"), description=_l("Accounts, settings and the audit log."))
 
@@ -40,6 +41,7 @@ def register_permissions(app):
         Permission("admin.users", _l("Manage accounts and roles"), ("admin",)),
         Permission("admin.members", _l("Approve or decline membership applications"), ("admin", "moderator")),
         Permission("admin.messages", _l("See e-mails that could not be sent"), ("admin", "moderator")),
+        *webhooks.permissions(),
     ]
 
 
@@ -47,7 +49,7 @@ def register_permissions(app):
 def audit_actions(app):
     from core.views.audit import CORE_ACTIONS
 
-    return CORE_ACTIONS
+    return {**CORE_ACTIONS, **webhooks.AUDIT_ACTIONS}
 
 
 @hookimpl
@@ -56,7 +58,8 @@ def register_tasks(app):
     from core.retention import purge_expired
 
     return [heartbeat, purge_expired, invitations.mail_password_link, invitations.mail_invitation,
-            membership.mail_application_declined, membership.mail_existing_account, reset.mail_reset_link]
+            membership.mail_application_declined, membership.mail_existing_account, reset.mail_reset_link,
+            *webhooks.tasks()]
 
 
 @hookimpl
@@ -67,6 +70,7 @@ def nav_items(app, user):
         NavItem(_l("Settings"), "admin.plugins", "admin.plugins", order=90),
         NavItem(_l("Audit log"), "audit.index", "admin.audit", order=91),
         NavItem(_l("Messages not sent"), "outbox.index", "admin.messages", order=92),
+        *webhooks.nav_items(),
         *_membership_nav(user),
     ]
 
@@ -93,4 +97,4 @@ def retention_rules(app):
     from core.accounts.housekeeping import retention_rules as auth_rules
     from core.accounts.membership import retention_rules as membership_rules
 
-    return [*membership_rules(), *auth_rules(app)]
+    return [*membership_rules(), *auth_rules(app), *webhooks.retention_rules()]

@@ -77,9 +77,13 @@ DEFAULTS = {
     "RESET_MAX_PER_ADDRESS": 20,
     "RESET_LINK_MINUTES": 60,
     "APPLY_MAX_PER_ADDRESS": 10,
+    # Webhooks (core.webhooks) may go to http:// and to private or loopback addresses: development
+    # and tests only, never production (anyone adding a webhook could reach the internal network).
+    "WEBHOOKS_ALLOW_PRIVATE": False,
 }
 
-_BOOLEAN_KEYS = {"QUEUE_IMMEDIATE", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL"}
+_BOOLEAN_KEYS = {"QUEUE_IMMEDIATE", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL",
+                 "WEBHOOKS_ALLOW_PRIVATE"}
 _INTEGER_KEYS = {
     "TRUSTED_PROXIES",
     "LOGIN_MAX_FAILURES_PER_ACCOUNT",

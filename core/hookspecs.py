@@ -107,6 +107,12 @@ def page_blocks(app, slot, user):
 
 
 @hookspec
+def register_webhook_events(app):
+    """Return the core.webhooks.WebhookEvent objects (name, label, what its data holds) a plugin sends to
+    partner systems with core.webhooks.emit; called on every installed plugin."""
+
+
+@hookspec
 def account_erased(app, user_id):
     """Delete or anonymise everything the plugin holds for account `user_id`, which is being erased:
     called on every installed plugin, enabled or not, inside the erasure's transaction, before core

@@ -10,6 +10,7 @@ def init_app(app) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(outbox.bp)
     app.register_blueprint(organisations.bp)
+    _register_webhooks(app)
     _register_account_pages(app)
     errors.init_app(app)
     public.init_template_context(app)
@@ -21,3 +22,10 @@ def _register_account_pages(app) -> None:
 
     for blueprint in (membership.bp, invitations.bp, profile.bp):
         app.register_blueprint(blueprint)
+
+
+def _register_webhooks(app) -> None:
+    """Webhooks for partner systems: the admin pages of core.webhooks."""
+    from core.webhooks.registration import blueprint
+
+    app.register_blueprint(blueprint())

@@ -1,0 +1,313 @@
+"""Sending webhooks from the outbox: claim, POST, mark, retry with back-off.
+
+The same design as the alerts plugin's delivery outbox, so the same guarantee: a drain claims a
+few due rows (status "sending", claimed_by = host:pid:start:thread), POSTs them one by one and
+commits each as "delivered" the moment the receiver answered 2xx, before the next. If the worker is
+killed, its claimed rows stay "sending"; the sweep (every minute, and as soon as a worker starts)
+sees that the claiming process is gone and puts them back to "pending". Only the one message being
+handed over at the instant of death can be sent twice: at most one repeat per worker, and the
+repeat carries the same webhook-id, so the receiver can recognise it.
+
+Any answer but 2xx is a failed attempt, retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and
+10 h (the Standard Webhooks schedule); after the eighth attempt the row is "failed" and staff see
+it. Redirects are never followed (a 3xx is a failed attempt). Each POST has a short timeout and
+goes only to the address checked just before (resolved once, then connected to by that address),
+so a name that changes to an internal address between check and connection gets nothing.
+Only the status code and a short status line are kept from an answer, never its body; nothing
+here logs an address or a payload.
+"""
+
+from __future__ import annotations
+
+import datetime
+import http.client
+import logging
+import os
+import socket
+import ssl
+import threading
+import time
+from urllib.parse import urlsplit
+
+from core.db import db, is_sqlite, run_sql, utcnow
+from core.webhooks.models import DELIVERED, FAILED, PENDING, SENDING, WebhookDelivery, WebhookEndpoint
+from core.webhooks.service import address_allowed, allow_private, resolve, signature_header
+
+log = logging.getLogger("redumbrella.webhooks")
+
+# Seconds to wait after each failed attempt (the Standard Webhooks schedule); then "failed".
+RETRY_DELAYS = (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+TIMEOUT = 10  # seconds, for connecting and for each read
+CLAIM_BATCH = 20
+CLAIM_LEASE = datetime.timedelta(minutes=15)  # a claim older than this is released even from another host
+USER_AGENT = "RedUmbrella-Webhooks/1"
+
+
+class AddressRefused(Exception):
+    """The address resolves to somewhere webhooks must not go (a private network)."""
+
+
+# -- one POST -------------------------------------------------------------------------------------
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection to an address resolved and checked beforehand (not resolved again)."""
+
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to a checked address, verifying the certificate for the host name in the URL."""
+
+    def __init__(self, host, port, address, timeout, context):
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    """POST body to url; returns (status code, reason). Raises OSError (including ssl and
+    http.client errors) or AddressRefused. Follows no redirect and uses no proxy."""
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise AddressRefused("scheme")
+    port = parts.port or (443 if https else 80)
+    addresses = resolve(parts.hostname, port)
+    if not allow_private() and (not https or not addresses or not all(address_allowed(a) for a in addresses)):
+        raise AddressRefused("address")
+    if https:
+        connection = _PinnedHTTPSConnection(parts.hostname, port, addresses[0], TIMEOUT, ssl.create_default_context())
+    else:
+        connection = _PinnedHTTPConnection(parts.hostname, port, addresses[0], TIMEOUT)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.reason or ""
+    finally:
+        connection.close()
+
+
+def headers_for(endpoint: WebhookEndpoint, delivery: WebhookDelivery, body: bytes, timestamp: int) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "webhook-id": delivery.message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature_header(endpoint, delivery.message_id, timestamp, body),
+    }
+
+
+def _status_line(status: int, reason: str) -> str:
+    reason = "".join(char for char in reason if 32 <= ord(char) < 127)
+    return f"HTTP {status} {reason}".strip()[:80]
+
+
+# -- claiming -------------------------------------------------------------------------------------
+
+
+def _process_start(pid: int) -> str:
+    """The kernel's start time of a process (so a reused pid is not taken for the old process)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "0"
+
+
+_HOST = socket.gethostname()[:40]
+
+
+def claimer() -> str:
+    pid = os.getpid()
+    return f"{_HOST}:{pid}:{_process_start(pid)}:{threading.get_native_id()}"
+
+
+def claimer_alive(claim: str) -> bool | None:
+    """True or False when this host can tell; None for another host's worker (the lease decides)."""
+    try:
+        host, pid_text, start, thread_id = claim.rsplit(":", 3)
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != _HOST:
+        return None
+    if pid == os.getpid():
+        return int(thread_id) in {thread.native_id for thread in threading.enumerate()}
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return start == "0" or _process_start(pid) == start
+
+
+def claim(who: str, limit: int = CLAIM_BATCH) -> list[int]:
+    """Atomically take up to `limit` due rows of active endpoints for this worker."""
+    now = utcnow()
+    lock = "" if is_sqlite() else " FOR UPDATE OF d SKIP LOCKED"
+    sql = (  # only the fixed lock clause is joined in
+        "UPDATE webhook_delivery SET status = %s, claimed_by = %s, claimed_at = %s "  # noqa: S608  # nosec B608
+        "WHERE id IN (SELECT d.id FROM webhook_delivery d JOIN webhook_endpoint e ON e.id = d.endpoint_id "
+        "WHERE d.status = %s AND d.next_attempt_at <= %s AND e.active = %s "
+        f"ORDER BY d.id LIMIT %s{lock}) RETURNING id"
+    )
+    with db.atomic():
+        cursor = run_sql(sql, (SENDING, who, now, PENDING, now, True, limit))
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def release_dead_claims() -> int:
+    """Put rows claimed by workers that no longer exist (or whose lease ran out) back to pending."""
+    released = 0
+    claims = [row[0] for row in WebhookDelivery.select(WebhookDelivery.claimed_by)
+              .where(WebhookDelivery.status == SENDING).distinct().tuples()]
+    for claim_id in claims:
+        if claim_id is None or claimer_alive(claim_id) is False:
+            released += (WebhookDelivery.update(status=PENDING, claimed_by=None)
+                         .where((WebhookDelivery.status == SENDING) & (WebhookDelivery.claimed_by == claim_id))
+                         .execute())
+    released += (WebhookDelivery.update(status=PENDING, claimed_by=None)
+                 .where((WebhookDelivery.status == SENDING) & (WebhookDelivery.claimed_at < utcnow() - CLAIM_LEASE))
+                 .execute())
+    if released:
+        log.warning("webhook claims released", extra={"event": "webhook_claims_released", "count": released})
+    return released
+
+
+def _release_own(who: str) -> None:
+    WebhookDelivery.update(status=PENDING, claimed_by=None).where(
+        (WebhookDelivery.status == SENDING) & (WebhookDelivery.claimed_by == who)).execute()
+
+
+# -- draining -------------------------------------------------------------------------------------
+
+
+def drain(max_messages: int | None = None) -> int:
+    """Send due deliveries until none are left (or max_messages were tried); returns how many were
+    delivered."""
+    who = claimer()
+    delivered = tried = 0
+    soonest: float | None = None
+    try:
+        while max_messages is None or tried < max_messages:
+            batch = CLAIM_BATCH if max_messages is None else min(CLAIM_BATCH, max_messages - tried)
+            ids = claim(who, batch)
+            if not ids:
+                break
+            endpoints: dict[int, WebhookEndpoint] = {}
+            for delivery in WebhookDelivery.select().where(
+                    WebhookDelivery.id.in_(ids) & (WebhookDelivery.claimed_by == who)).order_by(WebhookDelivery.id):
+                tried += 1
+                endpoint = endpoints.get(delivery.endpoint_id)
+                if endpoint is None:
+                    endpoint = endpoints[delivery.endpoint_id] = WebhookEndpoint.get_by_id(delivery.endpoint_id)
+                if send_one(endpoint, delivery):
+                    delivered += 1
+                else:
+                    delay = _delay_after(delivery.attempts + 1)
+                    if delay is not None and delay < 60:
+                        soonest = delay if soonest is None else min(soonest, delay)
+    finally:
+        _release_own(who)
+    if delivered:
+        log.info("webhooks delivered", extra={"event": "webhooks_delivered", "count": delivered})
+    if soonest is not None:
+        _drain_later(soonest)
+    return delivered
+
+
+def _drain_later(seconds: float) -> None:
+    """A retry due within the minute: ask for a drain then, rather than waiting for the sweep."""
+    from core.webhooks.tasks import deliver_webhooks
+
+    try:
+        deliver_webhooks.schedule_in(int(seconds) + 1)
+    except Exception as exc:  # the sweep will find it
+        log.warning("webhook retry not scheduled", extra={"event": "webhook_kick_failed", "reason": type(exc).__name__})
+
+
+def send_one(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> bool:
+    """POST one claimed delivery and record what happened; True when the receiver took it (2xx)."""
+    body = delivery.payload.encode("utf-8")
+    status: int | None = None
+    try:
+        timestamp = int(time.time())
+        status, reason = post(endpoint.url, body, headers_for(endpoint, delivery, body, timestamp))
+    except AddressRefused:
+        error = "address not allowed"
+    except (OSError, http.client.HTTPException, ValueError, UnicodeError) as exc:
+        error = type(exc).__name__
+    else:
+        if 200 <= status < 300:
+            _delivered(delivery, status)
+            return True
+        error = _status_line(status, reason)
+    _failed_attempt(delivery, status, error)
+    return False
+
+
+def _delivered(delivery: WebhookDelivery, status: int) -> None:
+    now = utcnow()
+    run_sql("UPDATE webhook_delivery SET status = %s, claimed_by = NULL, attempts = attempts + 1, last_status = %s, "
+            "last_error = NULL, last_attempt_at = %s, delivered_at = %s WHERE id = %s",
+            (DELIVERED, status, now, now, delivery.id))
+
+
+def _delay_after(attempts: int) -> int | None:
+    """Seconds before the next attempt once `attempts` have failed, or None when that was the last."""
+    return RETRY_DELAYS[attempts - 1] if attempts < MAX_ATTEMPTS else None
+
+
+def _failed_attempt(delivery: WebhookDelivery, status: int | None, error: str) -> None:
+    now = utcnow()
+    attempts = delivery.attempts + 1
+    delay = _delay_after(attempts)
+    values = {
+        WebhookDelivery.attempts: attempts,
+        WebhookDelivery.claimed_by: None,
+        WebhookDelivery.last_status: status,
+        WebhookDelivery.last_error: error[:80],
+        WebhookDelivery.last_attempt_at: now,
+    }
+    reason = f"HTTP {status}" if status is not None else error  # never the receiver's own words
+    if delay is None:
+        values[WebhookDelivery.status] = FAILED
+        log.warning("webhook failed", extra={"event": "webhook_failed", "reason": reason})
+    else:
+        values[WebhookDelivery.status] = PENDING
+        values[WebhookDelivery.next_attempt_at] = now + datetime.timedelta(seconds=delay)
+        log.info("webhook will be retried", extra={"event": "webhook_retry", "reason": reason})
+    WebhookDelivery.update(values).where(WebhookDelivery.id == delivery.id).execute()
+
+
+# -- the sweep ------------------------------------------------------------------------------------
+
+
+def due_count() -> int:
+    return (WebhookDelivery.select().join(WebhookEndpoint)
+            .where((WebhookDelivery.status == PENDING) & (WebhookDelivery.next_attempt_at <= utcnow())
+                   & (WebhookEndpoint.active == True))  # noqa: E712
+            .count())
+
+
+def sweep() -> dict:
+    """Every minute, and as soon as a worker starts: recover dead claims, then send what is due."""
+    from core.webhooks.service import kick
+
+    released = release_dead_claims()
+    due = due_count()
+    if due:
+        kick()
+    return {"released": released, "due": due}
