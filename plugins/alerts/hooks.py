@@ -184,6 +184,21 @@ def trend_series(app, start, end, region):
 
 
 @hookimpl
+def register_webhook_events(app):
+    from core.webhooks import WebhookEvent
+
+    alert = _l("The alert exactly as members and partner feeds see it: title, summary, severity, incident "
+               "types, regions, dates, and the numbers and descriptions it warns about. Never its reports, who "
+               "made them or who moderated it.")
+    return [
+        WebhookEvent("alert.published", _l("An alert is published"), alert),
+        WebhookEvent("alert.updated", _l("A published alert is corrected"), alert),
+        WebhookEvent("alert.withdrawn", _l("An alert is withdrawn"),
+                     _l("Only the alert's number and when it was withdrawn.")),
+    ]
+
+
+@hookimpl
 def page_blocks(app, slot, user):
     from plugins.alerts import slots
 

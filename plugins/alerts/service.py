@@ -27,6 +27,7 @@ import json
 from flask import current_app
 from peewee import Value, fn
 
+from core import webhooks
 from core.audit import record
 from core.crypto import keyring
 from core.db import db, utcnow
@@ -321,6 +322,8 @@ def update(alert: Alert, data: dict, actor) -> Alert:
         _revision(alert, action, actor)
         if before is not None and is_visible(alert) and member_view(alert) != before:
             queued = delivery.fan_out_correction(alert)
+        if action == "corrected" and is_visible(alert):
+            webhooks.emit("alert.updated", lambda: {"alert": public_dict(alert)})
     record(f"alerts.{action}", target=alert.target(), actor_id=actor.id if actor else None)
     if entered:  # who entered or changed the numbers, e-mails, plates, names or websites the check matches
         record("alerts.identifiers_entered", target=alert.target(), actor_id=actor.id if actor else None)
@@ -467,6 +470,7 @@ def publish(alert: Alert, actor) -> Alert:
         alert.save()
         _revision(alert, "published", actor)
         queued = delivery.fan_out(alert)
+        webhooks.emit("alert.published", lambda: {"alert": public_dict(alert)})
     record("alerts.published", target=alert.target(), actor_id=actor.id if actor else None)
     delivery.kick(queued)
     return alert
@@ -511,6 +515,9 @@ def withdraw(alert: Alert, actor, reason: str | None = None) -> Alert:
         _revision(alert, "withdrawn", actor, note=alert.withdrawn_reason)
         delivery.cancel_for_alert(alert)
         queued = delivery.fan_out_withdrawal(alert)  # after the cancel: these are the last messages about it
+        if alert.published_at is not None:  # partners never saw a draft
+            webhooks.emit("alert.withdrawn", {"alert": {"id": alert.id, "status": WITHDRAWN,
+                                                        "withdrawn_at": _iso(now)}})
     record("alerts.withdrawn", target=alert.target(), actor_id=actor.id if actor else None)
     delivery.kick(queued)
     return alert

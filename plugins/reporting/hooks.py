@@ -152,6 +152,15 @@ def demo_data(app, accounts):
 
 
 @hookimpl
+def register_webhook_events(app):
+    from core.webhooks import WebhookEvent
+
+    return [WebhookEvent("report.received", _l("A report is received"),
+                         _l("Only the hour it arrived in. Never its content, reference, place or type, or "
+                            "anything about who made it."))]
+
+
+@hookimpl
 def page_blocks(app, slot, user):
     from plugins.reporting import slots
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from flask import current_app, has_request_context, session
 from peewee import SQL, fn
 
+from core import webhooks
 from core.audit import record
 from core.crypto import keyring
 from core.db import db, is_sqlite, lock_row, utcnow
@@ -194,6 +195,8 @@ def create_report(data: dict, reporter=None, source: str = "web", draft: Draft |
             Attachment.update(report=report, draft=None).where(Attachment.draft == draft).execute()
             draft.delete_instance()
         record("report.submitted", target=report.target())
+        # Only the hour: not even the reference (docs/webhooks.md#reportreceived).
+        webhooks.emit("report.received", {"report": {"received_at": now.strftime("%Y-%m-%dT%H:00:00Z")}})
     get_registry().call("report_submitted", app=current_app._get_current_object(), report=report)
     return Submitted(report, receipt)
 

@@ -44,6 +44,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app, has_request_context, url_for
 
+from core import webhooks
 from core.audit import record
 from core.crypto import KEY_DIR_NAME, _write_secret, keyring
 from core.db import db, is_sqlite, lock_row, run_sql, utcnow
@@ -286,6 +287,8 @@ def _sign_with_name(certificate, name: str) -> None:
     certificate.payload = canonical(body).decode("utf-8")
     certificate.signature = sign(body)
     certificate.save()
+    webhooks.emit("certificate.issued", {"certificate": {"code": certificate.code, "verify_url": body["verify_url"],
+                                                         "course_title": certificate.course_title}})
 
 
 def verify_url(code: str) -> str:

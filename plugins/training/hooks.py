@@ -149,3 +149,12 @@ def page_blocks(app, slot, user):
     from plugins.training import slots
 
     return slots.page_blocks(app, slot, user)
+
+
+@hookimpl
+def register_webhook_events(app):
+    from core.webhooks import WebhookEvent
+
+    return [WebhookEvent("certificate.issued", _l("A certificate is issued"),
+                         _l("The certificate's public verification code and link, and the course title. "
+                            "Never the learner's name."))]
