@@ -632,3 +632,22 @@ def test_declared_events_come_from_the_enabled_plugins(app):
         assert "certificate.issued" in declared_events()  # still shown in words for old subscriptions
     with pytest.raises(ValueError):
         WebhookEvent("Alert Published", "x")
+
+
+def test_finished_deliveries_are_deleted_after_thirty_days_and_waiting_ones_kept(app, admin_client):
+    from core import webhooks
+    from core.retention import sweep
+    from core.webhooks.models import WebhookDelivery
+
+    add_endpoint(admin_client, organisation(app), "http://127.0.0.1:9/hook", ["report.received"])
+    with in_db(app):
+        with db.atomic():  # in a transaction, outside a request: left for the queue
+            for _n in range(3):
+                webhooks.emit("report.received", {"report": {"received_at": "2026-01-01T10:00:00Z"}})
+        old = utcnow() - datetime.timedelta(days=31)
+        delivered, failed, waiting = [row.id for row in WebhookDelivery.select().order_by(WebhookDelivery.id)]
+        WebhookDelivery.update(created_at=old, status="delivered").where(WebhookDelivery.id == delivered).execute()
+        WebhookDelivery.update(created_at=old, status="failed").where(WebhookDelivery.id == failed).execute()
+        WebhookDelivery.update(created_at=old).where(WebhookDelivery.id == waiting).execute()
+        sweep(app)
+        assert [row.id for row in WebhookDelivery.select()] == [waiting]
