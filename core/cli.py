@@ -271,8 +271,10 @@ def _add_subcommands() -> None:
     from core.accounts.commands import users
     from core.commands import audit, backup, demo, keys, restore
     from core.retention import retention
+    from core.wording.commands import wording
 
     cli.add_command(retention)
+    cli.add_command(wording)
     cli.add_command(users)
     cli.add_command(demo)
     cli.add_command(audit)

@@ -38,7 +38,7 @@ class PluginDomain(Domain):
         key = str(get_locale())
         cached = self.cache.get(key)
         if cached is not None:
-            return cached
+            return local_wording(cached, self.name)
         core = get_babel().instance.domain_instance.get_translations()
         own = support.Translations.load(str(self.directory), [key], self.name)
         if isinstance(own, support.Translations):
@@ -47,7 +47,7 @@ class PluginDomain(Domain):
         else:  # no compiled catalog for this language: core's catalog (or English) it is
             result = core
         self.cache[key] = result
-        return result
+        return local_wording(result, self.name)
 
 
 def formatting_locale(code: str) -> str:
@@ -109,4 +109,24 @@ def html_lang() -> str:
 def init_app(app) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(CORE_LOCALES)
     Babel(app, locale_selector=select_locale)
+    get_babel(app).instance.domain_instance = CoreDomain()  # local wording: see the end of this file
     app.jinja_env.globals.update(html_lang=html_lang, language_name=language_name, current_language=current_language)
+
+
+# -- Local wording (issue #12, core/wording/) -----------------------------------------------------
+# An administrator's override wins over the shipped catalog. Core's domain (CoreDomain, installed
+# as flask-babel's default in init_app) and every PluginDomain hand out their translations through
+# local_wording(); core.wording.overlay does the rest. Nothing else in this file knows about it.
+
+
+class CoreDomain(Domain):
+    """Core's domain ("messages"), flask-babel's default, with local wording laid over it."""
+
+    def get_translations(self):
+        return local_wording(super().get_translations(), "messages")
+
+
+def local_wording(translations, domain: str):
+    from core.wording.overlay import overlay
+
+    return overlay(translations, domain)

@@ -10,6 +10,7 @@ def init_app(app) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(outbox.bp)
     app.register_blueprint(organisations.bp)
+    _register_wording(app)
     _register_webhooks(app)
     _register_account_pages(app)
     errors.init_app(app)
@@ -29,3 +30,10 @@ def _register_webhooks(app) -> None:
     from core.webhooks.registration import blueprint
 
     app.register_blueprint(blueprint())
+
+
+def _register_wording(app) -> None:
+    """Local wording: the admin pages of core.wording."""
+    from core.wording import views as wording
+
+    app.register_blueprint(wording.bp)

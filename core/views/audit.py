@@ -71,6 +71,9 @@ CORE_ACTIONS = {
     "plugin.settings_changed": _l("Module settings changed"),
     "profile.updated": _l("Own account details changed"),
     "retention.deleted": _l("Old records deleted (retention)"),
+    "wording.changed": _l("Wording of a message changed"),
+    "wording.imported": _l("Wording imported from a file"),
+    "wording.reverted": _l("Wording of a message back to the shipped text"),
 }
 
 
