@@ -71,6 +71,7 @@ def nav_items(app, user):
         NavItem(_l("Audit log"), "audit.index", "admin.audit", order=91),
         NavItem(_l("Messages not sent"), "outbox.index", "admin.messages", order=92),
         *webhooks.nav_items(),
+        NavItem(_l("Languages"), "languages.index", "admin.plugins", order=93),
         *_membership_nav(user),
     ]
 

@@ -1,17 +1,18 @@
 """Core pages: home, language choice, health check, admin settings, error pages."""
 
-from core.views import admin, audit, errors, organisations, outbox, overview, public
+from core.views import admin, audit, errors, languages, organisations, outbox, overview, public
 
 
 def init_app(app) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(overview.bp)
+    app.register_blueprint(languages.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(outbox.bp)
     app.register_blueprint(organisations.bp)
-    _register_wording(app)
     _register_webhooks(app)
+    _register_wording(app)
     _register_account_pages(app)
     errors.init_app(app)
     public.init_template_context(app)
