@@ -12,7 +12,7 @@ from pathlib import Path
 
 from playhouse.migrations import Migration, Runner
 
-from core.db import db
+from core.db import db, run_sql
 
 HISTORY_TABLE = "schema_migration"
 CORE_MIGRATIONS = Path(__file__).parent / "migrations"
@@ -42,15 +42,20 @@ class OwnerStatus:
     pending: list[str]
 
 
-def runners(app) -> list[OwnerRunner]:
-    """Core first, then every installed plugin (enabled or not: a disabled plugin keeps its tables)."""
+def owners(app) -> list[tuple[str, Path]]:
+    """(owner, folder): core first, then every installed plugin (enabled or not: a disabled plugin
+    keeps its tables)."""
     from core.plugins import get_registry
 
-    found = [OwnerRunner(db, "core", CORE_MIGRATIONS)]
+    found = [("core", CORE_MIGRATIONS)]
     for owner, directory in get_registry(app).call_each("register_migrations", app=app):
         if owner != "core":
-            found.append(OwnerRunner(db, owner, Path(directory)))
+            found.append((owner, Path(directory)))
     return found
+
+
+def runners(app) -> list[OwnerRunner]:
+    return [OwnerRunner(db, owner, directory) for owner, directory in owners(app)]
 
 
 def status(app) -> list[OwnerStatus]:
@@ -68,7 +73,42 @@ def status(app) -> list[OwnerStatus]:
 
 
 def pending(app) -> list[str]:
-    return [name for owner in status(app) for name in owner.pending]
+    """Migrations not applied yet, in the order `upgrade` would run them.
+
+    Cheap enough for every /healthz call (a load balancer asks every few seconds): the files are
+    listed once per process (they are the code this process runs: new files come with new code, so
+    with a restart), and the history is read again only when one statement says it changed (its
+    row count or latest time), as `db upgrade` or a rollback in another process does.
+    """
+    known = _known(app)
+    if not app.extensions.get(_HISTORY_EXISTS):
+        if not db.table_exists(HISTORY_TABLE):  # a database never migrated
+            return [name for _owner, names in known for name in names]
+        app.extensions[_HISTORY_EXISTS] = True  # a history table is never dropped
+    count, latest = run_sql(f"SELECT COUNT(*), MAX(applied) FROM {HISTORY_TABLE}").fetchone()  # noqa: S608
+    seen = app.extensions.get(_SEEN)
+    if seen is not None and seen[0] == (count, str(latest)):
+        return list(seen[1])
+    applied = {name for (name,) in run_sql(f"SELECT name FROM {HISTORY_TABLE}")}  # noqa: S608
+    result = [name for _owner, names in known for name in names if name not in applied]
+    app.extensions[_SEEN] = ((count, str(latest)), result)  # one assignment: threads may race, harmlessly
+    return list(result)
+
+
+_KNOWN = "redumbrella.migrations"
+_SEEN = "redumbrella.migrations.seen"
+_HISTORY_EXISTS = "redumbrella.migrations.history"
+
+
+def _known(app) -> list[tuple[str, list[str]]]:
+    """Every migration file's history name, per owner, in running order; listed once per process."""
+    known = app.extensions.get(_KNOWN)
+    if known is None:
+        known = [(owner, [f"{owner}:{m.name}" for m in Migration.load_directory(str(directory))])
+                 for owner, directory in owners(app)]
+        app.extensions[_KNOWN] = known
+    return known
+
 
 
 def upgrade(app) -> list[str]:
