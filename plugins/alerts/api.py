@@ -16,11 +16,12 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_login import current_user
 
 from core.api import ApiValidationError, error_responses, load_json
+from core.db import run_sql
 from core.identifiers import InvalidIdentifier
 from core.permissions import PUBLIC, requires, user_has
 from core.views.errors import render_error
 from plugins.alerts import _, check, feeds, service, sms, subscriptions
-from plugins.alerts.models import STATUSES, Alert
+from plugins.alerts.models import STATUSES, Alert, Subscription
 from plugins.alerts.schemas import (
     AlertCreateSchema,
     AlertFieldsSchema,
@@ -127,7 +128,27 @@ def check_identifier():
 @bp.route("/me/subscriptions", methods=["GET"])
 @requires("alerts.subscribe")
 def get_subscriptions():
-    return jsonify(subscriptions.as_dict(subscriptions.get(current_user)))
+    return jsonify(subscriptions.as_dict(_subscription_of(current_user.id)))
+
+
+# The caller's subscription in one plain statement (docs/architecture.md, "Hot paths in plain SQL"):
+# an app polls this, and building the peewee query cost more than the look-up.
+_SUBSCRIPTION_FIELDS = tuple(field for field in Subscription._meta.sorted_fields if field.name != "user")
+_SUBSCRIPTION_SQL = (
+    f"SELECT {', '.join(field.column_name for field in _SUBSCRIPTION_FIELDS)} "  # noqa: S608 - the model's columns
+    "FROM alerts_subscription WHERE user_id = %s"
+)
+
+
+def _subscription_of(user_id: int) -> Subscription | None:
+    """subscriptions.get(user), as peewee itself would build the row (encrypted number decrypted)."""
+    row = run_sql(_SUBSCRIPTION_SQL, (user_id,)).fetchone()
+    if row is None:
+        return None
+    found = Subscription(__no_default__=1, user=user_id, **{
+        field.name: field.python_value(value) for field, value in zip(_SUBSCRIPTION_FIELDS, row, strict=True)})
+    found._dirty.clear()
+    return found
 
 
 @bp.route("/me/subscriptions", methods=["PUT"])
