@@ -45,9 +45,24 @@ class CheckForm(FlaskForm):
     )
 
 
+class HowField(RadioField):
+    """One choice of how to be told (subscriptions.HOW_CHANNELS). A page from before this was one
+    question sent ticks (channels=email&channels=web); those still read as the choice they meant."""
+
+    def process_formdata(self, valuelist):
+        if len(valuelist) > 1:
+            sent = [value for value in ("email", "sms") if value in valuelist]
+            valuelist = ["both" if len(sent) == 2 else (sent[0] if sent else valuelist[0])]
+        super().process_formdata(valuelist)
+
+    def pre_validate(self, form):
+        if self.data not in {value for value, _label in self.choices or []}:
+            raise ValidationError(_("Please choose how you want to be told about new alerts."))
+
+
 class SubscriptionForm(FlaskForm):
-    channels = CheckboxesField(_l("How should we tell you?"))
-    all_regions = BooleanField(_l("All regions"))
+    channels = HowField(_l("How should we tell you about a new alert?"), validate_choice=True)
+    all_regions = BooleanField(_l("All regions, now and later"))
     regions = CheckboxesField(_l("Regions"))
     frequency = RadioField(
         _l("How often?"),

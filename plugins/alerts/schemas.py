@@ -257,7 +257,10 @@ class SubscriptionInSchema(ApiSchema):
     regions = _list(Code("regions"), max_items=100, load_default=list)
     all_regions = StrictBoolean(load_default=False, metadata={"description": "Every region, now and later."})
     channels = _list(fields.String(validate=_one_of(CHANNELS)), max_items=3, load_default=lambda: ["web"],
-                     metadata={"description": "email, sms and/or web."})
+                     metadata={"description": "email and sms are messages (email needs an address on the "
+                                              "account, sms a service that sends texts and sms_number); web: the "
+                                              "alert list opens on the caller's region. The web page saves "
+                                              "[email, web], [sms, web], [email, sms, web] or [web]."})
     frequency = fields.String(load_default="immediate", validate=_one_of(FREQUENCIES),
                               metadata={"description": "immediate, or daily for one digest a day."})
     sms_number = Phone(max_length=40, metadata={"description": "Needed when channels has sms."})

@@ -1,4 +1,9 @@
-"""A member's or partner's own subscription: regions, channels and how often."""
+"""A member's or partner's own subscription: regions, channels and how often.
+
+Channels are stored as they always were: "email" and "sms" are messages, "web" means the alert
+list opens on the person's regions. The page asks one question instead ("How should we tell
+you?", HOW_CHANNELS), so it cannot be answered with two contradictory ticks or none at all.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,39 @@ class SubscriptionError(ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+# The page's one choice of how to be told, and the channels each stands for. The alert list opens
+# on the person's regions whichever they choose ("web"), as the hint on the page says.
+HOW_CHANNELS = {
+    "email": ["email", "web"],
+    "sms": ["sms", "web"],
+    "both": ["email", "sms", "web"],
+    "web": ["web"],
+}
+
+
+def how_of(channels: list[str]) -> str:
+    """The page's choice that stands for these stored channels ("web" when no message is sent)."""
+    sent = [channel for channel in ("email", "sms") if channel in channels]
+    if len(sent) == 2:
+        return "both"
+    return sent[0] if sent else "web"
+
+
+def how_choices(user, sms_available: bool) -> list[tuple[str, str]]:
+    """The ways this person can be told here: e-mail only with an address on the account, text
+    messages only where this service sends them."""
+    email = bool(getattr(user, "email", None))
+    found = []
+    if email:
+        found.append(("email", _("By e-mail")))
+    if sms_available:
+        found.append(("sms", _("By text message")))
+    if email and sms_available:
+        found.append(("both", _("By e-mail and by text message")))
+    found.append(("web", _("No messages: I will look at the alerts on this site")))
+    return found
 
 
 def get(user) -> Subscription | None:
@@ -38,6 +76,9 @@ def save(user, data: dict, sms_available: bool) -> Subscription:
     """Replace the user's subscription with data (already checked by SubscriptionInSchema or the form)."""
     channels = [channel for channel in data.get("channels") or [] if channel]
     regions = [region for region in data.get("regions") or [] if region]
+    if "email" in channels and not getattr(user, "email", None):
+        raise SubscriptionError(_("There is no e-mail address on your account, so we cannot send you e-mails. "
+                                  "Please choose another way."), "channels")
     if "sms" in channels:
         if not sms_available:
             raise SubscriptionError(_("Text messages are not available on this service."), "channels")

@@ -117,6 +117,7 @@ def index():
         page=page,
         pages=pages,
         subscribed=subscription is not None,
+        sms_on=sms.configured(current_app),
         region=region,
         only_region=bool(region) and not any(filters[key] for key in ("q", "type", "since", "until", "kind")),
         all_regions_url=url_for("alerts.index", **everywhere),
@@ -266,28 +267,39 @@ def check_page():
 @bp.route("/subscription", methods=["GET", "POST"])
 @requires("alerts.subscribe")
 def subscription_page():
+    """One choice of how to be told (by e-mail, by text message where this service sends them, or
+    no messages), how often, and where. Text messages are offered only where SMS is set up."""
     names = labels()
     sms_on = sms.configured(current_app)
-    current = subscriptions.as_dict(subscriptions.get(current_user))
-    form = SubscriptionForm(data=None if request.method == "POST" else {
-        "channels": current["channels"], "regions": current["regions"], "all_regions": current["all_regions"],
-        "frequency": current["frequency"], "sms_number": current["sms_number"],
-    })
-    form.channels.choices = [("email", _("E-mail")), ("web", _("On this site only"))]
-    if sms_on:
-        form.channels.choices.insert(1, ("sms", _("Text message (SMS)")))
+    subscription = subscriptions.get(current_user)
+    current = subscriptions.as_dict(subscription)
+    choices = subscriptions.how_choices(current_user, sms_on)
+    offered = {value for value, _label in choices}
+    if request.method == "POST":
+        form = SubscriptionForm()
+    else:
+        how = subscriptions.how_of(current["channels"]) if subscription is not None else None
+        if how is not None and how not in offered:
+            # Offered no longer (SMS switched off, no e-mail address): show what is really sent.
+            how = "email" if how == "both" and "email" in offered else "web"
+        form = SubscriptionForm(data={
+            "channels": how, "regions": current["regions"], "all_regions": current["all_regions"],
+            "frequency": current["frequency"], "sms_number": current["sms_number"] or _profile_mobile(sms_on),
+        })
+    form.channels.choices = choices
     form.regions.choices = list(names["regions"].items())
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
+            channels = list(subscriptions.HOW_CHANNELS[form.channels.data])
             data = {
-                "channels": form.channels.data,
+                "channels": channels,
                 "regions": form.regions.data,
                 "all_regions": form.all_regions.data,
                 "frequency": form.frequency.data,
                 "sms_number": None,
             }
-            if "sms" in form.channels.data and form.sms_number.data:
+            if "sms" in channels and form.sms_number.data:
                 from core.identifiers import normalise_mobile
                 from plugins.alerts.schemas import sms_number_message
 
@@ -305,6 +317,15 @@ def subscription_page():
                     return redirect(url_for("alerts.subscription_page"), code=303)
         status = 422
     return render_template("alerts/subscription.html", form=form, sms_on=sms_on), status
+
+
+def _profile_mobile(sms_on: bool) -> str | None:
+    """The mobile number the person gave on their account, to start the text-message box with."""
+    if not sms_on:
+        return None
+    from core.accounts.profile import AccountProfile
+
+    return AccountProfile.for_user(current_user).phone or None
 
 
 # -- short neutral links used in messages ----------------------------------------------------------
