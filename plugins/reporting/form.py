@@ -316,9 +316,100 @@ def form_errors(messages: dict, values: dict) -> dict[str, list[str]]:
     return found
 
 
+# Errors about a step as a whole rather than one of its fields: "perpetrators" (when this service
+# requires a description of the person) belongs to the step that asks about them.
+STEP_ERRORS = {"who": ("perpetrators",)}
+
+# The questions everyone must answer, whatever the service requires (check() refuses them empty).
+ALWAYS_NEEDED = tuple(f"consent_{purpose}" for purpose in PURPOSES)
+
+
+def needed(step: str, for_others: bool, required: tuple[str, ...]) -> set[str]:
+    """The fields of a step that must be answered: marked "(needed)" on the page."""
+    found = set(ALWAYS_NEEDED) | set(required)
+    if for_others:
+        found.add("on_behalf")
+    own = set(step_fields(step, 1, for_others)) | set(STEP_ERRORS.get(step, ()))
+    return found & own
+
+
 def errors_for_step(errors: dict, step: str, state: dict, for_others: bool) -> dict:
-    owned = set(step_fields(step, state["people"], for_others))
+    owned = set(step_fields(step, state["people"], for_others)) | set(STEP_ERRORS.get(step, ()))
     return {name: msgs for name, msgs in errors.items() if name in owned}
+
+
+# -- naming each question in the error summary -------------------------------------------------------
+
+PERSON_LABELS = {
+    "names": _l("Names or nicknames they used"),
+    "phones": _l("Phone numbers"),
+    "emails": _l("Email addresses"),
+    "handles": _l("Online names, profiles or advert links"),
+    "vehicle_make": _l("Make"),
+    "vehicle_model": _l("Model"),
+    "vehicle_colour": _l("Colour"),
+    "vehicle_plate": _l("Number plate"),
+    "gender": _l("Gender"),
+    "age_range": _l("Age, roughly"),
+    "height": _l("Height"),
+    "build": _l("Build"),
+    "hair": _l("Hair"),
+    "features": _l("Anything that stands out (tattoos, scars, clothes, smell, behaviour)"),
+    "languages": _l("Languages spoken or accent"),
+}
+
+RADIO_FIELDS = ("on_behalf", "on_behalf_consent", "support_may_leave_message") + ALWAYS_NEEDED
+
+
+def question_labels(people: int) -> dict[str, str]:
+    """Each form field's question, as its page asks it, so that an error in the summary at the top
+    says which question it is about ("Which area?: Please choose..."), not only what is wrong."""
+    from plugins.reporting.views import purpose_labels
+
+    labels = {
+        "on_behalf": _("Who are you reporting for?"),
+        "on_behalf_consent": _("If you are reporting for someone else: did they agree to this report?"),
+        "incident_types": _("What happened?"),
+        "narrative": _("In your own words, what happened?"),
+        "occurred_on": _("Date it happened"),
+        "occurred_time": _("Roughly what time?"),
+        "region": _("Which area?"),
+        "location": _("Where, roughly? (a town, a street name, the name of a hotel)"),
+        "work_setting": _("Where were you working?"),
+        "contact_method": _("How did they first get in touch?"),
+        "perpetrators": _("The person who did this"),
+        "support_contact_method": _("The best way to reach you"),
+        "support_contact": _("Phone number, email or another way to reach you"),
+        "support_safe_times": _("Safe ways and times to contact you"),
+        "support_may_leave_message": _("May we leave a message (voicemail, or with someone who answers)?"),
+    }
+    for purpose, label in purpose_labels().items():
+        labels[f"consent_{purpose}"] = label
+    for index in range(people):
+        for name, label in PERSON_LABELS.items():
+            text = str(label)
+            if name.startswith("vehicle_"):
+                text = _("Vehicle: %(part)s", part=text)
+            if people > 1:
+                text = _("Person %(number)d: %(question)s", number=index + 1, question=text)
+            labels[person_field(index, name)] = text
+    return labels
+
+
+def error_anchors(errors: dict, first_choice: dict[str, str]) -> dict[str, str]:
+    """Where each error in the summary links to: the field itself, or for a group of choices its
+    first choice (a link to a fieldset would not move the keyboard there)."""
+    anchors = {}
+    for name in errors:
+        if name in RADIO_FIELDS:
+            anchors[name] = f"f-{name}-yes" if name not in ("on_behalf",) else f"f-{name}-self"
+        elif name in first_choice:
+            anchors[name] = f"f-{name}-{first_choice[name]}"
+        elif name == "perpetrators":
+            anchors[name] = "f-perpetrators"
+        else:
+            anchors[name] = f"f-{name}"
+    return anchors
 
 
 def first_step_with_errors(errors: dict, state: dict, for_others: bool, with_files: bool) -> str:

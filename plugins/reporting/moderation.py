@@ -17,6 +17,10 @@ from plugins.reporting.views import purpose_short_labels, status_labels
 
 MODERATE = "reporting.moderate"
 REPORTER_ACCOUNT = "reporting.reporter_account"
+# The alerts module's page for writing an alert from reports (it takes ?report=<reference>). Looked
+# up by endpoint, never imported: the link is there only while that page exists, its module is on
+# and this person may open it (see page_link).
+WRITE_ALERT_ENDPOINT = "alerts.new_alert"
 bp = Blueprint("reporting_moderate", __name__, url_prefix="/reporting/moderate", template_folder="templates")
 
 
@@ -106,7 +110,44 @@ def report(reference: str):
         label_for=options.label_for,
         purposes=PURPOSES,
         labels=detail_labels(),
+        write_alert=_write_alert(found),
     )
+
+
+def page_link(endpoint: str, **values) -> str | None:
+    """The address of another module's page, or None unless the page exists, its module is
+    enabled and the signed-in person passes the permission it declares (the same checks the
+    request guards make when the link is followed), so a link never leads to a 403 or a 404."""
+    from core.permissions import access_paused
+    from core.plugins import get_registry
+
+    view = current_app.view_functions.get(endpoint)
+    if view is None:
+        return None
+    registry = get_registry()
+    owner = registry.blueprint_owners.get(endpoint.rpartition(".")[0])
+    if owner is not None and not registry.is_enabled(owner):
+        return None
+    permission = getattr(view, "required_permission", None)
+    if permission is None or not user_has(current_app, current_user, permission):
+        return None
+    if access_paused(current_app, current_user, permission) is not None:
+        return None
+    return url_for(endpoint, **values)
+
+
+def _write_alert(found: Report) -> dict:
+    """What the report page offers for turning a verified report into an alert: a link when the
+    reporter agreed to a warning being shared, or the reason there is none."""
+    if found.status != "verified":
+        return {}
+    url = page_link(WRITE_ALERT_ENDPOINT, report=found.reference)
+    if url is None:
+        return {}
+    if not found.has_consent("share_alert"):
+        return {"reason": _("The reporter has not agreed to a warning being shared, so no alert can be written "
+                            "from this report.")}
+    return {"url": url}
 
 
 def _back(found: Report):

@@ -109,6 +109,8 @@ def _render_step(step: str, state: dict, draft, errors: dict | None = None, noti
     summary = None
     if step == "check":
         summary = form.payload(state, ctx["for_others"])
+    choices = {kind: options.configured(kind) for kind in options.KNOWN}
+    first_choice = {"incident_types": choices["incident_types"][0].code} if choices.get("incident_types") else {}
     return (
         render_template(
             "reporting/form.html",
@@ -121,7 +123,10 @@ def _render_step(step: str, state: dict, draft, errors: dict | None = None, noti
             notice=notice,
             files=files,
             summary=summary,
-            choices={kind: options.configured(kind) for kind in options.KNOWN},
+            choices=choices,
+            needed=form.needed(step, ctx["for_others"], ctx["required"]),
+            questions=form.question_labels(state["people"]) if errors else {},
+            anchors=form.error_anchors(errors or {}, first_choice),
             times=options.times_of_day(),
             purposes=PURPOSES,
             accept=ACCEPT_ATTRIBUTE,
