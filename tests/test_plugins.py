@@ -95,6 +95,7 @@ def test_enabled_plugin_serves_pages_api_nav_tasks_and_commands(sample_app):
     CALLS.clear()
     home = client.get("/").get_data(as_text=True)
     assert NAV_LABEL in home and 'href="/sample/"' in home
+    assert "SAMPLE-BLOCK" in home  # its page_blocks block, on the home page
     assert calls("nav_items"), "nav_items was not called for an enabled plugin"
     assert "/sample" in client.get("/api/v1/openapi.json").get_json()["paths"]
 
