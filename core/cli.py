@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess  # nosec B404  # `serve` starts gunicorn and a worker with fixed arguments
 import sys
@@ -18,8 +19,31 @@ def _create_app():
     return __import__("core.app", fromlist=["create_app"]).create_app()
 
 
+def _create_app_for_reading():
+    """The app as configured, built without writing anything: no instance folder, secret key, key
+    files or queue file are created. Only for knowing which commands plugins add (`--help`); a
+    command that runs gets the real app (_create_app)."""
+    from cryptography.fernet import Fernet
+
+    from core.app import create_app
+
+    throwaway = {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "BLIND_INDEX_KEY": secrets.token_hex(32),
+        "AUDIT_KEYS": secrets.token_hex(32),
+        "QUEUE_IMMEDIATE": True,  # huey keeps an immediate queue in memory
+    }
+    return create_app(throwaway)
+
+
 class Cli(FlaskGroup):
-    """Flask's group without its default commands (run, shell, routes): ours are below."""
+    """Flask's group without its default commands (run, shell, routes): ours are below.
+
+    Finding a command (for `--help`, or to dispatch `redumbrella <plugin> ...`) builds the app
+    without writing anything; only a command that runs builds the real one, through
+    with_appcontext. So `redumbrella --help` on a new machine creates no instance folder or keys.
+    """
 
     def __init__(self, **kwargs):
         super().__init__(
@@ -32,25 +56,43 @@ class Cli(FlaskGroup):
         # Flask's --app, --env-file and --debug make no sense here: there is one app.
         self.params = [param for param in self.params if param.name not in {"app", "env_file", "debug"}]
 
+    @staticmethod
+    def _app_for_commands(ctx):
+        info = ctx.ensure_object(ScriptInfo)
+        if info._loaded_app is not None or info.create_app is not _create_app:
+            return info.load_app()  # already built, or a test's app (FlaskCliRunner)
+        meta = ctx.find_root().meta
+        if "redumbrella.app_for_commands" not in meta:
+            meta["redumbrella.app_for_commands"] = _create_app_for_reading()
+        return meta["redumbrella.app_for_commands"]
+
     def list_commands(self, ctx):
-        # `redumbrella --help` with a bad setting: main()'s one clear line, not Flask's traceback.
-        try:
-            ctx.ensure_object(ScriptInfo).load_app()
-        except ConfigError:
-            raise
-        except Exception:  # noqa: BLE001, S110 - Flask reports any other failure itself, below
-            pass  # nosec B110  # as above
-        return super().list_commands(ctx)
+        names = set(click.Group.list_commands(self, ctx))
+        # With a bad setting: main()'s one clear line (ConfigError), not Flask's traceback.
+        names.update(self._app_for_commands(ctx).cli.list_commands(ctx))
+        return sorted(names)
+
+    def get_command(self, ctx, name):
+        found = click.Group.get_command(self, ctx, name)
+        if found is not None:
+            return found
+        return self._app_for_commands(ctx).cli.get_command(ctx, name)
 
 
 class PluginCommands(click.Group):
-    """A plugin's commands: `redumbrella <plugin> ...`, refused while that plugin is disabled."""
+    """A plugin's commands: `redumbrella <plugin> ...`, refused while that plugin is disabled.
+
+    Runs them on the real app (the one that found them may have been built only for reading)."""
 
     def invoke(self, ctx):
         from core.plugins import get_registry
 
+        if "--help" in ctx.args:  # `redumbrella training add-course --help`: only the help, nothing built
+            return super().invoke(ctx)
+        app = ctx.ensure_object(ScriptInfo).load_app()
+        ctx.with_resource(app.app_context())
         with _Db():
-            if not get_registry().is_enabled(self.name):
+            if not get_registry(app).is_enabled(self.name):
                 raise click.ClickException(
                     f"the {self.name} plugin is disabled: `redumbrella plugins enable {self.name}` first"
                 )
@@ -223,19 +265,31 @@ def plugins():
     """List, enable and disable modules; running workers follow within one request."""
 
 
+def _add_new_plugin() -> None:
+    from core.commands import new_plugin
+
+    cli.add_command(new_plugin)  # needs no instance: it only writes a new plugin's files
+
+
+_add_new_plugin()
+
+
 @plugins.command("list")
 @with_appcontext
 def plugins_list():
+    """Each installed module with its version and whether it is on."""
+    from core import __version__
     from core.plugins import get_registry
 
     registry = get_registry()
     with _Db():
         _fail_if_behind()
         enabled = registry.enabled()
+    click.echo(f"Red Umbrella {__version__}")
     for name in registry.names:
         info = registry.infos[name]
         needs = f" (needs {', '.join(info.requires)})" if info.requires else ""
-        click.echo(f"{name:<12} {'enabled' if name in enabled else 'disabled':<9}{needs}")
+        click.echo(f"{name:<12} {info.version or '-':<10} {'enabled' if name in enabled else 'disabled':<9}{needs}")
 
 
 def _switch(name: str, enabled: bool) -> None:
@@ -271,10 +325,8 @@ def _add_subcommands() -> None:
     from core.accounts.commands import users
     from core.commands import audit, backup, demo, keys, restore
     from core.retention import retention
-    from core.wording.commands import wording
 
     cli.add_command(retention)
-    cli.add_command(wording)
     cli.add_command(users)
     cli.add_command(demo)
     cli.add_command(audit)

@@ -214,3 +214,29 @@ def restore(path, force):
     click.echo(f"audit log intact up to the backup's head {manifest['audit_head']}")
     for note in result.notes:
         click.echo(f"note: {note}")
+
+
+@click.command("new-plugin")
+@click.argument("name")
+@click.option("--dir", "directory", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Where to write the package's folder, redumbrella-NAME.")
+@click.option("--label", default=None, help="The module's name as people read it (default: NAME, capitalised).")
+def new_plugin(name, directory, label):
+    """Write a new plugin's package: installable, translated, with a page, a table and its tests.
+
+    Needs no instance: it only writes files.
+    """
+    from pathlib import Path
+
+    from core.scaffold import ScaffoldError, write
+
+    try:
+        made = write(name, Path(directory), label)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Plugin {made.name} written to {made.root} ({len(made.files)} files). Next:")
+    click.echo(f"  cd {made.root}")
+    click.echo("  pip install .            # into the environment that has Red Umbrella (-e while you work on it)")
+    click.echo("  python -m pytest tests   # its own tests")
+    click.echo(f"  redumbrella db upgrade && redumbrella plugins enable {made.name}")
+    click.echo("docs/writing-a-plugin.md explains every file.")

@@ -246,7 +246,7 @@ class PluginRegistry:
         package of its own (a module shared with other plugins, or made in memory by a test).
         """
         wanted = getattr(self.infos[name], kind)
-        if wanted is None:
+        if wanted is None or name == CORE:  # core's own folders are its business
             return None
         path = Path(wanted)
         if not path.is_absolute():

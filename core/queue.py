@@ -118,7 +118,8 @@ def make_huey(app):
     if config["REDIS_URL"]:
         return RedisHuey("redumbrella", url=config["REDIS_URL"], immediate=immediate, utc=True)
     path = Path(app.instance_path) / "queue.sqlite3"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not immediate:  # an immediate queue lives in memory: no folder to make (`redumbrella --help`)
+        path.parent.mkdir(parents=True, exist_ok=True)
     # The same 10 s wait for a busy queue file as the database has (huey's default is 5 s).
     return SqliteHuey("redumbrella", filename=str(path), immediate=immediate, utc=True, timeout=10)
 
