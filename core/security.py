@@ -130,6 +130,8 @@ def init_guards(app) -> None:
             return None
         if is_api_request() and (uses_bearer_token() or not carries_cookies()):
             return None  # CSRF rides on a browser's cookies: a call without any has no one's session
+        if getattr(current_app.view_functions[request.endpoint], "signed_by_peer", False):
+            return None  # a peer's signed request (core.federation.peers): the signature authenticates it
         if is_cross_site():
             raise CSRFError("The request came from another site.")
         csrf.protect()

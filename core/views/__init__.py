@@ -12,6 +12,7 @@ def init_app(app) -> None:
     app.register_blueprint(outbox.bp)
     app.register_blueprint(organisations.bp)
     _register_webhooks(app)
+    _register_federation(app)
     _register_wording(app)
     _register_account_pages(app)
     errors.init_app(app)
@@ -31,6 +32,14 @@ def _register_webhooks(app) -> None:
     from core.webhooks.registration import blueprint
 
     app.register_blueprint(blueprint())
+
+
+def _register_federation(app) -> None:
+    """Federation between instances: /.well-known/redumbrella, the peer API and the admin pages."""
+    from core.federation.registration import blueprints
+
+    for blueprint in blueprints():
+        app.register_blueprint(blueprint)
 
 
 def _register_wording(app) -> None:
