@@ -85,11 +85,11 @@ def pending(app) -> list[str]:
         if not db.table_exists(HISTORY_TABLE):  # a database never migrated
             return [name for _owner, names in known for name in names]
         app.extensions[_HISTORY_EXISTS] = True  # a history table is never dropped
-    count, latest = run_sql(f"SELECT COUNT(*), MAX(applied) FROM {HISTORY_TABLE}").fetchone()  # noqa: S608
+    count, latest = run_sql("SELECT COUNT(*), MAX(applied) FROM schema_migration").fetchone()  # HISTORY_TABLE
     seen = app.extensions.get(_SEEN)
     if seen is not None and seen[0] == (count, str(latest)):
         return list(seen[1])
-    applied = {name for (name,) in run_sql(f"SELECT name FROM {HISTORY_TABLE}")}  # noqa: S608
+    applied = {name for (name,) in run_sql("SELECT name FROM schema_migration")}
     result = [name for _owner, names in known for name in names if name not in applied]
     app.extensions[_SEEN] = ((count, str(latest)), result)  # one assignment: threads may race, harmlessly
     return list(result)

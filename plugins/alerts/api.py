@@ -135,7 +135,7 @@ def get_subscriptions():
 # an app polls this, and building the peewee query cost more than the look-up.
 _SUBSCRIPTION_FIELDS = tuple(field for field in Subscription._meta.sorted_fields if field.name != "user")
 _SUBSCRIPTION_SQL = (
-    f"SELECT {', '.join(field.column_name for field in _SUBSCRIPTION_FIELDS)} "  # noqa: S608 - the model's columns
+    f"SELECT {', '.join(field.column_name for field in _SUBSCRIPTION_FIELDS)} "  # noqa: S608  # nosec B608  # model columns
     "FROM alerts_subscription WHERE user_id = %s"
 )
 
