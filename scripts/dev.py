@@ -38,9 +38,26 @@ def sh(*args, **kwargs) -> int:
     return subprocess.call([str(a) for a in args], cwd=ROOT, **kwargs)  # noqa: S603
 
 
+def libsodium_ready() -> bool:
+    """The system's libsodium, which pysodium loads for the federation's blinded check
+    (core/federation/oprf.py): Debian's libsodium23, installed here when missing, like chromium."""
+    import ctypes.util
+
+    if ctypes.util.find_library("sodium"):
+        return True
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        say("installing Debian's libsodium for the federation's blinded check")
+        sh("apt-get", "update", "-qq")
+        sh("apt-get", "install", "-y", "-qq", "libsodium23", stdout=subprocess.DEVNULL)
+    return bool(ctypes.util.find_library("sodium"))
+
+
 def ensure_venv(extras: str = "") -> None:
     if sys.version_info < (3, 11):
         sys.exit("Red Umbrella needs Python 3.11 or newer.")
+    if not libsodium_ready():
+        sys.exit("Red Umbrella needs the libsodium library (Debian: apt-get install libsodium23; "
+                 "macOS: brew install libsodium).")
     if not PYTHON.exists():
         say(f"creating {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
