@@ -148,3 +148,101 @@ def test_a_wrong_signature_a_stale_section_and_a_repeat_fail_the_check(app):
 def test_headings_inside_code_blocks_are_not_sections():
     text = "## How hooks are called\n\n```python\n## not_a_hook\n```\n\n## real_hook\n\n```\nreal_hook(app)\n```\n"
     assert doc_problems({"real_hook": "real_hook(app)"}, text) == []
+
+
+# -- behaviour: when and on which plugins each hook is called --------------------------------------
+
+ROOT = DOC.parent.parent
+CALL = re.compile(r"\.(call|collect|call_each|call_plugin)\(\s*\"([a-z_]+)\"")
+# Hooks called with a name held in a variable, and where: (file, the text of that call).
+CALLED_BY_NAME_IN_A_VARIABLE = {
+    "plugin_enabled": ("core/plugins.py", "self.call(hook, include=(name,)"),
+    "plugin_disabled": ("core/plugins.py", "self.call(hook, include=(name,)"),
+}
+PHRASES = {"installed": "every installed plugin", "enabled": "enabled plugins"}
+
+
+def _call_text(text: str, start: int) -> str:
+    """The whole call starting at `start` (the dot), up to its closing parenthesis."""
+    depth, index = 0, text.index("(", start)
+    for position in range(index, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[position], 0)
+        if depth == 0:
+            return text[start:position + 1]
+    return text[start:]
+
+
+def call_sites(roots=("core", "plugins")) -> dict[str, set[str]]:
+    """{hook: {"installed" | "enabled" | "one"}}: how core and the plugins call each hook, read from
+    their source. call_each reaches every installed plugin unless enabled_only=True; call and
+    collect reach enabled plugins unless they include every installed one; call_plugin one plugin."""
+    found: dict[str, set[str]] = {}
+    for root in roots:
+        for path in sorted((ROOT / root).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            for match in CALL.finditer(text):
+                method, hook, call = match.group(1), match.group(2), _call_text(text, match.start())
+                if method == "call_each":
+                    kind = "enabled" if "enabled_only=True" in call else "installed"
+                elif method == "call_plugin":
+                    kind = "one"
+                else:
+                    kind = "installed" if "include=tuple(registry.infos)" in call else "enabled"
+                found.setdefault(hook, set()).add(kind)
+    for hook, (file, call) in CALLED_BY_NAME_IN_A_VARIABLE.items():
+        assert call in (ROOT / file).read_text(encoding="utf-8"), f"{hook}: no longer called as {call}"
+        found.setdefault(hook, set()).add("enabled")
+    return found
+
+
+def paragraph(lines: list[str], label: str) -> str:
+    """The paragraph of a section that starts with **label:**, as one line of plain words."""
+    text = "\n".join(lines)
+    start = text.find(f"**{label}:**")
+    if start < 0:
+        return ""
+    end = text.find("\n\n", start)
+    return " ".join(text[start:end if end >= 0 else None].replace("**", "").split())
+
+
+def behaviour_problems(signatures: dict[str, str], text: str, sites: dict[str, set[str]]) -> list[str]:
+    sections = hook_sections(text)
+    problems = []
+    for name in sorted(signatures):
+        lines = sections.get(name)
+        if lines is None:
+            continue  # reported by doc_problems
+        called, returned = paragraph(lines, "Called"), paragraph(lines, "Return")
+        if not called:
+            problems.append(f"{name}: no '**Called:**' paragraph saying when and on which plugins")
+        if not returned:
+            problems.append(f"{name}: no '**Return:**' paragraph saying what to return")
+        if name not in sites:
+            problems.append(f"{name}: nothing in core/ or plugins/ calls it")
+            continue
+        for kind in sorted(sites[name] - {"one"}):
+            if PHRASES[kind] not in called.lower():
+                problems.append(f"{name}: called on {PHRASES[kind]}, which its 'Called' paragraph does not say")
+    return problems
+
+
+def test_every_hook_says_when_it_is_called_and_on_which_plugins_as_the_code_does(app):
+    signatures = hookspec_signatures(app)
+    sites = call_sites()
+    assert sites["register_blueprints"] == {"installed"} and sites["nav_items"] == {"enabled"}
+    assert sites["retention_rules"] == {"enabled"} and sites["settings_schema"] == {"one"}
+    assert behaviour_problems(signatures, DOC.read_text(encoding="utf-8"), sites) == []
+
+
+def test_a_section_that_misstates_which_plugins_are_called_fails(app):
+    signatures = hookspec_signatures(app)
+    sites = call_sites()
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split("\n## register_tasks\n", 1)[1].split("\n## ", 1)[0]
+    wrong = text.replace(section, section.replace("**every installed\nplugin**", "**enabled plugins only**", 1))
+    assert wrong != text
+    assert behaviour_problems(signatures, wrong, sites) == [
+        "register_tasks: called on every installed plugin, which its 'Called' paragraph does not say"
+    ]
+    uncalled = behaviour_problems(signatures, text, {k: v for k, v in sites.items() if k != "demo_data"})
+    assert uncalled == ["demo_data: nothing in core/ or plugins/ calls it"]
