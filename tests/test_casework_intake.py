@@ -9,6 +9,8 @@ from casework_common import bearer, casework_values, in_db, raw_database_text, t
 from helpers import enable, post_form, sign_in
 from test_reporting_common import fill_in, step
 
+from core.db import connection
+
 NARRATIVE = "Cnrynarrative7 took the money back"
 PERP = "Cnryperpname7"
 LOCATION = "Cnrylocation7 station"
@@ -227,3 +229,28 @@ def test_a_partner_refers_someone_only_with_their_recorded_agreement(app, client
 def test_a_member_cannot_refer_for_someone_else(app, client, make_user):
     sign_in(client, make_user("member"))
     assert client.get("/casework/refer").status_code == 403
+
+
+def test_withdrawing_support_withdraws_the_referral_nobody_has_taken_up(app, client, make_user):
+    from core.audit import AuditEntry
+    from plugins.casework import service
+
+    made = client.post("/api/v1/reports", json=REPORT)
+    receipt = made.get_json()["receipt"]
+    [referral] = referrals(app)
+    assert referral.status == "open"
+    off = client.post("/api/v1/reports/consent", json={"receipt": receipt, "purpose": "wants_support", "given": False})
+    assert off.status_code == 200
+    [referral] = referrals(app)
+    assert referral.status == "withdrawn" and referral.decided_at is not None
+    with in_db(app):
+        assert AuditEntry.select().where(AuditEntry.action == "referral.withdrawn").count() == 1
+    # Asked again: a new referral. Taken up by a caseworker, then withdrawn: the case stays.
+    client.post("/api/v1/reports/consent", json={"receipt": receipt, "purpose": "wants_support", "given": True})
+    fresh = [r for r in referrals(app) if r.status == "open"]
+    assert len(fresh) == 1
+    worker = make_user("caseworker")
+    with app.test_request_context(), connection():
+        service.accept_referral(fresh[0], worker)
+    client.post("/api/v1/reports/consent", json={"receipt": receipt, "purpose": "wants_support", "given": False})
+    assert sorted(r.status for r in referrals(app)) == ["accepted", "withdrawn"]

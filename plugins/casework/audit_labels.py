@@ -7,6 +7,7 @@ ACTIONS = {
     "referral.created": _l("Referral for support made"),
     "referral.accepted": _l("Referral accepted"),
     "referral.declined": _l("Referral declined"),
+    "referral.withdrawn": _l("Referral withdrawn: the reporter no longer wants support"),
     "case.opened": _l("Case opened"),
     "case.viewed": _l("Case read"),
     "case.break_glass": _l("Case opened in an emergency by someone not assigned"),

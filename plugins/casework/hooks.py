@@ -143,6 +143,15 @@ def consent_given(app, report, purpose):
         _refer(report, "consent_later")
 
 
+@hookimpl(optionalhook=True)
+def consent_withdrawn(app, report, purpose):
+    """Support no longer wanted: a referral nobody has taken up yet is withdrawn."""
+    if purpose == "wants_support":
+        from plugins.casework.service import withdraw_referral_for_report
+
+        withdraw_referral_for_report(report)
+
+
 def _refer(report, source: str) -> None:
     import logging
 

@@ -133,6 +133,19 @@ def referral_from_report(report, source: str = "report") -> Referral | None:
     return referral
 
 
+def withdraw_referral_for_report(report) -> Referral | None:
+    """The reporter no longer wants support: a referral from their report that nobody has taken
+    up yet is withdrawn (a case already open stays with its caseworker, who talks it over with the
+    client: that is the client's own consent, on their support page)."""
+    with db.atomic():
+        waiting = Referral.get_or_none((Referral.report_id == report.id) & (Referral.status == "open"))
+        if waiting is None:
+            return None
+        Referral.update(status="withdrawn", decided_at=utcnow()).where(Referral.id == waiting.id).execute()
+        _audit("referral.withdrawn", waiting.target())
+    return waiting
+
+
 def self_referral(data: dict, user=None) -> tuple[Referral, str | None]:
     """Someone asks for support themselves; an anonymous person gets a receipt for their client page."""
     from core.receipts import new_receipt, receipt_cost, receipt_digits, receipt_hash

@@ -19,6 +19,11 @@ def consent_given(app, report, purpose):
 
 
 @hookspec
+def consent_withdrawn(app, report, purpose):
+    """Called after a reporter withdraws a consent (by account or receipt) and it is committed."""
+
+
+@hookspec
 def trend_series(app, start, end, region):
     """Monthly counts a plugin adds to the trends page, its CSV and GET /api/v1/trends.
 

@@ -339,6 +339,9 @@ def withdraw_consent(report: Report, purpose: str, by: str, user=None) -> bool:
         if updated:
             record("report.consent_withdrawn", target=f"{report.target()}:{purpose}",
                    actor_id=getattr(user, "id", None))
+    if updated:
+        get_registry().call("consent_withdrawn", app=current_app._get_current_object(), report=report,
+                            purpose=purpose)
     return bool(updated)
 
 
