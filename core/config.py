@@ -31,7 +31,7 @@ DEFAULTS = {
     "DATABASE_URL": "",
     "REDIS_URL": "",
     "QUEUE_IMMEDIATE": False,
-    "QUEUE_WORKERS": 2,
+    "QUEUE_WORKERS": 4,  # threads: alert e-mails wait on the mail server, so more threads than cores
     "DEFAULT_LOCALE": "en",
     # Dates and numbers of English pages: en_GB ("6 Dec 2026"), en_US ("Dec 6, 2026"), en_IE, en_AU...
     "ENGLISH_VARIANT": "en_GB",
