@@ -13,6 +13,7 @@ force_language).
 from __future__ import annotations
 
 import contextlib
+import functools
 from pathlib import Path
 
 from babel import support
@@ -93,6 +94,7 @@ def _chosen_language() -> str:
     return current_app.config["DEFAULT_LOCALE"]
 
 
+@functools.lru_cache(maxsize=64)  # the page footer names every language on every page: ~20 us each
 def language_name(code: str) -> str:
     """A language's name in that language ("Español"), for the switcher."""
     from babel import Locale
