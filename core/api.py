@@ -391,6 +391,9 @@ def build_spec(app) -> APISpec:
             }
         },
     )
+    from core.accounts.profile import describe_api as describe_account_erasure
+
+    describe_account_erasure(spec)  # DELETE /me
     get_registry(app).call("register_api", app=app, spec=spec)
     _complete_operations(spec)
     return spec

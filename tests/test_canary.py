@@ -717,6 +717,7 @@ CASES = [
     Api("POST", newest("/api/v1/alerts/{id}/publish", ALERT), who="staff"),
     Api("POST", newest("/api/v1/alerts/{id}/withdraw", ALERT), {"reason": TEXT}, who="staff"),
     Api("POST", "/api/v1/check", {"identifier": PHONE}, who="member", expect=(200, 404)),
+    Api("DELETE", "/api/v1/me", {"password": PASSWORD, "code": TEXT}, who="member", expect=(422,)),  # wrong: kept
     Api("PUT", "/api/v1/me/subscriptions", {"channels": ["sms"], "sms_number": PHONE, "all_regions": True},
         who="member"),
     Api("POST", API_CASE + "/appointments", {"kind": "court", "starts_at": "2031-02-01T10:00:00Z", "place": TEXT,
@@ -807,6 +808,7 @@ NOT_PERSONAL = {
     "training_feedback.course_feedback": "a course's questionnaire statements: course material trainers write",
     "training_feedback.answer": "scores from 1 to 5 chosen from fixed options, kept without the person",
     "outbox.retry": "a message id",
+    "admin.erase_member": "an account number, a tick and the administrator's own password (never stored)",
     "casework_dashboard.glass_seen": "break-glass entry ids",
     "organisations.index": "an organisation's name, sector and region: not about a person",
     "training.enrol": "a course id and, for some courses, the course's enrolment code",

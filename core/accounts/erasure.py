@@ -150,7 +150,9 @@ def _clear_wording_author(user_id: int) -> None:
     """Local wording keeps who changed a message by account number; an erased account is nobody."""
     try:
         from core.wording.models import WordingOverride
-    except ImportError:  # an instance without local wording
+    except ImportError:  # a core without local wording
+        return
+    if not WordingOverride.table_exists():
         return
     WordingOverride.update(changed_by=None).where(WordingOverride.changed_by == user_id).execute()
 

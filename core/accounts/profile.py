@@ -1,9 +1,10 @@
 """A person's own settings: working name, language, how and how safely we may contact them.
 
 Contact details and notes are encrypted; the mobile number is also kept as a blind index so a
-repeat application can be spotted. A person can delete their own account here: the account row
-and everything tied to it by a foreign key with ON DELETE CASCADE (sessions, two-factor, tokens,
-this profile) go; records others keep (a report they made) lose the link to them (SET NULL).
+repeat application can be spotted. A person can delete their own account and data here
+(/account/delete, or DELETE /api/v1/me with a token): the page says what goes and what stays,
+asks for the password again (and the two-factor code when the account has one), and
+core.accounts.erasure does the rest, for core and every module, in one transaction.
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegrityError
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField
 from wtforms import BooleanField as CheckboxField
 from wtforms import PasswordField, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from core.accounts.invitations import CheckboxesField
-from core.accounts.models import User, UserRole
+from core.accounts.models import User
 from core.crypto import EncryptedTextField
 from core.db import BaseModel, db, utcnow
 from core.identifiers import InvalidIdentifier, normalise_mobile
-from core.permissions import SIGNED_IN, requires
+from core.permissions import PUBLIC, SIGNED_IN, requires
 
 bp = Blueprint("profile", __name__, url_prefix="/account")
 TOO_LONG = _l("Please use at most %(max)d characters.")
@@ -88,12 +89,6 @@ class ProfileForm(FlaskForm):
     def validate_contact_email(self, field):
         if field.data and not current_user.email:
             raise ValidationError(_("There is no email address on this account."))
-
-
-class DeleteForm(FlaskForm):
-    password = PasswordField(
-        _l("Your password"), validators=[InputRequired(message=_l("Please enter your password.")), Length(max=1024)]
-    )
 
 
 def _is_member(user) -> bool:
@@ -164,57 +159,145 @@ def profile():
     return render_template("account/profile.html", form=form, member=member), status
 
 
-def only_admin(user) -> bool:
-    """Whether this is the last active administrator (who must not delete themselves)."""
-    if "admin" not in user.role_names:
-        return False
-    others = (
-        UserRole.select()
-        .join(User)
-        .where((UserRole.role == "admin") & (User.active == True) & (User.id != user.id))  # noqa: E712
-        .count()
+# -- deleting one's own account and data (core.accounts.erasure) ----------------------------------
+
+
+def _second_factor_wanted(user) -> bool:
+    from core.accounts import totp
+
+    return totp.is_enrolled(user)
+
+
+class TooManyAttempts(Exception):
+    """The account or the address has had too many wrong passwords or codes lately (429)."""
+
+
+def confirm_identity(user, password: str, code: str | None, second_factor: bool = True) -> dict[str, str]:
+    """Check the password typed again (and, with second_factor, the two-factor code when the account
+    has one), counting wrong ones against the account's sign-in throttle. {} when right, else
+    {field: message}; raises TooManyAttempts while the throttle holds, before anything is checked."""
+    from core.accounts import throttle, totp
+    from core.accounts.passwords import verify_password
+
+    account_key = throttle.account_key(user.email or "")
+    address_key = throttle.address_key()
+    if throttle.is_throttled(account_key, address_key):
+        raise TooManyAttempts()
+    if not verify_password(user.password_hash, password or ""):
+        throttle.record_failure(account_key, address_key)
+        return {"password": _("That password is not right.")}
+    if second_factor and _second_factor_wanted(user) and (not code or totp.verify_second_factor(user, code) is None):
+        throttle.record_failure(account_key, address_key)
+        return {"code": _("That code is not right. Type the code your app shows now, or a recovery code.")}
+    return {}
+
+
+class DeleteForm(FlaskForm):
+    password = PasswordField(
+        _l("Your password"), validators=[InputRequired(message=_l("Please enter your password.")), Length(max=1024)]
     )
-    return others == 0
-
-
-def erase_account(user: User) -> None:
-    """Delete the account for real; if something still refers to it, empty it instead."""
-    from core.audit import record
-
-    user_id = user.id
-    try:
-        with db.atomic():
-            User.delete().where(User.id == user_id).execute()
-    except IntegrityError:
-        # A table outside core points at the account without ON DELETE: keep an empty shell.
-        with db.atomic():
-            AccountProfile.delete().where(AccountProfile.user == user_id).execute()
-            UserRole.delete().where(UserRole.user == user_id).execute()
-            User.update(
-                email=None, email_index=None, working_name=None, password_hash=None, locale=None,
-                active=False, session_version=User.session_version + 1,
-            ).where(User.id == user_id).execute()
-    record("account.deleted", target=f"user:{user_id}", actor_id=user_id)
+    code = StringField(_l("Code from your authenticator app"), validators=[Optional(), Length(max=32)])
 
 
 @bp.route("/delete", methods=["GET", "POST"])
 @requires(SIGNED_IN)
 def delete_account():
-    """Delete one's own account, after typing the password again."""
-    from core.accounts.passwords import verify_password
+    """Delete one's own account and data: what goes and what stays, then the password (and code)."""
+    from core.accounts.erasure import ErasureRefused, erase_account, only_admin
 
     user = current_user._get_current_object()
     form = DeleteForm()
     blocked = only_admin(user)
+    two_factor = _second_factor_wanted(user)
     status = 200
-    if form.validate_on_submit() and not blocked:
-        if verify_password(user.password_hash, form.password.data):
-            erase_account(user)
-            logout_user()
-            session.clear()
-            flash(_("Your account is deleted."), "info")
-            return redirect(url_for("core.index"), code=303)
-        form.password.errors.append(_("That password is not right."))
     if request.method == "POST":
         status = 409 if blocked else 422
-    return render_template("account/delete.html", form=form, blocked=blocked), status
+        if not blocked and form.validate_on_submit():
+            try:
+                problems = confirm_identity(user, form.password.data, form.code.data if two_factor else None)
+            except TooManyAttempts:
+                problems, status = {"password": _("Too many attempts. Please wait a while and try again.")}, 429
+            for name, message in problems.items():
+                form[name].errors = [*form[name].errors, message]
+            if not problems:
+                try:
+                    erase_account(user.id, actor_id=user.id)
+                except ErasureRefused:  # another administrator left in the meantime
+                    blocked, status = True, 409
+                else:
+                    logout_user()
+                    session.clear()
+                    return redirect(url_for("profile.deleted"), code=303)
+    return render_template("account/delete.html", form=form, blocked=blocked, two_factor=two_factor), status
+
+
+@bp.route("/deleted")
+@requires(PUBLIC)
+def deleted():
+    """Said once the account is gone (the person is signed out by then)."""
+    return render_template("account/deleted.html")
+
+
+# -- the same through the API: DELETE /api/v1/me ----------------------------------------------------
+
+api_bp = Blueprint("profile_api", __name__, url_prefix="/api/v1")
+# Registered with the account pages: when the app registers `bp`, it registers `api_bp` too.
+bp.record_once(lambda state: state.app.register_blueprint(api_bp))
+
+
+def _erasure_schema():
+    from marshmallow import fields, validate
+
+    from core.api import ApiSchema
+
+    class EraseIn(ApiSchema):
+        password = fields.String(required=True,
+                                 validate=validate.Length(min=1, max=1024, error=_l("Please enter your password.")),
+                                 metadata={"description": "The account's password, typed again."})
+        code = fields.String(load_default=None, validate=validate.Length(max=32, error=_l("That is too long.")),
+                             metadata={"description": "The two-factor code (or a recovery code), when the "
+                                                      "account uses two-factor sign-in."})
+
+    return EraseIn
+
+
+@api_bp.route("/me", methods=["DELETE"])
+@requires(SIGNED_IN)
+def api_delete_me():
+    """Delete the calling account and its data, as the page does; 204 when done."""
+    from core.accounts.erasure import ErasureRefused, erase_account, last_admin_message, only_admin
+    from core.api import load_json, validation_response
+    from core.views.errors import render_error
+
+    user = current_user._get_current_object()
+    data = load_json(_erasure_schema()())
+    if only_admin(user):
+        return render_error(409, last_admin_message())
+    try:
+        problems = confirm_identity(user, data["password"], data.get("code"))
+    except TooManyAttempts:
+        return render_error(429, _("Too many attempts. Please wait a while and try again."))
+    if problems:
+        return validation_response({name: [message] for name, message in problems.items()})
+    try:
+        erase_account(user.id, actor_id=user.id)
+    except ErasureRefused as exc:
+        return render_error(409, str(exc))
+    logout_user()
+    return "", 204
+
+
+def describe_api(spec) -> None:
+    """DELETE /api/v1/me in the OpenAPI document (core.api.build_spec calls this)."""
+    from core.api import error_responses
+
+    spec.components.schema("AccountErasure", schema=_erasure_schema())
+    spec.path(path="/me", operations={"delete": {
+        "summary": "Delete the calling account and its data (what is kept: docs/accounts.md). Needs the "
+                   "password again, and the two-factor code when the account uses it.",
+        "tags": ["core"],
+        "security": [{"bearerAuth": []}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": "AccountErasure"}}},
+        "responses": {"204": {"description": "The account and its data are deleted; the token no longer works."},
+                      **error_responses(409, 429)},
+    }})

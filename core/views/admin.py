@@ -115,3 +115,89 @@ def _as_text(messages: dict) -> dict[str, list[str]]:
         return [str(value)]
 
     return {name: flatten(value) for name, value in messages.items()}
+
+
+# -- erasing an account and its data (core.accounts.erasure) ----------------------------------------
+
+MANAGE_USERS = "admin.users"
+
+
+def _find_account(text: str):
+    """The account for an e-mail address or an account number (12 or #12), or None."""
+    from core.accounts.models import User
+    from core.identifiers import InvalidIdentifier, normalise_email
+
+    text = (text or "").strip()
+    number = text.removeprefix("#")
+    if number.isdigit():
+        return User.get_or_none(User.id == int(number)) if len(number) < 19 else None
+    try:
+        return User.by_email(normalise_email(text))
+    except InvalidIdentifier:
+        return None
+
+
+def _erase_page(account=None, query: str = "", problems: dict | None = None, status: int = 200):
+    from flask_login import current_user
+
+    from core.accounts.erasure import last_admin_message, only_admin
+    from core.accounts.invitations import role_labels
+
+    refusal = ""
+    if account is not None and account.id == current_user.id:
+        refusal = _("This is your own account. To delete it, use Delete my account on your My account page.")
+    elif account is not None and account.active and only_admin(account):
+        refusal = last_admin_message()
+    labels = role_labels()
+    roles = sorted(str(labels.get(name, name)) for name in account.role_names) if account is not None else []
+    return render_template("admin/erase_account.html", account=account, query=query, roles=roles,
+                           refusal=refusal, problems=problems or {}), status
+
+
+@bp.route("/members/erase")
+@requires(MANAGE_USERS)
+def erase_find():
+    """Step one: find the account (by e-mail address or number) and see what erasing it means."""
+    if "account" not in request.args:
+        return _erase_page()
+    query = request.args.get("account", "")[:254]
+    account = _find_account(query)
+    if account is None:
+        return _erase_page(query=query, problems={"account": _("No account has that email address or number.")},
+                           status=404)
+    return _erase_page(account, query=query)
+
+
+@bp.route("/members/erase/<int:user_id>", methods=["POST"])
+@requires(MANAGE_USERS)
+def erase_member(user_id: int):
+    """Step two: the administrator ticks that they understand and types their own password."""
+    from flask_login import current_user
+
+    from core.accounts.erasure import ErasureRefused, erase_account
+    from core.accounts.models import User
+    from core.accounts.profile import TooManyAttempts, confirm_identity
+
+    account = User.get_or_none(User.id == user_id)
+    if account is None:
+        abort(404)
+    admin = current_user._get_current_object()
+    if account.id == admin.id:
+        return _erase_page(account, query=f"#{account.id}", status=409)
+    problems = {}
+    if request.form.get("confirm") != "yes":
+        problems["confirm"] = _("Please tick the box to say you understand that this cannot be undone.")
+    try:
+        problems.update(confirm_identity(admin, request.form.get("password", "")[:1024], None,
+                                         second_factor=False))
+    except TooManyAttempts:
+        return _erase_page(account, query=f"#{account.id}", status=429, problems={
+            "password": _("Too many attempts. Please wait a while and try again.")})
+    if problems:
+        return _erase_page(account, query=f"#{account.id}", problems=problems, status=422)
+    try:
+        erase_account(account.id, actor_id=admin.id)
+    except ErasureRefused:
+        return _erase_page(account, query=f"#{account.id}", status=409)
+    flash(_("Account #%(number)d and its data are erased.", number=user_id), "info")
+    return redirect(url_for("admin.erase_find"), code=303)

@@ -30,6 +30,7 @@ PER_PAGE = 50
 CORE_ACTIONS = {
     "account.created": _l("Account created"),
     "account.deleted": _l("Account deleted"),
+    "account.erased": _l("Account and its data erased"),
     "account.disabled": _l("Account turned off"),
     "account.password_set": _l("Password set for an account"),
     "audit.keyed": _l("Audit log protected with its key"),

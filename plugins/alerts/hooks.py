@@ -7,6 +7,7 @@ from core.navigation import NavItem
 from core.permissions import Permission
 from core.plugins import PluginInfo
 from plugins.alerts import _l, domain, hookspecs
+from plugins.alerts.erasure import account_erased  # noqa: F401  (the hook: what an erased account leaves)
 
 plugin_info = PluginInfo(
     name="alerts",

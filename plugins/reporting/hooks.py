@@ -8,6 +8,7 @@ from core.navigation import NavItem
 from core.permissions import PUBLIC, SIGNED_IN, Permission
 from core.plugins import PluginInfo
 from plugins.reporting import _l, domain, hookspecs
+from plugins.reporting.erasure import account_erased  # noqa: F401  (the hook: what an erased account leaves)
 
 plugin_info = PluginInfo(
     name="reporting",
