@@ -154,13 +154,14 @@ def _erase_page(account=None, query: str = "", problems: dict | None = None, sta
                            refusal=refusal, problems=problems or {}), status
 
 
-@bp.route("/members/erase")
+@bp.route("/members/erase", methods=["GET", "POST"])
 @requires(MANAGE_USERS)
 def erase_find():
-    """Step one: find the account (by e-mail address or number) and see what erasing it means."""
-    if "account" not in request.args:
+    """Step one: find the account (by e-mail address or number) and see what erasing it means. The
+    address is sent in the body, never in the page's address, so no log or history keeps it."""
+    if request.method == "GET":
         return _erase_page()
-    query = request.args.get("account", "")[:254]
+    query = request.form.get("account", "")[:254]
     account = _find_account(query)
     if account is None:
         return _erase_page(query=query, problems={"account": _("No account has that email address or number.")},
