@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from core.federation import registration as federation
 from core.hookspecs import hookimpl
 from core.navigation import NavItem
 from core.permissions import PUBLIC, Permission, Role
@@ -42,6 +43,7 @@ def register_permissions(app):
         Permission("admin.members", _l("Approve or decline membership applications"), ("admin", "moderator")),
         Permission("admin.messages", _l("See e-mails that could not be sent"), ("admin", "moderator")),
         *webhooks.permissions(),
+        *federation.permissions(),
     ]
 
 
@@ -49,7 +51,7 @@ def register_permissions(app):
 def audit_actions(app):
     from core.views.audit import CORE_ACTIONS
 
-    return {**CORE_ACTIONS, **webhooks.AUDIT_ACTIONS}
+    return {**CORE_ACTIONS, **webhooks.AUDIT_ACTIONS, **federation.AUDIT_ACTIONS}
 
 
 @hookimpl
@@ -59,7 +61,7 @@ def register_tasks(app):
 
     return [heartbeat, purge_expired, invitations.mail_password_link, invitations.mail_invitation,
             membership.mail_application_declined, membership.mail_existing_account, reset.mail_reset_link,
-            *webhooks.tasks()]
+            *webhooks.tasks(), *federation.tasks()]
 
 
 @hookimpl
@@ -71,6 +73,7 @@ def nav_items(app, user):
         NavItem(_l("Audit log"), "audit.index", "admin.audit", order=91),
         NavItem(_l("Messages not sent"), "outbox.index", "admin.messages", order=92),
         *webhooks.nav_items(),
+        *federation.nav_items(),
         NavItem(_l("Languages"), "languages.index", "admin.plugins", order=93),
         *_membership_nav(user),
     ]
@@ -98,4 +101,4 @@ def retention_rules(app):
     from core.accounts.housekeeping import retention_rules as auth_rules
     from core.accounts.membership import retention_rules as membership_rules
 
-    return [*membership_rules(), *auth_rules(app), *webhooks.retention_rules()]
+    return [*membership_rules(), *auth_rules(app), *webhooks.retention_rules(), *federation.retention_rules()]

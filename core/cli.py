@@ -311,6 +311,7 @@ def plugins_disable(name):
 def _add_subcommands() -> None:
     from core.accounts.commands import users
     from core.commands import audit, backup, demo, keys, restore
+    from core.federation.commands import peers
     from core.retention import retention
     from core.wording.commands import wording
 
@@ -322,6 +323,7 @@ def _add_subcommands() -> None:
     cli.add_command(keys)
     cli.add_command(backup)
     cli.add_command(restore)
+    cli.add_command(peers)
 
 
 _add_subcommands()

@@ -117,3 +117,11 @@ def account_erased(app, user_id):
     """Delete or anonymise everything the plugin holds for account `user_id`, which is being erased:
     called on every installed plugin, enabled or not, inside the erasure's transaction, before core
     deletes the account row. Must be idempotent; see docs/plugin-hooks.md#account_erased."""
+
+
+@hookspec
+def register_federation_kinds(app):
+    """Return the core.federation.FederatedKind objects (a kind name such as "alert", and the
+    functions that make, correct and withdraw the local copy of one received from a peer) of the
+    things this plugin shares with peer instances through core.federation.feed; called on enabled
+    plugins. See docs/plugin-hooks.md#register_federation_kinds."""

@@ -17,3 +17,28 @@ receives them through the register_federation_kinds hook.
 
 API_VERSION = "v1"
 API_PREFIX = f"/federation/{API_VERSION}"
+
+
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+
+@dataclass(frozen=True)
+class FederatedKind:
+    """A kind of thing a plugin shares with peers, returned from register_federation_kinds.
+
+    name: the kind in the signed items ("alert"); lower case, at most 32 characters.
+    receive(item) -> str | None: make or correct the local copy of a received item (a
+        core.federation.feed.ReceivedItem, in the receiving transaction) and return its local id
+        as text, which later versions and withdrawals are given as item.local_ref.
+    withdraw(item) -> None: take the local copy away (a signed tombstone arrived, or the peer
+        no longer offers it).
+    """
+
+    name: str
+    receive: Callable
+    withdraw: Callable
+
+    def __post_init__(self):
+        if not self.name or len(self.name) > 32 or not self.name.replace("_", "").isalnum() or not self.name.islower():
+            raise ValueError(f"a federated kind is a short lower-case name, not {self.name!r}")

@@ -41,3 +41,70 @@ def well_known():
         "api": {"federation": {"version": API_VERSION, "base": API_PREFIX, "endpoints": dict(sorted(OFFERED.items()))}},
     })
     return response
+
+
+# -- the feed ---------------------------------------------------------------------------------------
+
+from flask import request  # noqa: E402
+
+from core.federation import feed  # noqa: E402
+from core.federation.peers import current_peer, peer_endpoint  # noqa: E402
+
+MAX_PUSH_ITEMS = 100
+
+
+def _json_body() -> dict:
+    from werkzeug.exceptions import BadRequest
+
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest()
+    return data
+
+
+@bp.get(f"{API_PREFIX}/manifest")
+@peer_endpoint
+def manifest():
+    """[[origin fingerprint, uid, version], ...] of everything shared with the calling peer."""
+    return jsonify({"items": feed.manifest_for(current_peer())})
+
+
+@bp.post(f"{API_PREFIX}/items")
+@peer_endpoint
+def items():
+    """The signed items asked for ({"items": [[origin fingerprint, uid], ...]}), those the caller may have."""
+    wanted = _json_body().get("items")
+    if not isinstance(wanted, list):
+        from werkzeug.exceptions import UnprocessableEntity
+
+        raise UnprocessableEntity()
+    return jsonify({"items": feed.items_for(current_peer(), wanted)})
+
+
+@bp.post(f"{API_PREFIX}/push")
+@peer_endpoint
+def push():
+    """Urgent items and withdrawals pushed by a peer: each is checked like a pulled one; the answer
+    says, for each, "accepted" or why it was refused."""
+    from werkzeug.exceptions import UnprocessableEntity
+
+    pushed = _json_body().get("items")
+    if not isinstance(pushed, list) or len(pushed) > MAX_PUSH_ITEMS:
+        raise UnprocessableEntity()
+    peer = current_peer()
+    results = []
+    for item in pushed:
+        if not isinstance(item, dict):
+            results.append("malformed")
+            continue
+        results.append(feed.receive(peer, item.get("body"), item.get("signature")))
+    if "accepted" in results:
+        from core.federation.push import kick
+
+        kick()  # something passed on may need pushing on
+    return jsonify({"results": results})
+
+
+offer("manifest", f"{API_PREFIX}/manifest")
+offer("items", f"{API_PREFIX}/items")
+offer("push", f"{API_PREFIX}/push")

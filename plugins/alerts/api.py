@@ -45,6 +45,19 @@ def _is_moderator() -> bool:
     return user_has(current_app, current_user, "alerts.publish")
 
 
+def _sharing(data: dict, alert: Alert | None) -> tuple[str | None, bool | None]:
+    """Take "distribution" and "may_pass_on" out of the body, checked (422 for a sharing group that
+    does not exist, or passing on what its origin does not allow)."""
+    from plugins.alerts import federation
+
+    distribution, may_pass_on = data.pop("distribution", None), data.pop("may_pass_on", None)
+    try:
+        federation.check_sharing(alert, distribution, may_pass_on)
+    except federation.SharingError as error:
+        raise ApiValidationError({"distribution": [str(error)]}) from None
+    return distribution, may_pass_on
+
+
 def _alert_error(exc: service.AlertError):
     if exc.status == 422:
         raise ApiValidationError({exc.field or "_schema": [exc.message]})
@@ -166,9 +179,11 @@ def put_subscriptions():
 @requires("alerts.publish")
 def create_alert():
     data = load_json(AlertCreateSchema())
+    sharing = _sharing(data, None)
     try:
         reports = service.reports_by_reference(data.pop("reports"))
         alert = service.create_from_reports(reports, data, current_user)
+        service.set_sharing(alert, *sharing, current_user)
     except service.AlertError as exc:
         return _alert_error(exc)
     body = service.public_dict(alert, staff=True, labels=labels())
@@ -184,10 +199,12 @@ def create_notice():
     """A draft safety notice: an alert of kind "notice", then the same PATCH, review, publish and
     withdraw under /alerts/{id}."""
     data = load_json(NoticeCreateSchema())
+    sharing = _sharing(data, None)
     try:
         references = data.pop("reports")
         reports = service.reports_by_reference(references) if references else []
         alert = service.create_notice(reports, data, current_user)
+        service.set_sharing(alert, *sharing, current_user)
     except service.AlertError as exc:
         return _alert_error(exc)
     response = jsonify(service.public_dict(alert, staff=True, labels=labels()))
@@ -203,8 +220,12 @@ def patch_alert(alert_id: int):
     if alert is None:
         return render_error(404)
     data = load_json(AlertFieldsSchema(partial=True))
+    sharing = _sharing(data, alert)
     try:
-        service.update(alert, data, current_user)
+        if data or sharing == (None, None):  # sharing alone is not a correction: members are not told
+            service.update(alert, data, current_user)
+        service.set_sharing(Alert.get_by_id(alert.id), *sharing, current_user)
+        alert = Alert.get_by_id(alert.id)
     except service.AlertError as exc:
         return _alert_error(exc)
     return jsonify(service.public_dict(alert, staff=True, labels=labels()))

@@ -11,6 +11,8 @@ ACTIONS = {
     "alerts.published": _l("Alert published"),
     "alerts.corrected": _l("Published alert corrected"),
     "alerts.withdrawn": _l("Alert withdrawn"),
+    "alerts.received": _l("Alert received from a peer instance"),
+    "alerts.sharing_changed": _l("Alert's sharing with peers changed"),
     "alerts.identifiers_entered": _l("Numbers, e-mails, plates or names entered on an alert"),
     "alerts.check": _l("Check made"),
     "alerts.check_refused": _l("Check refused: daily limit reached"),

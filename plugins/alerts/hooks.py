@@ -200,6 +200,14 @@ def register_webhook_events(app):
 
 
 @hookimpl
+def register_federation_kinds(app):
+    """Alerts travel between peer instances (plugins/alerts/federation.py)."""
+    from plugins.alerts.federation import kinds
+
+    return kinds()
+
+
+@hookimpl
 def page_blocks(app, slot, user):
     from plugins.alerts import slots
 

@@ -85,6 +85,13 @@ class Alert(BaseModel):
     reviewed_at = DateTimeField(null=True)
     reviewed_version = IntegerField(null=True)
     reviewed_digest = CharField(max_length=64, null=True)
+    # Federation (plugins/alerts/federation.py): "local", "peers" or "group:NAME", and whether peers
+    # may pass it on. A received alert names the peer it came through (its name here) and, when
+    # that peer passed on another instance's alert, the origin's name.
+    distribution = CharField(max_length=80, default="local")
+    may_pass_on = BooleanField(default=False)
+    received_from = CharField(max_length=60, null=True)
+    origin_name = CharField(max_length=120, null=True)
 
     class Meta:
         table_name = "alerts_alert"
@@ -100,6 +107,10 @@ class Alert(BaseModel):
     @property
     def is_notice(self) -> bool:
         return self.kind == NOTICE
+
+    @property
+    def is_received(self) -> bool:
+        return self.received_from is not None
 
     def target(self) -> str:
         return f"alert:{self.id}"

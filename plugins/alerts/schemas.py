@@ -314,6 +314,12 @@ class AlertFieldsSchema(ApiSchema):
         "description": "Alerts about a person only: a safety notice describes no person (422)."})
     category = CategoryCode(allow_none=True, metadata={"description": "Safety notices only (422 on an alert about "
                                                                        "a person)."})
+    distribution = fields.String(validate=validate.Length(max=80), metadata={
+        "description": "Who it is shared with once published: \"local\" (this instance only, the default), "
+                       "\"peers\" (every peer instance) or \"group:NAME\" (a sharing group). Peers get what "
+                       "members see of it, never its identifiers, reports or moderators (docs/federation.md)."})
+    may_pass_on = StrictBoolean(metadata={"description": "Whether peers may pass it on to their own peers "
+                                                         "(default false)."})
 
 
 class AlertCreateSchema(AlertFieldsSchema):
@@ -397,6 +403,10 @@ class AlertOut(Schema):
     reviewed = fields.Boolean(metadata={
         "description": "Moderators only: a draft whose current content a moderator reviewed, so it may be published."})
     reviewed_at = fields.DateTime(allow_none=True, metadata={"description": "Moderators only: the last review."})
+    from_peer = fields.String(allow_none=True, metadata={
+        "description": "For an alert received from a peer instance: where it came from, in words; else null."})
+    distribution = fields.String(metadata={"description": "Moderators only: local, peers or group:NAME."})
+    may_pass_on = fields.Boolean(metadata={"description": "Moderators only: whether peers may pass it on."})
 
 
 class RecipientsOut(Schema):

@@ -33,7 +33,7 @@ from core.crypto import keyring
 from core.db import db, utcnow
 from core.identifiers import InvalidIdentifier, normalise
 from core.settings import plugin_settings
-from plugins.alerts import _
+from plugins.alerts import _, federation
 from plugins.alerts.models import (
     BUNDLED,
     CANCELLED,
@@ -324,10 +324,34 @@ def update(alert: Alert, data: dict, actor) -> Alert:
             queued = delivery.fan_out_correction(alert)
         if action == "corrected" and is_visible(alert):
             webhooks.emit("alert.updated", lambda: {"alert": public_dict(alert)})
+        federation.sync(alert)
     record(f"alerts.{action}", target=alert.target(), actor_id=actor.id if actor else None)
     if entered:  # who entered or changed the numbers, e-mails, plates, names or websites the check matches
         record("alerts.identifiers_entered", target=alert.target(), actor_id=actor.id if actor else None)
     delivery.kick(queued)
+    return alert
+
+
+def set_sharing(alert: Alert, distribution: str | None, may_pass_on: bool | None, actor) -> Alert:
+    """Who the alert is shared with ("local", "peers", "group:NAME") and whether peers may pass it
+    on; a published alert goes to (or is taken back from) peers at once. Not a correction: members
+    and subscribers are not told. AlertError (422, field "distribution") when it cannot be."""
+    if distribution is None and may_pass_on is None:
+        return alert
+    try:
+        value = federation.check_sharing(alert, distribution, may_pass_on)
+    except federation.SharingError as error:
+        raise AlertError(str(error), 422, "distribution") from None
+    with db.atomic():
+        _claim(alert)
+        if value is not None:
+            alert.distribution = value
+        if may_pass_on is not None and not alert.is_received:
+            alert.may_pass_on = bool(may_pass_on)
+        alert.save()
+        _revision(alert, "sharing", actor)
+        federation.sync(alert)
+    record("alerts.sharing_changed", target=alert.target(), actor_id=actor.id if actor else None)
     return alert
 
 
@@ -471,6 +495,7 @@ def publish(alert: Alert, actor) -> Alert:
         _revision(alert, "published", actor)
         queued = delivery.fan_out(alert)
         webhooks.emit("alert.published", lambda: {"alert": public_dict(alert)})
+        federation.sync(alert)
     record("alerts.published", target=alert.target(), actor_id=actor.id if actor else None)
     delivery.kick(queued)
     return alert
@@ -518,6 +543,7 @@ def withdraw(alert: Alert, actor, reason: str | None = None) -> Alert:
         if alert.published_at is not None:  # partners never saw a draft
             webhooks.emit("alert.withdrawn", {"alert": {"id": alert.id, "status": WITHDRAWN,
                                                         "withdrawn_at": _iso(now)}})
+        federation.sync(alert)
     record("alerts.withdrawn", target=alert.target(), actor_id=actor.id if actor else None)
     delivery.kick(queued)
     return alert
@@ -774,6 +800,8 @@ def action_label(action: str) -> str:
         "published": _("Published"),
         "corrected": _("Corrected"),
         "withdrawn": _("Withdrawn"),
+        "received": _("Received from a peer instance"),
+        "sharing": _("Sharing with peers changed"),
     }.get(action, action)
 
 
@@ -859,10 +887,13 @@ def public_dict(alert: Alert, staff: bool = False, labels: dict | None = None) -
         "perpetrators": [
             {"description": person.description_dict, "vehicle": person.vehicle_dict} for person in perpetrators
         ],
+        "from_peer": federation.provenance(alert),
     }
     if staff:
         data.update(
             {
+                "distribution": alert.distribution or "local",
+                "may_pass_on": bool(alert.may_pass_on),
                 "version": alert.version,
                 "review_on": alert.review_on.isoformat() if alert.review_on else None,
                 "created_at": _iso(alert.created_at),

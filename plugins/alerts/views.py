@@ -540,7 +540,7 @@ def edit(alert_id: int):
     words = service.reporter_words(alert) if may("reporting.moderate") and not alert.is_notice else []
     return render_template("alerts/edit.html", form=form, alert=current, people=current["perpetrators"],
                            person_fields=PERSON_FIELDS, label=service.description_label,
-                           reporter_words=words), status
+                           reporter_words=words, record=alert, sharing_form=_sharing_form(alert)), status
 
 
 @bp.route("/manage/<int:alert_id>")
@@ -555,7 +555,14 @@ def staff_show(alert_id: int):
         stats=delivery.stats(alert),
         consenting=service.sources_still_consenting(alert),
         withdraw_form=WithdrawForm(),
+        sharing_form=_sharing_form(alert),
     )
+
+
+def _sharing_form(alert):
+    from plugins.alerts.federation_views import sharing_form
+
+    return sharing_form(alert)
 
 
 @bp.route("/manage/<int:alert_id>/preview")
@@ -739,3 +746,6 @@ def _helpers():
             "channel_label": service.channel_label, "delivery_status_label": service.delivery_status_label,
             "message_kind_label": service.message_kind_label, "alert_kind_label": service.alert_kind_label,
             "severity_word": service.severity_label}
+
+
+from plugins.alerts import federation_views  # noqa: E402, F401  # its sharing route is on this blueprint
