@@ -8,6 +8,7 @@ build (which compiles its catalogs and writes build/ and *.egg-info) leaves the 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from fixtures.processes import clean_environ
 
+ROOT = Path(__file__).resolve().parent.parent  # this checkout: the child runs the core under test
 INSTALL_TIMEOUT = 180
 TEST_TIMEOUT = 600
 
@@ -39,7 +41,7 @@ def pip_install(source: Path, workdir: Path) -> tuple[Path, Path]:
 def run_its_tests(tests: Path, site: Path, cwd: Path, database_url: str = "", database_variable: str = ""):
     """Run the package's own tests with the installed copy importable (and its source not: the
     importlib import mode puts no test or source folder on the path)."""
-    env = _env(PYTHONPATH=str(site))
+    env = _env(PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]))
     if database_url:
         env[database_variable] = database_url
     return subprocess.run(  # noqa: S603 - fixed arguments
@@ -59,7 +61,7 @@ def where_installed(module: str, site: Path, cwd: Path) -> tuple[str, str]:
         "print(eps[0].dist.version if eps else '')\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True,  # noqa: S603
-                            env=_env(PYTHONPATH=str(site)), timeout=60)
+                            env=_env(PYTHONPATH=os.pathsep.join([str(site), str(ROOT)])), timeout=60)
     assert result.returncode == 0, result.stderr
     file, version = result.stdout.splitlines()
     return file, version
