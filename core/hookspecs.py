@@ -24,7 +24,8 @@ def register_blueprints(app):
 
 @hookspec
 def register_migrations(app):
-    """Return the folder of one plugin's numbered migrations (NNNN_name.py with up(migrator, db))."""
+    """Return the folder of one plugin's numbered migrations (NNNN_name.py with up(migrator, db)).
+    Optional: without it, core uses the migrations/ folder beside the plugin's hooks module."""
 
 
 @hookspec
@@ -45,7 +46,8 @@ def audit_actions(app):
 
 @hookspec
 def register_translations(app):
-    """Return the plugin's core.i18n.PluginDomain so its pages use its own catalog."""
+    """Return the plugin's core.i18n.PluginDomain so its pages use its own catalog. Optional:
+    without it, core uses its package's `domain`, or one for the translations/ folder beside it."""
 
 
 @hookspec
