@@ -296,3 +296,35 @@ def test_a_plugin_command_still_runs_on_the_real_app(app):
     result = app.test_cli_runner().invoke(cli, ["plugins", "list"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"Red Umbrella {__version__}\n")
+
+
+def test_the_tutorial_quotes_the_naming_messages_start_up_prints(app, make_app, packages):
+    """docs/writing-a-plugin.md shows what start-up says for each broken rule: those exact lines."""
+    from flask import Blueprint
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "writing-a-plugin.md").read_text(encoding="utf-8")
+    quoted = doc.split("What start-up says when a rule is broken", 1)[1].split("```\n", 2)[1].splitlines()
+
+    def message(module) -> str:
+        with pytest.raises(PluginNameError) as raised:
+            make_app(extra_plugins=[module])
+        return str(raised.value)
+
+    blueprint = _versioned("dropins")
+    blueprint.register_blueprints = hookimpl(lambda app: [Blueprint("drop_api", __name__)])
+    permission = _versioned("dropins")
+    permission.register_permissions = hookimpl(lambda app: [Permission("manage_dropins", "Manage", ("admin",))])
+    table = _package(packages, "dropinsbad", {
+        "hooks.py": HOOKS.format(name="dropins", extra=""),
+        "models.py": """
+            from peewee import CharField
+            from core.db import BaseModel
+
+            class DropIn(BaseModel):
+                name = CharField()
+
+                class Meta:
+                    table_name = "dropin"
+        """,
+    })
+    assert quoted == [message(blueprint), message(permission), message(table)]
