@@ -29,6 +29,7 @@ from types import ModuleType
 
 import pytest
 from helpers import TEST_PASSWORD, enable, enrol_two_factor, next_two_factor_code, post_form, sign_in
+from test_reporting_common import FORM, step
 
 from core.db import connection, db
 
@@ -212,6 +213,11 @@ def build_everything(app, make_user) -> tuple[Person, dict]:
         assert sent.status_code == 201, sent.get_json()
         reports[name] = sent.get_json()["reference"]
     person.kept_narrative = kept_narrative
+    # A report begun in the browser and never sent: its draft is tied to this session only.
+    client.get(FORM)
+    begun = step(client, {"incident_types": ["robbery"], "narrative": person.add("unsent draft", canary("draft"))},
+                 step_code="what")
+    assert begun.status_code == 200
 
     def moderate():
         from plugins.alerts import service as alerts
@@ -360,7 +366,7 @@ def test_an_account_that_used_every_module_leaves_nothing_behind(site, make_user
                      "casework_message.body", "casework_appointment.place", "casework_referral.needs",
                      "casework_supervision_note.note", "training_enrolment.user_id", "training_attempt.user_id",
                      "training_booking.user_id", "training_attendance.user_id", "training_certificate.learner_name",
-                     "training_questionnaire_done.user_id"):
+                     "training_questionnaire_done.user_id", "reporting_draft.data"):
         assert any(line.startswith(expected) for line in before), (expected, before)
 
     done = erase_from_own_page(site, person)
