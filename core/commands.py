@@ -221,7 +221,8 @@ def restore(path, force):
 @click.option("--dir", "directory", default=".", show_default=True, type=click.Path(file_okay=False),
               help="Where to write the package's folder, redumbrella-NAME.")
 @click.option("--label", default=None, help="The module's name as people read it (default: NAME, capitalised).")
-def new_plugin(name, directory, label):
+@click.pass_context
+def new_plugin(ctx, name, directory, label):
     """Write a new plugin's package: installable, translated, with a page, a table and its tests.
 
     Needs no instance: it only writes files.
@@ -231,7 +232,8 @@ def new_plugin(name, directory, label):
     from core.scaffold import ScaffoldError, write
 
     try:
-        made = write(name, Path(directory), label)
+        core_commands = frozenset(getattr(ctx.find_root().command, "commands", {}))  # without loading an app
+        made = write(name, Path(directory), label, taken=core_commands)
     except ScaffoldError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Plugin {made.name} written to {made.root} ({len(made.files)} files). Next:")

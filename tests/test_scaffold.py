@@ -77,6 +77,11 @@ def test_names_that_cannot_be_plugins_are_refused(tmp_path):
     result = _cli(["new-plugin", "Van_Log", "--dir", str(tmp_path)], tmp_path / "instance")
     assert result.returncode == 1
     assert "cannot be a plugin's name" in result.stderr and not list(tmp_path.iterdir())
+    result = _cli(["new-plugin", "backup", "--dir", str(tmp_path)], tmp_path / "instance")  # a core command
+    assert result.returncode == 1
+    assert "'backup' is taken by Red Umbrella itself" in result.stderr and not list(tmp_path.iterdir())
+    with pytest.raises(ScaffoldError, match="taken"):  # the command passes every core command's name
+        write("vanx", tmp_path, taken=frozenset({"vanx"}))
 
 
 def test_an_existing_folder_is_never_overwritten(tmp_path):

@@ -20,10 +20,11 @@ from core import __version__
 
 FILES = Path(__file__).resolve().parent / "files"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,29}$")
-# Names a plugin cannot take: core's own, and the commands its command group would hide.
+# Names a plugin cannot take: core's own and its pages'; `redumbrella new-plugin` adds the names
+# of core's commands, which a plugin's command group would hide.
 RESERVED = frozenset({
     "core", "api", "admin", "account", "static", "db", "users", "plugins", "keys", "audit", "retention",
-    "demo", "init", "serve", "worker", "backup", "restore", "wording", "new",
+    "demo", "init", "serve", "worker", "backup", "restore",
 })
 
 
@@ -50,20 +51,21 @@ def compatible_releases(version: str = __version__) -> str:
     return f">={major}.{minor},<{major + 1}"
 
 
-def check_name(name: str) -> str:
+def check_name(name: str, taken: frozenset[str] = frozenset()) -> str:
     if not NAME_PATTERN.match(name):
         raise ScaffoldError(
             f"{name!r} cannot be a plugin's name: use 2 to 30 lower-case letters and digits, starting with a "
             "letter (it becomes the start of its tables, permissions and pages: vanlog_entry, vanlog.use, /vanlog/)"
         )
-    if name in RESERVED:
+    if name in RESERVED | taken:
         raise ScaffoldError(f"{name!r} is taken by Red Umbrella itself: choose another name")
     return name
 
 
-def write(name: str, directory: Path, label: str | None = None) -> Scaffold:
-    """Write the package for plugin `name` into directory/redumbrella-<name>; never overwrite."""
-    check_name(name)
+def write(name: str, directory: Path, label: str | None = None, taken: frozenset[str] = frozenset()) -> Scaffold:
+    """Write the package for plugin `name` into directory/redumbrella-<name>; never overwrite.
+    `taken`: more names it may not have (core's commands)."""
+    check_name(name, taken)
     label = (label or name.capitalize()).strip()
     if not label or any(char in label for char in '"\\@\n\r'):
         raise ScaffoldError("the label must be one line, without quotes, backslashes or @")
