@@ -5,6 +5,11 @@ import datetime
 from peewee import CharField, DateTimeField, IntegerField, Model, TextField
 
 
+def utcnow():
+    """Naive UTC, as every timestamp column stores it (datetime.datetime.utcnow is deprecated)."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
 def up(migrator, db):
     class WordingOverride(Model):
         locale = CharField(max_length=16)
@@ -15,7 +20,7 @@ def up(migrator, db):
         forms = TextField()
         message_key = CharField(max_length=64)
         changed_by = IntegerField(null=True)
-        changed_at = DateTimeField(default=datetime.datetime.utcnow)
+        changed_at = DateTimeField(default=utcnow)
 
         class Meta:
             table_name = "wording_override"
