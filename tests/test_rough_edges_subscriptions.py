@@ -170,3 +170,13 @@ def test_a_subscription_made_through_the_api_shows_as_the_choice_it_amounts_to(o
     assert _checked(_page(member_client.get(PAGE))) == ["email"]
     in_app(on, lambda: subscriptions.save(member, {"channels": [], "regions": []}, False))
     assert _checked(_page(member_client.get(PAGE))) == ["web"]
+
+
+def test_the_account_page_says_its_text_messages_are_from_our_team_not_alerts(on, member_client):
+    page = _page(member_client.get("/account/profile"))
+    fieldset = re.search(r'<fieldset class="field" aria-describedby="contact-hint">\s*<legend>(.*?)</legend>\s*'
+                         r'<p class="hint" id="contact-hint">(.*?)</p>', page)
+    assert fieldset, page[:4000]
+    assert fieldset.group(1) == "Our team may send you messages by"
+    assert "Only for messages from our team to you" in fieldset.group(2)
+    assert 'id="contact_sms"' in page[fieldset.end():]  # the boxes it is about follow
