@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import sys
+import traceback
 
 import click
 from flask import current_app
@@ -67,8 +68,12 @@ class Cli(FlaskGroup):
 
     def list_commands(self, ctx):
         names = set(click.Group.list_commands(self, ctx))
-        # With a bad setting: main()'s one clear line (ConfigError), not Flask's traceback.
-        names.update(self._app_for_commands(ctx).cli.list_commands(ctx))
+        try:
+            names.update(self._app_for_commands(ctx).cli.list_commands(ctx))
+        except ConfigError:
+            raise  # a bad setting or plugin: main()'s one clear line, not a traceback
+        except Exception:  # noqa: BLE001 - any other failure: say it, and still list core's commands
+            click.secho(traceback.format_exc(), err=True, fg="red")
         return sorted(names)
 
     def get_command(self, ctx, name):

@@ -328,3 +328,19 @@ def test_the_tutorial_quotes_the_naming_messages_start_up_prints(app, make_app, 
         """,
     })
     assert quoted == [message(blueprint), message(permission), message(table)]
+
+
+def test_help_still_lists_cores_commands_when_a_plugin_is_broken():
+    """A plugin that fails to import (not a setting: that is one line and exit 2) is reported, and
+    `--help` still lists core's own commands, so `redumbrella plugins ...` can be found."""
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    def broken_plugin():
+        raise ImportError("No module named 'redumbrella_gone'")
+
+    result = CliRunner().invoke(cli, ["--help"], obj=ScriptInfo(create_app=broken_plugin))
+    assert result.exit_code == 0
+    assert {"plugins", "db", "new-plugin"} <= {line.split()[0] for line in
+                                              result.stdout.split("Commands:", 1)[1].splitlines() if line.strip()}
+    assert "ImportError: No module named 'redumbrella_gone'" in result.stderr
