@@ -11,6 +11,11 @@ every check in the audit log without the identifier, and a warning to staff when
 checks many similar identifiers (07700 900001, 07700 900002, ...). For that, a check keeps only
 keyed hashes of the identifier's shape (its value minus the last characters) and a short tag.
 
+Readings on the warning list (helplines, the police, the group's own numbers) never match. With
+the `check_peers` setting on, the check also asks peer instances through a blinded protocol that
+never lets the identifier leave (plugins/alerts/federation_check.py, docs/federation.md); their
+answer is folded into the one the member gets, which looks the same as a local one.
+
 The hot path is a handful of plain SQL statements: it runs on every check and is benchmarked
 (bench/bench_check.py).
 """
@@ -41,6 +46,7 @@ from core.identifiers import (
     phone_in_link,
     website_readings,
 )
+from plugins.alerts import federation_check
 from plugins.alerts.models import ALERT_KINDS
 
 log = logging.getLogger("redumbrella.alerts.check")
@@ -220,10 +226,15 @@ def run_check(text: str, account_id: int, address: str | None, kind: str | None 
         raise InvalidIdentifier(text)
     day = utcnow().date()
     account_key, addr_key = f"user:{account_id}", address_key(address)
+    # Readings on the warning list (helplines, the police...) never match, here or at a peer.
+    silenced = federation_check.listed(pairs)
+    looked_up = [pair for pair in pairs if pair not in silenced]
     # Look up first (reads only), then count, record and decide in one short transaction: a
-    # refused check gets nothing back, and every check costs one commit.
-    outcome = lookup(pairs)
+    # refused check gets nothing back, and every check costs one commit. With peers to ask, they
+    # are asked only once the check is counted (a refused check asks nobody), then it is recorded.
+    outcome = lookup(looked_up)
     outcome.readings = pairs
+    ask_peers = bool(looked_up) and federation_check.enabled()
     main_kind, main_value = pairs[0]
     shape, tag = shape_and_tag(main_kind, main_value)
     with relaxed_commit():
@@ -231,16 +242,24 @@ def run_check(text: str, account_id: int, address: str | None, kind: str | None 
         refused = counts[account_key] > limits[0] or counts[addr_key] > limits[1]
         if refused:
             record("alerts.check_refused", target=f"user:{account_id}", actor_id=account_id)
-        else:
-            sql = ("INSERT INTO alerts_check_event (account_id, created_at, kind, shape, tag, result) "
-                   "VALUES (%s, %s, %s, %s, %s, %s)")
-            run_sql(sql, (account_id, utcnow(), main_kind, shape, tag, outcome.result))
-            record("alerts.check", target=f"check:{main_kind}:{outcome.result}", actor_id=account_id)
+        elif not ask_peers:
+            _record_check(account_id, main_kind, shape, tag, outcome.result)
     if refused:
         raise QuotaExceeded()
+    if ask_peers:
+        federation_check.add_peers_answer(outcome, looked_up)
+        with relaxed_commit():
+            _record_check(account_id, main_kind, shape, tag, outcome.result)
     if counts[account_key] >= similar_threshold:
         _watch_for_patterns(account_id, shape, similar_threshold, day)
     return outcome
+
+
+def _record_check(account_id: int, kind: str, shape: str, tag: str, result: str) -> None:
+    sql = ("INSERT INTO alerts_check_event (account_id, created_at, kind, shape, tag, result) "
+           "VALUES (%s, %s, %s, %s, %s, %s)")
+    run_sql(sql, (account_id, utcnow(), kind, shape, tag, result))
+    record("alerts.check", target=f"check:{kind}:{result}", actor_id=account_id)
 
 
 def _watch_for_patterns(account_id: int, shape: str, threshold: int, day: datetime.date) -> None:

@@ -31,9 +31,11 @@ def check_config(app):
 @hookimpl
 def register_blueprints(app):
     from plugins.alerts.api import bp as api_bp
+    from plugins.alerts.federation_check import bp as peers_api_bp
+    from plugins.alerts.federation_check_views import bp as peers_bp
     from plugins.alerts.views import bp, links
 
-    return [bp, links, api_bp]
+    return [bp, links, api_bp, peers_api_bp, peers_bp]
 
 
 @hookimpl
@@ -68,9 +70,10 @@ def register_permissions(app):
 
 @hookimpl
 def register_tasks(app):
+    from plugins.alerts.federation_check import refresh_peer_tokens
     from plugins.alerts.tasks import drain_outbox, sweep_outbox
 
-    return [drain_outbox, sweep_outbox]
+    return [drain_outbox, sweep_outbox, refresh_peer_tokens]
 
 
 @hookimpl
@@ -95,6 +98,7 @@ def nav_items(app, user):
         NavItem(_l("My alerts settings"), "alerts.subscription_page", "alerts.subscribe", order=22),
         NavItem(_l("Manage alerts"), "alerts.manage", "alerts.publish", order=40),
         NavItem(_l("Deliveries"), "alerts.deliveries", "alerts.oversee", order=41),
+        NavItem(_l("Checks with peers"), "alerts_peers.index", "alerts.oversee", order=42),
     ]
 
 
@@ -115,6 +119,7 @@ def retention_rules(app):
     import datetime
 
     from core.retention import RetentionRule, days_setting
+    from plugins.alerts.federation_check_models import PeerCheckWarning
     from plugins.alerts.models import CANCELLED, FAILED, SENT, CheckEvent, CheckQuota, CheckWarning, Delivery
 
     return [
@@ -125,6 +130,10 @@ def retention_rules(app):
         RetentionRule(model=CheckWarning, age_field=CheckWarning.created_at,
                       max_age=days_setting("alerts", "keep_check_days"),
                       condition=lambda: CheckWarning.resolved_at.is_null(False), label="resolved check warnings"),
+        RetentionRule(model=PeerCheckWarning, age_field=PeerCheckWarning.created_at,
+                      max_age=days_setting("alerts", "keep_check_days"),
+                      condition=lambda: PeerCheckWarning.resolved_at.is_null(False),
+                      label="resolved peer check warnings"),
         RetentionRule(model=Delivery, age_field=Delivery.created_at,
                       max_age=days_setting("alerts", "keep_delivery_days"),
                       condition=lambda: Delivery.status.in_([SENT, CANCELLED, FAILED, "bundled"]),

@@ -74,6 +74,18 @@ class AlertsSettings(Schema):
     similar_warning = _number(8, _l("Warn staff after this many similar checks"),
                               _l("Numbers that differ only in their last digits, checked by one account in a day."),
                               2, 1_000_000)
+    check_peers = fields.Boolean(load_default=False, metadata={
+        "label": _l("Check numbers with our peers too"),
+        "help": _l("A member's check also asks the instances we exchange alerts with, without the number ever "
+                   "leaving this instance. The answer looks the same as a local one."),
+    })
+    peer_check_limit = _number(500, _l("Checks a peer instance may ask per day"),
+                               _l("Each question from a peer instance counts, however many members it has. 0: "
+                                  "answer none."), 0, 1_000_000_000)
+    peer_check_warning = _number(200, _l("Warn staff after this many checks from one peer in a day"),
+                                 _l("A peer's questions are blinded, so they cannot be watched for similar numbers "
+                                    "as a member's are: a peer that asks a lot is shown to staff instead."),
+                                 1, 1_000_000_000)
     default_expiry_days = _number(180, _l("Alerts end after (days)"),
                                   _l("A new alert's end date, which moderators can change. 0: no end date."), 0, 3650)
     digest_hour = _number(18, _l("Daily digest hour"),

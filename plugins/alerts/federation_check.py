@@ -1,0 +1,511 @@
+"""The identifier check across instances, and the shared warning list (issue #15).
+
+Asking (our member checks a number, with the `check_peers` setting on): every reading of what was
+typed (core.identifiers' normalisation, as a local check) is turned into an OPRF input and blinded
+afresh for each peer (core.federation.oprf); the question always holds BATCH points, the rest
+random, so a peer learns neither the identifier nor its kind nor how many readings it has. The
+peer answers each point multiplied by its secret; we unblind, hash, and look the tokens up among
+the ones that peer published (PeerToken). A match names the alert's origin and uid; if we hold
+that alert as received and visible, the member is shown it, as for a local match. The answer to
+the member looks exactly like a local one: peers that did not answer change nothing.
+
+Answering (a peer asks us): `POST /federation/v1/alerts/check` through core's @peer_endpoint (a
+signed request from an active peer). Each question counts against the peer's own daily quota
+(the `peer_check_limit` setting, in the same table as members' quotas), is written in the audit
+log, and past `peer_check_warning` questions in a day staff are told, on the same page as the
+warning list. `GET /federation/v1/alerts/check-tokens` gives a peer the tokens of the identifiers
+of the visible alerts this instance shares with it (the alert's distribution, as in the feed),
+never those of alerts kept local, nor of numbers on the warning list.
+
+The warning list: numbers that never match (helplines, the police, emergency numbers, the group's
+own). A check ignores readings on it (ours, and peers' entries an admin adopted), and the tokens
+we publish leave them out. `GET /federation/v1/alerts/warning-list` offers peers our shared
+entries; theirs arrive as proposals until an admin adopts them (a hostile peer could otherwise
+silence a warning by listing its number).
+
+What crosses between instances: blinded points (random group elements), their evaluations,
+tokens (keyed pseudo-random strings), alerts' origins and uids, and the warning list's public
+numbers. Never an identifier of an alert or of a check, nor an unkeyed hash of one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import concurrent.futures
+import datetime
+import logging
+import re
+
+from flask import Blueprint, current_app, jsonify, request
+from peewee import IntegrityError
+
+from core.audit import record
+from core.crypto import keyring
+from core.db import db, utcnow
+from core.federation import API_PREFIX, feed, identity, oprf
+from core.federation.models import FeedItem, Peer, Received
+from core.federation.peers import PeerError, active_peers, current_peer, peer_endpoint, signed_request
+from core.identifiers import KINDS, InvalidIdentifier, normalise
+from core.queue import crontab, periodic_task
+from plugins.alerts.federation_check_models import (
+    ACTIVE,
+    DISMISSED,
+    PROPOSED,
+    PeerCheckWarning,
+    PeerToken,
+    PeerTokenState,
+    WarningEntry,
+)
+from plugins.alerts.models import VISIBLE_STATUSES, WITHDRAWN, Alert, AlertIdentifier
+
+log = logging.getLogger("redumbrella.alerts.federation")
+
+BATCH = 8  # points in every question: more than any identifier has readings
+MAX_TOKENS = 200_000  # a peer offering more is refused (it would only be filling our database)
+MAX_WARNING_ENTRIES = 2_000
+STALE_AFTER = datetime.timedelta(hours=1)  # tokens older than this are fetched again before a check
+ASK_TIMEOUT = 10  # seconds: a member waits for the slowest peer at most this long
+_TOKEN = re.compile(r"[0-9a-f]{64}")
+_UID = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_ORIGIN = re.compile(r"[A-Z2-7-]{1,24}")
+
+bp = Blueprint("alerts_federation", __name__, url_prefix=f"{API_PREFIX}/alerts")
+
+
+def settings() -> dict:
+    from plugins.alerts.service import settings as alert_settings
+
+    return alert_settings()
+
+
+# -- the warning list --------------------------------------------------------------------------------
+
+
+def _blind(kind: str, value: str) -> str:
+    return keyring().blind_index(kind, value)
+
+
+def listed(pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The readings that are on the warning list (ours, or a peer's that an admin adopted). A listed
+    phone number also covers it read as an online name (a WhatsApp link in a report's online names
+    is stored as the handle "+447700900123"). One query."""
+    if not pairs:
+        return set()
+    wanted: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for kind, value in pairs:
+        wanted.setdefault((kind, _blind(kind, value)), []).append((kind, value))
+        if kind == "handle":
+            wanted.setdefault(("phone", _blind("phone", value)), []).append((kind, value))
+    query = (WarningEntry.select(WarningEntry.kind, WarningEntry.blind_index)
+             .where(WarningEntry.blind_index.in_([blind for _kind, blind in wanted]) & (WarningEntry.status == ACTIVE)))
+    found = set()
+    for key in query.tuples():
+        found.update(wanted.get(key, ()))
+    return found
+
+
+def add_entry(kind: str, text: str, label: str = "", shared: bool = True, actor_id: int | None = None) -> WarningEntry:
+    """Put an identifier on our warning list. Raises InvalidIdentifier when it cannot be read as
+    that kind (short codes such as 999 are no identifier a check could match anyway)."""
+    if kind not in KINDS:
+        raise InvalidIdentifier(text)
+    value = normalise(kind, text, current_app.config["DEFAULT_COUNTRY"])
+    blind = _blind(kind, value)
+    label = (label or "").strip()[:120]
+    with db.atomic():
+        existing = (WarningEntry.select().where((WarningEntry.kind == kind) & (WarningEntry.blind_index == blind)
+                                               & WarningEntry.source_peer_id.is_null()).first())
+        if existing is not None:
+            existing.label, existing.shared, existing.status = label or existing.label, shared, ACTIVE
+            existing.save()
+            entry = existing
+        else:
+            entry = WarningEntry.create(kind=kind, blind_index=blind, display=value, label=label, shared=shared,
+                                        status=ACTIVE, added_by=actor_id)
+        record("alerts.warning_list_added", target=f"warning_entry:{entry.id}", actor_id=actor_id)
+    return entry
+
+
+def remove_entry(entry: WarningEntry, actor_id: int | None = None) -> None:
+    with db.atomic():
+        entry.delete_instance()
+        record("alerts.warning_list_removed", target=f"warning_entry:{entry.id}", actor_id=actor_id)
+
+
+def decide(entry: WarningEntry, adopt: bool, actor_id: int | None = None) -> None:
+    """Adopt a peer's proposed entry (it applies to our checks from now on) or set it aside."""
+    with db.atomic():
+        entry.status = ACTIVE if adopt else DISMISSED
+        entry.decided_by, entry.decided_at = actor_id, utcnow()
+        entry.save()
+        record("alerts.warning_list_adopted" if adopt else "alerts.warning_list_dismissed",
+               target=f"warning_entry:{entry.id}", actor_id=actor_id)
+
+
+def own_entries() -> list[WarningEntry]:
+    return list(WarningEntry.select().where(WarningEntry.source_peer_id.is_null())
+                .order_by(WarningEntry.kind, WarningEntry.id))
+
+
+def peer_entries(status: str | None = None) -> list[WarningEntry]:
+    query = WarningEntry.select().where(WarningEntry.source_peer_id.is_null(False))
+    if status:
+        query = query.where(WarningEntry.status == status)
+    return list(query.order_by(WarningEntry.source_peer_id, WarningEntry.kind, WarningEntry.id))
+
+
+def store_peer_entries(peer: Peer, entries: list) -> int:
+    """A peer's shared list as it offers it now: new entries are proposed, ones it no longer offers
+    and nobody adopted go; adopted and set-aside ones stay as an admin decided. Returns how many
+    entries it offers that we could read."""
+    country = current_app.config["DEFAULT_COUNTRY"]
+    offered = {}
+    for item in entries[:MAX_WARNING_ENTRIES]:
+        if not isinstance(item, dict):
+            continue
+        kind, text, label = item.get("kind"), item.get("value"), item.get("label", "")
+        if kind not in KINDS or not isinstance(text, str) or not isinstance(label, str) or len(text) > 254:
+            continue
+        try:
+            value = normalise(kind, text, country)
+        except (InvalidIdentifier, ValueError):
+            continue
+        offered[(kind, _blind(kind, value))] = (value, label.strip()[:120])
+    with db.atomic():
+        existing = {(row.kind, row.blind_index): row for row in
+                    WarningEntry.select().where(WarningEntry.source_peer_id == peer.id)}
+        for key, row in existing.items():
+            if key not in offered and row.status == PROPOSED:
+                row.delete_instance()
+        for (kind, blind), (value, label) in offered.items():
+            row = existing.get((kind, blind))
+            if row is None:
+                WarningEntry.create(kind=kind, blind_index=blind, display=value, label=label, shared=False,
+                                    source_peer_id=peer.id, status=PROPOSED)
+            elif row.label != label:
+                row.label = label
+                row.save()
+    return len(offered)
+
+
+# -- answering a peer -------------------------------------------------------------------------------
+
+
+def tokens_for(peer: Peer) -> list[list[str]]:
+    """[token, origin, uid] for every identifier of every visible alert of ours shared with this peer,
+    leaving out those on our warning list; sorted by token, so the order says nothing."""
+    ours = identity.fingerprint()
+    members = feed._group_index()
+    items = (FeedItem.select(FeedItem.local_ref, FeedItem.uid, FeedItem.distribution)
+             .where((FeedItem.kind == "alert") & (FeedItem.origin_fingerprint == ours) & (FeedItem.tombstone == False)  # noqa: E712
+                    & FeedItem.local_ref.is_null(False)))
+    uid_of = {}
+    for local_ref, uid, distribution in items.tuples():
+        if local_ref.isdigit() and feed.may_see(peer, distribution, members):
+            uid_of[int(local_ref)] = uid
+    if not uid_of:
+        return []
+    today = utcnow().date()
+    rows = (AlertIdentifier.select(AlertIdentifier.alert, AlertIdentifier.kind, AlertIdentifier.blind_index,
+                                   AlertIdentifier.display)
+            .join(Alert)
+            .where(Alert.id.in_(list(uid_of)) & Alert.status.in_(VISIBLE_STATUSES)
+                   & (Alert.expires_on.is_null() | (Alert.expires_on >= today))))
+    rows = [(row.alert_id, row.kind, row.blind_index, row.display) for row in rows]
+    silenced = set(WarningEntry.select(WarningEntry.kind, WarningEntry.blind_index)
+                   .where(WarningEntry.status == ACTIVE).tuples())
+    silenced_phones = {blind for kind, blind in silenced if kind == "phone"}
+    key = oprf.oprf_key()
+    found = set()
+    for alert_id, kind, blind, value in rows:
+        if (kind, blind) in silenced:
+            continue
+        if kind == "handle" and _blind("phone", value) in silenced_phones:
+            continue
+        found.add((oprf.token(kind, value, key), ours, uid_of[alert_id]))
+    return [list(row) for row in sorted(found)]
+
+
+def _count_peer_question(peer: Peer) -> tuple[int, bool]:
+    """Count one question against the peer's quota; (count today, refused)."""
+    from plugins.alerts.check import _count_up, relaxed_commit
+
+    conf = settings()
+    day = utcnow().date()
+    key = f"peer:{peer.id}"
+    with relaxed_commit():
+        count = _count_up([key], day)[key]
+        refused = count > conf["peer_check_limit"]
+        record("alerts.peer_check_refused" if refused else "alerts.peer_check", target=peer.target())
+    if not refused and count >= conf["peer_check_warning"]:
+        _warn_about(peer, count, day)
+    return count, refused
+
+
+def _warn_about(peer: Peer, count: int, day: datetime.date) -> None:
+    same = (PeerCheckWarning.peer_id == peer.id) & (PeerCheckWarning.day == day)
+    if PeerCheckWarning.update(count=count).where(same).execute():
+        return  # staff were told today already; the count shown stays current
+    try:
+        with db.atomic():
+            PeerCheckWarning.create(peer_id=peer.id, day=day, count=count)
+    except IntegrityError:
+        return
+    record("alerts.peer_check_warning", target=peer.target())
+    log.warning("a peer asks many checks", extra={"event": "alerts_peer_check_warning", "peer": peer.id,
+                                                  "count": count})
+
+
+def _error(status: int, message: str):
+    return jsonify({"error": {"status": status, "message": message}}), status
+
+
+@bp.route("/check", methods=["POST"])
+@peer_endpoint
+def answer_check():
+    from plugins.alerts import _
+
+    peer = current_peer()
+    data = request.get_json(silent=True)
+    points = data.get("points") if isinstance(data, dict) else None
+    if not isinstance(points, list) or not 1 <= len(points) <= BATCH or not all(isinstance(p, str) for p in points):
+        return _error(400, _("The question must hold between 1 and %(num)d points.", num=BATCH))
+    decoded = []
+    for text in points:
+        try:
+            point = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            point = b""
+        if not oprf.is_valid_point(point):
+            return _error(400, _("The question holds something that is not a point."))
+        decoded.append(point)
+    _count, refused = _count_peer_question(peer)
+    if refused:
+        return _error(429, _("This instance answers no more checks from yours today."))
+    key = oprf.oprf_key()
+    answers = [base64.b64encode(oprf.evaluate(key, point)).decode("ascii") for point in decoded]
+    return jsonify({"points": answers})
+
+
+@bp.route("/check-tokens", methods=["GET"])
+@peer_endpoint
+def offer_tokens():
+    return jsonify({"tokens": tokens_for(current_peer()), "batch": BATCH, "suite": oprf.CONTEXT.decode("ascii")})
+
+
+@bp.route("/warning-list", methods=["GET"])
+@peer_endpoint
+def offer_warning_list():
+    entries = [{"kind": row.kind, "value": row.display, "label": row.label}
+               for row in own_entries() if row.shared and row.status == ACTIVE]
+    return jsonify({"entries": entries})
+
+
+# -- asking peers ----------------------------------------------------------------------------------
+
+
+def enabled() -> bool:
+    return bool(settings().get("check_peers"))
+
+
+def _valid_tokens(data) -> list[tuple[str, str, str]] | None:
+    rows = data.get("tokens") if isinstance(data, dict) else None
+    if not isinstance(rows, list) or len(rows) > MAX_TOKENS:
+        return None
+    found = []
+    for row in rows:
+        if (not isinstance(row, list) or len(row) != 3 or not all(isinstance(part, str) for part in row)
+                or not _TOKEN.fullmatch(row[0]) or not _ORIGIN.fullmatch(row[1]) or not _UID.fullmatch(row[2])):
+            return None
+        found.append((row[0], row[1], row[2]))
+    return found
+
+
+def refresh(peer: Peer) -> bool:
+    """Fetch a peer's tokens and warning list, replacing what we kept. False when it could not be
+    asked or answered nonsense (what we kept stays until the next try)."""
+    try:
+        answer = signed_request(peer, "GET", f"{API_PREFIX}/alerts/check-tokens")
+        tokens = _valid_tokens(answer.json()) if answer.ok else None
+        listing = signed_request(peer, "GET", f"{API_PREFIX}/alerts/warning-list")
+        entries = listing.json().get("entries") if listing.ok else None
+    except (PeerError, ValueError, AttributeError) as exc:
+        log.info("peer tokens not fetched", extra={"event": "alerts_peer_tokens_failed", "peer": peer.id,
+                                                   "error": type(exc).__name__})
+        return False
+    if tokens is None:
+        log.info("peer tokens not fetched", extra={"event": "alerts_peer_tokens_failed", "peer": peer.id,
+                                                   "error": f"HTTP {answer.status}" if not answer.ok else "invalid"})
+        return False
+    batch = answer.json().get("batch", BATCH)
+    batch = batch if isinstance(batch, int) and 1 <= batch <= 64 else BATCH
+    with db.atomic():
+        PeerToken.delete().where(PeerToken.peer_id == peer.id).execute()
+        for start in range(0, len(tokens), 500):
+            PeerToken.insert_many([{"peer_id": peer.id, "token": token, "origin": origin, "uid": uid}
+                                   for token, origin, uid in tokens[start:start + 500]]).execute()
+        state = PeerTokenState.get_or_none(PeerTokenState.peer_id == peer.id)
+        if state is None:
+            PeerTokenState.create(peer_id=peer.id, fetched_at=utcnow(), count=len(tokens), batch=batch)
+        else:
+            PeerTokenState.update(fetched_at=utcnow(), count=len(tokens), batch=batch).where(
+                PeerTokenState.id == state.id).execute()
+        if isinstance(entries, list):
+            store_peer_entries(peer, entries)
+    return True
+
+
+def forget_removed_peers() -> int:
+    """Tokens and proposals of peers that were removed go (adopted warning entries stay)."""
+    active = [peer.id for peer in active_peers()]
+    gone = PeerToken.delete().where(PeerToken.peer_id.not_in(active) if active else True).execute()
+    PeerTokenState.delete().where(PeerTokenState.peer_id.not_in(active) if active else True).execute()
+    WarningEntry.delete().where(WarningEntry.source_peer_id.is_null(False) & (WarningEntry.status == PROPOSED)
+                                & (WarningEntry.source_peer_id.not_in(active) if active else True)).execute()
+    return gone
+
+
+def refresh_all(only_stale: bool = False) -> dict[str, bool]:
+    """Refresh every active peer's tokens (only those that are stale when asked); by peer name."""
+    forget_removed_peers()
+    states = {row.peer_id: row for row in PeerTokenState.select()}
+    done = {}
+    for peer in active_peers():
+        if only_stale and not _stale(peer, states.get(peer.id)):
+            continue
+        done[peer.name] = refresh(peer)
+    return done
+
+
+@periodic_task(crontab(minute="*/5"))
+def refresh_peer_tokens():
+    """Fetch the tokens and warning lists of peers whose copy is stale (older than an hour, or than
+    the peer's last pull), so a member's check rarely waits for a fetch."""
+    return refresh_all(only_stale=True)
+
+
+def _stale(peer: Peer, state: PeerTokenState | None) -> bool:
+    """Never fetched, older than STALE_AFTER, or older than the peer's last pull (a pull brings new
+    alerts, whose tokens come with it)."""
+    if state is None:
+        return True
+    if state.fetched_at < utcnow() - STALE_AFTER:
+        return True
+    return peer.last_pull_at is not None and state.fetched_at < peer.last_pull_at
+
+
+def _question(inputs: list[bytes], batch: int) -> tuple[list[bytes], list[bytes], list[int]]:
+    """Blind each input afresh for this peer and pad with random points to the peer's batch size, in
+    a random order. Returns the blinding scalars in input order, the points to send, and where
+    each came from (the point sent j-th is input order[j]'s, or padding when order[j] >= len(inputs))."""
+    import secrets
+
+    blinded = [oprf.blind(data) for data in inputs]
+    points = [point for _r, point in blinded] + [oprf.random_point() for _ in range(batch - len(inputs))]
+    order = list(range(len(points)))
+    secrets.SystemRandom().shuffle(order)
+    return [r for r, _point in blinded], [points[index] for index in order], order
+
+
+def _ask_one(app, peer: Peer, inputs: list[bytes], batch: int) -> list[str] | None:
+    """Ask one peer (in a worker thread, with its own app context; no database here): the tokens of
+    the inputs under the peer's key, or None when it did not answer."""
+    with app.app_context():
+        scalars, points, order = _question(inputs, batch)
+        body = {"points": [base64.b64encode(point).decode("ascii") for point in points]}
+        try:
+            answer = signed_request(peer, "POST", f"{API_PREFIX}/alerts/check", body)
+            data = answer.json() if answer.ok else None
+        except (PeerError, ValueError):
+            return None
+        evaluated = data.get("points") if isinstance(data, dict) else None
+        if not isinstance(evaluated, list) or len(evaluated) != len(points):
+            return None
+        tokens = []
+        for position, data_in in enumerate(inputs):
+            try:
+                point = base64.b64decode(evaluated[order.index(position)], validate=True)
+                tokens.append(oprf.token_from_output(oprf.finalize(data_in, scalars[position], point)))
+            except (binascii.Error, ValueError, TypeError):
+                return None
+        return tokens
+
+
+def ask_peers(pairs: list[tuple[str, str]]) -> tuple[bool, list[int]]:
+    """Ask the peers about these readings (already free of warning-listed ones): (whether any peer
+    holds a visible alert with one of them, our visible received copies of those alerts). Peers
+    that published no tokens are not asked: there is nothing to find there."""
+    if not pairs:
+        return False, []
+    refresh_all(only_stale=True)
+    states = {row.peer_id: row for row in PeerTokenState.select().where(PeerTokenState.count > 0)}
+    peers = [peer for peer in active_peers() if peer.id in states]
+    if not peers:
+        return False, []
+    inputs = [oprf.identifier_input(kind, value) for kind, value in pairs]
+    app = current_app._get_current_object()
+    found: dict[int, list[str]] = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(peers))) as pool:
+        futures = {pool.submit(_ask_one, app, peer, inputs, states[peer.id].batch): peer
+                   for peer in peers if len(inputs) <= states[peer.id].batch}
+        done, _pending = concurrent.futures.wait(futures, timeout=ASK_TIMEOUT)
+        for future in done:
+            tokens = future.result()
+            if tokens:
+                found[futures[future].id] = tokens
+    matches = set()
+    for peer_id, tokens in found.items():
+        query = (PeerToken.select(PeerToken.origin, PeerToken.uid)
+                 .where((PeerToken.peer_id == peer_id) & PeerToken.token.in_(tokens)))
+        matches.update(query.tuples())
+    return _live_copies(matches) if matches else (False, [])
+
+
+def _live_copies(matches: set[tuple[str, str]]) -> tuple[bool, list[int]]:
+    """(whether any match still stands, our visible alerts received as those (origin, uid)).
+
+    A match no longer stands once its withdrawal reached us (a signed tombstone, pushed at once,
+    before the peer's tokens are fetched again), or once a moderator here withdrew our copy (the
+    team's judgement, as for a local alert). A match held for a moderator's review here, or not
+    received at all, stands without a copy to show: the member is still told to take care."""
+    standing, refs = False, []
+    for origin, uid in matches:
+        row = (Received.select(Received.tombstone, Received.local_ref)
+               .where((Received.origin_fingerprint == origin) & (Received.uid == uid)).first())
+        if row is not None and row.tombstone:
+            continue
+        if row is not None and row.local_ref and row.local_ref.isdigit():
+            refs.append(int(row.local_ref))
+        else:
+            standing = True
+    if not refs:
+        return standing, []
+    today = utcnow().date()
+    shown = []
+    for alert_id, status, expires_on in Alert.select(Alert.id, Alert.status, Alert.expires_on).where(
+            Alert.id.in_(refs)).tuples():
+        if status == WITHDRAWN or (expires_on is not None and expires_on < today):
+            continue
+        standing = True
+        if status in VISIBLE_STATUSES:
+            shown.append(alert_id)
+    return standing, shown
+
+
+def add_peers_answer(outcome, pairs: list[tuple[str, str]]) -> None:
+    """Add the peers' answer to a check's outcome (plugins.alerts.check.Outcome), so the member sees
+    one answer: "caution" when any peer holds an alert with one of the readings, with our received
+    copies of those alerts listed beside local ones, newest first."""
+    from plugins.alerts.check import CAUTION, WARNING_KINDS
+
+    matched, alert_ids = ask_peers(pairs)
+    if not matched:
+        return
+    outcome.result = CAUTION
+    known = list(dict.fromkeys([*outcome.alert_ids, *alert_ids]))
+    if len(known) != len(outcome.alert_ids):
+        rows = list(Alert.select(Alert.id, Alert.published_at, Alert.kind).where(Alert.id.in_(known)).tuples())
+        rows.sort(key=lambda row: row[1] or datetime.datetime.min, reverse=True)
+        outcome.alert_ids = [row[0] for row in rows]
+        outcome.kinds = [kind for kind in WARNING_KINDS if any(row[2] == kind for row in rows)]
