@@ -34,7 +34,7 @@ from flask_babel import gettext as _
 from peewee import ForeignKeyField, IntegrityError
 
 from core.accounts.models import User, UserRole
-from core.db import db, lock_row
+from core.db import db, is_sqlite, lock_row
 
 ERASED = "account.erased"
 
@@ -75,7 +75,7 @@ def erase_account(user_id: int, actor_id: int | None) -> bool:
     with db.atomic():
         lock_row(User, user_id)
         user = User.get_or_none(User.id == user_id)
-        if user is None:
+        if user is None or is_erased(user_id):
             return False
         if user.active and only_admin(user):
             raise ErasureRefused(last_admin_message())
@@ -85,6 +85,14 @@ def erase_account(user_id: int, actor_id: int | None) -> bool:
         _delete_account_row(user_id)
         record(ERASED, target=f"user:{user_id}", actor_id=actor_id)
     return True
+
+
+def is_erased(user_id: int) -> bool:
+    """An empty row left to keep an erased account's number (see _delete_account_row) is not an
+    account: the audit log's account.erased entry says so."""
+    from core.audit import AuditEntry
+
+    return AuditEntry.select().where((AuditEntry.action == ERASED) & (AuditEntry.target == f"user:{user_id}")).exists()
 
 
 def erase_core_rows(user: User) -> None:
@@ -158,10 +166,17 @@ def _clear_wording_author(user_id: int) -> None:
 
 
 def _delete_account_row(user_id: int) -> None:
-    """Delete the account row, or (a table refuses) leave an empty, switched-off shell."""
+    """Delete the account row, or (a table refuses) leave an empty, switched-off shell.
+
+    On SQLite a deleted newest row's number would be given to the next account, and the audit
+    log's old entries (actor user:N) would then seem to be that new person's: so once the database
+    has cleared every link, an empty, switched-off row takes the number back for good."""
     try:
         with db.atomic():  # a savepoint: a refusal rolls back this statement only
             User.delete().where(User.id == user_id).execute()
+        if is_sqlite():
+            User.insert(id=user_id, email=None, email_index=None, working_name=None, password_hash=None,
+                        locale=None, active=False).execute()
     except IntegrityError:
         User.update(
             email=None, email_index=None, working_name=None, password_hash=None, locale=None,

@@ -130,7 +130,10 @@ def _find_account(text: str):
     text = (text or "").strip()
     number = text.removeprefix("#")
     if number.isdigit():
-        return User.get_or_none(User.id == int(number)) if len(number) < 19 else None
+        from core.accounts.erasure import is_erased
+
+        found = User.get_or_none(User.id == int(number)) if len(number) < 19 else None
+        return None if found is None or is_erased(found.id) else found
     try:
         return User.by_email(normalise_email(text))
     except InvalidIdentifier:
@@ -175,12 +178,12 @@ def erase_member(user_id: int):
     """Step two: the administrator ticks that they understand and types their own password."""
     from flask_login import current_user
 
-    from core.accounts.erasure import ErasureRefused, erase_account
+    from core.accounts.erasure import ErasureRefused, erase_account, is_erased
     from core.accounts.models import User
     from core.accounts.profile import TooManyAttempts, confirm_identity
 
     account = User.get_or_none(User.id == user_id)
-    if account is None:
+    if account is None or is_erased(account.id):
         abort(404)
     admin = current_user._get_current_object()
     if account.id == admin.id:
