@@ -343,3 +343,24 @@ def test_checks_without_peers_work_as_before(on, moderator, member_client):
     with on.app_context(), connection():
         checks = [row.target for row in AuditEntry.select().where(AuditEntry.action == "alerts.check")]
     assert checks == ["check:phone:caution", "check:phone:no_record"]
+
+
+def test_rotating_the_check_key_changes_every_token(on, moderator):
+    from core.federation.commands import peers
+
+    publish(on, moderator, phones=["07700 900123"], emails=["bad@example.com"])
+    fake = FakePeer(on)
+    client = on.test_client()
+
+    def tokens():
+        return {row[0] for row in fake.get(client, "/federation/v1/alerts/check-tokens").get_json()["tokens"]}
+
+    before = tokens()
+    result = on.test_cli_runner().invoke(peers, ["rotate-check-key", "--yes"])
+    assert result.exit_code == 0, result.output
+    after = tokens()
+    assert len(before) == len(after) == 2 and not before & after
+    assert audit_actions(on, "federation.check_key") == [("federation.check_key_rotated", "federation")]
+    # The peer's questions are answered with the new key: what it fetched before no longer matches.
+    found = ask(on, client, fake, [("phone", "+447700900123")])
+    assert found[0] in after and found[0] not in before

@@ -203,6 +203,26 @@ def rotate_key(yes):
     click.echo(f"new fingerprint: {identity.fingerprint()}")
 
 
+@peers.command("rotate-check-key")
+@click.option("--yes", is_flag=True, help="Do it without asking.")
+@with_appcontext
+def rotate_check_key(yes):
+    """Replace this instance's key of the blinded cross-instance check (core/federation/oprf.py),
+    after it may have leaked. Peers fetch the new tokens by themselves within the hour (or at their
+    next pull); until then their members' checks find nothing here."""
+    from core.audit import record
+    from core.db import db
+    from core.federation import oprf
+
+    if not yes:
+        click.confirm("Peers' checks will find nothing here until they fetch the new tokens. Go on?", abort=True)
+    with _ready():
+        oprf.rotate()
+        with db.atomic():
+            record("federation.check_key_rotated", target="federation")
+    click.echo("new check key made: peers fetch the new tokens within the hour")
+
+
 @peers.group("group")
 def group():
     """Sharing groups: named lists of peers an alert can be shared with."""

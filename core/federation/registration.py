@@ -19,6 +19,7 @@ AUDIT_ACTIONS = {
     "federation.group_changed": _l("Sharing group members changed"),
     "federation.group_deleted": _l("Sharing group deleted"),
     "federation.key_rotated": _l("This instance's federation key replaced"),
+    "federation.check_key_rotated": _l("This instance's key of the blinded check replaced"),
     "federation.pulled": _l("Peers' feeds fetched by hand"),
 }
 
