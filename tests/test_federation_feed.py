@@ -525,3 +525,38 @@ def test_the_peers_commands(on):
         assert PeerRow.get().removed_at is not None
         rotated = runner.invoke(cli, ["peers", "rotate-key", "--yes"])
         assert rotated.exit_code == 0 and "new fingerprint" in rotated.output
+
+
+def test_after_a_key_is_replaced_the_new_key_corrects_the_same_alerts_and_the_old_one_signs_nothing(on, moderator):
+    from core.cli import cli
+    from core.federation import identity, service
+
+    client = on.test_client()
+    peer = Peer(on, "Far")
+    assert peer.push(client, peer.item(uid="a", version=7)) == ["accepted"]
+    copy = local_alert(on, received_from="Far")
+    old_key, old_public, old_fingerprint = peer.key, peer.public, peer.fingerprint
+
+    # Far's admin replaced its key and told us the new one by phone.
+    peer.key = Ed25519PrivateKey.generate()
+    peer.public = base64.b64encode(peer.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+    peer.fingerprint = _fingerprint(peer.public)
+    in_app(on, service.set_key, peer.row, peer.public)
+    assert peer.push(client, peer.item(uid="a", version=1, data=alert_data(summary="Signed anew."))) == ["accepted"]
+    assert local_alert(on, received_from="Far").id == copy.id and local_alert(on, id=copy.id).summary == "Signed anew."
+
+    thief = Peer(on, "Far", add=False)
+    thief.key, thief.public, thief.fingerprint = old_key, old_public, old_fingerprint
+    relayed = peer.item(uid="b", origin=thief, may_pass_on=True)
+    assert peer.push(client, relayed) == ["retired_key"]  # even passed on by a peer
+
+    # Our own key: every item we share is signed again with the new one, as a new version.
+    shared = feed_item(on, publish(on, moderator))
+    before = in_app(on, identity.fingerprint)
+    with connection():
+        rotated = on.test_cli_runner().invoke(cli, ["peers", "rotate-key", "--yes"])
+    assert rotated.exit_code == 0 and "1 shared item(s) signed again" in rotated.output
+    again = feed_item(on, int(shared.local_ref))
+    body = json.loads(again.body)
+    assert again.version == shared.version + 1 and body["origin"]["fingerprint"] != before
+    assert in_app(on, identity.verify, body["origin"]["public_key"], again.body.encode(), again.signature)

@@ -195,12 +195,18 @@ def rotate_key(yes):
 
     if not yes:
         click.confirm("Every peer will refuse this instance until its admin enters the new key. Go on?", abort=True)
+    from core.federation import feed, service
+
     with _ready():
+        previous = identity.fingerprint()
         public = identity.rotate()
         with db.atomic():
+            signed = feed.resign_all(previous)
+            service.retire(previous)
             record("federation.key_rotated", target="federation")
     click.echo(f"new public key:  {public}")
     click.echo(f"new fingerprint: {identity.fingerprint()}")
+    click.echo(f"{signed} shared item(s) signed again with the new key; give it to every peer's admin")
 
 
 @peers.command("rotate-check-key")

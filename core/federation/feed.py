@@ -45,7 +45,15 @@ from flask_babel import lazy_gettext as _l
 
 from core.db import db, lock_row, utcnow
 from core.federation import FederatedKind, identity
-from core.federation.models import FeedItem, Peer, PushMessage, Received, SharingGroup, SharingGroupMember
+from core.federation.models import (
+    FeedItem,
+    Peer,
+    PushMessage,
+    Received,
+    RetiredKey,
+    SharingGroup,
+    SharingGroupMember,
+)
 
 log = logging.getLogger("redumbrella.federation")
 
@@ -56,8 +64,8 @@ MAX_ITEM = 256 * 1024
 
 # Why an item was refused (codes, for logs, tests and the admin page's counts).
 ACCEPTED = "accepted"
-REFUSALS = ("malformed", "bad_signature", "origin_mismatch", "own_item", "wrong_key", "outside_distribution",
-            "no_pass_on", "removed_peer", "replayed", "unknown_kind", "failed")
+REFUSALS = ("malformed", "bad_signature", "origin_mismatch", "own_item", "retired_key", "wrong_key",
+            "outside_distribution", "no_pass_on", "removed_peer", "replayed", "unknown_kind", "failed")
 
 
 class DistributionError(ValueError):
@@ -259,6 +267,21 @@ def resign_group(name: str) -> int:
     return count
 
 
+def resign_all(previous_fingerprint: str) -> int:
+    """After this instance's key was replaced: sign every item of ours again, as a new version, with
+    the new key (and the new fingerprint as its origin). Peers that entered the new key take these
+    versions as corrections of what they hold. Returns how many."""
+    count = 0
+    with db.atomic():
+        for item in FeedItem.select().where(FeedItem.origin_fingerprint == previous_fingerprint):
+            body = json.loads(item.body)
+            item.origin_fingerprint = identity.fingerprint()
+            _write(item, item.uid, item.kind, item.local_ref, item.tombstone, item.distribution,
+                   body.get("may_pass_on", False), body.get("urgent", False), body.get("data"))
+            count += 1
+    return count
+
+
 def pass_on(kind: str, local_ref: str, distribution: str) -> FeedItem | None:
     """Pass a received thing on to this instance's peers, unchanged and still signed by its origin.
 
@@ -411,6 +434,8 @@ def check(peer: Peer, body_text: str, signature: str) -> tuple[dict | None, str]
         return body, "bad_signature"
     if origin["fingerprint"] == identity.fingerprint():
         return body, "own_item"
+    if RetiredKey.select().where(RetiredKey.fingerprint == origin["fingerprint"]).exists():
+        return body, "retired_key"
     if peer.removed_at is not None:
         return body, "removed_peer"
     if origin["fingerprint"] == peer.fingerprint:

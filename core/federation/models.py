@@ -13,6 +13,7 @@
 - Received: what came from peers, one row per (origin, uid), with the highest version accepted:
   an older or equal version is a replay and is refused.
 - PushMessage: the urgent-push outbox (one row per item and peer), sent by the queue with retries.
+- RetiredKey: fingerprints of replaced signing keys, whose items are refused from then on.
 - SeenNonce: nonces of signed requests seen in the last minutes, so a captured request cannot be
   played again while its timestamp is still fresh.
 
@@ -143,6 +144,17 @@ class PushMessage(BaseModel):
     class Meta:
         table_name = "federation_push"
         indexes = ((("status", "next_attempt_at"), False), (("item", "peer", "version"), True))
+
+
+class RetiredKey(BaseModel):
+    """A signing key that was replaced (core migration 0091): a peer's, or ours (peer None)."""
+
+    fingerprint = CharField(max_length=24, unique=True)
+    peer = ForeignKeyField(Peer, null=True, on_delete="SET NULL", backref="+")
+    retired_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "federation_retired_key"
 
 
 class SeenNonce(BaseModel):

@@ -17,7 +17,7 @@ from peewee import IntegrityError
 from core.audit import record
 from core.db import db, lock_row, utcnow
 from core.federation import feed, identity
-from core.federation.models import Peer, PushMessage, SharingGroup, SharingGroupMember
+from core.federation.models import Peer, PushMessage, Received, RetiredKey, SharingGroup, SharingGroupMember
 from core.federation.peers import check_base_url
 
 log = logging.getLogger("redumbrella.federation")
@@ -135,10 +135,23 @@ def set_key(peer: Peer, public_key: str, actor_id: int | None = None) -> Peer:
     if key is None:
         raise FederationError(_("That is not a public key: it is 44 characters of letters, digits, + and /, "
                                 "as the peer's settings page shows it."))
+    new = identity.fingerprint(key)
     with db.atomic():
-        Peer.update(public_key=key, fingerprint=identity.fingerprint(key)).where(Peer.id == peer.id).execute()
+        Peer.update(public_key=key, fingerprint=new).where(Peer.id == peer.id).execute()
+        # What it sent under its old key is now its new key's: its next versions (signed again with
+        # the new key) correct the same alerts here. Versions start again from nothing, so that
+        # versions a thief may have signed with the old key cannot hold its real corrections back.
+        Received.update(origin_fingerprint=new, version=0).where(
+            Received.origin_fingerprint == peer.fingerprint).execute()
+        retire(peer.fingerprint, peer)
         record("federation.peer_key_changed", target=peer.target(), actor_id=actor_id)
     return Peer.get_by_id(peer.id)
+
+
+def retire(fingerprint: str, peer: Peer | None = None) -> None:
+    """Nothing signed with this key is taken any more (a peer's old key, or ours after a rotation)."""
+    RetiredKey.insert(fingerprint=fingerprint, peer=peer.id if peer is not None else None,
+                      retired_at=utcnow()).on_conflict_ignore().execute()
 
 
 def set_auto_publish(peer: Peer, on: bool, actor_id: int | None = None) -> None:
