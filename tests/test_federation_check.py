@@ -364,3 +364,10 @@ def test_rotating_the_check_key_changes_every_token(on, moderator):
     # The peer's questions are answered with the new key: what it fetched before no longer matches.
     found = ask(on, client, fake, [("phone", "+447700900123")])
     assert found[0] in after and found[0] not in before
+
+
+def test_the_check_endpoints_are_offered_at_the_well_known_address(on):
+    endpoints = on.test_client().get("/.well-known/redumbrella").get_json()["api"]["federation"]["endpoints"]
+    assert endpoints["alerts.check"] == "/federation/v1/alerts/check"
+    assert endpoints["alerts.check_tokens"] == "/federation/v1/alerts/check-tokens"
+    assert endpoints["alerts.warning_list"] == "/federation/v1/alerts/warning-list"

@@ -44,6 +44,7 @@ from core.audit import record
 from core.crypto import keyring
 from core.db import db, utcnow
 from core.federation import API_PREFIX, feed, identity, oprf
+from core.federation.api import offer
 from core.federation.models import FeedItem, Peer, Received
 from core.federation.peers import PeerError, active_peers, current_peer, peer_endpoint, signed_request
 from core.identifiers import KINDS, InvalidIdentifier, normalise
@@ -71,6 +72,10 @@ _UID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _ORIGIN = re.compile(r"[A-Z2-7-]{1,24}")
 
 bp = Blueprint("alerts_federation", __name__, url_prefix=f"{API_PREFIX}/alerts")
+# Listed at GET /.well-known/redumbrella with core's own endpoints.
+offer("alerts.check", f"{API_PREFIX}/alerts/check")
+offer("alerts.check_tokens", f"{API_PREFIX}/alerts/check-tokens")
+offer("alerts.warning_list", f"{API_PREFIX}/alerts/warning-list")
 
 
 def settings() -> dict:
