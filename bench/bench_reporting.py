@@ -222,7 +222,7 @@ STEPS = [
     ("when", {"occurred_on": "2024-05-01", "region": "london"}),
     ("who", {"p0-phones": "07700 900123"}),
     ("wishes", {"consent_share_alert": "yes", "consent_police_intelligence": "no", "consent_police_report": "no",
-                "consent_wants_support": "no"}),
+                "consent_wants_support": "no", "consent_research": "no"}),
     ("files", {}),
 ]
 

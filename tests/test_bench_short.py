@@ -1,7 +1,9 @@
-"""The speed bench still runs: `bench/speed.py --short` finishes and prints every row of issue #14.
+"""Every bench script still runs, in seconds on tiny data (issue #14): `bench/speed.py --short`
+prints every row of the speed table, and each other script finishes with its result lines.
 
-It asserts nothing about timings (a shared CI machine cannot): only that every row was measured,
-that no load came back with errors, and that the summary names each row's target.
+Nothing about timings is asserted (a shared CI machine cannot): only that every row was measured,
+that no load came back with errors, and that the summary names each row's target. A bench that
+breaks when a form or an endpoint changes is found here, not at the next measurement.
 """
 
 from __future__ import annotations
@@ -33,3 +35,25 @@ def test_speed_bench_short_run_prints_every_row(tmp_path):
         assert re.search(r"\s(yes|NO)\s", line.group(0)), line.group(0)
     assert "ERRORS" not in out.stdout, out.stdout
     assert "Load:" in out.stdout and "load average" in out.stdout
+
+
+# Each script with the smallest data that still exercises every measurement, and a line it prints last.
+OTHER_BENCHES = {
+    "bench_check": (["--identifiers", "1000", "--seconds", "1"], "Checks run at"),
+    "bench_reporting": (["--databases", "sqlite", "--reports", "30", "--submits", "2", "--lists", "2"],
+                        "one report, audited"),
+    "bench_casework": (["--cases", "30", "--requests", "3"], "case page, 4 clients"),
+    "bench_training": (["--certificates", "30", "--seconds", "1"], "30 certificates on sqlite"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted(OTHER_BENCHES))
+def test_each_bench_script_runs_in_a_short_mode(script, tmp_path):
+    arguments, last_line = OTHER_BENCHES[script]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REDUMBRELLA_")}
+    env["TMPDIR"] = str(tmp_path)
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / f"{script}.py"), *arguments], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=240, check=False)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert last_line in out.stdout, out.stdout[-3000:]
