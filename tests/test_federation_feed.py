@@ -475,7 +475,7 @@ def test_an_admin_adds_a_peer_after_comparing_its_fingerprint_and_removes_it(on,
     assert in_app(on, lambda: PeerRow.get_by_id(peer.id)).regions == {"north": "north_east"}
     assert post_form(client, f"{page}/settings", {"region_map": "north -> there"}, token_from=page).status_code == 422
 
-    assert post_form(client, "/admin/peers/groups", {"name": "North"}, token_from="/admin/peers").status_code == 303
+    assert post_form(client, "/admin/peers/groups", {"group-name": "North"}, token_from="/admin/peers").status_code == 303
     group = in_app(on, lambda: SharingGroup.get())
     assert post_form(client, f"/admin/peers/groups/{group.id}", {"members": str(peer.id)},
                      token_from=f"/admin/peers/groups/{group.id}").status_code == 303

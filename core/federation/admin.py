@@ -53,7 +53,7 @@ class KeyForm(FlaskForm):
         InputRequired(message=_l("Please paste the public key the other group gave you.")), Length(max=100)])
 
 
-class GroupForm(FlaskForm):
+class GroupForm(FlaskForm):  # prefix "group": it shares the Peers page with PeerForm
     name = StringField(_l("Name of the group"), validators=[
         InputRequired(message=_l("Please give the group a name.")), Length(max=60)])
 
@@ -95,7 +95,7 @@ def _render_index(form: PeerForm | None = None, group_form: GroupForm | None = N
     peers = list(Peer.select().where(Peer.removed_at.is_null()).order_by(Peer.name))
     return render_template(
         "admin/peers.html", peers=peers, groups=list(SharingGroup.select().order_by(SharingGroup.name)),
-        form=form or PeerForm(formdata=None), group_form=group_form or GroupForm(formdata=None),
+        form=form or PeerForm(formdata=None), group_form=group_form or GroupForm(formdata=None, prefix="group"),
         fingerprint=identity.fingerprint(), public_key=identity.public_key_b64(), state_label=state_label,
         waiting=PushMessage.select().where(PushMessage.status.in_(["pending", "sending"])).count(),
     ), status
@@ -241,7 +241,7 @@ def pull():
 @bp.route("/groups", methods=["POST"])
 @requires(MANAGE_PEERS)
 def create_group():
-    form = GroupForm()
+    form = GroupForm(prefix="group")
     if form.validate_on_submit():
         try:
             group = service.create_group(form.name.data, current_user.id)
