@@ -192,6 +192,16 @@ def test_routes_that_check_access_themselves_are_public_and_still_exist(full_app
         if endpoint in declared:
             path = next(c.path for c in route_cases(full_app) if c.endpoint == endpoint)
             assert anonymous.get(path).status_code == 401, endpoint
+    # Peer endpoints (core.federation.peers.peer_endpoint) check the peer's signature themselves.
+    peer_cases = [case for case in route_cases(full_app) if signed_by_peer(full_app, case.endpoint)]
+    assert peer_cases, "no federation peer endpoint found"
+    for case in peer_cases:
+        assert declared[case.endpoint] == PUBLIC, case.endpoint
+        assert send(anonymous, case).status_code == 401, case.endpoint  # unsigned: refused
+
+
+def signed_by_peer(app, endpoint: str) -> bool:
+    return bool(getattr(app.view_functions[endpoint], "signed_by_peer", False))
 
 
 def _fixture_plugin() -> types.ModuleType:
@@ -251,7 +261,7 @@ def test_role_by_route_matrix_follows_the_declared_permissions(full_app, people)
             except Exception as exc:  # noqa: BLE001 - collect every crash, then fail once
                 crashed.append(f"{case} as {who}: {type(exc).__name__}: {exc}")
                 continue
-            if case.endpoint in OWN_CHECKS:
+            if case.endpoint in OWN_CHECKS or signed_by_peer(full_app, case.endpoint):
                 continue
             allowed = not is_denied(response)
             if allowed != expected[(who, case)]:
