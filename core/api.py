@@ -21,6 +21,7 @@ views declare their permission with @requires like every page.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 
@@ -186,16 +187,20 @@ def _schema_messages() -> dict[str, str]:
 
 
 def translate_field(field: fields.Field, messages: dict[str, str]) -> None:
-    """Replace a field's default (English) messages with translated ones; keep custom ones."""
+    """Replace a field's default (English) messages with translated ones; keep custom ones.
+
+    A schema instance's fields are shallow copies of the class's (marshmallow's Field.__deepcopy__),
+    so their error_messages dict, and a list's inner field, are shared by every instance: they are
+    replaced here, never changed in place, or the first request's language would stick for all."""
     defaults = {}
     for klass in reversed(type(field).__mro__):
         defaults.update(getattr(klass, "default_error_messages", {}))
-    for key, value in list(field.error_messages.items()):
-        if key in messages and value == defaults.get(key):
-            field.error_messages[key] = messages[key]
+    field.error_messages = {key: messages[key] if key in messages and value == defaults.get(key) else value
+                            for key, value in field.error_messages.items()}
     inner = getattr(field, "inner", None)
     if inner is not None:
-        translate_field(inner, messages)
+        field.inner = copy.copy(inner)
+        translate_field(field.inner, messages)
 
 
 class ApiSchema(Schema):

@@ -203,3 +203,49 @@ def test_an_english_variant_that_is_not_english_stops_start_up(make_app):
     for wrong in ("fr_FR", "xx_YY"):
         with pytest.raises(ConfigError, match="ENGLISH_VARIANT must be an English locale"):
             make_app({"ENGLISH_VARIANT": wrong})
+
+
+@pytest.mark.parametrize("language", ["es", "pt_BR", "ro", "fr", "pl", "bg", "ar"])
+def test_the_menu_says_one_new_alert_in_the_singular(language):
+    """'Alertas (1 nuevas)' was a count pasted into a plural phrase: the menu's label is a plural
+    message, and in every language whose words change with the number, 1 and 2 read differently."""
+    import gettext
+
+    from babel.messages.pofile import read_po
+
+    po = Path(__file__).resolve().parent.parent / "plugins" / "alerts" / "translations" / language / "LC_MESSAGES"
+    with (po / "alerts.po").open("rb") as handle:
+        catalog = read_po(handle)
+    message = catalog.get(("Alerts (%(num)d new)", "Alerts (%(num)d new)"))
+    assert message is not None and all(message.string), f"{language}: the menu label is not translated"
+    form = gettext.c2py(catalog.plural_expr)
+    one, two = message.string[form(1)], message.string[form(2)]
+    assert (one % {"num": 1}) != (two % {"num": 1}), f"{language}: {one!r} is used for 1 and 2 alike"
+
+
+def test_an_api_error_is_in_each_requests_language_not_the_first_ones(app, make_user):
+    """A schema's fields share their messages with the schema class (marshmallow copies fields
+    shallowly): translating them in place once made the first request's language stick."""
+    from casework_common import bearer, token_for
+    from helpers import enable
+
+    from core.accounts.models import User
+
+    enable(app, "reporting", "alerts")
+    tokens = {}
+    for language in ("es", "en"):
+        user = make_user("member", email=f"{language}@example.org")
+        with app.app_context(), connection():
+            User.update(locale=language).where(User.id == user.id).execute()
+        tokens[language] = token_for(app, user)
+    client = app.test_client()
+
+    def error(language: str) -> str:
+        answer = client.post("/api/v1/check", json={"identifier": 5}, headers=bearer(tokens[language]))
+        assert answer.status_code == 422
+        return answer.get_json()["error"]["fields"]["identifier"][0]
+
+    spanish = error("es")
+    english = error("en")
+    assert spanish != english and english == "This is not the right kind of value."
+    assert error("es") == spanish

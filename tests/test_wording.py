@@ -540,3 +540,19 @@ def test_a_backup_holds_the_overrides(app, admin, tmp_path):
     change(admin, "es", "messages", SIGN_IN, "Entrar")
     manifest = create(app, tmp_path / "backup.tar.gz")
     assert manifest["tables"]["wording_override"] == 1 and manifest["tables"]["wording_version"] == 1
+
+
+def test_a_change_reaches_messages_a_busy_endpoint_built_once(app, admin, make_user):
+    """The check's input schema is made once per language (it is the busiest endpoint), with its
+    messages translated then: a change of wording must still reach its next answer."""
+    from casework_common import bearer, token_for
+
+    enable(app, "reporting", "alerts")
+    token = token_for(app, make_user("member", email="checker@example.org"))
+    client = app.test_client()
+    first = client.post("/api/v1/check", json={"identifier": 5}, headers=bearer(token))
+    assert first.status_code == 422
+    message = first.get_json()["error"]["fields"]["identifier"][0]
+    assert change(admin, "en", "messages", message, "WORDING-CANARY-41").status_code == 303
+    again = client.post("/api/v1/check", json={"identifier": 5}, headers=bearer(token))
+    assert again.get_json()["error"]["fields"]["identifier"] == ["WORDING-CANARY-41"]

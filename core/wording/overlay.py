@@ -136,6 +136,16 @@ def overrides(locale: str) -> dict:
     return table
 
 
+def version(locale: str) -> int:
+    """The version of a language's overrides this request or task sees (0: none). Key by it what
+    is built once from translated text and kept (a schema's messages), so that it never outlives
+    an administrator's change."""
+    code = language(locale)
+    overrides(code)
+    cached = store()._tables.get(code)
+    return cached[0] if cached else 0
+
+
 def forget(locale: str | None = None) -> None:
     """Drop what this request or task has read, so that it sees its own change."""
     memo = _memo(create=False)

@@ -100,18 +100,23 @@ def get_alert(alert_id: int):
     return jsonify(service.public_dict(alert, staff=_is_moderator(), labels=labels()))
 
 
-_CHECK_SCHEMAS: dict[str, CheckInSchema] = {}
+_CHECK_SCHEMAS: dict[tuple[str, int], CheckInSchema] = {}
 
 
 def _check_schema() -> CheckInSchema:
-    """One schema per language, made once: its messages are translated when it is made, and the
-    check is the busiest endpoint there is."""
+    """One schema per language and version of its local wording, made once: its messages are
+    translated when it is made, and the check is the busiest endpoint there is."""
     from flask_babel import get_locale
 
+    from core.wording.overlay import version
+
     locale = str(get_locale())
-    if locale not in _CHECK_SCHEMAS:
-        _CHECK_SCHEMAS[locale] = CheckInSchema()
-    return _CHECK_SCHEMAS[locale]
+    key = (locale, version(locale))
+    if key not in _CHECK_SCHEMAS:
+        if len(_CHECK_SCHEMAS) > 256:  # versions of the wording come and go: never grow without end
+            _CHECK_SCHEMAS.clear()
+        _CHECK_SCHEMAS[key] = CheckInSchema()
+    return _CHECK_SCHEMAS[key]
 
 
 @bp.route("/check", methods=["POST"])
