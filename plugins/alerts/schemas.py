@@ -1,21 +1,31 @@
 """Marshmallow schemas of the alerts plugin: its settings, and the API's input and output.
 
-Input schemas subclass core.api.ApiSchema (unknown fields refused, messages translated) and reuse
-the reporting plugin's checked fields (codes from the configured lists, capped text).
+Input schemas subclass core.api.ApiSchema (unknown fields refused, messages translated) and use
+core's checked fields (core.fields: capped text, codes from the reporting plugin's configured lists).
 """
 
 from __future__ import annotations
 
-import datetime
+from functools import partial
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from core import text as text_rule
 from core.api import ApiSchema
+from core.fields import (
+    Code,
+    FutureDate,
+    IsoDate,
+    PastDate,
+    StrictBoolean,
+    Text,
+    bounded_list,
+    code_lines,
+    setting_number,
+)
 from core.identifiers import KINDS, InvalidIdentifier, NotAMobile, normalise_mobile
 from plugins.alerts import _, _l
 from plugins.alerts.models import ALERT_KINDS, CHANNELS, FREQUENCIES, SEVERITIES, STATUSES
-from plugins.reporting.schemas import PastDate, StrictBoolean  # alerts requires reporting
+from plugins.reporting.options import parse_line  # alerts requires reporting
 
 MAX_SUMMARY = 5_000
 MAX_TITLE = 200
@@ -37,27 +47,7 @@ NOTICE_CATEGORIES = {
 }
 
 
-def _valid_code_lines(lines: list[str]) -> None:
-    from plugins.reporting.options import parse_line
-
-    seen = set()
-    for line in lines:
-        try:
-            code, _name = parse_line(line)
-        except ValueError:
-            raise ValidationError(
-                _("“%(line)s” does not start with a code (lower-case letters, digits, _ or -).", line=line[:80])
-            ) from None
-        if code in seen:
-            raise ValidationError(_("The code “%(code)s” is listed twice.", code=code))
-        seen.add(code)
-    if not lines:
-        raise ValidationError(_("Please keep at least one entry."))
-
-
-def _number(default: int, label, help_text, low: int, high: int) -> fields.Integer:
-    return fields.Integer(load_default=default, validate=validate.Range(min=low, max=high),
-                          metadata={"label": label, "help": help_text})
+_number = setting_number
 
 
 def _wording(label, help_text) -> fields.String:
@@ -114,56 +104,43 @@ class AlertsSettings(Schema):
     claim_lease_seconds = _number(600, _l("Worker lease (seconds)"),
                                   _l("Messages held by a worker that has stopped answering for this long are "
                                      "handed to another."), 30, 86400)
-    notice_categories = fields.List(
-        fields.String(validate=validate.Length(max=200)), load_default=lambda: list(NOTICE_CATEGORIES),
-        validate=_valid_code_lines, metadata={
-            "label": _l("Safety notice categories"),
-            "help": _l("What a safety notice (not about one person) can be about. One a line. A listed code "
-                       "shows our translated name; write “code | Name” to add your own."),
-        })
+    notice_categories = code_lines(
+        NOTICE_CATEGORIES, _l("Safety notice categories"),
+        _l("What a safety notice (not about one person) can be about. One a line. A listed code shows our "
+           "translated name; write “code | Name” to add your own."), parse_line)
 
 
 # -- API input ---------------------------------------------------------------------------------
 
 
-class Text(fields.String):
-    """Trimmed text without control characters, with a length cap; empty becomes None."""
-
-    def __init__(self, max_length: int = 200, multiline: bool = False, **kwargs):
-        kwargs.setdefault("allow_none", True)
-        super().__init__(**kwargs)
-        self.max_length = max_length
-        self.multiline = multiline
-        self.metadata.setdefault("maxLength", max_length)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:  # core.text's rule: no broken characters, control characters or invisible formatting
-            text = text_rule.clean(super()._deserialize(value, attr, data, **kwargs), self.multiline)
-        except text_rule.TextRefused as exc:
-            if exc.problem == text_rule.CONTROL:
-                raise ValidationError(_("Please remove the special characters from this text.")) from None
-            raise ValidationError(text_rule.message(exc.problem)) from None
-        if len(text) > self.max_length:
-            raise ValidationError(_("Please keep this under %(count)d characters (it has %(length)d).",
-                                    count=self.max_length, length=len(text)))
-        return text or None
+def _unknown_code(code: str) -> str:
+    return _("“%(code)s” is not one of this service's codes.", code=code[:64])
 
 
-class Code(fields.String):
+def _choice_codes(kind: str):
+    from plugins.alerts.service import choice_labels
+
+    return choice_labels(kind)
+
+
+def _code(kind: str) -> Code:
     """A code from one of the reporting plugin's configured lists (regions, incident types)."""
+    return Code(partial(_choice_codes, kind), unknown=_unknown_code,
+                metadata={"description": f"A code from GET /{kind.replace('_', '-')}."})
 
-    def __init__(self, kind: str, **kwargs):
-        super().__init__(**kwargs)
-        self.kind = kind
-        self.metadata.setdefault("description", f"A code from GET /{kind.replace('_', '-')}.")
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        from plugins.alerts.service import choice_labels
+def _notice_categories():
+    from plugins.alerts.service import notice_category_labels
 
-        code = super()._deserialize(value, attr, data, **kwargs).strip()
-        if code not in choice_labels(self.kind):
-            raise ValidationError(_("“%(code)s” is not one of this service's codes.", code=code[:64]))
-        return code
+    return notice_category_labels()
+
+
+def _category(**kwargs) -> Code:
+    """A code from the notice_categories setting."""
+    metadata = {"description": "A safety notice's category: a code from the module's notice_categories setting "
+                               "(pattern, fake_advertiser, scam, unsafe_venue, operation, harm_reduction, other by "
+                               "default).", **kwargs.pop("metadata", {})}
+    return Code(_notice_categories, unknown=_unknown_code, metadata=metadata, **kwargs)
 
 
 class Phone(Text):
@@ -201,63 +178,17 @@ def _one_of(choices) -> validate.Validator:
 
 
 def _list(inner, max_items: int = 20, **kwargs) -> fields.List:
-    def check(items):
-        if len(items) > max_items:
-            raise ValidationError(_("Please give at most %(count)d.", count=max_items))
-
-    metadata = {"maxItems": max_items, **kwargs.pop("metadata", {})}
-    return fields.List(inner, validate=check, metadata=metadata, **kwargs)
+    return bounded_list(inner, max_items, **kwargs)
 
 
-class FutureDate(fields.Date):
-    """An ISO date (YYYY-MM-DD), today or later."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise ValidationError(_("Please give a date like 2030-03-31."))
-        try:
-            day = datetime.date.fromisoformat(value.strip())
-        except ValueError:
-            raise ValidationError(_("Please give a date like 2030-03-31.")) from None
-        if day < datetime.date.today():
-            raise ValidationError(_("This date has passed. Please choose today or a later day."))
-        return day
-
-
-class EndDate(fields.Date):
+class EndDate(IsoDate):
     """An alert's end date (YYYY-MM-DD). One that has passed is refused by the service
     (service.value_problems), with the message that points to Withdraw, for the API and the web
     form alike."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise ValidationError(_("Please give a date like 2030-03-31."))
-        try:
-            return datetime.date.fromisoformat(value.strip())
-        except ValueError:
-            raise ValidationError(_("Please give a date like 2030-03-31.")) from None
-
-
-class CategoryCode(fields.String):
-    """A code from the notice_categories setting."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.metadata.setdefault("description", "A safety notice's category: a code from the module's "
-                                                "notice_categories setting (pattern, fake_advertiser, scam, "
-                                                "unsafe_venue, operation, harm_reduction, other by default).")
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        from plugins.alerts.service import notice_category_labels
-
-        code = super()._deserialize(value, attr, data, **kwargs).strip()
-        if code not in notice_category_labels():
-            raise ValidationError(_("“%(code)s” is not one of this service's codes.", code=code[:64]))
-        return code
-
 
 class CheckInSchema(ApiSchema):
-    identifier = Text(max_length=254, required=True, allow_none=False,
+    identifier = Text(max_length=254, required=True, allow_none=False, refuse_empty=False,
                       metadata={"description": "A phone number, e-mail address, number plate, online handle or "
                                                "website."})
     kind = fields.String(validate=_one_of(KINDS), metadata={
@@ -266,7 +197,7 @@ class CheckInSchema(ApiSchema):
 
 
 class SubscriptionInSchema(ApiSchema):
-    regions = _list(Code("regions"), max_items=100, load_default=list)
+    regions = _list(_code("regions"), max_items=100, load_default=list)
     all_regions = StrictBoolean(load_default=False, metadata={"description": "Every region, now and later."})
     channels = _list(fields.String(validate=_one_of(CHANNELS)), max_items=3, load_default=lambda: ["web"],
                      metadata={"description": "email and sms are messages (email needs an address on the "
@@ -286,7 +217,7 @@ class SubscriptionInSchema(ApiSchema):
 
 class IdentifierInSchema(ApiSchema):
     kind = fields.String(required=True, validate=_one_of(KINDS))
-    value = Text(max_length=254, required=True, allow_none=False)
+    value = Text(max_length=254, required=True, allow_none=False, refuse_empty=False)
 
 
 class DescriptionInSchema(ApiSchema):
@@ -315,8 +246,8 @@ class AlertFieldsSchema(ApiSchema):
     summary = Text(max_length=MAX_SUMMARY, multiline=True,
                    metadata={"description": "What members should know, written by a moderator."})
     severity = fields.String(validate=_one_of(SEVERITIES), metadata={"description": "low, medium or high."})
-    regions = _list(Code("regions"), max_items=50)
-    incident_types = _list(Code("incident_types"), max_items=20)
+    regions = _list(_code("regions"), max_items=50)
+    incident_types = _list(_code("incident_types"), max_items=20)
     occurred_on = PastDate(allow_none=True)
     expires_on = EndDate(allow_none=True, metadata={
         "description": "After this day the alert is no longer shown. Today or later: to take it down, withdraw it."})
@@ -324,8 +255,8 @@ class AlertFieldsSchema(ApiSchema):
     identifiers = _list(fields.Nested(IdentifierInSchema), max_items=30)
     perpetrators = _list(fields.Nested(PerpetratorInSchema), max_items=10, metadata={
         "description": "Alerts about a person only: a safety notice describes no person (422)."})
-    category = CategoryCode(allow_none=True, metadata={"description": "Safety notices only (422 on an alert about "
-                                                                       "a person)."})
+    category = _category(allow_none=True, metadata={"description": "Safety notices only (422 on an alert about "
+                                                                   "a person)."})
     distribution = fields.String(validate=validate.Length(max=80), metadata={
         "description": "Who it is shared with once published: \"local\" (this instance only, the default), "
                        "\"peers\" (every peer instance) or \"group:NAME\" (a sharing group). Peers get what "
@@ -335,9 +266,9 @@ class AlertFieldsSchema(ApiSchema):
 
 
 class AlertCreateSchema(AlertFieldsSchema):
-    reports = _list(Text(max_length=16, allow_none=False), max_items=20, required=True,
+    reports = _list(Text(max_length=16, allow_none=False, refuse_empty=False), max_items=20, required=True,
                     metadata={"description": "References of verified reports whose reporter agreed to a warning."})
-    summary = Text(max_length=MAX_SUMMARY, multiline=True, required=True, allow_none=False)
+    summary = Text(max_length=MAX_SUMMARY, multiline=True, required=True, allow_none=False, refuse_empty=False)
     include_perpetrators = StrictBoolean(load_default=True, metadata={
         "description": "Copy the phone numbers, e-mails, plates and online names the reports give for the "
                        "perpetrator (default true). Their description and vehicle are the reporter's own words "
@@ -352,11 +283,12 @@ class AlertCreateSchema(AlertFieldsSchema):
 class NoticeCreateSchema(AlertFieldsSchema):
     """POST /notices: a safety notice, about a condition rather than one person."""
 
-    reports = _list(Text(max_length=16, allow_none=False), max_items=50, load_default=list, metadata={
-        "description": "Optional: references of verified reports whose reporter agreed to a warning, when the "
-                       "notice is about a pattern. None: the notice comes from the group's own knowledge."})
-    summary = Text(max_length=MAX_SUMMARY, multiline=True, required=True, allow_none=False)
-    category = CategoryCode(required=True, allow_none=False)
+    reports = _list(Text(max_length=16, allow_none=False, refuse_empty=False), max_items=50, load_default=list,
+                    metadata={"description": "Optional: references of verified reports whose reporter agreed to a "
+                                             "warning, when the notice is about a pattern. None: the notice comes "
+                                             "from the group's own knowledge."})
+    summary = Text(max_length=MAX_SUMMARY, multiline=True, required=True, allow_none=False, refuse_empty=False)
+    category = _category(required=True, allow_none=False)
 
     @validates_schema
     def _summary_given(self, data, **kwargs):

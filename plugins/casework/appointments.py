@@ -85,7 +85,7 @@ def as_utc(value: datetime.datetime | None) -> datetime.datetime | None:
 
 
 def _text(max_length: int, multiline: bool = False):
-    from plugins.casework.schemas import Text
+    from core.fields import Text
 
     return Text(max_length=max_length, multiline=multiline)
 

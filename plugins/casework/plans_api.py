@@ -16,6 +16,7 @@ from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.api import ApiSchema, ApiValidationError, UtcDateTime, error_responses, load_json
+from core.fields import StrictBoolean, Text
 from core.permissions import requires
 from plugins.casework import _, plans
 from plugins.casework.access import CASES, SUPERVISE, case_for
@@ -29,7 +30,7 @@ from plugins.casework.models import (
     Approval,
     Case,
 )
-from plugins.casework.schemas import MAX_TEXT, StrictBoolean, Text
+from plugins.casework.schemas import MAX_TEXT
 
 bp = Blueprint("casework_plans_api", __name__, url_prefix="/api/v1")
 

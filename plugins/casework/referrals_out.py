@@ -69,7 +69,7 @@ def event_labels() -> dict:
 
 
 def _text(max_length: int, multiline: bool = False, required: bool = False):
-    from plugins.casework.schemas import Text
+    from core.fields import Text
 
     if required:
         return Text(max_length=max_length, multiline=multiline, required=True, allow_none=False)

@@ -12,12 +12,11 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from core import text as text_rule
 from core.api import ApiSchema, UtcDateTime
+from core.fields import StrictBoolean, Text, code_lines, setting_number
 from plugins.casework import _, _l
 from plugins.casework.models import CONTACT_CHANNELS, CONTACT_METHODS, CONTACT_OUTCOMES, STAGES
 
-MAX_SHORT = 200
 MAX_TEXT = 10_000
 
 # Why a referral was declined: fixed codes, each told to the person in neutral words with where else
@@ -117,22 +116,6 @@ def choices(lines: list[str], known: dict) -> list[tuple[str, str]]:
     return found
 
 
-def _valid_lines(lines: list[str]) -> None:
-    seen = set()
-    for line in lines:
-        try:
-            code, _name = parse_line(line)
-        except ValueError:
-            raise ValidationError(
-                _("“%(line)s” does not start with a code (lower-case letters, digits, _ or -).", line=line)
-            ) from None
-        if code in seen:
-            raise ValidationError(_("The code “%(code)s” is listed twice.", code=code))
-        seen.add(code)
-    if not lines:
-        raise ValidationError(_("Please keep at least one entry."))
-
-
 def _valid_reasons(codes: list[str]) -> None:
     unknown = [code for code in codes if code not in DECLINE_REASONS]
     if unknown:
@@ -142,13 +125,10 @@ def _valid_reasons(codes: list[str]) -> None:
 
 
 def _lines(default: dict, label, help_text) -> fields.List:
-    return fields.List(fields.String(validate=validate.Length(max=MAX_SHORT)), load_default=lambda: list(default),
-                       validate=_valid_lines, metadata={"label": label, "help": help_text})
+    return code_lines(default, label, help_text, parse_line)
 
 
-def _number(default: int, label, help_text, low: int = 0, high: int = 3650) -> fields.Integer:
-    return fields.Integer(load_default=default, validate=validate.Range(min=low, max=high),
-                          metadata={"label": label, "help": help_text})
+_number = setting_number
 
 
 LINES_HELP = _l("One a line. A listed code shows our translated name; write “code | Name” to add your own.")
@@ -189,39 +169,6 @@ class CaseworkSettings(Schema):
 
 
 # -- API ------------------------------------------------------------------------------------------
-
-
-class Text(fields.String):
-    """Text under core.text's rule, trimmed, with a length cap; empty becomes None."""
-
-    def __init__(self, max_length: int = MAX_SHORT, multiline: bool = False, **kwargs):
-        kwargs.setdefault("allow_none", True)
-        super().__init__(**kwargs)
-        self.max_length = max_length
-        self.multiline = multiline
-        self.metadata.setdefault("maxLength", max_length)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            text = text_rule.clean(text, self.multiline)
-        except text_rule.TextRefused as exc:
-            raise ValidationError(text_rule.message(exc.problem)) from None
-        if len(text) > self.max_length:
-            raise ValidationError(_("Please keep this under %(count)d characters (it has %(length)d).",
-                                    count=self.max_length, length=len(text)))
-        if not text and (self.required or not self.allow_none):
-            raise ValidationError(_("This cannot be empty."))
-        return text or None
-
-
-class StrictBoolean(fields.Boolean):
-    """Only true or false: "yes", 1 and "on" are refused, so a mistake is never read as consent."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise ValidationError(_("Please answer true or false."))
-        return value
 
 
 class SafeContactSchema(ApiSchema):

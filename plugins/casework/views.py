@@ -23,6 +23,7 @@ from marshmallow import ValidationError
 from core.accounts.models import User
 from core.audit import record
 from core.db import utcnow
+from core.fields import Text
 from core.permissions import PUBLIC, requires
 from plugins.casework import _, service
 from plugins.casework.access import CASES, SUPERVISE, break_glass, case_for, is_supervisor, visible_cases
@@ -36,7 +37,7 @@ from plugins.casework.models import (
     CaseEvent,
     Referral,
 )
-from plugins.casework.schemas import DECLINE_REASONS, ContactInSchema, Text
+from plugins.casework.schemas import DECLINE_REASONS, ContactInSchema
 from plugins.casework.sections import section, sections_for
 from plugins.casework.timeline import events
 

@@ -7,13 +7,23 @@ are refused. Identifiers come out normalised (a phone in E.164), ready for a bli
 
 from __future__ import annotations
 
-import datetime
+from functools import partial
 
 from flask import current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from core import text as text_rule
 from core.api import ApiSchema, UtcDateTime
+from core.fields import (
+    MAX_SHORT,
+    Code,
+    PastDate,
+    StrictBoolean,
+    Text,
+    bounded_list,
+    code_lines,
+    setting_number,
+    too_long_message,  # noqa: F401 - plugins/reporting/form.py imports it from here
+)
 from core.identifiers import InvalidIdentifier, normalise
 from plugins.reporting import _, _l
 from plugins.reporting.models import PURPOSES, STATUSES, SUPPORT_CONTACT_METHODS
@@ -29,7 +39,6 @@ from plugins.reporting.options import (
 
 # Limits: enough for anything a person needs to say, small enough that nobody can fill the disk.
 MAX_NARRATIVE = 20_000
-MAX_SHORT = 200
 MAX_MEDIUM = 1_000
 MAX_ITEMS = 10
 MAX_PERPETRATORS = 10
@@ -46,22 +55,6 @@ REQUIRABLE = ("incident_types", "occurred_on", "region", "location", "work_setti
 # -- settings ----------------------------------------------------------------------------------
 
 
-def _valid_lines(lines: list[str]) -> None:
-    seen = set()
-    for line in lines:
-        try:
-            code, _name = parse_line(line)
-        except ValueError:
-            raise ValidationError(
-                _("“%(line)s” does not start with a code (lower-case letters, digits, _ or -).", line=line)
-            ) from None
-        if code in seen:
-            raise ValidationError(_("The code “%(code)s” is listed twice.", code=code))
-        seen.add(code)
-    if not lines:
-        raise ValidationError(_("Please keep at least one entry."))
-
-
 def _valid_required(names: list[str]) -> None:
     unknown = [name for name in names if name not in REQUIRABLE]
     if unknown:
@@ -72,18 +65,10 @@ def _valid_required(names: list[str]) -> None:
 
 
 def _lines(default: dict, label, help_text) -> fields.List:
-    return fields.List(
-        fields.String(validate=validate.Length(max=MAX_SHORT)),
-        load_default=lambda: list(default),
-        validate=_valid_lines,
-        metadata={"label": label, "help": help_text, "codes": default},  # the settings page shows the words
-    )
+    return code_lines(default, label, help_text, parse_line, codes=default)  # the settings page shows the words
 
 
-def _days(default: int, label, help_text, low: int = 0, high: int = 3650) -> fields.Integer:
-    return fields.Integer(
-        load_default=default, validate=validate.Range(min=low, max=high), metadata={"label": label, "help": help_text}
-    )
+_days = setting_number
 
 
 LINES_HELP = _l("One a line. A listed code shows our translated name; write “code | Name” to add your own.")
@@ -139,51 +124,13 @@ class ReportingSettings(Schema):
 # -- fields that check and clean input -------------------------------------------------------------
 
 
-def too_long_message(limit: int, length: int) -> str:
-    return _("Please keep this under %(count)d characters (it has %(length)d).", count=limit, length=length)
+def _allowed_codes(kind: str) -> list[str]:
+    return [choice.code for choice in configured(kind)] if kind != "times" else list(TIMES_OF_DAY)
 
 
-class Text(fields.String):
-    """Text under core.text's rule (no broken characters, control characters or invisible
-    formatting), trimmed, with a length cap counted on what was sent; empty becomes None."""
-
-    def __init__(self, max_length: int = MAX_SHORT, multiline: bool = False, **kwargs):
-        kwargs.setdefault("allow_none", True)
-        super().__init__(**kwargs)
-        self.max_length = max_length
-        self.multiline = multiline
-        self.metadata.setdefault("maxLength", max_length)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            text = text_rule.clean(text, self.multiline)
-        except text_rule.TextRefused as exc:
-            if exc.problem == text_rule.CONTROL:
-                raise ValidationError(_("Please remove the special characters from this text.")) from None
-            raise ValidationError(text_rule.message(exc.problem)) from None
-        if len(text) > self.max_length:
-            raise ValidationError(too_long_message(self.max_length, len(text)))
-        if not text and (self.required or not self.allow_none):
-            raise ValidationError(_("This cannot be empty."))
-        return text or None
-
-
-class Code(Text):
+def _code(kind: str, **kwargs) -> Code:
     """One code from a configured list (regions, incident types...)."""
-
-    def __init__(self, kind: str, **kwargs):
-        super().__init__(max_length=64, **kwargs)
-        self.kind = kind
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        code = super()._deserialize(value, attr, data, **kwargs)
-        if code is None:
-            return None
-        allowed = [choice.code for choice in configured(self.kind)] if self.kind != "times" else list(TIMES_OF_DAY)
-        if code not in allowed:
-            raise ValidationError(_("Please choose one of the listed options."))
-        return code
+    return Code(partial(_allowed_codes, kind), **kwargs)
 
 
 class Identifier(Text):
@@ -210,41 +157,8 @@ class Identifier(Text):
             raise ValidationError(str(self.MESSAGES[self.kind])) from None
 
 
-class StrictBoolean(fields.Boolean):
-    """true or false only (not "yes", 1 or "on"), so a client's mistake is caught."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise ValidationError(_("Please answer true or false."))
-        return value
-
-
-class PastDate(fields.Date):
-    """An ISO date (YYYY-MM-DD) that is not in the future and not implausibly long ago."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise ValidationError(_("Please give a date like 2024-03-31."))
-        try:
-            day = datetime.date.fromisoformat(value.strip())
-        except ValueError:
-            raise ValidationError(_("Please give a date like 2024-03-31.")) from None
-        today = datetime.date.today()
-        if day > today + datetime.timedelta(days=1):
-            raise ValidationError(_("This date is in the future. Please check it."))
-        if day.year < 1950:
-            raise ValidationError(_("Please check the year."))
-        return day
-
-
 def _list(inner: fields.Field, max_items: int = MAX_ITEMS, **kwargs) -> fields.List:
-    def check(items):
-        if len(items) > max_items:
-            raise ValidationError(_("Please give at most %(count)d.", count=max_items))
-
-    inner.allow_none = False  # null inside a list is a mistake worth telling the client about
-    metadata = {"maxItems": max_items, **kwargs.pop("metadata", {})}
-    return fields.List(inner, load_default=list, validate=check, metadata=metadata, **kwargs)
+    return bounded_list(inner, max_items, load_default=list, **kwargs)
 
 
 def _clean_list(items) -> list:
@@ -316,14 +230,14 @@ class ConsentSchema(ApiSchema):
 class ReportSchema(ApiSchema):
     """A new report. Everything is optional unless this instance requires it."""
 
-    incident_types = _list(Code("incident_types"), max_items=20,
+    incident_types = _list(_code("incident_types"), max_items=20,
                            metadata={"description": "Codes from GET /incident-types."})
     occurred_on = PastDate(allow_none=True, metadata={"description": "ISO date, e.g. 2024-03-31."})
-    occurred_time = Code("times", metadata={"description": "morning, afternoon, evening or night."})
-    region = Code("regions", metadata={"description": "A code from GET /regions."})
+    occurred_time = _code("times", metadata={"description": "morning, afternoon, evening or night."})
+    region = _code("regions", metadata={"description": "A code from GET /regions."})
     location = Text(max_length=MAX_SHORT, metadata={"description": "Roughly where; never an exact address."})
-    work_setting = Code("work_settings")
-    contact_method = Code("contact_methods")
+    work_setting = _code("work_settings")
+    contact_method = _code("contact_methods")
     narrative = Text(max_length=MAX_NARRATIVE, multiline=True, metadata={"description": "What happened."})
     perpetrators = _list(fields.Nested(PerpetratorSchema), max_items=MAX_PERPETRATORS)
     consent = fields.Nested(ConsentSchema, load_default=lambda: dict.fromkeys(PURPOSES, False))

@@ -13,12 +13,15 @@ The schemas here are also what the quiz pages load their forms with (plugins.tra
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, abort, jsonify
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core import text as text_rule
 from core.api import ApiSchema, ApiValidationError, UtcDateTime, error_responses, load_json
+from core.fields import StrictBoolean
+from core.fields import Text as CheckedText
 from core.permissions import requires
 from plugins.training import _
 from plugins.training import quizzes as service
@@ -36,34 +39,9 @@ bp = Blueprint("training_quiz_api", __name__, url_prefix="/api/v1")
 # -- schemas -----------------------------------------------------------------------------------------
 
 
-class Text(fields.String):
-    """Text under core.text's rule, trimmed, with a length cap."""
-
-    def __init__(self, max_length: int = MAX_TITLE, multiline: bool = False, **kwargs):
-        super().__init__(**kwargs)
-        self.max_length = max_length
-        self.multiline = multiline
-        self.metadata.setdefault("maxLength", max_length)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            text = text_rule.clean(text, self.multiline)
-        except text_rule.TextRefused as exc:
-            raise ValidationError(text_rule.message(exc.problem)) from None
-        if len(text) > self.max_length:
-            raise ValidationError(_("Please keep this under %(count)d characters (it has %(length)d).",
-                                    count=self.max_length, length=len(text)))
-        if not text and self.required:
-            raise ValidationError(_("This cannot be empty."))
-        return text
-
-
-class StrictBoolean(fields.Boolean):
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise ValidationError(_("Please answer true or false."))
-        return value
+# Text under core.text's rule with a length cap; empty text stays "" (a quiz keeps "" for no
+# feedback) and is refused only when required.
+Text = partial(CheckedText, max_length=MAX_TITLE, empty_as_none=False)
 
 
 class QuizIn(ApiSchema):

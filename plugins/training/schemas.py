@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from core.fields import setting_number
 from plugins.training import _, _l
 
 GATEABLE = ("alerts.read", "alerts.check")
 
-
-def _number(default: int, label, help_text, low: int, high: int) -> fields.Integer:
-    return fields.Integer(load_default=default, validate=validate.Range(min=low, max=high),
-                          metadata={"label": label, "help": help_text})
+_number = setting_number
 
 
 def _course_id(value):

@@ -33,6 +33,7 @@ from core.api import ApiSchema, UtcDateTime
 from core.audit import record
 from core.calendar import CalendarEvent, attach_ics, build_ics, new_uid
 from core.db import db, lock_row, utcnow
+from core.fields import Text
 from core.mail import queue_mail
 from plugins.training import _, _l
 from plugins.training.models import Booking, Course, Enrolment, Session, SessionDate
@@ -97,28 +98,15 @@ def as_utc(value: datetime.datetime | None) -> datetime.datetime | None:
     return value.astimezone(datetime.UTC).replace(tzinfo=None)
 
 
-class _Text(fields.String):
-    """Text people type under core.text's rule, trimmed, with a length cap; empty becomes None."""
+class _Text(Text):
+    """Text people type under core.text's rule, with a length cap, trimmed of any kind of space at
+    its ends; empty becomes None."""
 
     def __init__(self, max_length: int, required: bool = False, **kwargs):
-        super().__init__(required=required, allow_none=not required, **kwargs)
-        self.max_length = max_length
-        self.metadata.setdefault("maxLength", max_length)
+        super().__init__(max_length, multiline=True, required=required, allow_none=not required, **kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        from core import text as text_rule
-
-        value = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            value = text_rule.clean(value, True).strip()
-        except text_rule.TextRefused as exc:
-            raise ValidationError(text_rule.message(exc.problem)) from None
-        if len(value) > self.max_length:
-            raise ValidationError(_("Please keep this under %(count)d characters (it has %(length)d).",
-                                    count=self.max_length, length=len(value)))
-        if not value and self.required:
-            raise ValidationError(_("This cannot be empty."))
-        return value or None
+    def kept(self, text: str) -> str:
+        return super().kept(text).strip()
 
 
 class DateInSchema(ApiSchema):
