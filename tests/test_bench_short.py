@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The bench scripts make their own SQLite instance whatever the suite's database is.
+pytestmark = pytest.mark.once
 ROWS = ("check", "subscriptions", "healthz", "home", "regions", "report", "memory", "delivery")
 
 
