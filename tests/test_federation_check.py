@@ -371,3 +371,77 @@ def test_the_check_endpoints_are_offered_at_the_well_known_address(on):
     assert endpoints["alerts.check"] == "/federation/v1/alerts/check"
     assert endpoints["alerts.check_tokens"] == "/federation/v1/alerts/check-tokens"
     assert endpoints["alerts.warning_list"] == "/federation/v1/alerts/warning-list"
+
+
+def test_an_unreachable_peer_changes_nothing_in_the_answer(on, moderator, member_client):
+    """check_peers on, one peer that does not answer: the member gets the local answer, quickly."""
+    settings(on, check_peers=True)
+    publish(on, moderator, distribution="local", phones=["07700 900123"])
+    FakePeer(on)  # its address is 127.0.0.1:9, where nothing listens
+    started = time.monotonic()
+    assert check(member_client, "07700 900123").get_json()["result"] == "caution"
+    assert check(member_client, "07700 900999").get_json()["result"] == "no_record"
+    assert time.monotonic() - started < 10
+
+    def states():
+        from plugins.alerts.federation_check_models import PeerTokenState
+
+        return PeerTokenState.select().count()
+
+    assert in_app(on, states) == 0  # nothing fetched, nothing kept
+
+
+def test_what_a_removed_peer_gave_is_forgotten_but_adopted_entries_stay(on):
+    from core.federation import service as federation
+    from core.federation.models import Peer
+    from plugins.alerts import federation_check
+    from plugins.alerts.federation_check_models import PeerToken, PeerTokenState, WarningEntry
+
+    fake, other = FakePeer(on), FakePeer(on, name="Other")
+
+    def fill():
+        for peer_id in (fake.peer.id, other.peer.id):
+            PeerToken.create(peer_id=peer_id, token="ab" * 32, origin="AAAA-BBBB-CCCC-DDDD", uid="u1")
+            PeerTokenState.create(peer_id=peer_id, count=1)
+        peer = Peer.get_by_id(fake.peer.id)
+        federation_check.store_peer_entries(peer, [{"kind": "phone", "value": "0800 123 4567"},
+                                                   {"kind": "phone", "value": "0800 123 4568"}])
+        federation_check.decide(WarningEntry.get(WarningEntry.blind_index == federation_check._blind(
+            "phone", "+448001234567")), True)
+        federation.remove_peer(peer)
+        federation_check.forget_removed_peers()
+        return ({row.peer_id for row in PeerToken.select()}, {row.peer_id for row in PeerTokenState.select()},
+                [(row.display, row.status) for row in WarningEntry.select()])
+
+    tokens, states, entries = in_app(on, fill)
+    assert tokens == states == {other.peer.id}
+    assert entries == [("+448001234567", "active")]
+
+
+def test_a_peer_that_never_answers_keeps_a_member_waiting_only_briefly(on, moderator, member_client, monkeypatch):
+    """A peer that accepts the connection and says nothing: the check waits ASK_TIMEOUT once, then
+    leaves that peer alone for RETRY_AFTER; the member gets the local answer both times."""
+    import socket
+
+    from core.federation.models import Peer
+    from plugins.alerts import federation_check
+
+    monkeypatch.setattr(federation_check, "ASK_TIMEOUT", 1)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        settings(on, check_peers=True)
+        publish(on, moderator, distribution="local", phones=["07700 900123"])
+        fake = FakePeer(on)
+        in_app(on, lambda: Peer.update(base_url=f"http://127.0.0.1:{silent.getsockname()[1]}").where(
+            Peer.id == fake.peer.id).execute())
+        started = time.monotonic()
+        assert check(member_client, "07700 900123").get_json()["result"] == "caution"
+        first = time.monotonic() - started
+        started = time.monotonic()
+        assert check(member_client, "07700 900999").get_json()["result"] == "no_record"
+        second = time.monotonic() - started
+        assert 1 <= first < 4 and second < 1, (first, second)
+    finally:
+        silent.close()

@@ -36,6 +36,7 @@ import concurrent.futures
 import datetime
 import logging
 import re
+import time
 
 from flask import Blueprint, current_app, jsonify, request
 from peewee import IntegrityError
@@ -66,10 +67,16 @@ BATCH = 8  # points in every question: more than any identifier has readings
 MAX_TOKENS = 200_000  # a peer offering more is refused (it would only be filling our database)
 MAX_WARNING_ENTRIES = 2_000
 STALE_AFTER = datetime.timedelta(hours=1)  # tokens older than this are fetched again before a check
-ASK_TIMEOUT = 10  # seconds: a member waits for the slowest peer at most this long
+ASK_TIMEOUT = 5  # seconds: a member waits for the slowest peer at most this long
+RETRY_AFTER = 60  # seconds: a peer that did not answer in time is left alone this long by members' checks
 _TOKEN = re.compile(r"[0-9a-f]{64}")
 _UID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _ORIGIN = re.compile(r"[A-Z2-7-]{1,24}")
+
+# When a peer last did not answer in time, by fingerprint (per process): members' checks do not wait
+# for it again until RETRY_AFTER has passed; the periodic refresh keeps trying. A peer that answers
+# at once, even with a refusal, is asked again at the next check.
+_failed_at: dict[str, float] = {}
 
 bp = Blueprint("alerts_federation", __name__, url_prefix=f"{API_PREFIX}/alerts")
 # Listed at GET /.well-known/redumbrella with core's own endpoints.
@@ -327,38 +334,80 @@ def _valid_tokens(data) -> list[tuple[str, str, str]] | None:
     return found
 
 
-def refresh(peer: Peer) -> bool:
-    """Fetch a peer's tokens and warning list, replacing what we kept. False when it could not be
-    asked or answered nonsense (what we kept stays until the next try)."""
+def _fetch(peer: Peer) -> dict | None:
+    """A peer's tokens, question size and warning list over the network (no database here, so it
+    can run in a worker thread): {"tokens", "batch", "entries"}, or None when it could not be asked
+    or answered nonsense."""
     try:
         answer = signed_request(peer, "GET", f"{API_PREFIX}/alerts/check-tokens")
-        tokens = _valid_tokens(answer.json()) if answer.ok else None
+        data = answer.json() if answer.ok else None
+        tokens = _valid_tokens(data)
         listing = signed_request(peer, "GET", f"{API_PREFIX}/alerts/warning-list")
         entries = listing.json().get("entries") if listing.ok else None
     except (PeerError, ValueError, AttributeError) as exc:
         log.info("peer tokens not fetched", extra={"event": "alerts_peer_tokens_failed", "peer": peer.id,
                                                    "error": type(exc).__name__})
-        return False
+        return None
     if tokens is None:
         log.info("peer tokens not fetched", extra={"event": "alerts_peer_tokens_failed", "peer": peer.id,
                                                    "error": f"HTTP {answer.status}" if not answer.ok else "invalid"})
-        return False
-    batch = answer.json().get("batch", BATCH)
-    batch = batch if isinstance(batch, int) and 1 <= batch <= 64 else BATCH
+        return None
+    batch = data.get("batch", BATCH)
+    return {"tokens": tokens, "batch": batch if isinstance(batch, int) and 1 <= batch <= 64 else BATCH,
+            "entries": entries if isinstance(entries, list) else None}
+
+
+def _store(peer: Peer, fetched: dict) -> None:
+    """Replace what we kept of a peer's tokens (and its warning-list proposals) with what it sent."""
+    tokens = fetched["tokens"]
     with db.atomic():
         PeerToken.delete().where(PeerToken.peer_id == peer.id).execute()
         for start in range(0, len(tokens), 500):
             PeerToken.insert_many([{"peer_id": peer.id, "token": token, "origin": origin, "uid": uid}
                                    for token, origin, uid in tokens[start:start + 500]]).execute()
-        state = PeerTokenState.get_or_none(PeerTokenState.peer_id == peer.id)
-        if state is None:
-            PeerTokenState.create(peer_id=peer.id, fetched_at=utcnow(), count=len(tokens), batch=batch)
-        else:
-            PeerTokenState.update(fetched_at=utcnow(), count=len(tokens), batch=batch).where(
-                PeerTokenState.id == state.id).execute()
-        if isinstance(entries, list):
-            store_peer_entries(peer, entries)
+        values = {"fetched_at": utcnow(), "count": len(tokens), "batch": fetched["batch"]}
+        if not PeerTokenState.update(**values).where(PeerTokenState.peer_id == peer.id).execute():
+            PeerTokenState.create(peer_id=peer.id, **values)
+        if fetched["entries"] is not None:
+            store_peer_entries(peer, fetched["entries"])
+
+
+def refresh(peer: Peer) -> bool:
+    """Fetch a peer's tokens and warning list, replacing what we kept. False when it could not be
+    asked or answered nonsense (what we kept stays until the next try)."""
+    fetched = _fetch(peer)
+    if fetched is None:
+        return False
+    _store(peer, fetched)
     return True
+
+
+def _in_app(app, function, *args):
+    """Run a network step in a worker thread, inside the app (signing needs the instance's key)."""
+    with app.app_context():
+        return function(*args)
+
+
+SLOW = object()  # what _run_all gives for a peer that did not answer within ASK_TIMEOUT
+
+
+def _run_all(app, function, jobs: dict) -> dict:
+    """function(*args) for each key's args in worker threads, waiting at most ASK_TIMEOUT: each
+    key's result, None for a failure, SLOW for no answer in time. A member waits no longer."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(jobs)))
+    try:
+        futures = {pool.submit(_in_app, app, function, *args): key for key, args in jobs.items()}
+        done, _pending = concurrent.futures.wait(futures, timeout=ASK_TIMEOUT)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a slow peer's thread ends at its own timeout
+    results = {}
+    for future, key in futures.items():
+        try:
+            results[key] = future.result() if future in done else SLOW
+        except Exception:  # noqa: BLE001 - one peer's fault must not fail a member's check
+            log.exception("asking a peer failed", extra={"event": "alerts_peer_ask_failed", "peer": key})
+            results[key] = None
+    return results
 
 
 def forget_removed_peers() -> int:
@@ -386,7 +435,8 @@ def refresh_all(only_stale: bool = False) -> dict[str, bool]:
 @periodic_task(crontab(minute="*/5"))
 def refresh_peer_tokens():
     """Fetch the tokens and warning lists of peers whose copy is stale (older than an hour, or than
-    the peer's last pull), so a member's check rarely waits for a fetch."""
+    the peer's last pull: a pull brings new alerts), so a member's check rarely waits for a fetch;
+    forget what removed peers gave."""
     return refresh_all(only_stale=True)
 
 
@@ -413,52 +463,63 @@ def _question(inputs: list[bytes], batch: int) -> tuple[list[bytes], list[bytes]
     return [r for r, _point in blinded], [points[index] for index in order], order
 
 
-def _ask_one(app, peer: Peer, inputs: list[bytes], batch: int) -> list[str] | None:
-    """Ask one peer (in a worker thread, with its own app context; no database here): the tokens of
-    the inputs under the peer's key, or None when it did not answer."""
-    with app.app_context():
-        scalars, points, order = _question(inputs, batch)
-        body = {"points": [base64.b64encode(point).decode("ascii") for point in points]}
+def _ask_one(peer: Peer, inputs: list[bytes], batch: int) -> list[str] | None:
+    """Ask one peer (in a worker thread; no database here): the tokens of the inputs under the
+    peer's key, or None when it did not answer properly."""
+    scalars, points, order = _question(inputs, batch)
+    body = {"points": [base64.b64encode(point).decode("ascii") for point in points]}
+    try:
+        answer = signed_request(peer, "POST", f"{API_PREFIX}/alerts/check", body)
+        data = answer.json() if answer.ok else None
+    except (PeerError, ValueError):
+        return None
+    evaluated = data.get("points") if isinstance(data, dict) else None
+    if not isinstance(evaluated, list) or len(evaluated) != len(points):
+        return None
+    tokens = []
+    for position, data_in in enumerate(inputs):
         try:
-            answer = signed_request(peer, "POST", f"{API_PREFIX}/alerts/check", body)
-            data = answer.json() if answer.ok else None
-        except (PeerError, ValueError):
+            point = base64.b64decode(evaluated[order.index(position)], validate=True)
+            tokens.append(oprf.token_from_output(oprf.finalize(data_in, scalars[position], point)))
+        except (binascii.Error, ValueError, TypeError):
             return None
-        evaluated = data.get("points") if isinstance(data, dict) else None
-        if not isinstance(evaluated, list) or len(evaluated) != len(points):
-            return None
-        tokens = []
-        for position, data_in in enumerate(inputs):
-            try:
-                point = base64.b64decode(evaluated[order.index(position)], validate=True)
-                tokens.append(oprf.token_from_output(oprf.finalize(data_in, scalars[position], point)))
-            except (binascii.Error, ValueError, TypeError):
-                return None
-        return tokens
+    return tokens
 
 
 def ask_peers(pairs: list[tuple[str, str]]) -> tuple[bool, list[int]]:
     """Ask the peers about these readings (already free of warning-listed ones): (whether any peer
     holds a visible alert with one of them, our visible received copies of those alerts). Peers
-    that published no tokens are not asked: there is nothing to find there."""
+    that published no tokens are not asked: there is nothing to find there. A member waits at most
+    ASK_TIMEOUT for a fetch of stale tokens and as long again for the answers."""
     if not pairs:
         return False, []
-    refresh_all(only_stale=True)
-    states = {row.peer_id: row for row in PeerTokenState.select().where(PeerTokenState.count > 0)}
-    peers = [peer for peer in active_peers() if peer.id in states]
-    if not peers:
-        return False, []
-    inputs = [oprf.identifier_input(kind, value) for kind, value in pairs]
     app = current_app._get_current_object()
-    found: dict[int, list[str]] = {}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(peers))) as pool:
-        futures = {pool.submit(_ask_one, app, peer, inputs, states[peer.id].batch): peer
-                   for peer in peers if len(inputs) <= states[peer.id].batch}
-        done, _pending = concurrent.futures.wait(futures, timeout=ASK_TIMEOUT)
-        for future in done:
-            tokens = future.result()
-            if tokens:
-                found[futures[future].id] = tokens
+    now = time.monotonic()
+    peers = {peer.id: peer for peer in active_peers()
+             if now - _failed_at.get(peer.fingerprint, -RETRY_AFTER) >= RETRY_AFTER}
+    states = {row.peer_id: row for row in PeerTokenState.select()}
+    # A member waits for a fetch only when a peer's tokens were never fetched or are older than
+    # STALE_AFTER; newer ones that are stale after a pull are fetched by refresh_peer_tokens.
+    old = utcnow() - STALE_AFTER
+    stale = {peer_id: (peer,) for peer_id, peer in peers.items()
+             if states.get(peer_id) is None or states[peer_id].fetched_at < old}
+    for peer_id, fetched in (_run_all(app, _fetch, stale) if stale else {}).items():
+        if fetched is SLOW:  # members' checks leave it alone for a while; one that refused is asked again
+            _failed_at[peers[peer_id].fingerprint] = time.monotonic()
+        if fetched is None or fetched is SLOW:
+            peers.pop(peer_id)
+        else:
+            _store(peers[peer_id], fetched)
+    states = {row.peer_id: row for row in PeerTokenState.select().where(PeerTokenState.count > 0)}
+    inputs = [oprf.identifier_input(kind, value) for kind, value in pairs]
+    jobs = {peer_id: (peer, inputs, states[peer_id].batch) for peer_id, peer in peers.items()
+            if peer_id in states and len(inputs) <= states[peer_id].batch}
+    found = {}
+    for peer_id, tokens in (_run_all(app, _ask_one, jobs) if jobs else {}).items():
+        if tokens is SLOW:
+            _failed_at[peers[peer_id].fingerprint] = time.monotonic()
+        elif tokens is not None:
+            found[peer_id] = tokens
     matches = set()
     for peer_id, tokens in found.items():
         query = (PeerToken.select(PeerToken.origin, PeerToken.uid)
