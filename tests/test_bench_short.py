@@ -46,6 +46,7 @@ OTHER_BENCHES = {
                         "one report, audited"),
     "bench_casework": (["--cases", "30", "--requests", "3"], "case page, 4 clients"),
     "bench_training": (["--certificates", "30", "--seconds", "1"], "30 certificates on sqlite"),
+    "bench_federation": (["--alerts", "2", "--checks", "2", "--urgent", "1"], "Urgent alert to a peer's subscribers"),
 }
 
 
