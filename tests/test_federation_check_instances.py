@@ -155,6 +155,8 @@ def test_a_member_finds_a_peers_alert_and_nothing_identifying_crosses(instances)
     # Both added each other: North pulls South's feed and publishes the notice at once (auto-publish).
     b.cli("peers", "add", proxy_a.url, "--key", a.public_key, "--name", "North")
     a.cli("peers", "pull", "South")
+    # The pull also fetched South's check tokens (and warning list), before any check asked.
+    assert "GET /federation/v1/alerts/check-tokens 200" in proxy_b.paths()
     copy = a.titled("Fake agency takes deposits")
     assert copy is not None and copy["status"] == "published"
 

@@ -33,11 +33,15 @@ class FederatedKind:
         as text, which later versions and withdrawals are given as item.local_ref.
     withdraw(item) -> None: take the local copy away (a signed tombstone arrived, or the peer
         no longer offers it).
+    pulled(peer) -> None, optional: called after each successful pull of that peer's feed, outside
+        its transaction, to refresh whatever else the plugin keeps of the peer (the alerts
+        plugin fetches the peer's check tokens). Its errors are logged, never fail the pull.
     """
 
     name: str
     receive: Callable
     withdraw: Callable
+    pulled: Callable | None = None
 
     def __post_init__(self):
         if not self.name or len(self.name) > 32 or not self.name.replace("_", "").isalnum() or not self.name.islower():

@@ -76,7 +76,20 @@ def pull(peer: Peer) -> Counter:
         return counts
     _record(peer, None)
     log.info("federation pull", extra={"event": "federation_pulled", "count": counts["accepted"]})
+    _after_pull(peer)
     return counts
+
+
+def _after_pull(peer: Peer) -> None:
+    """Each federated kind's `pulled(peer)`: what else its plugin keeps of the peer is refreshed
+    with the feed (the alerts plugin's check tokens). A failure there never fails the pull."""
+    for kind in feed.federated_kinds().values():
+        if kind.pulled is None:
+            continue
+        try:
+            kind.pulled(peer)
+        except Exception:  # noqa: BLE001 - logged; the pull itself succeeded
+            log.exception("after a pull", extra={"event": "federation_after_pull_failed", "kind": kind.name})
 
 
 def pull_all() -> dict[str, Counter]:

@@ -279,7 +279,14 @@ def withdraw(item: feed.ReceivedItem) -> None:
 
 
 def kinds() -> list[FederatedKind]:
-    return [FederatedKind(KIND, receive, withdraw)]
+    return [FederatedKind(KIND, receive, withdraw, pulled=pulled)]
+
+
+def pulled(peer) -> None:
+    """After each pull of a peer: fetch its check tokens and warning list with its new alerts."""
+    from plugins.alerts import federation_check
+
+    federation_check.refresh(peer)
 
 
 def provenance(alert: Alert) -> str | None:
