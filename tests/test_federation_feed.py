@@ -560,3 +560,18 @@ def test_after_a_key_is_replaced_the_new_key_corrects_the_same_alerts_and_the_ol
     body = json.loads(again.body)
     assert again.version == shared.version + 1 and body["origin"]["fingerprint"] != before
     assert in_app(on, identity.verify, body["origin"]["public_key"], again.body.encode(), again.signature)
+
+
+def test_a_withdrawal_leaves_the_feed_after_ninety_days_and_a_shared_alert_stays(on, moderator):
+    from core.federation.models import FeedItem
+    from core.retention import sweep
+    from plugins.alerts import service
+    from plugins.alerts.models import Alert
+
+    kept = feed_item(on, publish(on, moderator))
+    gone = publish(on, moderator)
+    in_app(on, lambda: service.withdraw(Alert.get_by_id(gone), None))
+    old = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - datetime.timedelta(days=91)
+    in_app(on, lambda: FeedItem.update(updated_at=old).execute())
+    in_app(on, sweep, on)
+    assert in_app(on, lambda: [row.uid for row in FeedItem.select()]) == [kept.uid]

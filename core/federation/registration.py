@@ -43,13 +43,19 @@ def tasks():
 
 
 def retention_rules():
-    """Pushes that were delivered or gave up are deleted after PUSHES_KEPT_DAYS."""
-    from core.federation.models import DELIVERED, FAILED, PushMessage
+    """Pushes that were delivered or gave up are deleted after PUSHES_KEPT_DAYS; a withdrawal
+    (tombstone) leaves the feed once peers have had TOMBSTONES_KEPT to fetch it. What was received
+    is kept: its versions are what refuses a replay."""
+    from core.federation.feed import TOMBSTONES_KEPT
+    from core.federation.models import DELIVERED, FAILED, FeedItem, PushMessage
     from core.retention import RetentionRule
 
     return [RetentionRule(PushMessage, PushMessage.created_at, datetime.timedelta(days=PUSHES_KEPT_DAYS),
                           condition=lambda: PushMessage.status.in_([DELIVERED, FAILED]),
-                          label="finished pushes to peers")]
+                          label="finished pushes to peers"),
+            RetentionRule(FeedItem, FeedItem.updated_at, TOMBSTONES_KEPT,
+                          condition=lambda: FeedItem.tombstone == True,  # noqa: E712
+                          label="withdrawals in the feed to peers")]
 
 
 def blueprints() -> list:
