@@ -475,7 +475,8 @@ def test_an_admin_adds_a_peer_after_comparing_its_fingerprint_and_removes_it(on,
     assert in_app(on, lambda: PeerRow.get_by_id(peer.id)).regions == {"north": "north_east"}
     assert post_form(client, f"{page}/settings", {"region_map": "north -> there"}, token_from=page).status_code == 422
 
-    assert post_form(client, "/admin/peers/groups", {"group-name": "North"}, token_from="/admin/peers").status_code == 303
+    created = post_form(client, "/admin/peers/groups", {"group-name": "North"}, token_from="/admin/peers")
+    assert created.status_code == 303
     group = in_app(on, lambda: SharingGroup.get())
     assert post_form(client, f"/admin/peers/groups/{group.id}", {"members": str(peer.id)},
                      token_from=f"/admin/peers/groups/{group.id}").status_code == 303
@@ -575,3 +576,24 @@ def test_a_withdrawal_leaves_the_feed_after_ninety_days_and_a_shared_alert_stays
     in_app(on, lambda: FeedItem.update(updated_at=old).execute())
     in_app(on, sweep, on)
     assert in_app(on, lambda: [row.uid for row in FeedItem.select()]) == [kept.uid]
+
+
+def test_what_a_peer_stops_offering_is_withdrawn_here_and_bad_bodies_get_a_4xx(on):
+    from core.federation import feed
+    from plugins.alerts.models import Alert
+
+    client = on.test_client()
+    peer = Peer(on, "Far")
+    assert peer.push(client, peer.item(uid="a"), peer.item(uid="b")) == ["accepted", "accepted"]
+    # Its next manifest offers only "a" (it took us out of a group, or shares "b" locally again).
+    withdrawn = in_app(on, feed.withdraw_missing, peer.row, {(peer.fingerprint, "a")})
+    assert withdrawn == 1
+    statuses = sorted(in_app(on, lambda: [alert.status for alert in Alert.select()]))
+    assert statuses == ["draft", "withdrawn"]
+
+    for body, status in ((b"not json", 400), (b"[]", 400), (b'{"items": "x"}', 422),
+                         (json.dumps({"items": [{}] * 101}).encode(), 422)):
+        headers = peer.headers("POST", "/federation/v1/push", body)
+        answer = client.post("/federation/v1/push", data=body, headers=headers)
+        assert answer.status_code == status and answer.get_json()["error"]["status"] == status
+        assert "X-Redumbrella-Signature" in answer.headers
