@@ -649,6 +649,7 @@ CASES = [
     Form(ALERT_PREVIEW, who="staff", action=newest("/alerts/manage/{id}/publish", ALERT)),
     Form(ALERT_STAFF, who="staff", action=newest("/alerts/manage/{id}/withdraw", ALERT)),
     Form("/alerts/manage/feeds", who="staff", values={"label": "Partner organisation"}),
+    Form("/alerts/manage/peer-checks", who="staff", values={"kind": "phone", "value": PHONE}),
     # Casework: appointments, referrals out, the evidence pack, and the client's own page
     Step("a case for the staff caseworker", casework_case),
     Form(CASE + "/appointments", who="staff", values={"starts_at": "2031-01-01T10:00", "ends_at": ""}),
@@ -775,6 +776,8 @@ STORED_IN_CLEAR = {
     r"^/api/v1/alerts(/\d+)? summary$": "alert summary: published to members and partner feeds",
     r"^/alerts/manage/notices/new as staff summary$": "a safety notice's summary: published like an alert's",
     r"^/api/v1/notices summary$": "a safety notice's summary: published like an alert's",
+    r"^/alerts/manage/peer-checks as staff label$": "whose number is on the warning list (a helpline's name): "
+                                                      "offered to peer instances with it",
 }
 
 # State-changing routes no case above sends personal data through, and why.
@@ -796,6 +799,7 @@ NOT_PERSONAL = {
     "alerts.dismiss_candidate": "a report id",
     "alerts.deliveries": "delivery ids to retry",
     "alerts.warnings": "warning ids to close",
+    "alerts_federation.answer_check": "a peer instance's blinded points: random group elements, not about a person",
     "reporting_moderate.withdraw_consent": "a report reference and a purpose code",
     "reporting_api.moderate_withdraw": "a report reference and a purpose code",
     "casework_plans.close": "no input: closes a case a supervisor approved",
