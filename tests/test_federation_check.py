@@ -128,7 +128,9 @@ def test_a_peer_finds_a_shared_alerts_number_without_sending_it(on, moderator):
     assert found[0] in published and found[1] in published
     assert found[2] not in published  # kept local: not checkable from outside
     assert found[3] not in published
-    uid = in_app(on, lambda: __import__("core.federation.feed", fromlist=["x"]).item_for("alert", str(shared.id)).uid)
+    from core.federation import feed
+
+    uid = in_app(on, lambda: feed.item_for("alert", str(shared.id)).uid)
     assert published[found[0]][2] == uid
     # The question was counted against this peer and audited, without any identifier.
     assert audit_actions(on, "alerts.peer_check") == [("alerts.peer_check", f"peer:{fake.peer.id}")]
@@ -233,6 +235,14 @@ def test_a_peers_quota_audit_and_warning(on, moderator, make_user):
     sign_in(staff, admin)
     page = staff.get("/alerts/manage/peer-checks").get_data(as_text=True)
     assert "Peers that asked many checks" in page and "<td>Far</td>" in page
+    from plugins.alerts.federation_check_models import PeerCheckWarning
+
+    warning_id = in_app(on, lambda: PeerCheckWarning.get().id)
+    response = post_form(staff, "/alerts/manage/peer-checks", {"action": "resolve", "warning": str(warning_id)},
+                         token_from="/alerts/manage/peer-checks")
+    assert response.status_code == 303
+    assert "Looked at" in staff.get("/alerts/manage/peer-checks").get_data(as_text=True)
+    assert ("alerts.peer_check_warning_resolved", target) in audit_actions(on, "alerts.peer_check_warning")
     # A peer that may ask nothing gets nothing.
     settings(on, peer_check_limit=0)
     other = FakePeer(on, name="Other")
@@ -325,6 +335,25 @@ def test_the_staff_page_adds_adopts_and_refuses_nonsense(on, moderator, make_use
     response = post_form(client, "/alerts/manage/peer-checks", {"action": "adopt", "entry": "12345"},
                          token_from="/alerts/manage/peer-checks")
     assert response.status_code == 404
+    # A peer's proposal, adopted from the page.
+    fake = FakePeer(on)
+
+    def propose():
+        from core.federation.models import Peer
+        from plugins.alerts import federation_check
+
+        federation_check.store_peer_entries(Peer.get_by_id(fake.peer.id),
+                                            [{"kind": "phone", "value": "0808 802 9999", "label": "Support line"}])
+        return WarningEntry.get().id
+
+    proposed = in_app(on, propose)
+    page = client.get("/alerts/manage/peer-checks").get_data(as_text=True)
+    assert "Support line" in page and "Offered by peers" in page and "<td>Far</td>" in page
+    response = post_form(client, "/alerts/manage/peer-checks", {"action": "adopt", "entry": str(proposed)},
+                         token_from="/alerts/manage/peer-checks")
+    assert response.status_code == 303
+    assert in_app(on, lambda: WarningEntry.get_by_id(proposed).status) == "active"
+    assert ("alerts.warning_list_adopted", f"warning_entry:{proposed}") in audit_actions(on, "alerts.warning_list")
     # Members cannot see or change it.
     member = make_user("member", email="m@example.org")
     member_client = on.test_client()
