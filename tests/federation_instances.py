@@ -130,6 +130,35 @@ class Instance:
         return next((alert for alert in self.alerts(who) if alert["title"] == title), None)
 
 
+def postgres_database(suffix: str) -> str | None:
+    """A PostgreSQL database of an instance's own, beside the suite's ("<test database>_<suffix>",
+    created if missing; Instance.setup empties it), or None when the machine has no PostgreSQL.
+    Never the suite's own database, which other tests of the same run are using."""
+    import os
+    from urllib.parse import urlparse, urlunparse
+
+    import psycopg2
+
+    base = os.environ.get("REDUMBRELLA_TEST_DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        base = os.environ.get("REDUMBRELLA_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/redumbrella_test")
+    parsed = urlparse(base)
+    name = f"{parsed.path.lstrip('/') or 'redumbrella_test'}_{suffix}"
+    try:
+        connection = psycopg2.connect(urlunparse(parsed._replace(path="/postgres")), connect_timeout=3)
+    except psycopg2.OperationalError:
+        return None
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        connection.close()
+    return urlunparse(parsed._replace(path=f"/{name}"))
+
+
 def _empty_postgres(url: str) -> None:
     from playhouse.db_url import connect
 
