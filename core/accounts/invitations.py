@@ -1,7 +1,7 @@
 """One-time links: staff invitations, and set-your-password links for approved members.
 
-A link carries a random token (256 bits); only its keyed hash is stored, it expires (the core
-setting link_valid_hours, 72 by default) and it works once. Links are made inside queue tasks
+A link carries a random token (256 bits); only its keyed hash is stored (core.tokens), it
+expires (the core setting link_valid_hours, 72 by default) and it works once. Links are made inside queue tasks
 whose only argument is a record id, so no address, token or text ever sits in the queue storage:
 a retried task simply makes a fresh link, and the older one stops working.
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import secrets
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -27,8 +26,9 @@ from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField,
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from core import tokens
 from core.accounts.models import User
-from core.crypto import EncryptedTextField, keyring
+from core.crypto import EncryptedTextField
 from core.db import BaseModel, db, utcnow
 from core.identifiers import InvalidIdentifier, normalise_email
 from core.mail import MAIL_RETRIES, MAIL_RETRY_DELAY, queue_mail, tracked
@@ -53,12 +53,12 @@ def role_labels() -> dict[str, object]:
 
 def new_token() -> tuple[str, str]:
     """A fresh random token and the keyed hash that is stored in its place."""
-    raw = secrets.token_urlsafe(32)
+    raw = tokens.new_token()
     return raw, token_hash(raw)
 
 
 def token_hash(raw: str) -> str:
-    return keyring().blind_index(TOKEN_KIND, raw)
+    return tokens.hash_token(raw, TOKEN_KIND)
 
 
 def link_lifetime() -> datetime.timedelta:

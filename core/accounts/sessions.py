@@ -16,14 +16,13 @@ No address, device or other personal data is stored with a session.
 from __future__ import annotations
 
 import datetime
-import hashlib
-import secrets
 
 from flask import current_app, session
 from peewee import CharField, DateTimeField, ForeignKeyField
 
 from core.accounts.models import User
 from core.db import BaseModel, utcnow
+from core.tokens import hash_token, new_token
 
 SESSION_KEY = "sid"
 # last_seen_at is written at most this often, so reading pages does not write on every request.
@@ -37,10 +36,6 @@ class AccountSession(BaseModel):
     last_seen_at = DateTimeField(default=utcnow)
 
 
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode("ascii")).hexdigest()
-
-
 def idle_limit() -> datetime.timedelta:
     return datetime.timedelta(minutes=int(current_app.config["SESSION_IDLE_MINUTES"]))
 
@@ -51,8 +46,8 @@ def absolute_limit() -> datetime.timedelta:
 
 def start_session(user: User) -> AccountSession:
     """Record a fresh session for the user and put its key in the (already cleared) cookie."""
-    key = secrets.token_urlsafe(32)
-    record = AccountSession.create(user=user, key_hash=_hash(key))
+    key = new_token()
+    record = AccountSession.create(user=user, key_hash=hash_token(key))
     session[SESSION_KEY] = key
     return record
 
@@ -65,7 +60,7 @@ def current_record(user: User) -> AccountSession | None:
     key = session.get(SESSION_KEY)
     if not isinstance(key, str) or not key:
         return None
-    record = AccountSession.get_or_none(AccountSession.key_hash == _hash(key))
+    record = AccountSession.get_or_none(AccountSession.key_hash == hash_token(key))
     if record is None or record.user_id != user.id:
         return None
     now = utcnow()
@@ -81,7 +76,7 @@ def current_record(user: User) -> AccountSession | None:
 def end_current_session() -> None:
     key = session.get(SESSION_KEY)
     if isinstance(key, str) and key:
-        AccountSession.delete().where(AccountSession.key_hash == _hash(key)).execute()
+        AccountSession.delete().where(AccountSession.key_hash == hash_token(key)).execute()
 
 
 def end_all_sessions(user: User) -> None:

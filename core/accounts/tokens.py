@@ -4,10 +4,9 @@ A token acts as its holder: the same roles and permissions, nothing more, and it
 when the account is disabled or the token is revoked. Only /api/ requests accept tokens, and they
 ignore any session cookie sent with them (so CSRF cannot ride on a stray cookie).
 
-At rest only SHA-256 of the token is kept. A token carries 256 random bits, so no guessing or
-offline search can find it from its hash whatever the hash's speed; a slow password hash
-(Argon2) would only make every API call cost ~100 ms and 64 MiB, and a salted hash could not be
-looked up by index. Slow hashes protect low-entropy secrets (passwords), which tokens are not.
+At rest only SHA-256 of the token is kept (core.tokens, which says why that is enough). A token
+carries 256 random bits; a slow password hash (Argon2) would only make every API call cost
+~100 ms and 64 MiB.
 
 Staff tokens do not bypass the two-factor rule: a token of an account that must use two-factor
 sign-in but has not set it up is refused (401) until it has.
@@ -16,8 +15,6 @@ sign-in but has not set it up is refused (401) until it has.
 from __future__ import annotations
 
 import datetime
-import hashlib
-import secrets
 
 from flask import g
 from peewee import CharField, DateTimeField, ForeignKeyField
@@ -25,6 +22,7 @@ from peewee import CharField, DateTimeField, ForeignKeyField
 from core.accounts.models import User
 from core.crypto import EncryptedTextField
 from core.db import BaseModel, run_sql, utcnow
+from core.tokens import hash_token, new_token
 
 PREFIX = "ru_"  # lets secret scanners and people recognise a Red Umbrella token
 TOUCH_INTERVAL = datetime.timedelta(seconds=60)
@@ -44,13 +42,9 @@ class AccessToken(BaseModel):
         return self.revoked_at is None
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def create_token(user: User, label: str | None = None) -> tuple[AccessToken, str]:
     """Make a token; the clear token is returned here once and never stored."""
-    token = PREFIX + secrets.token_urlsafe(32)
+    token = new_token(PREFIX)
     record = AccessToken.create(
         user=user, token_hash=hash_token(token), label=(label or "").strip()[:MAX_LABEL_LENGTH] or None
     )

@@ -10,28 +10,23 @@ token (core's `ru_` tokens) works as well.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import re
-import secrets
 from xml.etree import ElementTree  # nosec B405  # builds the feed; parses nothing
 
 from flask import current_app, request
 
 from core.db import utcnow
 from core.display import phone_text
+from core.tokens import hash_token, new_token
 from plugins.alerts.models import FeedToken
 
 PREFIX = "ruf_"
 TOUCH_SECONDS = 60
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def create_token(label: str, actor, organisation_id: int | None = None) -> tuple[FeedToken, str]:
     """A new token for a partner organisation (core.organisations), or for a name typed in."""
-    token = PREFIX + secrets.token_urlsafe(32)
+    token = new_token(PREFIX)
     row = FeedToken.create(label=(label or "").strip()[:120], token_hash=hash_token(token),
                            organisation_id=organisation_id, created_by=actor.id if actor else None)
     return row, token

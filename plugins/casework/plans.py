@@ -18,12 +18,11 @@ For the other casework modules:
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
-import secrets
 
 from core.audit import record
 from core.db import db, lock_row, utcnow
+from core.tokens import hash_token, new_token
 from plugins.casework import _l
 from plugins.casework.models import (
     GOAL_STATUSES,
@@ -592,19 +591,15 @@ def reopen(case: Case, actor) -> None:
     case.closed_at = None
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def issue_feedback_link(case: Case, actor) -> str:
     """A one-time token for the public feedback form (/casework/feedback/<token>).
 
     The token row names no case: the feedback it lets in cannot be traced to the case or worker.
     The case's timeline only says that a link was given.
     """
-    token = secrets.token_urlsafe(24)
+    token = new_token(nbytes=24)
     with db.atomic():
-        FeedbackToken.create(token_hash=_token_hash(token),
+        FeedbackToken.create(token_hash=hash_token(token),
                              expires_at=utcnow() + datetime.timedelta(days=FEEDBACK_LINK_DAYS))
         add_event(case, "feedback_link", actor)
         _audit("case.feedback_link", case, actor)
@@ -614,7 +609,7 @@ def issue_feedback_link(case: Case, actor) -> str:
 def feedback_token_valid(token: str) -> bool:
     if not token or len(token) > 64:
         return False
-    return FeedbackToken.select().where((FeedbackToken.token_hash == _token_hash(token))
+    return FeedbackToken.select().where((FeedbackToken.token_hash == hash_token(token))
                                         & (FeedbackToken.expires_at > utcnow())).exists()
 
 
@@ -623,7 +618,7 @@ def give_feedback(token: str, raw: dict, comment: str | None = None, today: date
     answers = clean_answers(raw)
     today = today or datetime.date.today()
     with db.atomic():
-        used = (FeedbackToken.delete().where((FeedbackToken.token_hash == _token_hash(token or ""))
+        used = (FeedbackToken.delete().where((FeedbackToken.token_hash == hash_token(token or ""))
                                              & (FeedbackToken.expires_at > utcnow())).execute())
         if not used:
             return False

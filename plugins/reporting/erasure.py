@@ -62,9 +62,10 @@ def _forget_own_draft(user_id: int) -> None:
 
     if not has_request_context() or getattr(current_user, "id", None) != user_id:
         return
-    from plugins.reporting.form import SESSION_KEY, _hash
+    from core.tokens import hash_token
+    from plugins.reporting.form import SESSION_KEY
     from plugins.reporting.models import Draft
 
     key = session.get(SESSION_KEY)
     if isinstance(key, str) and key:
-        Draft.delete().where(Draft.key_hash == _hash(key)).execute()
+        Draft.delete().where(Draft.key_hash == hash_token(key)).execute()

@@ -10,10 +10,8 @@ anything. The web form builds the same payload as the JSON API and checks it wit
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import re
-import secrets
 from dataclasses import dataclass
 
 from flask import session
@@ -21,6 +19,7 @@ from marshmallow import ValidationError
 
 from core import text as text_rule
 from core.db import utcnow
+from core.tokens import hash_token, new_token
 from core.views.errors import input_kept
 from plugins.reporting import _, _l
 from plugins.reporting.models import PURPOSES, Draft
@@ -84,15 +83,11 @@ def person_field(index: int, name: str) -> str:
 # -- the draft --------------------------------------------------------------------------------------
 
 
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def load_draft() -> Draft | None:
     key = session.get(SESSION_KEY)
     if not key:
         return None
-    draft = Draft.get_or_none(Draft.key_hash == _hash(key))
+    draft = Draft.get_or_none(Draft.key_hash == hash_token(key))
     if draft is None or draft.expires_at < utcnow():
         return None
     _kept(draft)  # everything answered before this request is stored
@@ -100,9 +95,9 @@ def load_draft() -> Draft | None:
 
 
 def new_draft() -> Draft:
-    key = secrets.token_urlsafe(32)
+    key = new_token()
     session[SESSION_KEY] = key
-    return Draft.create(key_hash=_hash(key), data=json.dumps(empty_state()), expires_at=utcnow() + DRAFT_LIFETIME)
+    return Draft.create(key_hash=hash_token(key), data=json.dumps(empty_state()), expires_at=utcnow() + DRAFT_LIFETIME)
 
 
 def empty_state() -> dict:

@@ -6,7 +6,6 @@ Nothing here logs or audits report contents: the audit log gets codes and refere
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import logging
 import secrets
@@ -22,6 +21,7 @@ from core.db import db, is_sqlite, lock_row, utcnow
 from core.plugins import get_registry
 from core.receipts import lookup, new_receipt, receipt_cost, receipt_digits, receipt_hash
 from core.settings import plugin_settings
+from core.tokens import hash_token, new_token
 from plugins.reporting.models import (
     OPEN_STATUSES,
     PURPOSES,
@@ -83,8 +83,8 @@ def session_bucket() -> str | None:
         return None
     token = session.get("reporting_visitor")
     if token is None:
-        token = session["reporting_visitor"] = secrets.token_urlsafe(16)
-    return hashlib.sha256(token.encode()).hexdigest()[:32]
+        token = session["reporting_visitor"] = new_token(nbytes=16)
+    return hash_token(token)[:32]
 
 
 def _recent_failures(bucket: str) -> int:

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import datetime
 import io
-import secrets
 
 from core.audit import record
-from core.crypto import keyring
 from core.db import db, lock_row, utcnow
+from core.tokens import hash_token, new_token
 from plugins.training import _l
 from plugins.training.models import ATTENDANCE, Attendance, Booking, CheckInCode, Enrolment, Session, SessionDate
 
@@ -147,7 +146,7 @@ def close_due(now: datetime.datetime | None = None) -> int:
 
 
 def token_hash(raw: str) -> str:
-    return keyring().blind_index(TOKEN_KIND, raw)
+    return hash_token(raw, TOKEN_KIND)
 
 
 def window(date: SessionDate) -> tuple[datetime.datetime, datetime.datetime]:
@@ -156,7 +155,7 @@ def window(date: SessionDate) -> tuple[datetime.datetime, datetime.datetime]:
 
 def issue_code(date: SessionDate, actor) -> str:
     """A new check-in code for the date (older ones stop working); returns the raw token."""
-    raw = secrets.token_urlsafe(24)
+    raw = new_token(nbytes=24)
     valid_from, valid_until = window(date)
     with db.atomic():
         lock_row(SessionDate, date.id)

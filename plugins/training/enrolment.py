@@ -10,10 +10,10 @@ more. Every write runs in db.atomic(); a change to an existing enrolment locks i
 
 from __future__ import annotations
 
-from core.crypto import keyring
 from core.db import db, lock_row, utcnow
 from core.organisations import OrganisationMember, organisation_of
 from core.permissions import user_has
+from core.tokens import hash_token, verify
 from plugins.training import _
 from plugins.training.models import Course, CourseOrganisation, Enrolment
 
@@ -39,7 +39,7 @@ def normalise_code(code: str) -> str:
 
 
 def code_hash(code: str) -> str:
-    return keyring().blind_index(CODE_KIND, normalise_code(code))
+    return hash_token(normalise_code(code), CODE_KIND)
 
 
 def set_enrolment_code(course: Course, code: str | None) -> None:
@@ -60,11 +60,7 @@ def set_enrolment_code(course: Course, code: str | None) -> None:
 
 
 def code_matches(course: Course, code: str | None) -> bool:
-    import hmac
-
-    if not course.enrolment_code_hash or not normalise_code(code or ""):
-        return False
-    return hmac.compare_digest(course.enrolment_code_hash, code_hash(code))
+    return verify(normalise_code(code), course.enrolment_code_hash, CODE_KIND)
 
 
 # -- who sees what ----------------------------------------------------------------------------------
