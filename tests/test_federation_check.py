@@ -474,3 +474,19 @@ def test_a_peer_that_never_answers_keeps_a_member_waiting_only_briefly(on, moder
         assert 1 <= first < 4 and second < 1, (first, second)
     finally:
         silent.close()
+
+
+def test_a_peer_speaks_only_for_its_own_alerts(on):
+    from core.federation.models import Peer
+    from plugins.alerts import federation_check
+    from plugins.alerts.federation_check_models import PeerToken, PeerTokenState
+
+    fake = FakePeer(on)
+
+    def store():
+        federation_check._store(Peer.get_by_id(fake.peer.id), {"batch": 8, "entries": None, "tokens": [
+            ("aa" * 32, fake.fingerprint, "own-alert"), ("bb" * 32, "AAAA-BBBB-CCCC-DDDD", "someone-elses")]})
+        return ([(row.token[:2], row.uid) for row in PeerToken.select()],
+                PeerTokenState.get(PeerTokenState.peer_id == fake.peer.id).count)
+
+    assert in_app(on, store) == ([("aa", "own-alert")], 1)

@@ -9,7 +9,7 @@ exchanged. A member of A checks numbers over A's HTTP API; B holds the alerts.
 Shown here: nothing is answered until both sides added each other; a number of one of B's shared
 alerts is found from A however it is written (national, international, a WhatsApp link), and the
 e-mail, plate and online name too, with A's received copy linked as a local alert would be; B's
-alerts kept local are not findable; each question counts against A's quota at B and is audited
+alerts kept local are not findable, nor one A holds for its moderators' review; each question counts against A's quota at B and is audited
 there; B's warning list reaches A as a proposal; a withdrawal at B stops the match after one pull;
 and the capture holds no identifier in any form (digits, E.164, national, e-mail, plate, handle,
 unkeyed hashes of any, their hash-to-group points, blind indexes under either instance's key).
@@ -171,6 +171,15 @@ def test_a_member_finds_a_peers_alert_and_nothing_identifying_crosses(instances)
         assert answer["result"] == "no_record", written
         assert not answer.get("alerts")
 
+    # A notice North holds for its moderators' review (auto-publish off) does not warn North's
+    # members yet: a peer's tokens cannot get round North's own moderation.
+    a.cli("peers", "auto-publish", "South", "off")
+    b.notice("peers", "Not yet reviewed at North", identifiers=[("phone", "07700 900777")])
+    a.cli("peers", "pull", "South")
+    held = a.titled("Not yet reviewed at North")
+    assert held is not None and held["status"] == "draft"
+    assert check(a, "07700 900777")["result"] == "no_record"
+
     # Withdrawn at South: the signed tombstone is pushed at once, and North's members no longer find it.
     status, _body = b.api("POST", f"/api/v1/alerts/{shared['id']}/withdraw", {})
     assert status == 200, _body
@@ -181,7 +190,7 @@ def test_a_member_finds_a_peers_alert_and_nothing_identifying_crosses(instances)
     # proposal, for an admin there to adopt.
     (asked,), (adopted,) = both(lambda: seed(b, {"action": "audit", "prefix": "alerts.peer_check"}),
                                 lambda: seed(a, {"action": "adopt"}))
-    assert [action for action, _target in asked["entries"]] == ["alerts.peer_check"] * 10
+    assert [action for action, _target in asked["entries"]] == ["alerts.peer_check"] * 11
     assert len({target for _action, target in asked["entries"]}) == 1
     assert adopted["adopted"] == [["phone", "+448001234567", "Helpline"]]
 
@@ -195,6 +204,7 @@ def test_a_member_finds_a_peers_alert_and_nothing_identifying_crosses(instances)
         ("phone", ["07700 900123", "+44 7700 900123", "447700900123", "07700900123"], "+447700900123"),
         ("handle", [], "+447700900123"),
         ("phone", ["07700 900456"], "+447700900456"),
+        ("phone", ["07700 900777"], "+447700900777"),
         ("email", ["Danger.Dan@Example.net"], "danger.dan@example.net"),
         ("plate", ["AB12 CDE", "ab12-cde"], "AB12CDE"),
         ("handle", ["dangerdan99", "@dangerdan99"], "dangerdan99"),

@@ -5,9 +5,10 @@ typed (core.identifiers' normalisation, as a local check) is turned into an OPRF
 afresh for each peer (core.federation.oprf); the question always holds BATCH points, the rest
 random, so a peer learns neither the identifier nor its kind nor how many readings it has. The
 peer answers each point multiplied by its secret; we unblind, hash, and look the tokens up among
-the ones that peer published (PeerToken). A match names the alert's origin and uid; if we hold
-that alert as received and visible, the member is shown it, as for a local match. The answer to
-the member looks exactly like a local one: peers that did not answer change nothing.
+the ones that peer published (PeerToken). A match names the alert's origin and uid, and counts
+only when we received that alert from that peer and published it here: the member is shown our
+copy, as for a local match. The answer to the member looks exactly like a local one: peers that
+did not answer change nothing.
 
 Answering (a peer asks us): `POST /federation/v1/alerts/check` through core's @peer_endpoint (a
 signed request from an active peer). Each question counts against the peer's own daily quota
@@ -59,7 +60,7 @@ from plugins.alerts.federation_check_models import (
     PeerTokenState,
     WarningEntry,
 )
-from plugins.alerts.models import VISIBLE_STATUSES, WITHDRAWN, Alert, AlertIdentifier
+from plugins.alerts.models import VISIBLE_STATUSES, Alert, AlertIdentifier
 
 log = logging.getLogger("redumbrella.alerts.federation")
 
@@ -235,8 +236,24 @@ def tokens_for(peer: Peer) -> list[list[str]]:
             continue
         if kind == "handle" and _blind("phone", value) in silenced_phones:
             continue
-        found.add((oprf.token(kind, value, key), ours, uid_of[alert_id]))
+        found.add((_token(key, kind, blind, value), ours, uid_of[alert_id]))
     return [list(row) for row in sorted(found)]
+
+
+_TOKENS: dict[tuple[bytes, str, str], str] = {}  # (key, kind, blind index) -> token, per process
+_TOKENS_KEPT = 200_000
+
+
+def _token(key: bytes, kind: str, blind: str, value: str) -> str:
+    """An identifier's token, computed once per process and key (a peer may fetch the list often:
+    each token costs a scalar multiplication)."""
+    cache_key = (key, kind, blind)
+    token = _TOKENS.get(cache_key)
+    if token is None:
+        if len(_TOKENS) >= _TOKENS_KEPT:
+            _TOKENS.clear()
+        token = _TOKENS[cache_key] = oprf.token(kind, value, key)
+    return token
 
 
 def _count_peer_question(peer: Peer) -> tuple[int, bool]:
@@ -358,8 +375,10 @@ def _fetch(peer: Peer) -> dict | None:
 
 
 def _store(peer: Peer, fetched: dict) -> None:
-    """Replace what we kept of a peer's tokens (and its warning-list proposals) with what it sent."""
-    tokens = fetched["tokens"]
+    """Replace what we kept of a peer's tokens (and its warning-list proposals) with what it sent.
+    A peer speaks only for its own alerts: tokens it offers in another instance's name (to make our
+    members see a warning that instance never gave) are dropped."""
+    tokens = [row for row in fetched["tokens"] if row[1] == peer.fingerprint]
     with db.atomic():
         PeerToken.delete().where(PeerToken.peer_id == peer.id).execute()
         for start in range(0, len(tokens), 500):
@@ -529,40 +548,32 @@ def ask_peers(pairs: list[tuple[str, str]]) -> tuple[bool, list[int]]:
 
 
 def _live_copies(matches: set[tuple[str, str]]) -> tuple[bool, list[int]]:
-    """(whether any match still stands, our visible alerts received as those (origin, uid)).
+    """(whether any match stands, our visible alerts received as those (origin, uid)).
 
-    A match no longer stands once its withdrawal reached us (a signed tombstone, pushed at once,
-    before the peer's tokens are fetched again), or once a moderator here withdrew our copy (the
-    team's judgement, as for a local alert). A match held for a moderator's review here, or not
-    received at all, stands without a copy to show: the member is still told to take care."""
-    standing, refs = False, []
+    A match stands only for a peer's alert that we received (signed, within its distribution) and
+    that is published here, at once (auto-publish) or after a moderator's review: a peer's tokens
+    cannot warn our members of anything our own moderation has not let through, and a match is
+    gone as soon as its withdrawal reached us (a signed tombstone, pushed at once) or a moderator
+    here withdrew our copy."""
+    refs = []
     for origin, uid in matches:
         row = (Received.select(Received.tombstone, Received.local_ref)
                .where((Received.origin_fingerprint == origin) & (Received.uid == uid)).first())
-        if row is not None and row.tombstone:
-            continue
-        if row is not None and row.local_ref and row.local_ref.isdigit():
+        if row is not None and not row.tombstone and row.local_ref and row.local_ref.isdigit():
             refs.append(int(row.local_ref))
-        else:
-            standing = True
     if not refs:
-        return standing, []
+        return False, []
     today = utcnow().date()
-    shown = []
-    for alert_id, status, expires_on in Alert.select(Alert.id, Alert.status, Alert.expires_on).where(
-            Alert.id.in_(refs)).tuples():
-        if status == WITHDRAWN or (expires_on is not None and expires_on < today):
-            continue
-        standing = True
-        if status in VISIBLE_STATUSES:
-            shown.append(alert_id)
-    return standing, shown
+    shown = [alert_id for (alert_id,) in Alert.select(Alert.id).where(
+        Alert.id.in_(refs) & Alert.status.in_(VISIBLE_STATUSES)
+        & (Alert.expires_on.is_null() | (Alert.expires_on >= today))).tuples()]
+    return bool(shown), shown
 
 
 def add_peers_answer(outcome, pairs: list[tuple[str, str]]) -> None:
     """Add the peers' answer to a check's outcome (plugins.alerts.check.Outcome), so the member sees
-    one answer: "caution" when any peer holds an alert with one of the readings, with our received
-    copies of those alerts listed beside local ones, newest first."""
+    one answer: "caution" when a peer holds an alert with one of the readings that is published
+    here as received, listed beside local ones, newest first."""
     from plugins.alerts.check import CAUTION, WARNING_KINDS
 
     matched, alert_ids = ask_peers(pairs)
