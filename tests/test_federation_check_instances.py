@@ -1,18 +1,19 @@
 """The cross-instance check between two real instances (issue #15), and what crosses between them.
 
-Instance A runs on SQLite, instance B on PostgreSQL (when the machine has it; else SQLite too),
-each a gunicorn process with its own instance folder, keys (its own blind-index key) and database,
-seeded from processes of its own (tests/fixtures/federation_seed.py and the `redumbrella` CLI).
-Each is reached by the other only through a recording proxy, so the test reads every byte they
-exchanged. A member of A checks numbers over A's HTTP API; B holds the alerts.
+North (A) runs on SQLite, South (B) on PostgreSQL (when the machine has it; else SQLite too), each
+a gunicorn process with its own instance folder, keys and database (tests/federation_instances.py),
+seeded from processes of its own (its seed script, tests/fixtures/federation_check_seed.py, its
+API and the `redumbrella` CLI). Each is reached by the other only through a recording proxy, so
+the test reads every byte they exchanged. A member of A checks numbers over A's HTTP API.
 
-Shown here: nothing is answered until both sides added each other; a number of one of B's shared
-alerts is found from A however it is written (national, international, a WhatsApp link), and the
-e-mail, plate and online name too, with A's received copy linked as a local alert would be; B's
-alerts kept local are not findable, nor one A holds for its moderators' review; each question counts against A's quota at B and is audited
-there; B's warning list reaches A as a proposal; a withdrawal at B stops the match after one pull;
-and the capture holds no identifier in any form (digits, E.164, national, e-mail, plate, handle,
-unkeyed hashes of any, their hash-to-group points, blind indexes under either instance's key).
+Shown here: nothing is answered until both sides added each other; a pull fetches B's tokens; a
+number of one of B's shared alerts is found from A however it is written (national,
+international, a WhatsApp link), and the e-mail, plate and online name too, with A's received
+copy linked as a local alert would be; B's alerts kept local are not findable, nor one A holds for
+its moderators' review; each question counts against A's quota at B and is audited there; B's
+warning list reaches A as a proposal; a withdrawal at B stops the match at once (pushed); and the
+capture holds no identifier in any form (digits, E.164, national, e-mail, plate, handle, unkeyed
+hashes of any, their hash-to-group points, blind indexes under either instance's key).
 """
 
 from __future__ import annotations
