@@ -459,6 +459,9 @@ def test_an_admin_adds_a_peer_after_comparing_its_fingerprint_and_removes_it(on,
     form = {"base_url": "https://far.example.org/", "public_key": key, "name": "Far Group"}
     bad = post_form(client, "/admin/peers/add", dict(form, public_key="not-a-key"), token_from="/admin/peers")
     assert bad.status_code == 422 and "not a public key" in bad.text
+    plain = post_form(client, "/admin/peers/add", dict(form, base_url="http://far.example.org"),
+                      token_from="/admin/peers")
+    assert plain.status_code == 422 and "starting with https://" in plain.text
     step = post_form(client, "/admin/peers/add", form, token_from="/admin/peers")
     assert step.status_code == 200 and _fingerprint(key) in step.text
     assert in_app(on, lambda: PeerRow.select().count()) == 0

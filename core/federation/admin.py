@@ -119,7 +119,8 @@ def add():
         return _render_index(form=form, status=422)
     url = service.check_base_url(form.base_url.data)
     key = identity.normalise_public_key(form.public_key.data)
-    if url is None:
+    if url is None or not (url.startswith("https://") or service._loopback(url)):
+        url = None
         form.base_url.errors = [*form.base_url.errors, _("Please give the peer's full address, starting with https://.")]
     if key is None:
         form.public_key.errors = [*form.public_key.errors, _("That is not a public key: it is 44 characters of "

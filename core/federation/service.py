@@ -37,6 +37,14 @@ def _clean_name(text: str) -> str:
     return name
 
 
+def _loopback(url: str) -> bool:
+    """Plain http is for a peer on this same machine only (and the tests)."""
+    from core.federation.peers import _is_loopback
+
+    parts = urlsplit(url)
+    return bool(parts.hostname) and _is_loopback(parts.hostname, parts.port or 80)
+
+
 # -- who a peer says it is --------------------------------------------------------------------------
 
 
@@ -74,7 +82,7 @@ def add_peer(base_url: str, public_key: str, name: str | None = None, auto_publi
     published: what its /.well-known/redumbrella says, if it could be read; a different key there
     is refused (the address is not the instance whose key you were given)."""
     url = check_base_url(base_url)
-    if url is None:
+    if url is None or not (url.startswith("https://") or _loopback(url)):
         raise FederationError(_("Please give the peer's full address, starting with https://."))
     key = identity.normalise_public_key(public_key)
     if key is None:
