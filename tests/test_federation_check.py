@@ -455,7 +455,7 @@ def test_a_peer_that_never_answers_keeps_a_member_waiting_only_briefly(on, moder
     from core.federation.models import Peer
     from plugins.alerts import federation_check
 
-    monkeypatch.setattr(federation_check, "ASK_TIMEOUT", 1)
+    monkeypatch.setattr(federation_check, "ASK_TIMEOUT", 2)
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)
@@ -471,8 +471,8 @@ def test_a_peer_that_never_answers_keeps_a_member_waiting_only_briefly(on, moder
         started = time.monotonic()
         assert check(member_client, "07700 900999").get_json()["result"] == "no_record"
         second = time.monotonic() - started
-        # The first check waited for the silent peer (1 s, the deadline), the second did not wait again.
-        assert 1 <= first < 10 and second < first - 0.5, (first, second)
+        # The first check waited for the silent peer (2 s, the deadline), the second did not wait again.
+        assert 2 <= first < 15 and second < 2, (first, second)
     finally:
         silent.close()
 
