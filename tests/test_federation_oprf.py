@@ -136,3 +136,24 @@ def test_a_damaged_key_file_is_refused(tmp_path, content):
     os.chmod(path, 0o600)
     with pytest.raises(RuntimeError, match="OPRF key"):
         oprf.oprf_key(App())
+
+
+def test_without_libsodium_only_the_check_stops(monkeypatch):
+    """pysodium is imported on first use: a machine without libsodium gets a clear error from the
+    check, and everything else (the module importing this one) still loads."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pysodium(name, *args, **kwargs):
+        if name == "pysodium":
+            raise ValueError("Unable to find libsodium")  # what pysodium raises without the library
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(oprf, "_pysodium", None)
+    monkeypatch.setattr(builtins, "__import__", no_pysodium)
+    assert not oprf.available()
+    with pytest.raises(oprf.OprfUnavailable, match="libsodium23"):
+        oprf.random_scalar()
+    monkeypatch.setattr(builtins, "__import__", real_import)
+    assert oprf.available()

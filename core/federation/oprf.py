@@ -38,7 +38,6 @@ import os
 import threading
 from pathlib import Path
 
-import pysodium
 from flask import current_app
 
 from core.crypto import KEY_DIR_NAME, _write_secret
@@ -64,6 +63,34 @@ class OprfError(ValueError):
     """Bytes that are not a valid point, or an input that cannot be hashed to one."""
 
 
+class OprfUnavailable(RuntimeError):
+    """The system's libsodium is missing: the cross-instance check cannot run (nothing else needs it)."""
+
+
+_pysodium = None
+
+
+def _sodium():
+    """pysodium, imported on first use: without the system's libsodium only the cross-instance check
+    stops working (with this error), not the module that offers it."""
+    global _pysodium
+    if _pysodium is None:
+        try:
+            import pysodium
+        except (ImportError, OSError, ValueError):  # pysodium raises ValueError when libsodium is missing
+            raise OprfUnavailable("libsodium is not installed (Debian: apt-get install libsodium23)") from None
+        _pysodium = pysodium
+    return _pysodium
+
+
+def available() -> bool:
+    try:
+        _sodium()
+    except OprfUnavailable:
+        return False
+    return True
+
+
 # -- the primitives of RFC 9497 --------------------------------------------------------------------
 
 
@@ -85,14 +112,14 @@ def expand_message_xmd(message: bytes, dst: bytes, length: int) -> bytes:
 
 def hash_to_group(data: bytes) -> bytes:
     """RFC 9497 HashToGroup for ristretto255: a point no one knows the discrete logarithm of."""
-    point = pysodium.crypto_core_ristretto255_from_hash(expand_message_xmd(data, _HASH_TO_GROUP_DST, 64))
+    point = _sodium().crypto_core_ristretto255_from_hash(expand_message_xmd(data, _HASH_TO_GROUP_DST, 64))
     if point == _IDENTITY:  # pragma: no cover - would need a SHA-512 preimage
         raise OprfError("the input hashes to the identity element")
     return point
 
 
 def hash_to_scalar(data: bytes, dst: bytes = _HASH_TO_SCALAR_DST) -> bytes:
-    return pysodium.crypto_core_ristretto255_scalar_reduce(expand_message_xmd(data, dst, 64))
+    return _sodium().crypto_core_ristretto255_scalar_reduce(expand_message_xmd(data, dst, 64))
 
 
 def derive_key(seed: bytes, info: bytes) -> bytes:
@@ -108,17 +135,17 @@ def derive_key(seed: bytes, info: bytes) -> bytes:
 def is_valid_point(data) -> bool:
     """32 bytes that are the canonical encoding of a group element other than the identity."""
     return (isinstance(data, bytes | bytearray) and len(data) == POINT_BYTES and bytes(data) != _IDENTITY
-            and pysodium.crypto_core_ristretto255_is_valid_point(bytes(data)))
+            and _sodium().crypto_core_ristretto255_is_valid_point(bytes(data)))
 
 
 def random_scalar() -> bytes:
-    return pysodium.crypto_core_ristretto255_scalar_random()
+    return _sodium().crypto_core_ristretto255_scalar_random()
 
 
 def random_point() -> bytes:
     """A uniformly random group element: a blinded point of nothing, used to pad a query so the
     peer cannot tell how many readings an identifier has (and so what kind it is)."""
-    return pysodium.crypto_core_ristretto255_random()
+    return _sodium().crypto_core_ristretto255_random()
 
 
 def blind(data: bytes, scalar: bytes | None = None) -> tuple[bytes, bytes]:
@@ -126,7 +153,7 @@ def blind(data: bytes, scalar: bytes | None = None) -> tuple[bytes, bytes]:
     r = scalar if scalar is not None else random_scalar()
     if len(r) != SCALAR_BYTES or r == _ZERO_SCALAR:
         raise OprfError("bad blinding scalar")
-    return r, pysodium.crypto_scalarmult_ristretto255(r, hash_to_group(data))
+    return r, _sodium().crypto_scalarmult_ristretto255(r, hash_to_group(data))
 
 
 def evaluate(key: bytes, blinded: bytes) -> bytes:
@@ -134,7 +161,7 @@ def evaluate(key: bytes, blinded: bytes) -> bytes:
     if not is_valid_point(blinded):
         raise OprfError("not a valid ristretto255 point")
     try:
-        return pysodium.crypto_scalarmult_ristretto255(key, bytes(blinded))
+        return _sodium().crypto_scalarmult_ristretto255(key, bytes(blinded))
     except ValueError:  # the result is the identity: only for a zero key
         raise OprfError("evaluation gave the identity") from None
 
@@ -143,14 +170,14 @@ def finalize(data: bytes, r: bytes, evaluated: bytes) -> bytes:
     """The asker's step: unblind (r⁻¹·Z = k·H(data)) and hash it with the input (RFC 9497 Finalize)."""
     if not is_valid_point(evaluated):
         raise OprfError("not a valid ristretto255 point")
-    inverse = pysodium.crypto_core_ristretto255_scalar_invert(r)
-    unblinded = pysodium.crypto_scalarmult_ristretto255(inverse, bytes(evaluated))
+    inverse = _sodium().crypto_core_ristretto255_scalar_invert(r)
+    unblinded = _sodium().crypto_scalarmult_ristretto255(inverse, bytes(evaluated))
     return _output(data, unblinded)
 
 
 def output_with_key(key: bytes, data: bytes) -> bytes:
     """What finalize gives, computed by the key holder directly (its published tokens)."""
-    return _output(data, pysodium.crypto_scalarmult_ristretto255(key, hash_to_group(data)))
+    return _output(data, _sodium().crypto_scalarmult_ristretto255(key, hash_to_group(data)))
 
 
 def _output(data: bytes, element: bytes) -> bytes:
@@ -210,7 +237,7 @@ def oprf_key(app=None) -> bytes:
         # A scalar must be reduced (below the group order) and non-zero: scalar_reduce of the key
         # padded to 64 bytes gives it back unchanged exactly when it is.
         if (len(key) != SCALAR_BYTES or key == _ZERO_SCALAR
-                or pysodium.crypto_core_ristretto255_scalar_reduce(key + bytes(32)) != key):
+                or _sodium().crypto_core_ristretto255_scalar_reduce(key + bytes(32)) != key):
             raise RuntimeError(f"{path} does not hold an OPRF key (64 hex characters of a ristretto255 scalar)")
         _keys[str(path)] = (mtime, key)
         return key
@@ -228,6 +255,7 @@ def rotate(app=None) -> None:
         _keys.pop(str(path), None)
 
 
-__all__ = ["CONTEXT", "OprfError", "blind", "derive_key", "evaluate", "expand_message_xmd", "finalize",
-           "hash_to_group", "identifier_input", "is_valid_point", "key_path", "oprf_key", "output_with_key",
-           "random_point", "random_scalar", "rotate", "token", "token_from_output", "tokens_equal"]
+__all__ = ["CONTEXT", "OprfError", "OprfUnavailable", "available", "blind", "derive_key", "evaluate",
+           "expand_message_xmd", "finalize", "hash_to_group", "identifier_input", "is_valid_point", "key_path",
+           "oprf_key", "output_with_key", "random_point", "random_scalar", "rotate", "token", "token_from_output",
+           "tokens_equal"]

@@ -296,6 +296,8 @@ def answer_check():
     from plugins.alerts import _
 
     peer = current_peer()
+    if not oprf.available():
+        return _error(503, _("This instance cannot answer checks at the moment."))
     data = request.get_json(silent=True)
     points = data.get("points") if isinstance(data, dict) else None
     if not isinstance(points, list) or not 1 <= len(points) <= BATCH or not all(isinstance(p, str) for p in points):
@@ -320,6 +322,10 @@ def answer_check():
 @bp.route("/check-tokens", methods=["GET"])
 @peer_endpoint
 def offer_tokens():
+    if not oprf.available():
+        from plugins.alerts import _
+
+        return _error(503, _("This instance cannot answer checks at the moment."))
     return jsonify({"tokens": tokens_for(current_peer()), "batch": BATCH, "suite": oprf.CONTEXT.decode("ascii")})
 
 
@@ -511,6 +517,9 @@ def ask_peers(pairs: list[tuple[str, str]]) -> tuple[bool, list[int]]:
     that published no tokens are not asked: there is nothing to find there. A member waits at most
     ASK_TIMEOUT for a fetch of stale tokens and as long again for the answers."""
     if not pairs:
+        return False, []
+    if not oprf.available():
+        log.warning("peers not asked: libsodium is missing", extra={"event": "alerts_peer_check_unavailable"})
         return False, []
     app = current_app._get_current_object()
     now = time.monotonic()
