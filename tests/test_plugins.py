@@ -390,3 +390,13 @@ def test_settings_show_choices_and_codes_in_words(app, make_app, make_user):
     html = client.get("/admin/plugins/reporting/settings").get_data(as_text=True)
     shown = html.split('id="setting-incident_types-shown">', 1)[1].split("</p>", 1)[0]
     assert "Physical assault" in shown and "physical_assault" not in shown
+
+
+def test_an_erased_account_reaches_a_plugin_even_when_it_is_switched_off(sample_app, make_user):
+    from core.accounts.erasure import erase_account
+
+    person = make_user("member", email="leaving@example.org")
+    with sample_app.test_request_context(), connection():
+        assert not get_registry(sample_app).is_enabled("sample")  # installed, switched off
+        assert erase_account(person.id, actor_id=None)
+    assert calls("account_erased") == [person.id]
