@@ -290,11 +290,6 @@ def _version() -> str:
 # -- restore ---------------------------------------------------------------------------------
 
 
-def read_manifest(archive_path: Path) -> dict:
-    with _open(archive_path) as archive:
-        return json.loads(_member(archive, MANIFEST))
-
-
 def _open(archive_path: Path) -> tarfile.TarFile:
     try:
         return tarfile.open(archive_path, mode="r:gz")

@@ -47,8 +47,3 @@ def set_organisation(user, organisation: Organisation | None) -> None:
     OrganisationMember.delete().where(OrganisationMember.user == user.id).execute()
     if organisation is not None:
         OrganisationMember.create(user=user.id, organisation=organisation)
-
-
-def member_ids(organisation: Organisation) -> list[int]:
-    return [row.user_id for row in OrganisationMember.select(OrganisationMember.user)
-            .where(OrganisationMember.organisation == organisation)]

@@ -73,12 +73,6 @@ def current_record(user: User) -> AccountSession | None:
     return record
 
 
-def end_current_session() -> None:
-    key = session.get(SESSION_KEY)
-    if isinstance(key, str) and key:
-        AccountSession.delete().where(AccountSession.key_hash == hash_token(key)).execute()
-
-
 def end_all_sessions(user: User) -> None:
     """Every session of the account ends now, in every browser: old cookies stop working."""
     User.update(session_version=User.session_version + 1).where(User.id == user.id).execute()

@@ -65,14 +65,6 @@ def revoke(user: User, token_id: int) -> bool:
     )
 
 
-def revoke_all(user: User) -> int:
-    return (
-        AccessToken.update(revoked_at=utcnow())
-        .where((AccessToken.user == user.id) & AccessToken.revoked_at.is_null())
-        .execute()
-    )
-
-
 def authenticate(header: str) -> User | None:
     """The active account holding this bearer token, or None.
 
