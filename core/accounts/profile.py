@@ -25,7 +25,6 @@ from core.accounts.invitations import CheckboxesField
 from core.accounts.models import User
 from core.crypto import EncryptedTextField
 from core.db import BaseModel, db, utcnow
-from core.identifiers import InvalidIdentifier, normalise_mobile
 from core.permissions import PUBLIC, SIGNED_IN, requires
 
 bp = Blueprint("profile", __name__, url_prefix="/account")
@@ -76,11 +75,9 @@ class ProfileForm(FlaskForm):
             raise ValidationError(_("Please choose one of the languages listed."))
 
     def validate_mobile(self, field):
-        if field.data:
-            try:
-                field.data = normalise_mobile(field.data, current_app.config["DEFAULT_COUNTRY"])
-            except InvalidIdentifier:
-                raise ValidationError(_("Please enter a mobile number we can text, like 07911 123456.")) from None
+        from core.accounts.membership.forms import check_mobile
+
+        check_mobile(field)
 
     def validate_contact_sms(self, field):
         if field.data and not self.mobile.data:

@@ -18,6 +18,17 @@ from core.identifiers import InvalidIdentifier
 from core.permissions import PUBLIC, SIGNED_IN, requires
 
 
+def _save_new_password(user: User, form, template: str):
+    """Save the form's new password when the password rules accept it; else the page again (422)."""
+    problem = password_problem(form.new_password.data)
+    if problem:
+        form.new_password.errors.append(problem)
+        return render_template(template, form=form), 422
+    user.password_hash = hash_password(form.new_password.data)
+    user.save(only=[User.password_hash])
+    return None
+
+
 @bp.route("/security")
 @requires(SIGNED_IN)
 def security():
@@ -39,12 +50,9 @@ def change_password():
     user = current_user._get_current_object()
     if not form.validate_on_submit() or not password_confirmed(user, form.current_password):
         return render_template("auth/password.html", form=form), 422
-    problem = password_problem(form.new_password.data)
-    if problem:
-        form.new_password.errors.append(problem)
-        return render_template("auth/password.html", form=form), 422
-    user.password_hash = hash_password(form.new_password.data)
-    user.save(only=[User.password_hash])
+    refused = _save_new_password(user, form, "auth/password.html")
+    if refused:
+        return refused
     record("auth.password_changed", target=user_ref(user), actor_id=user.id)
     end_everywhere_and_continue(user)
     flash(_("Your password is changed. You are signed out on every other device."), "info")
@@ -91,12 +99,9 @@ def reset_password(token: str):
         return render_template("auth/reset_password.html", form=form)
     if not form.validate_on_submit():
         return render_template("auth/reset_password.html", form=form), 422
-    problem = password_problem(form.new_password.data)
-    if problem:
-        form.new_password.errors.append(problem)
-        return render_template("auth/reset_password.html", form=form), 422
-    user.password_hash = hash_password(form.new_password.data)
-    user.save(only=[User.password_hash])
+    refused = _save_new_password(user, form, "auth/reset_password.html")
+    if refused:
+        return refused
     sessions.end_all_sessions(user)
     throttle.clear_account(throttle.account_key(user.email or ""))
     record("auth.password_reset", target=user_ref(user), actor_id=user.id)

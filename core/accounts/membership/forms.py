@@ -16,6 +16,16 @@ from core.identifiers import InvalidIdentifier, normalise_email, normalise_mobil
 TOO_LONG = _l("Please use at most %(max)d characters.")
 
 
+def check_mobile(field) -> None:
+    """A form field's check: empty, or a mobile number we can text, kept in E.164 (the application
+    form and the profile page)."""
+    if field.data:
+        try:
+            field.data = normalise_mobile(field.data, current_app.config["DEFAULT_COUNTRY"])
+        except InvalidIdentifier:
+            raise ValidationError(_("Please enter a mobile number we can text, like 07911 123456.")) from None
+
+
 class ApplicationForm(FlaskForm):
     working_name = StringField(
         _l("Your working name"),
@@ -38,11 +48,7 @@ class ApplicationForm(FlaskForm):
                 raise ValidationError(_("Please enter a valid email address, like name@example.org.")) from None
 
     def validate_mobile(self, field):
-        if field.data:
-            try:
-                field.data = normalise_mobile(field.data, current_app.config["DEFAULT_COUNTRY"])
-            except InvalidIdentifier:
-                raise ValidationError(_("Please enter a mobile number we can text, like 07911 123456.")) from None
+        check_mobile(field)
 
     def validate_work_types(self, field):
         allowed = set(core_settings()["work_types"])
