@@ -9,15 +9,18 @@ from flask import Flask
 from core import crypto, display, i18n, logs, permissions, queue, security, slots
 from core import db as database
 from core.config import instance_path_from_env, load_config
+from core.installation import check_top_level_names
 from core.plugins import PluginRegistry
 
 
 def create_app(overrides: dict | None = None, extra_plugins: tuple[ModuleType, ...] = ()) -> Flask:
     """Build the app. Raises core.config.ConfigError, with one clear line, on a bad setting (core's
-    own, or one a plugin checks in its check_config hook).
+    own, or one a plugin checks in its check_config hook), or an environment that lacks the driver
+    the settings ask for or shares Red Umbrella's package names (core.installation).
 
     extra_plugins lets tests and embedders add plugin modules beside the installed ones.
     """
+    check_top_level_names()  # no other distribution may install `core`, `plugins` or `locales`
     instance_path = (overrides or {}).get("INSTANCE_PATH") or instance_path_from_env()
     app = Flask("core", instance_path=str(instance_path), instance_relative_config=True)
     from core.api import install_converters

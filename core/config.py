@@ -167,6 +167,9 @@ def _check(app) -> None:
         )
     if config["REDIS_URL"] and urlparse(config["REDIS_URL"]).scheme not in {"redis", "rediss", "unix"}:
         raise ConfigError(f"{ENV_PREFIX}_REDIS_URL must start with redis:// or rediss://")
+    from core.installation import check_drivers
+
+    check_drivers(config)  # the PostgreSQL and Redis drivers are extras: name the one to install
 
     locales = config["LOCALES"]
     if isinstance(locales, str):

@@ -2,8 +2,11 @@
 """The README's two commands, in plain Python so they work on any machine with Python 3.11.
 
     python3 scripts/dev.py run    set up .venv, create the instance, serve on http://127.0.0.1:8000
-    python3 scripts/dev.py test   set up .venv with test tools, lint, then run the whole suite on
-                                  SQLite and again on PostgreSQL (and Redis, and a real browser)
+                                  (installing the PostgreSQL or Redis driver only when the
+                                  configuration asks for them: nothing extra for SQLite)
+    python3 scripts/dev.py test   set up .venv with test tools and both drivers, lint, then run the
+                                  whole suite on SQLite and again on PostgreSQL (and Redis, and a
+                                  real browser)
 
 Services that are not on the machine are reported as NOT RUN, never as passed.
 """
@@ -71,6 +74,29 @@ def ensure_venv(extras: str = "") -> None:
         sys.exit("pip install failed")
 
 
+def extras_for_run() -> str:
+    """The extras the instance's configuration needs: `[postgres]` for a PostgreSQL database,
+    `[redis]` for a Redis queue, read from REDUMBRELLA_* variables, then the instance's config.toml
+    (as Red Umbrella reads them). None for SQLite."""
+    import tomllib
+
+    instance = Path(os.environ.get("REDUMBRELLA_INSTANCE_PATH") or ROOT / "instance")
+    try:
+        configured = tomllib.loads((instance / "config.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        configured = {}  # none yet, or broken: `redumbrella init` will say what is wrong
+
+    def setting(name: str) -> str:
+        return str(os.environ.get(f"REDUMBRELLA_{name}") or configured.get(name) or "")
+
+    extras = []
+    if setting("DATABASE_URL").startswith("postgres"):
+        extras.append("postgres")
+    if setting("REDIS_URL"):
+        extras.append("redis")
+    return f"[{','.join(extras)}]" if extras else ""
+
+
 def reachable(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):
@@ -89,7 +115,7 @@ def base_url(host: str, port: str) -> str:
 
 
 def run() -> int:
-    ensure_venv()
+    ensure_venv(extras_for_run())
     redumbrella = BIN / "redumbrella"
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
@@ -147,7 +173,7 @@ def fonts_ready() -> bool:
 
 
 def test(pytest_args: list[str]) -> int:
-    ensure_venv("[test]")
+    ensure_venv("[test,postgres,redis]")
     say("lint: ruff")
     if sh(BIN / "ruff", "check", "."):
         return 1

@@ -255,13 +255,17 @@ def _name(requirement: str) -> str:
     return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
 
 
+DRIVERS = ("postgres", "redis")  # the extras holding the database and queue drivers (core/installation.py)
+
+
 def test_every_imported_distribution_is_declared_with_both_bounds():
-    declared = {_name(req): req for req in _declared()}
+    declared = {_name(req): req for extra in (None, *DRIVERS) for req in _declared(extra)}
     owners = packages_distributions()
     for module in sorted(_top_level_imports()):
         distributions = {name.lower().replace("_", "-") for name in owners.get(module, [])}
         assert distributions, f"{module} is imported but no installed distribution provides it"
-        assert distributions & set(declared), f"{module} ({', '.join(distributions)}) is not in install_requires"
+        assert distributions & set(declared), \
+            f"{module} ({', '.join(distributions)}) is not in install_requires or a driver's extra"
     for requirement in [*declared.values(), *_declared("test")]:
         assert ">=" in requirement and "<" in requirement, f"{requirement} needs a floor and a ceiling"
 
@@ -274,7 +278,7 @@ def test_constraints_pin_every_requirement_the_tests_run_with():
             pins[name.lower().replace("_", "-")] = version
     from importlib.metadata import version
 
-    for requirement in [*_declared(), *_declared("test")]:
+    for requirement in [*_declared(), *_declared("test"), *(req for extra in DRIVERS for req in _declared(extra))]:
         name = _name(requirement)
         assert name in pins, f"{name} is not pinned in constraints.txt"
         assert version(name) == pins[name], f"{name}: installed {version(name)}, constraints.txt pins {pins[name]}"
