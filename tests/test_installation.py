@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.once  # fresh processes on their own SQLite instance: the same on any database
+
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = {
     "REDUMBRELLA_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
