@@ -1,12 +1,11 @@
 """The alerts plugin's metadata and hook implementations."""
 
-from pathlib import Path
 
 from core.hookspecs import hookimpl
 from core.navigation import NavItem
 from core.permissions import Permission
 from core.plugins import PluginInfo
-from plugins.alerts import _l, domain, hookspecs
+from plugins.alerts import _l, hookspecs
 from plugins.alerts.erasure import account_erased  # noqa: F401  (the hook: what an erased account leaves)
 
 plugin_info = PluginInfo(
@@ -36,16 +35,6 @@ def register_blueprints(app):
     from plugins.alerts.views import bp, links
 
     return [bp, links, api_bp, peers_api_bp, peers_bp]
-
-
-@hookimpl
-def register_migrations(app):
-    return Path(__file__).parent / "migrations"
-
-
-@hookimpl
-def register_translations(app):
-    return domain
 
 
 @hookimpl

@@ -1,12 +1,11 @@
 """The casework plugin's metadata and hook implementations."""
 
-from pathlib import Path
 
 from core.hookspecs import hookimpl
 from core.navigation import NavItem
 from core.permissions import PUBLIC, Permission, Role
 from core.plugins import PluginInfo
-from plugins.casework import _l, domain
+from plugins.casework import _l
 from plugins.casework.erasure import account_erased  # noqa: F401  (the hook: what an erased account leaves)
 
 plugin_info = PluginInfo(
@@ -28,16 +27,6 @@ def register_blueprints(app):
     from plugins.casework.work_views import bp as work_bp
 
     return [bp, api_bp, plans_bp, plans_api_bp, work_bp, work_api_bp, client_bp, dashboard_bp]
-
-
-@hookimpl
-def register_migrations(app):
-    return Path(__file__).parent / "migrations"
-
-
-@hookimpl
-def register_translations(app):
-    return domain
 
 
 @hookimpl

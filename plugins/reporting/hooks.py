@@ -1,13 +1,12 @@
 """The reporting plugin's metadata and hook implementations."""
 
 import datetime
-from pathlib import Path
 
 from core.hookspecs import hookimpl
 from core.navigation import NavItem
 from core.permissions import PUBLIC, SIGNED_IN, Permission
 from core.plugins import PluginInfo
-from plugins.reporting import _l, domain, hookspecs
+from plugins.reporting import _l, hookspecs
 from plugins.reporting.erasure import account_erased  # noqa: F401  (the hook: what an erased account leaves)
 
 plugin_info = PluginInfo(
@@ -28,16 +27,6 @@ def register_blueprints(app):
     from plugins.reporting.views import bp
 
     return [bp, moderation_bp, api_bp, trends_bp, trends_api_bp, research_bp]
-
-
-@hookimpl
-def register_migrations(app):
-    return Path(__file__).parent / "migrations"
-
-
-@hookimpl
-def register_translations(app):
-    return domain
 
 
 @hookimpl

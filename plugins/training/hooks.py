@@ -1,12 +1,11 @@
 """The training plugin's metadata and hook implementations."""
 
-from pathlib import Path
 
 from core.hookspecs import hookimpl
 from core.navigation import NavItem
 from core.permissions import PUBLIC, Permission, Role
 from core.plugins import PluginInfo
-from plugins.training import _l, domain
+from plugins.training import _l
 from plugins.training.erasure import account_erased  # noqa: F401  (the hook: what an erased account leaves)
 
 plugin_info = PluginInfo(
@@ -33,16 +32,6 @@ def register_blueprints(app):
 
     return [bp, author_bp, author_api_bp, learn_bp, api_bp, certificate_bp, certificate_api_bp, quiz_bp, quiz_api_bp,
             session_bp, session_api_bp, feedback_bp]
-
-
-@hookimpl
-def register_migrations(app):
-    return Path(__file__).parent / "migrations"
-
-
-@hookimpl
-def register_translations(app):
-    return domain
 
 
 @hookimpl
