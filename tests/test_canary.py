@@ -810,7 +810,8 @@ NOT_PERSONAL = {
     "federation_admin.group": "peer ids",
     "federation_admin.delete_group": "a sharing group id",
     "federation_api.items": "a peer instance's list of item ids",
-    "federation_api.push": "alerts signed by a peer instance, as its members see them: no identifiers, reports or people",
+    "federation_api.push": "alerts signed by a peer instance, as its members see them: no identifiers, reports "
+                           "or people",
     "reporting_moderate.withdraw_consent": "a report reference and a purpose code",
     "reporting_api.moderate_withdraw": "a report reference and a purpose code",
     "casework_plans.close": "no input: closes a case a supervisor approved",

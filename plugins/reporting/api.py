@@ -16,7 +16,7 @@ from werkzeug.routing import BaseConverter
 
 from core.api import ApiValidationError, error_responses, load_json
 from core.permissions import PUBLIC, requires
-from plugins.reporting import _, form, options, service
+from plugins.reporting import _, options, service, wizard
 from plugins.reporting.models import PURPOSES, Report
 from plugins.reporting.schemas import (
     ChoiceSchema,
@@ -73,7 +73,7 @@ def create_report():
     if not config["allow_anonymous"] and not signed_in:
         return _error(401, _("This service takes reports from signed-in accounts only."))
     schema = ReportSchema(required=tuple(config["required_fields"]),
-                          may_report_for_others=form.may_report_for_others(current_user))
+                          may_report_for_others=wizard.may_report_for_others(current_user))
     data = load_json(schema)
     submitted = service.create_report(data, reporter=current_user._get_current_object() if signed_in else None,
                                       source="api")

@@ -63,8 +63,8 @@ def _forget_own_draft(user_id: int) -> None:
     if not has_request_context() or getattr(current_user, "id", None) != user_id:
         return
     from core.tokens import hash_token
-    from plugins.reporting.form import SESSION_KEY
     from plugins.reporting.models import Draft
+    from plugins.reporting.wizard import SESSION_KEY
 
     key = session.get(SESSION_KEY)
     if isinstance(key, str) and key:

@@ -22,7 +22,7 @@ from core.fields import (
     bounded_list,
     code_lines,
     setting_number,
-    too_long_message,  # noqa: F401 - plugins/reporting/form.py imports it from here
+    too_long_message,  # noqa: F401 - plugins/reporting/wizard.py imports it from here
 )
 from core.identifiers import InvalidIdentifier, normalise
 from plugins.reporting import _, _l

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user
 
 from core.permissions import PUBLIC, SIGNED_IN, requires, user_has
-from plugins.reporting import _, form, options, service
+from plugins.reporting import _, options, service, wizard
 from plugins.reporting.attachments import ACCEPT_ATTRIBUTE, AttachmentError, clean_image
 from plugins.reporting.models import PURPOSES, STATUSES, Attachment, Report
 from plugins.reporting.schemas import MAX_MESSAGE
@@ -90,7 +90,7 @@ def _context() -> dict:
     return {
         "config": config,
         "with_files": config["max_attachments"] > 0,
-        "for_others": form.may_report_for_others(current_user),
+        "for_others": wizard.may_report_for_others(current_user),
         "required": tuple(config["required_fields"]),
     }
 
@@ -98,7 +98,7 @@ def _context() -> dict:
 def _render_step(step: str, state: dict, draft, errors: dict | None = None, notice: str | None = None,
                  status: int = 200):
     ctx = _context()
-    all_steps = form.steps(ctx["with_files"])
+    all_steps = wizard.steps(ctx["with_files"])
     codes = [s.code for s in all_steps]
     if step not in codes:
         step = codes[0]
@@ -108,7 +108,7 @@ def _render_step(step: str, state: dict, draft, errors: dict | None = None, noti
                      .where(Attachment.draft == draft).order_by(Attachment.id))
     summary = None
     if step == "check":
-        summary = form.payload(state, ctx["for_others"])
+        summary = wizard.payload(state, ctx["for_others"])
     choices = {kind: options.configured(kind) for kind in options.KNOWN}
     first_choice = {"incident_types": choices["incident_types"][0].code} if choices.get("incident_types") else {}
     return (
@@ -124,13 +124,13 @@ def _render_step(step: str, state: dict, draft, errors: dict | None = None, noti
             files=files,
             summary=summary,
             choices=choices,
-            needed=form.needed(step, ctx["for_others"], ctx["required"]),
-            questions=form.question_labels(state["people"]) if errors else {},
-            anchors=form.error_anchors(errors or {}, first_choice),
+            needed=wizard.needed(step, ctx["for_others"], ctx["required"]),
+            questions=wizard.question_labels(state["people"]) if errors else {},
+            anchors=wizard.error_anchors(errors or {}, first_choice),
             times=options.times_of_day(),
             purposes=PURPOSES,
             accept=ACCEPT_ATTRIBUTE,
-            person_fields=form.person_field,
+            person_fields=wizard.person_field,
             label_for=options.label_for,
             **ctx,
         ),
@@ -139,7 +139,7 @@ def _render_step(step: str, state: dict, draft, errors: dict | None = None, noti
 
 
 def _neighbour(step: str, offset: int, with_files: bool) -> str:
-    codes = [s.code for s in form.steps(with_files)]
+    codes = [s.code for s in wizard.steps(with_files)]
     index = codes.index(step) if step in codes else 0
     return codes[max(0, min(len(codes) - 1, index + offset))]
 
@@ -150,9 +150,9 @@ def report():
     ctx = _context()
     if not ctx["config"]["allow_anonymous"] and not current_user.is_authenticated:
         return render_template("reporting/sign_in_needed.html"), 200
-    draft = form.load_draft()
+    draft = wizard.load_draft()
     if request.method == "GET":
-        state = form.state_of(draft) if draft else form.empty_state()
+        state = wizard.state_of(draft) if draft else wizard.empty_state()
         return _render_step(state["step"], state, draft)
 
     action = request.form.get("action", "next")
@@ -160,36 +160,36 @@ def report():
     if draft is None:
         if action == "send" or posted_step != "what":
             # The draft expired (or was sent from another tab): say so, never fail silently.
-            draft = form.new_draft()
-            return _render_step("what", form.empty_state(), draft, notice=_(
+            draft = wizard.new_draft()
+            return _render_step("what", wizard.empty_state(), draft, notice=_(
                 "Your earlier answers are no longer here: for your safety they are deleted after a few hours, "
                 "or once a report is sent. Please start again."), status=409)
-        draft = form.new_draft()
-    state = form.state_of(draft)
+        draft = wizard.new_draft()
+    state = wizard.state_of(draft)
 
     if action == "discard":
-        form.forget_draft(draft)
-        return _render_step("what", form.empty_state(), None, notice=_("Your answers are deleted."))
+        wizard.forget_draft(draft)
+        return _render_step("what", wizard.empty_state(), None, notice=_("Your answers are deleted."))
 
     # Keep what was typed on this step before anything is checked, so nothing is ever lost.
-    owned = form.step_fields(posted_step, state["people"], ctx["for_others"])
-    state["values"].update(form.take_values(request.form, owned))
+    owned = wizard.step_fields(posted_step, state["people"], ctx["for_others"])
+    state["values"].update(wizard.take_values(request.form, owned))
     for_others, required = ctx["for_others"], ctx["required"]
 
     if action == "add_person":
-        form.add_person(state)
+        wizard.add_person(state)
         state["step"] = "who"
-        form.save_state(draft, state)
+        wizard.save_state(draft, state)
         return _render_step("who", state, draft)
     if action.startswith("remove_person:"):
         index = _int(action.partition(":")[2])
         if index is not None and 0 <= index < state["people"]:
-            form.remove_person(state, index)
+            wizard.remove_person(state, index)
         state["step"] = "who"
-        form.save_state(draft, state)
+        wizard.save_state(draft, state)
         return _render_step("who", state, draft)
     if action == "upload":
-        form.save_state(draft, state)
+        wizard.save_state(draft, state)
         errors = _store_uploads(draft=draft, report=None)
         return _render_step("files", state, draft, errors={"files": errors} if errors else None,
                             status=422 if errors else 200)
@@ -197,45 +197,45 @@ def report():
         file_id = _int(action.partition(":")[2])
         if file_id is not None:
             Attachment.delete().where((Attachment.id == file_id) & (Attachment.draft == draft)).execute()
-        form.save_state(draft, state)
+        wizard.save_state(draft, state)
         return _render_step("files", state, draft)
     if posted_step == "files" and action in {"next", "back"} and _has_uploads():
         # Pictures chosen but "Add" not pressed: keep them rather than lose them.
         errors = _store_uploads(draft=draft, report=None)
         if errors:
-            form.save_state(draft, state)
+            wizard.save_state(draft, state)
             return _render_step("files", state, draft, errors={"files": errors}, status=422)
     if action.startswith("goto:"):
         target = action.partition(":")[2]
         state["step"] = target
-        form.save_state(draft, state)
+        wizard.save_state(draft, state)
         return _render_step(target, state, draft)
     if action == "back":
         state["step"] = _neighbour(posted_step, -1, ctx["with_files"])
-        form.save_state(draft, state)
+        wizard.save_state(draft, state)
         return _render_step(state["step"], state, draft)
 
-    data, errors = form.check(state, for_others, required)
+    data, errors = wizard.check(state, for_others, required)
     if action == "send":
         if errors:
-            step = form.first_step_with_errors(errors, state, for_others, ctx["with_files"])
+            step = wizard.first_step_with_errors(errors, state, for_others, ctx["with_files"])
             state["step"] = step
-            form.save_state(draft, state)
-            shown = errors if step == "check" else form.errors_for_step(errors, step, state, for_others)
+            wizard.save_state(draft, state)
+            shown = errors if step == "check" else wizard.errors_for_step(errors, step, state, for_others)
             return _render_step(step, state, draft, errors=shown, status=422)
         reporter = current_user._get_current_object() if current_user.is_authenticated else None
         submitted = service.create_report(data, reporter=reporter, source="web", draft=draft)
-        form.forget_draft(None)
+        wizard.forget_draft(None)
         return render_template("reporting/done.html", report=submitted.report, receipt=submitted.receipt)
 
     # "next": check only this step's answers; the others are checked when they are reached.
-    step_errors = form.errors_for_step(errors, posted_step, state, for_others)
+    step_errors = wizard.errors_for_step(errors, posted_step, state, for_others)
     if step_errors:
         state["step"] = posted_step
-        form.save_state(draft, state)
+        wizard.save_state(draft, state)
         return _render_step(posted_step, state, draft, errors=step_errors, status=422)
     state["step"] = _neighbour(posted_step, 1, ctx["with_files"])
-    form.save_state(draft, state)
+    wizard.save_state(draft, state)
     shown = {k: v for k, v in errors.items() if k == "_schema"} if state["step"] == "check" else None
     return _render_step(state["step"], state, draft, errors=shown)
 
