@@ -18,6 +18,7 @@ Fixtures for anyone's browser test:
 - ``axe_serious(page)``: serious and critical axe-core violations on the page (axe-core is bundled
   by the axe-playwright-python test dependency and injected by the test, never by our pages).
   Works on javascript=False pages too (checked on a JavaScript-enabled copy of their DOM).
+- ``axe_violations(page)``: the same, stricter: every violation whatever its impact.
 - ``screenshot(page, name)``: save a full-page PNG under test-artifacts/ (gitignored; or the folder
   named by REDUMBRELLA_TEST_ARTIFACTS).
 """
@@ -209,9 +210,9 @@ def browser_sign_in(app):
     return sign_in
 
 
-@pytest.fixture(scope="session")
-def axe_serious(_browser):
-    """Run axe-core on a page; return its serious and critical violations as readable lines.
+def _axe_check(browser, impacts: set[str] | None):
+    """A check that runs axe-core on a page and returns its violations of the given impacts (all of
+    them when impacts is None) as readable lines.
 
     axe needs JavaScript. For a page opened with javascript=False, the page as it stands (its DOM,
     styled by our real stylesheet from the live server) is copied into a JavaScript-enabled page at
@@ -225,7 +226,7 @@ def axe_serious(_browser):
     def violations(target) -> list[str]:
         found = []
         for violation in axe.run(target).response["violations"]:
-            if violation["impact"] in {"serious", "critical"}:
+            if impacts is None or violation["impact"] in impacts:
                 for node in violation["nodes"]:
                     found.append(f"{violation['id']} ({violation['impact']}) at {node['target']}: "
                                  f"{node.get('failureSummary', '')}")
@@ -236,7 +237,7 @@ def axe_serious(_browser):
             return violations(page)
         html, url = page.content(), page.url
         blocked: list[str] = []
-        context = _browser.new_context(viewport=page.viewport_size)
+        context = browser.new_context(viewport=page.viewport_size)
         try:
             context.route("**/*", _local_only(blocked))
             copy = context.new_page()
@@ -251,6 +252,18 @@ def axe_serious(_browser):
         return found
 
     return check
+
+
+@pytest.fixture(scope="session")
+def axe_serious(_browser):
+    """Run axe-core on a page; return its serious and critical violations as readable lines."""
+    return _axe_check(_browser, {"serious", "critical"})
+
+
+@pytest.fixture(scope="session")
+def axe_violations(_browser):
+    """Run axe-core on a page; return every violation, minor and moderate ones too."""
+    return _axe_check(_browser, None)
 
 
 @pytest.fixture(scope="session")
