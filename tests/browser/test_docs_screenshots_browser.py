@@ -169,3 +169,49 @@ def test_alerts_and_notice_screens_from_the_demo(app, demo, live_server, browser
     assert "This matches a safety notice we published" in answer.inner_text()
     assert "Checked as an online name and as a website." in answer.inner_text()
     shoot(member, "alerts-check-notice", "Check a number, e-mail, plate or online name")
+
+
+# -- Other languages: Arabic (right to left) and French, for docs/right-to-left.md -----------------
+
+
+@pytest.mark.parametrize("language", ["ar", "fr"])
+def test_screens_in_other_languages(app, make_app, serve_app, neutral_site, browser_page, shoot, language):
+    """The home page, the report form's first step, the member's alerts and a check's answer, in
+    Arabic and in French: docs/modules/img/i18n-<language>-*.png. Each page is in the language asked
+    for (its heading is not the English one) and, in Arabic, runs right to left."""
+    from browser.site_pages import LANGUAGES, fill_demo, sign_in
+
+    accounts = fill_demo(app)
+    base = serve_app(make_app({"QUICK_EXIT_URL": neutral_site, "LOCALES": LANGUAGES}))
+    english = {}
+    for path in ("/", "/reporting/report", "/alerts/", "/alerts/check"):
+        page = browser_page(javascript=False, viewport=PHONE)
+        if path.startswith("/alerts/"):
+            sign_in(page, base, app, accounts["member"])
+        page.goto(f"{base}{path}")
+        english[path] = page.locator("main h1").inner_text()
+
+    def take(page, name: str, path: str) -> None:
+        heading = page.locator("main h1").inner_text()
+        assert heading != english[path], f"{path} is not in {language}"
+        assert page.evaluate("document.documentElement.lang") == language
+        assert page.evaluate("document.documentElement.dir") == ("rtl" if language == "ar" else "ltr")
+        shoot(page, f"i18n-{language}-{name}", heading)
+
+    visitor = browser_page(javascript=False, viewport=PHONE, locale=language)
+    visitor.goto(f"{base}/")
+    take(visitor, "home", "/")
+    visitor.goto(f"{base}/reporting/report")
+    take(visitor, "report-step-1", "/reporting/report")
+
+    member = browser_page(javascript=False, viewport=PHONE, locale=language)
+    sign_in(member, base, app, accounts["member"])
+    member.goto(f"{base}/alerts/")
+    assert member.locator("article.alert-card").count() >= 2
+    take(member, "alerts", "/alerts/")
+    member.goto(f"{base}/alerts/check")
+    member.locator("#identifier").fill("07700 900123")
+    with member.expect_navigation():
+        member.locator("main form button.primary").click()
+    assert "check-caution" in member.locator("section.check-answer").get_attribute("class")
+    take(member, "check-answer", "/alerts/check")
