@@ -334,10 +334,14 @@ def _check_core_version(info: PluginInfo) -> None:
 
 def _own_packages(modules: dict[str, ModuleType]) -> dict[str, tuple[str, Path]]:
     """{plugin: (package name, its folder)} for each plugin whose hooks module sits in a package
-    of its own; conventions and the table check apply to those only."""
+    of its own (the package itself, or its `hooks` module); conventions and the table check apply
+    to those only. A single-file plugin (tests/fixtures/x_plugin.py) owns no package: the folder it
+    sits in holds other code."""
     candidates: dict[str, tuple[str, Path]] = {}
     for name, module in modules.items():
         file = getattr(module, "__file__", None)
+        if not hasattr(module, "__path__") and module.__name__.rpartition(".")[2] != "hooks":
+            continue
         package = module.__name__ if hasattr(module, "__path__") else module.__name__.rpartition(".")[0]
         if file and package:
             candidates[name] = (package, Path(file).resolve().parent)

@@ -267,13 +267,15 @@ def test_plugin_info_can_name_other_folders_or_none(app, make_app, packages, tmp
 
 def test_a_module_shared_by_two_plugins_gets_no_conventions(app):
     registry = get_registry(app)
-    shared = {"one": ModuleType("shared.one"), "two": ModuleType("shared.two")}
-    for module in shared.values():
+    shared = {"one": ModuleType("shared.hooks"), "two": ModuleType("shared.hooks")}
+    single_file = ModuleType("fixtures.one_plugin")  # a plugin that is one file among others'
+    for module in (*shared.values(), single_file):
         module.__file__ = "/nowhere/shared/x.py"
     from core.plugins import _own_packages
 
     assert _own_packages(shared) == {}
     assert set(_own_packages({"one": shared["one"]})) == {"one"}
+    assert _own_packages({"one": single_file}) == {}
     assert registry.folder("core", "templates") is None
 
 
