@@ -175,7 +175,7 @@ def test_every_request_a_page_makes_goes_to_our_own_origin(app, live_server, bro
 def test_language_switcher_works_without_javascript_and_sets_html_lang(live_server, browser_page):
     page = browser_page(javascript=False)
     page.goto(f"{live_server}/account/login")
-    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("html").get_attribute("lang") == "en-GB"
 
     page.get_by_label("Language").select_option("es")
     with page.expect_navigation():

@@ -135,7 +135,7 @@ def test_a_form_on_another_site_cannot_post_to_us(https_site, attacker_site, bro
     page = browser.new_page()
     page.set_default_timeout(10_000)
     page.goto(f"{https_site}/")  # the visitor has a session with us
-    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("html").get_attribute("lang") == "en-GB"
 
     responses = []
     page.on("response", lambda response: responses.append(response) if response.request.method == "POST" else None)
@@ -145,4 +145,4 @@ def test_a_form_on_another_site_cannot_post_to_us(https_site, attacker_site, bro
     assert responses[0].request.all_headers().get("sec-fetch-site") == "cross-site"
 
     page.goto(f"{https_site}/")
-    assert page.locator("html").get_attribute("lang") == "en"  # nothing changed
+    assert page.locator("html").get_attribute("lang") == "en-GB"  # nothing changed
