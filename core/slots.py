@@ -42,7 +42,7 @@ def render_block(domain, template: str, **context) -> Markup:
     previous = get_domain()
     domain.as_default()
     try:
-        return Markup(render_template(template, **context))  # noqa: S704  # a Jinja template: autoescaped
+        return Markup(render_template(template, **context))  # noqa: S704  # nosec B704  # an autoescaped template
     finally:
         previous.as_default()
 
