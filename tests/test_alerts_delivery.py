@@ -21,6 +21,7 @@ from test_alerts_helpers import (
     sms_test_plugin,
 )
 
+from core import claims
 from core.db import connection
 
 
@@ -311,7 +312,7 @@ def test_claims_of_a_dead_worker_go_back_to_pending_and_live_ones_stay(mailing, 
     assert queued_rows
     gone = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
     gone.wait()
-    dead = f"{delivery._HOST}:{gone.pid}:{delivery._process_start(gone.pid)}:{gone.pid}"
+    dead = f"{claims.HOST}:{gone.pid}:{claims.process_start(gone.pid)}:{gone.pid}"
     with mailing.app_context(), connection():
         alert = draft(mailing, moderator)
         for user_id in queued_rows[:2]:

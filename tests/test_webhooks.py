@@ -32,6 +32,7 @@ from test_alerts_helpers import free_port, make_report
 from test_reporting_common import in_db
 from test_training_certificates import issued, make_course
 
+from core import claims
 from core.db import connection, db, utcnow
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "webhooks.md"
@@ -334,12 +335,12 @@ def test_a_killed_worker_repeats_at_most_the_message_it_was_sending(app, admin_c
     with in_db(app), db.atomic():
         webhooks.emit("report.received", {"report": {"received_at": "2026-01-01T10:00:00Z"}})
         webhooks.emit("report.received", {"report": {"received_at": "2026-01-01T11:00:00Z"}})
-    dead_claim = f"{sending._HOST}:{gone.pid}:0:1"
+    dead_claim = f"{claims.HOST}:{gone.pid}:0:1"
     with in_db(app):
         first, second = [row.id for row in WebhookDelivery.select().order_by(WebhookDelivery.id)]
         WebhookDelivery.update(status=SENDING, claimed_by=dead_claim, claimed_at=utcnow()).where(
             WebhookDelivery.id == first).execute()
-        live_claim = f"{sending._HOST}:{os.getpid()}:{sending._process_start(os.getpid())}:{busy.native_id}"
+        live_claim = f"{claims.HOST}:{os.getpid()}:{claims.process_start(os.getpid())}:{busy.native_id}"
         WebhookDelivery.update(status=SENDING, claimed_by=live_claim, claimed_at=utcnow()).where(
             WebhookDelivery.id == second).execute()
         assert sending.drain() == 0  # nothing pending: both are claimed

@@ -71,7 +71,7 @@ def claim(who: str, limit: int = CLAIM_BATCH) -> list[int]:
 
 def drain() -> int:
     """Push every due message, peer by peer; returns how many were delivered."""
-    from core.webhooks.sending import claimer
+    from core.claims import claimer
 
     who = claimer()
     delivered = 0
@@ -144,7 +144,7 @@ def _failed(batch: list[PushMessage], http_status: int | None, error: str) -> No
 
 
 def release_dead_claims() -> int:
-    from core.webhooks.sending import claimer_alive
+    from core.claims import claimer_alive
 
     released = 0
     claims = [row[0] for row in PushMessage.select(PushMessage.claimed_by)

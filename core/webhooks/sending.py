@@ -22,13 +22,12 @@ from __future__ import annotations
 import datetime
 import http.client
 import logging
-import os
 import socket
 import ssl
-import threading
 import time
 from urllib.parse import urlsplit
 
+from core.claims import claimer, claimer_alive
 from core.db import db, is_sqlite, run_sql, utcnow
 from core.webhooks.models import DELIVERED, FAILED, PENDING, SENDING, WebhookDelivery, WebhookEndpoint
 from core.webhooks.service import address_allowed, allow_private, resolve, signature_header
@@ -116,41 +115,7 @@ def _status_line(status: int, reason: str) -> str:
 # -- claiming -------------------------------------------------------------------------------------
 
 
-def _process_start(pid: int) -> str:
-    """The kernel's start time of a process (so a reused pid is not taken for the old process)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return "0"
-
-
-_HOST = socket.gethostname()[:40]
-
-
-def claimer() -> str:
-    pid = os.getpid()
-    return f"{_HOST}:{pid}:{_process_start(pid)}:{threading.get_native_id()}"
-
-
-def claimer_alive(claim: str) -> bool | None:
-    """True or False when this host can tell; None for another host's worker (the lease decides)."""
-    try:
-        host, pid_text, start, thread_id = claim.rsplit(":", 3)
-        pid = int(pid_text)
-    except ValueError:
-        return False
-    if host != _HOST:
-        return None
-    if pid == os.getpid():
-        return int(thread_id) in {thread.native_id for thread in threading.enumerate()}
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return start == "0" or _process_start(pid) == start
+# claimer() and claimer_alive() come from core.claims, shared with the other outboxes.
 
 
 def claim(who: str, limit: int = CLAIM_BATCH) -> list[int]:

@@ -20,8 +20,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
-import os
-import socket
 import threading
 import zoneinfo
 from collections import Counter
@@ -30,6 +28,7 @@ from flask import current_app
 from peewee import JOIN, fn
 
 from core.accounts.models import User, UserRole
+from core.claims import claimer, claimer_alive
 from core.db import db, is_sqlite, run_sql, utcnow
 from core.display import directed_text
 from core.i18n import force_language
@@ -251,41 +250,7 @@ def cancel_for_alert(alert: Alert) -> int:
 # -- claiming ----------------------------------------------------------------------------------
 
 
-def _process_start(pid: int) -> str:
-    """The kernel's start time of a process (so a reused pid is not taken for the old process)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return "0"
-
-
-_HOST = socket.gethostname()[:40]
-
-
-def claimer() -> str:
-    pid = os.getpid()
-    return f"{_HOST}:{pid}:{_process_start(pid)}:{threading.get_native_id()}"
-
-
-def _claimer_alive(claim: str) -> bool | None:
-    """True or False when this host can tell; None for another host's worker (the lease decides)."""
-    try:
-        host, pid_text, start, thread_id = claim.rsplit(":", 3)
-        pid = int(pid_text)
-    except ValueError:
-        return False
-    if host != _HOST:
-        return None
-    if pid == os.getpid():
-        return int(thread_id) in {thread.native_id for thread in threading.enumerate()}
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return start == "0" or _process_start(pid) == start
+# claimer() and claimer_alive() come from core.claims, shared with the other outboxes.
 
 
 # SQLite allows one writer at a time. Threads of one worker take turns here, in Python, rather than
@@ -326,7 +291,7 @@ def release_dead_claims() -> int:
     claims = [row[0] for row in Delivery.select(Delivery.claimed_by).where(Delivery.status == SENDING)
               .distinct().tuples()]
     for claim_id in claims:
-        if claim_id is None or _claimer_alive(claim_id) is False:
+        if claim_id is None or claimer_alive(claim_id) is False:
             released += (
                 Delivery.update(status=PENDING, claimed_by=None)
                 .where((Delivery.status == SENDING) & (Delivery.claimed_by == claim_id))
