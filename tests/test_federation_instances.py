@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import threading
 import time
 
@@ -23,7 +22,8 @@ import pytest
 from federation_instances import Instance, Proxy, SignedClient, postgres_database, sign_item
 from smtp_server import SmtpServer
 
-pytestmark = pytest.mark.slow
+# Its instances have databases of their own (one on PostgreSQL): the SQLite pass runs it.
+pytestmark = [pytest.mark.slow, pytest.mark.once]
 
 
 # What North's alerts warn about: none of it may ever leave North, in any form.
@@ -36,8 +36,6 @@ IDENTIFIERS = (PHONE, EMAIL, HANDLE, PLATE)
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    if os.environ.get("REDUMBRELLA_TEST_DATABASE_URL", "").startswith("postgres"):
-        pytest.skip("runs once, in the SQLite pass: its instances have databases of their own, one on PostgreSQL")
     postgres = postgres_database("fedcore_middle")
     if postgres is None:
         pytest.skip("NOT RUN: needs PostgreSQL for one of the instances (REDUMBRELLA_TEST_POSTGRES_URL)")
