@@ -4,6 +4,11 @@ import datetime
 from peewee import DateTimeField, ForeignKeyField, Model
 
 
+def utcnow():
+    """Naive UTC, as every timestamp column stores it (datetime.datetime.utcnow is deprecated)."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
 def up(migrator, db):
     class User(Model):
         class Meta:
@@ -11,7 +16,7 @@ def up(migrator, db):
 
     class Reader(Model):
         user = ForeignKeyField(User, unique=True, on_delete="CASCADE")
-        seen_at = DateTimeField(default=datetime.datetime.utcnow)
+        seen_at = DateTimeField(default=utcnow)
 
         class Meta:
             table_name = "alerts_reader"

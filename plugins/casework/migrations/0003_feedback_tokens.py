@@ -5,8 +5,13 @@ import datetime
 from peewee import CharField, DateTimeField, Model
 
 
+def utcnow():
+    """Naive UTC, as every timestamp column stores it (datetime.datetime.utcnow is deprecated)."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
 def up(migrator, db):
-    now = datetime.datetime.utcnow
+    now = utcnow
 
     class FeedbackToken(Model):
         token_hash = CharField(max_length=64, unique=True)

@@ -6,6 +6,11 @@ import datetime
 from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, Model
 
 
+def utcnow():
+    """Naive UTC, as every timestamp column stores it (datetime.datetime.utcnow is deprecated)."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
 def up(migrator, db):
     class User(Model):
         class Meta:
@@ -13,7 +18,7 @@ def up(migrator, db):
 
     class ResearchExport(Model):
         requested_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
-        requested_at = DateTimeField(default=datetime.datetime.utcnow)
+        requested_at = DateTimeField(default=utcnow)
         first_month = CharField(max_length=7)
         last_month = CharField(max_length=7)
         attributes = CharField(max_length=200)

@@ -6,8 +6,13 @@ import datetime
 from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, Model, TextField
 
 
+def utcnow():
+    """Naive UTC, as every timestamp column stores it (datetime.datetime.utcnow is deprecated)."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
 def up(migrator, db):
-    now = datetime.datetime.utcnow
+    now = utcnow
 
     class User(Model):
         class Meta:

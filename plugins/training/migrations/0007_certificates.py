@@ -13,8 +13,13 @@ import datetime
 from peewee import CharField, DateTimeField, IntegerField, Model
 
 
+def utcnow():
+    """Naive UTC, as every timestamp column stores it (datetime.datetime.utcnow is deprecated)."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
 def up(migrator, db):
-    now = datetime.datetime.utcnow
+    now = utcnow
 
     migrator.migrate(
         migrator.add_column("training_certificate", "enrolment_id", IntegerField(null=True)),
