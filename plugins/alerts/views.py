@@ -39,7 +39,7 @@ from plugins.alerts.models import (
     FeedToken,
 )
 
-bp = Blueprint("alerts", __name__, url_prefix="/alerts", template_folder="templates", static_folder="static")
+bp = Blueprint("alerts", __name__, url_prefix="/alerts", static_folder="static")
 links = Blueprint("alerts_links", __name__, url_prefix="/n")
 
 PER_PAGE = 20

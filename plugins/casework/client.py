@@ -29,7 +29,7 @@ from plugins.casework import referrals_out as referral_service
 from plugins.casework.models import Case, CaseMessage, ClientConsent, Referral, ReferralOut
 from plugins.casework.timeline import add_event
 
-bp = Blueprint("casework_client", __name__, url_prefix="/casework/my-support", template_folder="templates")
+bp = Blueprint("casework_client", __name__, url_prefix="/casework/my-support")
 
 MAX_MESSAGE = 10_000
 

@@ -52,7 +52,7 @@ from plugins.casework.models import (
     Task,
 )
 
-bp = Blueprint("casework_dashboard", __name__, url_prefix="/casework", template_folder="templates")
+bp = Blueprint("casework_dashboard", __name__, url_prefix="/casework")
 
 THRESHOLD = 5  # counts under this are never shown
 REVIEW_SOON_DAYS = 7  # a risk review due within this many days is listed as "due"

@@ -33,7 +33,7 @@ from plugins.casework import _, _l, plans
 from plugins.casework.access import CASES, SUPERVISE, case_for, is_supervisor
 from plugins.casework.models import GOAL_STATUSES, JUSTICE_PATHS, OUTCOME_POINTS, RISK_LEVELS, Approval, Case
 
-bp = Blueprint("casework_plans", __name__, url_prefix="/casework", template_folder="templates")
+bp = Blueprint("casework_plans", __name__, url_prefix="/casework")
 
 MAX_TEXT = 10_000
 MAX_SHORT = 200

@@ -41,7 +41,7 @@ from plugins.casework.schemas import DECLINE_REASONS, ContactInSchema
 from plugins.casework.sections import section, sections_for
 from plugins.casework.timeline import events
 
-bp = Blueprint("casework", __name__, url_prefix="/casework", template_folder="templates")
+bp = Blueprint("casework", __name__, url_prefix="/casework")
 REFER = "casework.refer"
 
 

@@ -22,7 +22,7 @@ from plugins.casework import appointments as appointment_service
 from plugins.casework import referrals_out as referral_service
 from plugins.casework.access import CASES, case_for
 
-bp = Blueprint("casework_work", __name__, url_prefix="/casework/cases/<reference>", template_folder="templates")
+bp = Blueprint("casework_work", __name__, url_prefix="/casework/cases/<reference>")
 
 
 @bp.app_template_filter("support_datetime")

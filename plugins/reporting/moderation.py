@@ -21,7 +21,7 @@ REPORTER_ACCOUNT = "reporting.reporter_account"
 # up by endpoint, never imported: the link is there only while that page exists, its module is on
 # and this person may open it (see page_link).
 WRITE_ALERT_ENDPOINT = "alerts.new_alert"
-bp = Blueprint("reporting_moderate", __name__, url_prefix="/reporting/moderate", template_folder="templates")
+bp = Blueprint("reporting_moderate", __name__, url_prefix="/reporting/moderate")
 
 
 def urgency_labels() -> dict[int, str]:

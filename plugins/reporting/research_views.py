@@ -19,7 +19,7 @@ from core.permissions import requires, user_has
 from plugins.reporting import _, research, service
 from plugins.reporting.models import ResearchExport
 
-bp = Blueprint("reporting_research", __name__, url_prefix="/reporting/research", template_folder="templates")
+bp = Blueprint("reporting_research", __name__, url_prefix="/reporting/research")
 
 
 def _user():

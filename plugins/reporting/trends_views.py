@@ -22,7 +22,7 @@ from core.audit import record
 from core.permissions import PUBLIC, requires
 from plugins.reporting import charts, options, trends
 
-bp = Blueprint("reporting_trends", __name__, url_prefix="/reporting/trends", template_folder="templates")
+bp = Blueprint("reporting_trends", __name__, url_prefix="/reporting/trends")
 api_bp = Blueprint("reporting_trends_api", __name__, url_prefix="/api/v1")
 
 

@@ -16,7 +16,7 @@ from plugins.reporting.attachments import ACCEPT_ATTRIBUTE, AttachmentError, cle
 from plugins.reporting.models import PURPOSES, STATUSES, Attachment, Report
 from plugins.reporting.schemas import MAX_MESSAGE
 
-bp = Blueprint("reporting", __name__, url_prefix="/reporting", template_folder="templates", static_folder="static")
+bp = Blueprint("reporting", __name__, url_prefix="/reporting", static_folder="static")
 
 
 def status_labels() -> dict[str, str]:

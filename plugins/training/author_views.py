@@ -21,7 +21,7 @@ from plugins.training.models import Course, CourseTrainer, Lesson, LessonFile, M
 
 MANAGE = "training.manage"
 
-bp = Blueprint("training_author", __name__, url_prefix="/training/author", template_folder="templates")
+bp = Blueprint("training_author", __name__, url_prefix="/training/author")
 
 
 def completion_choices():

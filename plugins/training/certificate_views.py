@@ -29,7 +29,7 @@ from core.permissions import PUBLIC, requires, user_has
 from plugins.training import _, certificates
 from plugins.training.models import Certificate
 
-bp = Blueprint("training_certificates", __name__, url_prefix="/training", template_folder="templates")
+bp = Blueprint("training_certificates", __name__, url_prefix="/training")
 
 LEARN, MANAGE = "training.learn", "training.manage"
 PAGE_SIZE = 50

@@ -23,7 +23,7 @@ from core.permissions import requires, user_has
 from plugins.training import _, questionnaires, reports
 from plugins.training.models import Course, Enrolment
 
-bp = Blueprint("training_feedback", __name__, url_prefix="/training", template_folder="templates")
+bp = Blueprint("training_feedback", __name__, url_prefix="/training")
 
 LEARN, MANAGE, REPORTS = "training.learn", "training.manage", "training.reports"
 KIND_PATH = "<any(before, after):kind>"

@@ -20,7 +20,7 @@ from plugins.training.models import LessonDone, LessonFile
 
 LEARN = "training.learn"
 
-bp = Blueprint("training_learn", __name__, url_prefix="/training/learn", template_folder="templates")
+bp = Blueprint("training_learn", __name__, url_prefix="/training/learn")
 
 
 class EmptyForm(FlaskForm):

@@ -24,7 +24,7 @@ from plugins.training import quizzes as service
 from plugins.training.models import QUESTION_KINDS
 from plugins.training.quiz_api import LEARN, MANAGE, QuestionIn, QuizIn
 
-bp = Blueprint("training_quiz", __name__, url_prefix="/training", template_folder="templates")
+bp = Blueprint("training_quiz", __name__, url_prefix="/training")
 
 READABLE = ("active", "completed")  # a completed course's quiz page and results stay readable
 BLANK_CHOICES = 2  # empty option rows offered under the filled ones

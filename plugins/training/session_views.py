@@ -25,7 +25,7 @@ MANAGE = "training.manage"
 LEARN = "training.learn"
 ORGANISATION = "training.organisation"
 
-bp = Blueprint("training_sessions", __name__, url_prefix="/training", template_folder="templates")
+bp = Blueprint("training_sessions", __name__, url_prefix="/training")
 
 
 def _me():

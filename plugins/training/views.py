@@ -20,7 +20,7 @@ from core.permissions import PUBLIC, requires, user_has
 from plugins.training import _, enrolment, organisations
 from plugins.training.models import Course, CourseOrganisation, Enrolment
 
-bp = Blueprint("training", __name__, url_prefix="/training", template_folder="templates")
+bp = Blueprint("training", __name__, url_prefix="/training")
 
 LEARN, MANAGE, ORGANISATION = "training.learn", "training.manage", organisations.MANAGE
 
