@@ -69,10 +69,10 @@ class AlertsSettings(Schema):
         "help": _l("A member's check also asks the instances we exchange alerts with, without the number ever "
                    "leaving this instance. The answer looks the same as a local one."),
     })
-    peer_check_limit = _number(200, _l("Checks a peer instance may ask per day"),
+    peer_check_limit = _number(30, _l("Checks a peer instance may ask per day"),
                                _l("Each question from a peer instance counts, however many members it has. 0: "
                                   "answer none."), 0, 1_000_000_000)
-    peer_check_warning = _number(50, _l("Warn staff after this many checks from one peer in a day"),
+    peer_check_warning = _number(20, _l("Warn staff after this many checks from one peer in a day"),
                                  _l("A peer's questions are blinded, so they cannot be watched for similar numbers "
                                     "as a member's are: a peer that asks a lot is shown to staff instead."),
                                  1, 1_000_000_000)
