@@ -204,8 +204,8 @@ def test(pytest_args: list[str]) -> int:
     if have_postgres:
         say("test suite on PostgreSQL")
         pg_env = {**env, "REDUMBRELLA_TEST_DATABASE_URL": POSTGRES_URL}
-        # Tests marked `once` never touch the suite's database (they make their own SQLite
-        # instance): the SQLite pass has run them.
+        # Tests marked `once` test what does not depend on the suite's database (they make their
+        # own SQLite instance, or check pages' markup, layout and contrast): the SQLite pass ran them.
         pg_marker = ["-m", " and ".join([*deselect, "not once"])]
         results["PostgreSQL"] = sh(PYTHON, "-m", "pytest", *pg_marker, *pytest_args, env=pg_env)
 

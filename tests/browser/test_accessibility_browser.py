@@ -8,7 +8,8 @@ import pytest
 
 from browser.site_pages import LANGUAGES, NOT_CRAWLED, ROLES, crawl, fill_demo, pages_of, seeds, sign_in
 
-pytestmark = pytest.mark.browser
+# Markup, layout and contrast do not depend on the database: run in the SQLite pass only.
+pytestmark = [pytest.mark.browser, pytest.mark.once]
 
 @pytest.mark.parametrize("width", [360, 1280], ids=["phone", "desktop"])
 @pytest.mark.parametrize("language", ["en", "ar"])

@@ -22,7 +22,8 @@ from helpers import TEST_PASSWORD
 
 from core.db import connection
 
-pytestmark = pytest.mark.browser
+# Markup, layout and contrast do not depend on the database: run in the SQLite pass only.
+pytestmark = [pytest.mark.browser, pytest.mark.once]
 
 PHONE = (360, 740)
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "modules" / "img"

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from helpers import enable
 
-pytestmark = pytest.mark.browser
+# Markup, layout and contrast do not depend on the database: run in the SQLite pass only.
+pytestmark = [pytest.mark.browser, pytest.mark.once]
 
 PUBLIC_PLUGINS = ("reporting", "training")
 

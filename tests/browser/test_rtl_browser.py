@@ -17,7 +17,8 @@ import pytest
 from browser.site_pages import LANGUAGES, fill_demo, sign_in
 from core.db import connection
 
-pytestmark = pytest.mark.browser
+# Markup, layout and contrast do not depend on the database: run in the SQLite pass only.
+pytestmark = [pytest.mark.browser, pytest.mark.once]
 
 PHONE = (360, 740)
 
