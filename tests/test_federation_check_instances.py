@@ -23,11 +23,9 @@ import concurrent.futures
 import hashlib
 import hmac
 import json
-import os
-from urllib.parse import urlparse, urlunparse
 
 import pytest
-from federation_instances import Instance, Proxy
+from federation_instances import Instance, Proxy, postgres_database
 from fixtures.processes import PYTHON, ROOT, run
 
 from core.federation import oprf
@@ -35,30 +33,6 @@ from core.federation import oprf
 pytestmark = pytest.mark.slow
 
 SEED = str(ROOT / "tests" / "fixtures" / "federation_check_seed.py")
-POSTGRES_URL = (os.environ.get("REDUMBRELLA_TEST_DATABASE_URL", "")
-                or os.environ.get("REDUMBRELLA_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/redumbrella_test"))
-
-
-def postgres_database(suffix: str) -> str | None:
-    """A PostgreSQL database of its own for instance B (emptied by Instance.setup), or None when
-    the machine has no PostgreSQL."""
-    import psycopg2
-
-    parsed = urlparse(POSTGRES_URL)
-    name = f"{parsed.path.lstrip('/') or 'redumbrella_test'}_{suffix}"
-    try:
-        connection = psycopg2.connect(urlunparse(parsed._replace(path="/postgres")), connect_timeout=3)
-    except psycopg2.OperationalError:
-        return None
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            if cursor.fetchone() is None:
-                cursor.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        connection.close()
-    return urlunparse(parsed._replace(path=f"/{name}"))
 
 
 def seed(instance: Instance, *commands: dict) -> list:
