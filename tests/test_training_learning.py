@@ -273,3 +273,22 @@ def test_a_cancelled_date_does_not_keep_a_session_from_counting(app, learner):
     with app.app_context(), connection():
         SessionDate.update(cancelled_at=utcnow()).where(SessionDate.id == date_ids[1]).execute()
     assert check(app, enrolment_id) is True  # nobody can attend a cancelled date
+
+
+def test_a_course_reads_in_its_own_direction_whatever_the_page_language(app, learner):
+    """An Arabic course on an English page reads right to left; an English one, left to right."""
+    from plugins.training.models import Course
+
+    arabic_id, (lesson,) = build(app, counts=(True,), title="دورة")
+    with app.app_context(), connection():
+        Course.update(language="ar").where(Course.id == arabic_id).execute()
+    english_id, (english_lesson,) = build(app, counts=(True,))
+    enrol(app, arabic_id, learner)
+    enrol(app, english_id, learner)
+    client = app.test_client()
+    sign_in(client, learner)
+    assert '<article lang="ar" dir="rtl">' in client.get(f"/training/learn/lessons/{lesson}").get_data(as_text=True)
+    contents = client.get(f"/training/learn/courses/{arabic_id}").get_data(as_text=True)
+    assert '<h1 lang="ar" dir="rtl">' in contents
+    english = client.get(f"/training/learn/lessons/{english_lesson}").get_data(as_text=True)
+    assert '<article lang="en" dir="ltr">' in english
