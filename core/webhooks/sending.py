@@ -1,12 +1,13 @@
 """Sending webhooks from the outbox: claim, POST, mark, retry with back-off.
 
-The same design as the alerts plugin's delivery outbox, so the same guarantee: a drain claims a
-few due rows (status "sending", claimed_by = host:pid:start:thread), POSTs them one by one and
-commits each as "delivered" the moment the receiver answered 2xx, before the next. If the worker is
-killed, its claimed rows stay "sending"; the sweep (every minute, and as soon as a worker starts)
-sees that the claiming process is gone and puts them back to "pending". Only the one message being
-handed over at the instant of death can be sent twice: at most one repeat per worker, and the
-repeat carries the same webhook-id, so the receiver can recognise it.
+The loop is core.outbox's (shared with the federation push), so the guarantee is the same as the
+alerts plugin's delivery outbox: a drain claims a few due rows (status "sending", claimed_by =
+host:pid:start:thread), POSTs them one by one and commits each as "delivered" the moment the
+receiver answered 2xx, before the next. If the worker is killed, its claimed rows stay "sending";
+the sweep (every minute, and as soon as a worker starts) sees that the claiming process is gone and
+puts them back to "pending". Only the one message being handed over at the instant of death can be
+sent twice: at most one repeat per worker, and the repeat carries the same webhook-id, so the
+receiver can recognise it.
 
 Any answer but 2xx is a failed attempt, retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and
 10 h (the Standard Webhooks schedule); after the eighth attempt the row is "failed" and staff see
@@ -27,9 +28,8 @@ import ssl
 import time
 from urllib.parse import urlsplit
 
-from core.claims import claimer, claimer_alive
-from core.db import db, is_sqlite, run_sql, utcnow
-from core.webhooks.models import DELIVERED, FAILED, PENDING, SENDING, WebhookDelivery, WebhookEndpoint
+from core.outbox import Outbox
+from core.webhooks.models import WebhookDelivery, WebhookEndpoint
 from core.webhooks.service import address_allowed, allow_private, resolve, signature_header
 
 log = logging.getLogger("redumbrella.webhooks")
@@ -41,6 +41,11 @@ TIMEOUT = 10  # seconds, for connecting and for each read
 CLAIM_BATCH = 20
 CLAIM_LEASE = datetime.timedelta(minutes=15)  # a claim older than this is released even from another host
 USER_AGENT = "RedUmbrella-Webhooks/1"
+
+# The shared claim / send / retry loop (core.outbox); a delivery goes out while its endpoint is active.
+OUTBOX = Outbox(WebhookDelivery, join="JOIN webhook_endpoint e ON e.id = o.endpoint_id", ready="e.active = %s",
+                ready_params=(True,), retry_delays=RETRY_DELAYS, batch=CLAIM_BATCH, lease=CLAIM_LEASE, log=log,
+                event="webhook", noun="webhook")
 
 
 class AddressRefused(Exception):
@@ -112,84 +117,32 @@ def _status_line(status: int, reason: str) -> str:
     return f"HTTP {status} {reason}".strip()[:80]
 
 
-# -- claiming -------------------------------------------------------------------------------------
-
-
-# claimer() and claimer_alive() come from core.claims, shared with the other outboxes.
-
-
-def claim(who: str, limit: int = CLAIM_BATCH) -> list[int]:
-    """Atomically take up to `limit` due rows of active endpoints for this worker."""
-    now = utcnow()
-    lock = "" if is_sqlite() else " FOR UPDATE OF d SKIP LOCKED"
-    sql = (  # only the fixed lock clause is joined in
-        "UPDATE webhook_delivery SET status = %s, claimed_by = %s, claimed_at = %s "  # noqa: S608  # nosec B608
-        "WHERE id IN (SELECT d.id FROM webhook_delivery d JOIN webhook_endpoint e ON e.id = d.endpoint_id "
-        "WHERE d.status = %s AND d.next_attempt_at <= %s AND e.active = %s "
-        f"ORDER BY d.id LIMIT %s{lock}) RETURNING id"
-    )
-    with db.atomic():
-        cursor = run_sql(sql, (SENDING, who, now, PENDING, now, True, limit))
-        return sorted(row[0] for row in cursor.fetchall())
-
-
-def release_dead_claims() -> int:
-    """Put rows claimed by workers that no longer exist (or whose lease ran out) back to pending."""
-    released = 0
-    claims = [row[0] for row in WebhookDelivery.select(WebhookDelivery.claimed_by)
-              .where(WebhookDelivery.status == SENDING).distinct().tuples()]
-    for claim_id in claims:
-        if claim_id is None or claimer_alive(claim_id) is False:
-            released += (WebhookDelivery.update(status=PENDING, claimed_by=None)
-                         .where((WebhookDelivery.status == SENDING) & (WebhookDelivery.claimed_by == claim_id))
-                         .execute())
-    released += (WebhookDelivery.update(status=PENDING, claimed_by=None)
-                 .where((WebhookDelivery.status == SENDING) & (WebhookDelivery.claimed_at < utcnow() - CLAIM_LEASE))
-                 .execute())
-    if released:
-        log.warning("webhook claims released", extra={"event": "webhook_claims_released", "count": released})
-    return released
-
-
-def _release_own(who: str) -> None:
-    WebhookDelivery.update(status=PENDING, claimed_by=None).where(
-        (WebhookDelivery.status == SENDING) & (WebhookDelivery.claimed_by == who)).execute()
-
-
 # -- draining -------------------------------------------------------------------------------------
 
 
 def drain(max_messages: int | None = None) -> int:
     """Send due deliveries until none are left (or max_messages were tried); returns how many were
     delivered."""
-    who = claimer()
-    delivered = tried = 0
-    soonest: float | None = None
-    try:
-        while max_messages is None or tried < max_messages:
-            batch = CLAIM_BATCH if max_messages is None else min(CLAIM_BATCH, max_messages - tried)
-            ids = claim(who, batch)
-            if not ids:
-                break
-            endpoints: dict[int, WebhookEndpoint] = {}
-            for delivery in WebhookDelivery.select().where(
-                    WebhookDelivery.id.in_(ids) & (WebhookDelivery.claimed_by == who)).order_by(WebhookDelivery.id):
-                tried += 1
-                endpoint = endpoints.get(delivery.endpoint_id)
-                if endpoint is None:
-                    endpoint = endpoints[delivery.endpoint_id] = WebhookEndpoint.get_by_id(delivery.endpoint_id)
-                if send_one(endpoint, delivery):
-                    delivered += 1
-                else:
-                    delay = _delay_after(delivery.attempts + 1)
-                    if delay is not None and delay < 60:
-                        soonest = delay if soonest is None else min(soonest, delay)
-    finally:
-        _release_own(who)
+    retries: list[int] = []
+    delivered = OUTBOX.drain(lambda rows: _send_claimed(rows, retries), max_messages)
     if delivered:
         log.info("webhooks delivered", extra={"event": "webhooks_delivered", "count": delivered})
-    if soonest is not None:
-        _drain_later(soonest)
+    soon = [delay for delay in retries if delay < 60]
+    if soon:
+        _drain_later(min(soon))
+    return delivered
+
+
+def _send_claimed(rows: list[WebhookDelivery], retries: list[int]) -> int:
+    """POST claimed deliveries one by one; the waits of those to retry go into `retries`."""
+    endpoints: dict[int, WebhookEndpoint] = {}
+    delivered = 0
+    for delivery in rows:
+        endpoint = endpoints.get(delivery.endpoint_id)
+        if endpoint is None:
+            endpoint = endpoints[delivery.endpoint_id] = WebhookEndpoint.get_by_id(delivery.endpoint_id)
+        if send_one(endpoint, delivery, retries):
+            delivered += 1
     return delivered
 
 
@@ -203,7 +156,7 @@ def _drain_later(seconds: float) -> None:
         log.warning("webhook retry not scheduled", extra={"event": "webhook_kick_failed", "reason": type(exc).__name__})
 
 
-def send_one(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> bool:
+def send_one(endpoint: WebhookEndpoint, delivery: WebhookDelivery, retries: list[int] | None = None) -> bool:
     """POST one claimed delivery and record what happened; True when the receiver took it (2xx)."""
     body = delivery.payload.encode("utf-8")
     status: int | None = None
@@ -216,55 +169,24 @@ def send_one(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> bool:
         error = type(exc).__name__
     else:
         if 200 <= status < 300:
-            _delivered(delivery, status)
+            OUTBOX.delivered([delivery.id], status)
             return True
         error = _status_line(status, reason)
-    _failed_attempt(delivery, status, error)
+    delay = OUTBOX.failed([delivery], status, error)
+    if delay is not None and retries is not None:
+        retries.append(delay)
     return False
-
-
-def _delivered(delivery: WebhookDelivery, status: int) -> None:
-    now = utcnow()
-    run_sql("UPDATE webhook_delivery SET status = %s, claimed_by = NULL, attempts = attempts + 1, last_status = %s, "
-            "last_error = NULL, last_attempt_at = %s, delivered_at = %s WHERE id = %s",
-            (DELIVERED, status, now, now, delivery.id))
-
-
-def _delay_after(attempts: int) -> int | None:
-    """Seconds before the next attempt once `attempts` have failed, or None when that was the last."""
-    return RETRY_DELAYS[attempts - 1] if attempts < MAX_ATTEMPTS else None
-
-
-def _failed_attempt(delivery: WebhookDelivery, status: int | None, error: str) -> None:
-    now = utcnow()
-    attempts = delivery.attempts + 1
-    delay = _delay_after(attempts)
-    values = {
-        WebhookDelivery.attempts: attempts,
-        WebhookDelivery.claimed_by: None,
-        WebhookDelivery.last_status: status,
-        WebhookDelivery.last_error: error[:80],
-        WebhookDelivery.last_attempt_at: now,
-    }
-    reason = f"HTTP {status}" if status is not None else error  # never the receiver's own words
-    if delay is None:
-        values[WebhookDelivery.status] = FAILED
-        log.warning("webhook failed", extra={"event": "webhook_failed", "reason": reason})
-    else:
-        values[WebhookDelivery.status] = PENDING
-        values[WebhookDelivery.next_attempt_at] = now + datetime.timedelta(seconds=delay)
-        log.info("webhook will be retried", extra={"event": "webhook_retry", "reason": reason})
-    WebhookDelivery.update(values).where(WebhookDelivery.id == delivery.id).execute()
 
 
 # -- the sweep ------------------------------------------------------------------------------------
 
 
+def release_dead_claims() -> int:
+    return OUTBOX.release_dead_claims()
+
+
 def due_count() -> int:
-    return (WebhookDelivery.select().join(WebhookEndpoint)
-            .where((WebhookDelivery.status == PENDING) & (WebhookDelivery.next_attempt_at <= utcnow())
-                   & (WebhookEndpoint.active == True))  # noqa: E712
-            .count())
+    return OUTBOX.due_count()
 
 
 def sweep() -> dict:
