@@ -15,6 +15,7 @@ The concurrency rule, for every write in web requests, commands and tasks alike:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import hashlib
@@ -101,6 +102,30 @@ def lock_row(model, key) -> None:
         raise RuntimeError("lock_row needs a transaction (db.atomic())")
     if not is_sqlite():
         model.select(model._meta.primary_key).where(model._meta.primary_key == key).for_update().execute()
+
+
+@contextlib.contextmanager
+def relaxed_commit():
+    """One transaction (immediate, as every writer's) whose commit does not wait for the disk.
+
+    For writes made on every call of a busy public path (an identifier check's count, event and
+    audit entry; a certificate lookup's count): waiting for a disk sync each time would cap them
+    at the disk's sync rate. The commit still survives the process being killed; only a power cut
+    of the database machine could lose its last moments, so never use it for a report or anything
+    else that must not be lost. SQLite: synchronous=NORMAL for this transaction (WAL), then FULL
+    again; PostgreSQL: SET LOCAL synchronous_commit TO OFF.
+    """
+    sqlite = is_sqlite()
+    if sqlite:
+        db.execute_sql("PRAGMA synchronous = NORMAL")
+    try:
+        with db.atomic():
+            if not sqlite:
+                db.execute_sql("SET LOCAL synchronous_commit TO OFF")
+            yield
+    finally:
+        if sqlite:
+            db.execute_sql("PRAGMA synchronous = FULL")
 
 
 def open_database(url: str):

@@ -163,11 +163,11 @@ def test_throttled_answers_are_the_same_for_real_and_unknown_accounts(make_app, 
 def test_throttle_rows_hold_no_clear_address_or_email(make_app, make_user):
     app = make_app({"LOGIN_MAX_FAILURES_PER_ACCOUNT": 50})
     login(app.test_client(), "someone@example.org", "guessing guessing", environ_base={"REMOTE_ADDR": "198.51.100.23"})
-    from core.accounts.throttle import LoginAttempt
+    from core.throttle import ThrottleCount
 
     with in_db(app):
-        rows = list(LoginAttempt.select())
-    assert {row.scope for row in rows} == {"account", "address"}
+        rows = list(ThrottleCount.select())
+    assert {row.scope for row in rows} == {"login"} and len(rows) == 2  # the account's key and the address's
     for row in rows:
         assert re.fullmatch(r"[0-9a-f]{64}", row.key)
         assert "198.51.100.23" not in row.key and "someone" not in row.key

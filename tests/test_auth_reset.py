@@ -136,8 +136,8 @@ def test_reset_requests_are_throttled_silently(make_app, make_user, smtp_server)
     smtp_server.wait_for(2)
     assert len(smtp_server.inbox.messages) == 2
     ask(app.test_client(), "other@example.org")
-    from core.accounts.throttle import LoginAttempt
+    from core.throttle import ThrottleCount
 
     with in_db(app):
-        scopes = {row.scope for row in LoginAttempt.select()}
-    assert scopes == {"reset-account", "reset-address"}  # sign-in attempts are counted apart
+        scopes = {row.scope for row in ThrottleCount.select()}
+    assert scopes == {"reset"}  # sign-in attempts are counted apart

@@ -201,8 +201,8 @@ def test_sign_out_is_post_only(client, make_user):
 
 def test_retention_sweep_deletes_dead_sessions_and_old_attempt_counts(app, make_user):
     from core.accounts.sessions import AccountSession
-    from core.accounts.throttle import LoginAttempt
     from core.retention import sweep
+    from core.throttle import ThrottleCount
 
     user = make_user("member")
     live, idle = app.test_client(), app.test_client()
@@ -214,9 +214,9 @@ def test_retention_sweep_deletes_dead_sessions_and_old_attempt_counts(app, make_
         newest = AccountSession.select().order_by(AccountSession.id.desc()).get()
         AccountSession.update(last_seen_at=utcnow() - datetime.timedelta(hours=1)).where(
             AccountSession.id == newest.id).execute()
-        LoginAttempt.update(created_at=utcnow() - datetime.timedelta(hours=1)).execute()
+        ThrottleCount.update(expires_at=utcnow() - datetime.timedelta(hours=1)).execute()
         results = {r.rule: r.deleted for r in sweep(app)}
-        assert results["idle sessions"] == 1 and results["sign-in attempt counts"] == 2
+        assert results["idle sessions"] == 1 and results["attempt counts"] == 2
         assert [s.id for s in AccountSession.select()] != [newest.id]
-        assert AccountSession.select().count() == 1 and LoginAttempt.select().count() == 0
+        assert AccountSession.select().count() == 1 and ThrottleCount.select().count() == 0
     assert page_status(live) == 200

@@ -358,7 +358,7 @@ def test_an_account_that_used_every_module_leaves_nothing_behind(site, make_user
     before = traces(site, person)
     # The search sees every kind of trace, so finding nothing later means something.
     for expected in ("user.email", "account_profile.phone", "account_profile.safe_contact_note",
-                     "access_token.label", "membership_application.note", "login_attempt.key",
+                     "access_token.label", "membership_application.note", "throttle_count.key",
                      "core_outgoing_mail.target", "alerts_subscription.sms_number", "alerts_check_event.account_id",
                      "alerts_check_quota.key", "alerts_reader.user_id", "alerts_delivery.user_id",
                      "reporting_report.narrative", "reporting_report.location", "reporting_message.body",

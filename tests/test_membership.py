@@ -404,9 +404,9 @@ def test_a_flood_from_one_address_is_held_back_without_affecting_others(make_app
                       environ_base={"REMOTE_ADDR": "192.0.2.55"})
     assert other.status_code == 303
     with limited.app_context(), connection():
-        from core.accounts.throttle import LoginAttempt
+        from core.throttle import ThrottleCount
 
-        keys = repr([row.key for row in LoginAttempt.select()])
+        keys = repr([row.key for row in ThrottleCount.select()])
     assert "127.0.0.1" not in keys and "192.0.2.55" not in keys
     assert len(pending_ids(limited)) == 3
 

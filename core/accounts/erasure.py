@@ -147,11 +147,8 @@ def _forget_throttling(user: User) -> None:
 
     if not user.email:
         return
-    keys = [throttle.account_key(user.email, kind) for kind in (throttle.LOGIN, throttle.RESET)]
-    scopes = [throttle._scope(kind, throttle.ACCOUNT) for kind in (throttle.LOGIN, throttle.RESET)]
-    throttle.LoginAttempt.delete().where(
-        throttle.LoginAttempt.scope.in_(scopes) & throttle.LoginAttempt.key.in_(keys)
-    ).execute()
+    for kind in (throttle.LOGIN, throttle.RESET):
+        throttle.clear_account(throttle.account_key(user.email, kind), kind)
 
 
 def _clear_wording_author(user_id: int) -> None:

@@ -1,4 +1,5 @@
-"""Retention rules for authentication's own tables: nothing is kept longer than it is useful.
+"""Retention rules for authentication's own tables (and the throttle's counts, which sign-in
+started): nothing is kept longer than it is useful.
 
 Core's retention_rules hook (core/builtin.py) returns these alongside its other rules; the daily
 sweep (core.retention) then deletes the rows for real.
@@ -11,6 +12,7 @@ import datetime
 from core.retention import RetentionRule
 
 REVOKED_TOKENS_KEPT_DAYS = 90
+THROTTLE_ENDED = datetime.timedelta(seconds=1)  # a count whose window ended counts for nothing
 
 
 def _idle(app) -> datetime.timedelta:
@@ -21,20 +23,17 @@ def _lifetime(app) -> datetime.timedelta:
     return datetime.timedelta(hours=int(app.config["SESSION_MAX_HOURS"]))
 
 
-def _throttle_window(app) -> datetime.timedelta:
-
-    return datetime.timedelta(minutes=app.config["LOGIN_THROTTLE_MINUTES"])
-
-
 def retention_rules(app) -> list[RetentionRule]:
     from core.accounts.sessions import AccountSession
-    from core.accounts.throttle import LoginAttempt
     from core.accounts.tokens import AccessToken
+    from core.throttle import ThrottleCount
 
     return [
         RetentionRule(AccountSession, AccountSession.last_seen_at, _idle, label="idle sessions"),
         RetentionRule(AccountSession, AccountSession.created_at, _lifetime, label="sessions past their lifetime"),
-        RetentionRule(LoginAttempt, LoginAttempt.created_at, _throttle_window, label="sign-in attempt counts"),
+        # Every throttle's counts (core.throttle), once their window has ended: sign-in, reset,
+        # applications, and the plugins' receipts, checks and lookups alike.
+        RetentionRule(ThrottleCount, ThrottleCount.expires_at, THROTTLE_ENDED, label="attempt counts"),
         RetentionRule(
             AccessToken,
             AccessToken.revoked_at,

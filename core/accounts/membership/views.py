@@ -37,25 +37,21 @@ def applications_closed():
     return render_template("account/apply_closed.html"), 404
 
 
-APPLY_SCOPE = "apply-address"
 APPLY_LIMIT_SETTING = "APPLY_MAX_PER_ADDRESS"  # per sign-in throttle window (15 minutes by default)
 
 
 def _applications_from_here() -> tuple[str, int]:
     """The throttle key of this client's address and how many applications it sent lately.
 
-    Counted in the sign-in throttle's table under a scope of its own, with the address only as a
-    keyed hash, so a flood from one address cannot fill the queue; other addresses are unaffected.
+    Counted by core.throttle in the sign-in throttle's window under a scope of its own, with the
+    address only as a keyed hash, so a flood from one address cannot fill the queue; other
+    addresses are unaffected.
     """
+    from core import throttle as counter
     from core.accounts import throttle
 
-    key = throttle.address_key(kind="apply")
-    since = utcnow() - throttle.window()
-    attempts = throttle.LoginAttempt
-    count = attempts.select().where(
-        (attempts.scope == APPLY_SCOPE) & (attempts.key == key) & (attempts.created_at >= since)
-    ).count()
-    return key, count
+    key = throttle.address_key(kind=throttle.APPLY)
+    return key, counter.count(throttle.LIMITS[throttle.APPLY], key)
 
 
 # -- public pages --------------------------------------------------------------------------
@@ -76,9 +72,10 @@ def apply():
                     "try again."), "error")
             return render_template("account/apply.html", form=form), 429
     if form.validate_on_submit():
-        from core.accounts.throttle import LoginAttempt
+        from core import throttle as counter
+        from core.accounts.throttle import APPLY, LIMITS
 
-        LoginAttempt.create(scope=APPLY_SCOPE, key=throttle_key, created_at=utcnow())
+        counter.hit(LIMITS[APPLY], [throttle_key])
         country = current_app.config["DEFAULT_COUNTRY"]
         email = form.email.data or None
         phone = normalise_phone(form.mobile.data, country) if form.mobile.data else None
