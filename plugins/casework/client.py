@@ -125,12 +125,12 @@ def _by_report_receipt(text: str) -> Found | None:
 
 
 def _count_wrong() -> None:
-    """With the reporting plugin off, a wrong receipt is still counted in its table, under its limits."""
+    """With the reporting plugin off, a wrong receipt is still counted as reporting counts it (core's
+    throttle, the same scope and limits), in the transaction the count takes itself."""
     from plugins.reporting import service as reporting
 
-    with db.atomic():
-        if reporting._count_wrong_receipt(reporting.session_bucket()):
-            raise Throttled()
+    if reporting._count_wrong_receipt(reporting.session_bucket()):
+        raise Throttled()
 
 
 def CaseReport_for(report_id: int) -> Case | None:  # noqa: N802 - reads as the table it looks in

@@ -113,7 +113,7 @@ def report_submitted(app, report):
 @hookimpl
 def retention_rules(app):
     from core.retention import RetentionRule, days_setting
-    from plugins.reporting.models import Draft, ReceiptAttempt, Report
+    from plugins.reporting.models import Draft, Report
 
     rules = []
     for status in ("rejected", "duplicate", "verified"):
@@ -129,8 +129,6 @@ def retention_rules(app):
         )
     rules.append(RetentionRule(model=Draft, age_field=Draft.expires_at, max_age=datetime.timedelta(seconds=1),
                                label="unsent report drafts"))
-    rules.append(RetentionRule(model=ReceiptAttempt, age_field=ReceiptAttempt.created_at,
-                               max_age=datetime.timedelta(hours=1), label="wrong receipt attempts"))
     return rules
 
 

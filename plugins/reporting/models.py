@@ -221,17 +221,6 @@ class Attachment(BaseModel):
         table_name = "reporting_attachment"
 
 
-class ReceiptAttempt(BaseModel):
-    """A wrong receipt, counted to throttle guessing; bucket is "global" or a hash of a session id."""
-
-    bucket = CharField(max_length=64)
-    created_at = DateTimeField(default=utcnow)
-
-    class Meta:
-        table_name = "reporting_receipt_attempt"
-        indexes = ((("bucket", "created_at"), False),)
-
-
 class ResearchExport(BaseModel):
     """A research export: one admin asks, a different staff member approves, then it can be downloaded.
 
@@ -262,5 +251,4 @@ class ResearchExport(BaseModel):
         return [code for code in (self.attributes or "").split(",") if code]
 
 
-MODELS = [Report, Perpetrator, PerpetratorIdentifier, Consent, ReportMessage, Draft, Attachment, ReceiptAttempt,
-          ResearchExport]
+MODELS = [Report, Perpetrator, PerpetratorIdentifier, Consent, ReportMessage, Draft, Attachment, ResearchExport]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from flask import current_app, has_request_context, session
 from peewee import SQL, fn
 
-from core import webhooks
+from core import throttle, webhooks
 from core.audit import record
 from core.crypto import keyring
 from core.db import db, is_sqlite, lock_row, utcnow
@@ -34,7 +34,6 @@ from plugins.reporting.models import (
     Draft,
     Perpetrator,
     PerpetratorIdentifier,
-    ReceiptAttempt,
     Report,
     ReportMessage,
 )
@@ -45,6 +44,8 @@ log = logging.getLogger("redumbrella.reporting")
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L or U: easy to read out
 REFERENCE_LENGTH = 6
 THROTTLE_WINDOW = datetime.timedelta(minutes=15)
+# Wrong receipts, per visitor and for everyone: the last 15 minutes, in buckets of a minute.
+WRONG_RECEIPTS = throttle.Limit("reporting-receipt", per=THROTTLE_WINDOW, buckets=15)
 GLOBAL_BUCKET = "global"
 PAGE_SIZE = 50
 
@@ -87,34 +88,19 @@ def session_bucket() -> str | None:
     return hash_token(token)[:32]
 
 
-def _recent_failures(bucket: str) -> int:
-    since = utcnow() - THROTTLE_WINDOW
-    recent = (ReceiptAttempt.bucket == bucket) & (ReceiptAttempt.created_at > since)
-    return ReceiptAttempt.select().where(recent).count()
-
-
 def _count_wrong_receipt(bucket: str | None) -> bool:
-    """Count one wrong receipt for everyone and for this visitor; True when either was already at
-    its limit. Rows stop being added at the limit, so a flood of guesses cannot fill the table."""
+    """Count one wrong receipt for everyone and for this visitor (one row per key and minute, so a
+    flood of guesses cannot fill the table); True when either was already at its limit."""
     config = settings()
-    limits = [(GLOBAL_BUCKET, config["receipt_attempts_global"])]
+    limits = {GLOBAL_BUCKET: config["receipt_attempts_global"]}
     if bucket is not None:
-        limits.append((bucket, config["receipt_attempts_per_session"]))
-    now = utcnow()
-    over = False
-    rows = []
-    for key, limit in limits:
-        recent = _recent_failures(key)
-        if recent >= limit:
-            over = True
-            continue
-        rows.append({"bucket": key, "created_at": now})
-        if key == GLOBAL_BUCKET and recent + 1 == limit:
-            # Someone may be guessing: operators see it in the log (a count, nothing else).
-            log.warning("wrong receipts reached the limit", extra={"event": "receipt_guessing", "count": limit})
-    if rows:
-        ReceiptAttempt.insert_many(rows).execute()
-    return over
+        limits[bucket] = config["receipt_attempts_per_session"]
+    counts = throttle.hit(WRONG_RECEIPTS, limits)
+    if counts[GLOBAL_BUCKET] == limits[GLOBAL_BUCKET]:
+        # Someone may be guessing: operators see it in the log (a count, nothing else).
+        log.warning("wrong receipts reached the limit", extra={"event": "receipt_guessing",
+                                                               "count": limits[GLOBAL_BUCKET]})
+    return any(counts[key] > most for key, most in limits.items())
 
 
 def report_for_receipt(text: str | None, bucket: str | None = None) -> Report | None:
@@ -502,7 +488,7 @@ def staff_view(report: Report) -> None:
 def purge_expired_drafts() -> int:
     now = utcnow()
     deleted = Draft.delete().where(Draft.expires_at < now).execute()
-    ReceiptAttempt.delete().where(ReceiptAttempt.created_at < now - THROTTLE_WINDOW).execute()
+    throttle.prune(now)  # wrong-receipt counts (and every other throttle's) whose window ended
     return deleted
 
 

@@ -78,7 +78,8 @@ def notify_reporter(report_id: int) -> bool:
 
 @periodic_task(crontab(minute="*/15"))
 def purge_drafts() -> int:
-    """Delete unsent drafts (and their pictures) once they expire, and old wrong-receipt counts."""
+    """Delete unsent drafts (and their pictures) once they expire, and throttle counts whose window
+    ended (wrong receipts' among them: core.throttle.prune)."""
     from plugins.reporting.service import purge_expired_drafts
 
     return purge_expired_drafts()
