@@ -20,8 +20,8 @@
   or the file is no longer canonical.
 - **Status.** "valid", "expired" (the day after `expires_on`) or "revoked" (a trainer revoked it,
   with a reason shown to the learner and trainers; the public page says only that and when).
-- **Throttled lookups.** The public page and API count lookups per address and minute, the address
-  only as a keyed hash (core.crypto blind index); over the setting `verify_per_minute`, 429.
+- **Throttled lookups.** The public page and API count lookups per address and minute (core.throttle),
+  the address only as a keyed hash (core.crypto blind index); over the setting `verify_per_minute`, 429.
 - **Renewal reminders.** A daily task e-mails each learner once, `renewal_reminder_days` before a
   certificate of theirs ends.
 """
@@ -29,7 +29,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime
 import hashlib
 import json
@@ -44,10 +43,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app, has_request_context, url_for
 
-from core import webhooks
+from core import throttle, webhooks
 from core.audit import record
 from core.crypto import KEY_DIR_NAME, _write_secret, keyring
-from core.db import db, is_sqlite, lock_row, run_sql, utcnow
+from core.db import db, lock_row, relaxed_commit, utcnow
 from core.queue import crontab, periodic_task, task
 from core.text import TextRefused, clean, message
 
@@ -384,49 +383,24 @@ def revoke(certificate, reason, actor_id: int):
 
 # -- throttling --------------------------------------------------------------------------------------
 
+LOOKUPS = throttle.Limit("training-verify", per=datetime.timedelta(minutes=1))  # per address, clock minute
+
 
 def address_key(address: str | None) -> str:
     return "addr:" + keyring().blind_index("training-verify-address", address or "unknown")[:35]
 
 
 def count_lookup(address: str | None, limit: int) -> None:
-    """Count one lookup for the address this minute (one statement); raise Throttled over the limit."""
-    now = utcnow()
-    minute = now.replace(second=0, microsecond=0)
-    sql = ("INSERT INTO training_verify_count (key, minute, count, created_at) VALUES (%s, %s, 1, %s) "
-           "ON CONFLICT (key, minute) DO UPDATE SET count = training_verify_count.count + 1 RETURNING count")
-    with _relaxed_commit():
-        count = run_sql(sql, (address_key(address), minute, now)).fetchone()[0]
+    """Count one lookup for the address this minute (one statement); raise Throttled over the limit.
+
+    Counted in a relaxed commit: a lookup count lost to a power cut of the database machine
+    throttles nothing that matters, and waiting for a disk sync on every public lookup would cap
+    lookups at the disk's sync rate (as the alerts plugin's check does)."""
+    key = address_key(address)
+    with relaxed_commit():
+        count = throttle.hit(LOOKUPS, [key])[key]
     if count > limit:
         raise Throttled()
-
-
-@contextlib.contextmanager
-def _relaxed_commit():
-    """One transaction whose commit does not wait for the disk: a lookup count lost to a power cut
-    of the database machine throttles nothing that matters, and waiting for a disk sync on every
-    public lookup would cap lookups at the disk's sync rate (as the alerts plugin's check does).
-    SQLite: synchronous=NORMAL for this transaction (WAL); PostgreSQL: synchronous_commit off."""
-    sqlite = is_sqlite()
-    if sqlite:
-        db.execute_sql("PRAGMA synchronous = NORMAL")
-    try:
-        with db.atomic():
-            if not sqlite:
-                db.execute_sql("SET LOCAL synchronous_commit TO OFF")
-            yield
-    finally:
-        if sqlite:
-            db.execute_sql("PRAGMA synchronous = FULL")
-
-
-def forget_lookups(before: datetime.datetime | None = None) -> int:
-    """Delete lookup counts older than two minutes: they throttle nothing any more."""
-    from plugins.training.models import VerifyCount
-
-    before = before or utcnow() - datetime.timedelta(minutes=2)
-    with db.atomic():
-        return VerifyCount.delete().where(VerifyCount.minute < before).execute()
 
 
 # -- renewal reminders -------------------------------------------------------------------------------
@@ -509,8 +483,8 @@ def remind_renewals() -> int:
 
 @periodic_task(crontab(minute="*/10"))
 def forget_old_lookups() -> int:
-    """Every ten minutes: drop the verification page's lookup counts that throttle nothing any more."""
-    return forget_lookups()
+    """Every ten minutes: drop the lookup counts (and every other throttle count) whose minute ended."""
+    return throttle.prune()
 
 
 TASKS = [mail_renewal_reminder, remind_renewals, forget_old_lookups]

@@ -287,19 +287,6 @@ class Certificate(TrainingModel):
         indexes = ((("enrolment_id", "completed_at"), True),)
 
 
-class VerifyCount(BaseModel):
-    """Lookups of the public verification page per address and minute; the address only as a keyed hash."""
-
-    key = CharField(max_length=40)
-    minute = DateTimeField(index=True)
-    count = IntegerField(default=0)
-    created_at = DateTimeField(default=utcnow)
-
-    class Meta:
-        table_name = "training_verify_count"
-        indexes = ((("key", "minute"), True),)
-
-
 class Questionnaire(TrainingModel):
     """Before or after a course: attitude and confidence statements, answered anonymously."""
 
@@ -346,5 +333,5 @@ class CourseOrganisation(BaseModel):
 
 
 MODELS = [CourseTrainer, Module, Lesson, LessonFile, Quiz, Question, Choice, Enrolment, LessonDone, Attempt, Session,
-          SessionDate, Booking, Attendance, CheckInCode, Certificate, VerifyCount, Questionnaire, QuestionnaireAnswer,
+          SessionDate, Booking, Attendance, CheckInCode, Certificate, Questionnaire, QuestionnaireAnswer,
           QuestionnaireDone, CourseOrganisation]
