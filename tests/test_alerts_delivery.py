@@ -318,7 +318,7 @@ def test_claims_of_a_dead_worker_go_back_to_pending_and_live_ones_stay(mailing, 
         for user_id in queued_rows[:2]:
             Delivery.create(key=f"dead:{user_id}", alert=alert.id, user=user_id, channel="email", status="sending",
                             claimed_by=dead, claimed_at=datetime.datetime.utcnow())
-        me = delivery.claimer()
+        me = claims.claimer()
         for user_id in queued_rows[2:]:
             Delivery.create(key=f"live:{user_id}", alert=alert.id, user=user_id, channel="email", status="sending",
                             claimed_by=me, claimed_at=datetime.datetime.utcnow())

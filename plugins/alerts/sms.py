@@ -27,7 +27,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from plugins.alerts.mailer import PermanentFailure, TemporaryFailure
+from core.mail import PermanentFailure, TemporaryFailure
 
 BUILT_IN = ("http", "file")
 TEST_GATEWAY_HOSTS = ("127.0.0.1", "localhost", "::1")  # the only hosts plain http:// may reach

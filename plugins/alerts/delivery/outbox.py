@@ -1,0 +1,145 @@
+"""Claiming and releasing outbox rows, and recording what became of each.
+
+A drain claims a few rows (status "sending", claimed_by = host:pid:start:thread), and each is then
+finished ("sent", "failed", "cancelled") or put back for a retry with back-off (retry_seconds ×
+2^attempts, at most six hours, up to max_attempts). If the worker is killed, its claimed rows stay
+"sending" until release_dead_claims sees that the claiming process is gone (or its lease ran out)
+and puts them back to "pending".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
+import threading
+
+from core.claims import claimer_alive
+from core.db import db, is_sqlite, run_sql, utcnow
+from plugins.alerts.models import FAILED, PENDING, SENDING, SENT, Delivery
+
+log = logging.getLogger("redumbrella.alerts.delivery")
+
+CLAIM_BATCH = 50
+MAX_BACKOFF = datetime.timedelta(hours=6)
+
+
+# SQLite allows one writer at a time. Threads of one worker take turns here, in Python, rather than
+# in SQLite's busy handler, which sleeps between tries (1 ms, then 2, 5, 10 ... ms): two threads
+# marking messages sent would otherwise spend more time asleep than sending. Other processes (web
+# workers) still wait in the busy handler, as everywhere else.
+_SQLITE_WRITES = threading.Lock()
+
+
+@contextlib.contextmanager
+def write_turn():
+    if is_sqlite():
+        with _SQLITE_WRITES:
+            yield
+    else:
+        yield
+
+
+def claim(channel: str, who: str, limit: int = CLAIM_BATCH) -> list[int]:
+    """Atomically take up to `limit` due rows of one channel for this worker."""
+    now = utcnow()
+    lock = "" if is_sqlite() else " FOR UPDATE SKIP LOCKED"
+    sql = (  # only the fixed lock clause is joined in
+        "UPDATE alerts_delivery SET status = %s, claimed_by = %s, claimed_at = %s "  # noqa: S608  # nosec B608
+        "WHERE id IN (SELECT id FROM alerts_delivery WHERE status = %s AND channel = %s "
+        f"AND next_attempt_at <= %s ORDER BY id LIMIT %s{lock}) RETURNING id"
+    )
+    with write_turn(), db.atomic():
+        cursor = run_sql(sql, (SENDING, who, now, PENDING, channel, now, limit))
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def release_dead_claims() -> int:
+    """Put rows claimed by workers that no longer exist (or whose lease ran out) back to pending."""
+    from plugins.alerts.service import settings
+
+    released = 0
+    claims = [row[0] for row in Delivery.select(Delivery.claimed_by).where(Delivery.status == SENDING)
+              .distinct().tuples()]
+    for claim_id in claims:
+        if claim_id is None or claimer_alive(claim_id) is False:
+            released += (
+                Delivery.update(status=PENDING, claimed_by=None)
+                .where((Delivery.status == SENDING) & (Delivery.claimed_by == claim_id))
+                .execute()
+            )
+    lease = datetime.timedelta(seconds=settings()["claim_lease_seconds"])
+    released += (
+        Delivery.update(status=PENDING, claimed_by=None)
+        .where((Delivery.status == SENDING) & (Delivery.claimed_at < utcnow() - lease))
+        .execute()
+    )
+    if released:
+        log.warning("outbox claims released", extra={"event": "alerts_claims_released", "count": released})
+    return released
+
+
+@contextlib.contextmanager
+def relaxed_durability():
+    """Commit "sent" marks without waiting for the disk to confirm each one.
+
+    A committed mark survives the worker being killed either way (SQLite in WAL mode with
+    synchronous=NORMAL; PostgreSQL with synchronous_commit off, the server keeps running). Only a
+    power cut of the database machine could lose the last marks, and then those messages are
+    sent again: repeated, never lost. Waiting for the disk on every message would cap delivery
+    at the disk's sync rate.
+    """
+    sqlite = is_sqlite()
+    db.execute_sql("PRAGMA synchronous = NORMAL" if sqlite else "SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        db.execute_sql("PRAGMA synchronous = FULL" if sqlite else "RESET synchronous_commit")
+
+
+def finish(row: Delivery, status: str, error: str | None = None) -> None:
+    now = utcnow()
+    if status == SENT:  # the hot path: once per message, as plain SQL
+        sql = ("UPDATE alerts_delivery SET status = %s, claimed_by = NULL, last_error = NULL, "
+               "attempts = attempts + 1, sent_at = %s WHERE id = %s")
+        with write_turn():
+            run_sql(sql, (SENT, now, row.id))
+        return
+    values = {
+        Delivery.status: status,
+        Delivery.claimed_by: None,
+        Delivery.last_error: (error or None) and error[:64],
+    }
+    if status in (SENT, FAILED):
+        values[Delivery.attempts] = Delivery.attempts + 1
+    if status == SENT:
+        values[Delivery.sent_at] = now
+    Delivery.update(values).where(Delivery.id == row.id).execute()
+    if status == FAILED:
+        log.warning("delivery failed", extra={"event": "alerts_delivery_failed", "reason": error})
+
+
+def retry(row: Delivery, error: str) -> None:
+    from plugins.alerts.service import settings
+
+    conf = settings()
+    attempts = row.attempts + 1
+    if attempts >= conf["max_attempts"]:
+        finish(row, FAILED, error=error)
+        return
+    delay = min(datetime.timedelta(seconds=conf["retry_seconds"] * 2 ** (attempts - 1)), MAX_BACKOFF)
+    Delivery.update(
+        status=PENDING, claimed_by=None, attempts=attempts, last_error=error[:64], next_attempt_at=utcnow() + delay
+    ).where(Delivery.id == row.id).execute()
+    log.info("delivery will be retried", extra={"event": "alerts_delivery_retry", "reason": error})
+
+
+def release_own(who: str, reason: str | None = None) -> None:
+    """Rows this worker claimed but did not get to: back to pending (later, when the server is down)."""
+    values = {Delivery.status: PENDING, Delivery.claimed_by: None}
+    if reason:
+        from plugins.alerts.service import settings
+
+        values[Delivery.next_attempt_at] = utcnow() + datetime.timedelta(seconds=settings()["retry_seconds"])
+        values[Delivery.last_error] = reason[:64]
+    Delivery.update(values).where((Delivery.status == SENDING) & (Delivery.claimed_by == who)).execute()
