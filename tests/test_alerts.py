@@ -19,12 +19,13 @@ def _report(app, **kwargs):
 
 def _draft(app, moderator, reports, **data):
     from plugins.alerts import service
+    from plugins.alerts.sources import reports_by_reference
 
     def make():
         from core.accounts.models import User
 
         actor = User.get_by_id(moderator.id)
-        found = service.reports_by_reference([r.reference for r in reports])
+        found = reports_by_reference([r.reference for r in reports])
         return service.create_from_reports(found, {"summary": "Watch out for this caller.", **data}, actor)
 
     return in_app(app, make)
@@ -87,10 +88,10 @@ def test_a_draft_copies_the_allowlist_and_nothing_about_the_reporter(on, moderat
         support_contact="CONTACT-CANARY", incident_types=("robbery", "threats"), region="wales",
     )
     alert = _draft(on, moderator, [report])
-    from plugins.alerts import service
     from plugins.alerts.models import Alert
+    from plugins.alerts.reading import public_dict
 
-    data = in_app(on, lambda: service.public_dict(Alert.get_by_id(alert.id), staff=True))
+    data = in_app(on, lambda: public_dict(Alert.get_by_id(alert.id), staff=True))
     assert data["status"] == "draft"
     assert [item["code"] for item in data["incident_types"]] == ["robbery", "threats"]
     assert [item["code"] for item in data["regions"]] == ["wales"]
@@ -108,10 +109,10 @@ def test_a_draft_copies_the_allowlist_and_nothing_about_the_reporter(on, moderat
 def test_a_draft_without_perpetrator_details_when_asked(on, moderator):
     report = _report(on, phones=["07700 900123"], description={"build": "slim"})
     alert = _draft(on, moderator, [report], include_perpetrators=False)
-    from plugins.alerts import service
     from plugins.alerts.models import Alert
+    from plugins.alerts.reading import public_dict
 
-    data = in_app(on, lambda: service.public_dict(Alert.get_by_id(alert.id)))
+    data = in_app(on, lambda: public_dict(Alert.get_by_id(alert.id)))
     assert data["identifiers"] == [] and data["perpetrators"] == []
 
 
@@ -334,8 +335,9 @@ def test_report_verified_puts_a_consenting_report_on_the_moderators_list(on, mod
 
 def test_the_demo_alerts_fit_their_reports_and_the_demo_member_sees_one(app):
     from core import demo
-    from plugins.alerts import service
     from plugins.alerts.models import Alert, Subscription
+    from plugins.alerts.reading import regions_of
+    from plugins.alerts.sources import source_report_ids
     from plugins.reporting.models import Report
 
     password = "demo passphrase long enough"
@@ -347,11 +349,11 @@ def test_the_demo_alerts_fit_their_reports_and_the_demo_member_sees_one(app):
             assert alert.status == "published" and alert.title.startswith("DEMO: made-up")
             assert alert.summary.startswith("DEMO: made-up")  # clearly fake, as everything in the demo
             if alert.is_notice:  # the demo's safety notice cites no report: the group's own knowledge
-                assert service.source_report_ids(alert) == [] and alert.category == "fake_advertiser"
-                assert service.regions_of(alert) == ["london"]
+                assert source_report_ids(alert) == [] and alert.category == "fake_advertiser"
+                assert regions_of(alert) == ["london"]
                 continue
-            (report,) = [Report.get_by_id(report_id) for report_id in service.source_report_ids(alert)]
-            alerts[alert.title] = (alert.severity, report.incident_type_codes, service.regions_of(alert))
+            (report,) = [Report.get_by_id(report_id) for report_id in source_report_ids(alert)]
+            alerts[alert.title] = (alert.severity, report.incident_type_codes, regions_of(alert))
         robbery = alerts.pop("DEMO: made-up sample, a client who takes the money back")
         no_show = alerts.pop("DEMO: made-up sample, a client who books and never arrives")
         assert not alerts

@@ -230,11 +230,11 @@ def test_a_notice_refuses_what_it_cannot_carry(on, moderator):
 
 def test_categories_are_a_setting_with_translated_defaults_and_own_entries(on, moderator, mod_client):
     from core.settings import save_settings
-    from plugins.alerts import service
+    from plugins.alerts.labels import notice_category_labels
 
-    assert in_app(on, service.notice_category_labels)["operation"] == "Police or immigration operation"
+    assert in_app(on, notice_category_labels)["operation"] == "Police or immigration operation"
     in_app(on, save_settings, "alerts", {"notice_categories": ["scam", "spiking | Drink spiking"]})
-    assert in_app(on, service.notice_category_labels) == {"scam": "Scam or fraud", "spiking": "Drink spiking"}
+    assert in_app(on, notice_category_labels) == {"scam": "Scam or fraud", "spiking": "Drink spiking"}
     page = mod_client.get("/alerts/manage/notices/new").get_data(as_text=True)
     assert "Drink spiking" in page and "Police or immigration operation" not in page
     from marshmallow import ValidationError
@@ -338,13 +338,13 @@ def test_canary_text_in_a_notice_is_encrypted_where_alerts_encrypt_it(on, modera
     holding = {where for where, values in _raw_alert_values(on).items() if any(canary in value for value in values)}
     assert holding == {("alerts_alert", "title"), ("alerts_alert", "summary")}
     # ...and it reads back, decrypted, for staff.
-    from plugins.alerts import service
     from plugins.alerts.models import Alert
+    from plugins.alerts.reading import history
 
     with on.test_request_context(), connection():
         alert = Alert.get_by_id(notice["id"])
         assert alert.withdrawn_reason == f"Reason {canary}"
-        assert any(canary in revision.snapshot for revision in service.history(alert))
+        assert any(canary in revision.snapshot for revision in history(alert))
 
 
 def test_partner_feeds_carry_a_notice_with_its_kind_and_category(on, moderator):

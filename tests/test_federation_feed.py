@@ -354,6 +354,7 @@ def test_a_received_alert_is_never_shared_as_ours_and_passed_on_only_when_allowe
     from core.accounts.models import User
     from core.federation import feed
     from plugins.alerts import service
+    from plugins.alerts.errors import AlertError
 
     client = on.test_client()
     peer, origin = Peer(on, "Far", auto_publish=True), Peer(on, "Origin", add=False)
@@ -364,7 +365,7 @@ def test_a_received_alert_is_never_shared_as_ours_and_passed_on_only_when_allowe
     kept, open_ = local_alert(on, title="Pays with fake notes"), local_alert(on, title="Open")
     actor = in_app(on, User.get_by_id, moderator.id)
 
-    with pytest.raises(service.AlertError):
+    with pytest.raises(AlertError):
         in_app(on, service.set_sharing, kept, "peers", None, actor)
     assert in_app(on, lambda: feed.item_for("alert", str(kept.id))) is None
     in_app(on, service.set_sharing, open_, "peers", None, actor)

@@ -21,7 +21,10 @@ from core.identifiers import InvalidIdentifier
 from core.permissions import PUBLIC, requires, user_has
 from core.views.errors import render_error
 from plugins.alerts import _, check, feeds, service, sms, subscriptions
+from plugins.alerts.config import settings
+from plugins.alerts.errors import AlertError
 from plugins.alerts.models import STATUSES, Alert, Subscription
+from plugins.alerts.reading import is_visible, public_dict
 from plugins.alerts.schemas import (
     AlertCreateSchema,
     AlertFieldsSchema,
@@ -35,6 +38,7 @@ from plugins.alerts.schemas import (
     SubscriptionOut,
     WithdrawInSchema,
 )
+from plugins.alerts.sources import reports_by_reference
 from plugins.alerts.views import answer_message, check_limits, filtered, filters_from_request, labels, quota_message
 
 bp = Blueprint("alerts_api", __name__, url_prefix="/api/v1")
@@ -58,7 +62,7 @@ def _sharing(data: dict, alert: Alert | None) -> tuple[str | None, bool | None]:
     return distribution, may_pass_on
 
 
-def _alert_error(exc: service.AlertError):
+def _alert_error(exc: AlertError):
     if exc.status == 422:
         raise ApiValidationError({exc.field or "_schema": [exc.message]})
     return render_error(exc.status, exc.message)
@@ -78,7 +82,7 @@ def list_alerts():
     page = min(max(request.args.get("page", 1, type=int), 1), pages)
     names = labels()
     staff = _is_moderator()
-    alerts = [service.public_dict(alert, staff=staff, labels=names) for alert in query.paginate(page, PER_PAGE)]
+    alerts = [public_dict(alert, staff=staff, labels=names) for alert in query.paginate(page, PER_PAGE)]
     return jsonify({"alerts": alerts, "page": page, "pages": pages})
 
 
@@ -86,7 +90,7 @@ def _readable(alert_id: int) -> Alert | None:
     alert = Alert.get_or_none(Alert.id == alert_id)
     if alert is None:
         return None
-    if service.is_visible(alert) or _is_moderator():
+    if is_visible(alert) or _is_moderator():
         return alert
     return None
 
@@ -97,7 +101,7 @@ def get_alert(alert_id: int):
     alert = _readable(alert_id)
     if alert is None:
         return render_error(404)
-    return jsonify(service.public_dict(alert, staff=_is_moderator(), labels=labels()))
+    return jsonify(public_dict(alert, staff=_is_moderator(), labels=labels()))
 
 
 _CHECK_SCHEMAS: dict[tuple[str, int], CheckInSchema] = {}
@@ -126,7 +130,7 @@ def check_identifier():
     try:
         outcome = check.run_check(
             data["identifier"] or "", current_user.id, request.remote_addr, kind=data.get("kind"),
-            limits=check_limits(), similar_threshold=service.settings()["similar_warning"],
+            limits=check_limits(), similar_threshold=settings()["similar_warning"],
         )
     except check.QuotaExceeded:
         return render_error(429, quota_message())
@@ -137,7 +141,7 @@ def check_identifier():
     if outcome.result == check.NO_RECORD:
         return jsonify({"result": check.NO_RECORD, "message": answer_message(check.NO_RECORD, False)})
     names = labels()
-    alerts = [service.public_dict(alert, labels=names)
+    alerts = [public_dict(alert, labels=names)
               for alert in Alert.select().where(Alert.id.in_(outcome.alert_ids))] if outcome.alert_ids else []
     return jsonify({"result": check.CAUTION, "alerts": alerts, "kinds": outcome.kinds,
                     "message": answer_message(check.CAUTION, bool(alerts), outcome.kinds)})
@@ -186,12 +190,12 @@ def create_alert():
     data = load_json(AlertCreateSchema())
     sharing = _sharing(data, None)
     try:
-        reports = service.reports_by_reference(data.pop("reports"))
+        reports = reports_by_reference(data.pop("reports"))
         alert = service.create_from_reports(reports, data, current_user)
         service.set_sharing(alert, *sharing, current_user)
-    except service.AlertError as exc:
+    except AlertError as exc:
         return _alert_error(exc)
-    body = service.public_dict(alert, staff=True, labels=labels())
+    body = public_dict(alert, staff=True, labels=labels())
     response = jsonify(body)
     response.status_code = 201
     response.headers["Location"] = url_for("alerts_api.get_alert", alert_id=alert.id)
@@ -207,12 +211,12 @@ def create_notice():
     sharing = _sharing(data, None)
     try:
         references = data.pop("reports")
-        reports = service.reports_by_reference(references) if references else []
+        reports = reports_by_reference(references) if references else []
         alert = service.create_notice(reports, data, current_user)
         service.set_sharing(alert, *sharing, current_user)
-    except service.AlertError as exc:
+    except AlertError as exc:
         return _alert_error(exc)
-    response = jsonify(service.public_dict(alert, staff=True, labels=labels()))
+    response = jsonify(public_dict(alert, staff=True, labels=labels()))
     response.status_code = 201
     response.headers["Location"] = url_for("alerts_api.get_alert", alert_id=alert.id)
     return response
@@ -231,9 +235,9 @@ def patch_alert(alert_id: int):
             service.update(alert, data, current_user)
         service.set_sharing(Alert.get_by_id(alert.id), *sharing, current_user)
         alert = Alert.get_by_id(alert.id)
-    except service.AlertError as exc:
+    except AlertError as exc:
         return _alert_error(exc)
-    return jsonify(service.public_dict(alert, staff=True, labels=labels()))
+    return jsonify(public_dict(alert, staff=True, labels=labels()))
 
 
 @bp.route("/alerts/<int:alert_id>/review", methods=["POST"])
@@ -246,7 +250,7 @@ def review_alert(alert_id: int):
         return render_error(404)
     try:
         shown = service.review(alert, current_user)
-    except service.AlertError as exc:
+    except AlertError as exc:
         return _alert_error(exc)
     return jsonify(shown)
 
@@ -259,9 +263,9 @@ def publish_alert(alert_id: int):
         return render_error(404)
     try:
         service.publish(alert, current_user)
-    except service.AlertError as exc:
+    except AlertError as exc:
         return _alert_error(exc)
-    return jsonify(service.public_dict(alert, staff=True, labels=labels()))
+    return jsonify(public_dict(alert, staff=True, labels=labels()))
 
 
 @bp.route("/alerts/<int:alert_id>/withdraw", methods=["POST"])
@@ -273,9 +277,9 @@ def withdraw_alert(alert_id: int):
     data = load_json(WithdrawInSchema()) if request.get_data() else {}
     try:
         service.withdraw(alert, current_user, data.get("reason"))
-    except service.AlertError as exc:
+    except AlertError as exc:
         return _alert_error(exc)
-    return jsonify(service.public_dict(alert, staff=True, labels=labels()))
+    return jsonify(public_dict(alert, staff=True, labels=labels()))
 
 
 # -- partner feeds --------------------------------------------------------------------------------
@@ -287,7 +291,7 @@ def _feed_alerts() -> list[dict] | None:
         return None
     names = labels()
     query = filtered(filters_from_request()).limit(100)
-    return [service.public_dict(alert, labels=names) for alert in query]
+    return [public_dict(alert, labels=names) for alert in query]
 
 
 @bp.route("/feeds/alerts.json", methods=["GET"])

@@ -40,12 +40,14 @@ def fill(app, accounts) -> None:
     from core.db import utcnow
     from plugins.alerts import service, subscriptions
     from plugins.alerts.models import Alert
+    from plugins.alerts.reading import regions_of
+    from plugins.alerts.sources import eligible_reports
     from plugins.reporting.models import Report
 
     if Alert.select().exists():
         return
     moderator = accounts.get("moderator")
-    reports = service.eligible_reports()
+    reports = eligible_reports()
     if not reports:
         # The reporting plugin's demo reports wait for moderation: verify the ones that agreed to
         # a community warning, as a moderator would.
@@ -53,7 +55,7 @@ def fill(app, accounts) -> None:
             if report.has_consent("share_alert"):
                 Report.update(status="verified", verified_at=utcnow(), status_changed_at=utcnow()).where(
                     Report.id == report.id).execute()
-        reports = service.eligible_reports()
+        reports = eligible_reports()
     first_region = None
     used: set[int] = set()
     for incident_type, fields in SAMPLES:
@@ -64,11 +66,11 @@ def fill(app, accounts) -> None:
         alert = service.create_from_reports([report], {
             **fields, "expires_on": datetime.date.today() + datetime.timedelta(days=90),
         }, moderator)
-        if not service.regions_of(alert):
+        if not regions_of(alert):
             service.update(alert, {"regions": [FALLBACK_REGION]}, moderator)
         service.review(alert, moderator)  # the demo moderator "saw the preview" of these made-up samples
         service.publish(alert, moderator)
-        first_region = first_region or service.regions_of(alert)[0]
+        first_region = first_region or regions_of(alert)[0]
     if first_region:
         notice = service.create_notice([], {**SAMPLE_NOTICE, "regions": [first_region],
                                             "expires_on": datetime.date.today() + datetime.timedelta(days=60)},

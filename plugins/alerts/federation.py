@@ -4,7 +4,7 @@ Sharing (core.federation.feed). A moderator chooses an alert's distribution ("lo
 "peers"; "group:NAME") and whether peers may pass it on. Once it is published, `sync` puts it in
 the signed feed; each correction is a new signed version, a withdrawal (or going back to "local")
 a signed tombstone. A high-severity alert, and every withdrawal, is also pushed at once. What peers
-get is `shared_data`: what members see of the alert (service.public_dict) **without its
+get is `shared_data`: what members see of the alert (reading.public_dict) **without its
 identifiers**: phone numbers, e-mails, plates and online names never leave this instance (peers'
 members find them through the blinded cross-instance check), and without this instance's ids,
 labels, status or review. Codes travel, never translated labels: each instance shows them in its
@@ -54,9 +54,9 @@ def distribution_of(alert: Alert) -> str:
 
 def shared_data(alert: Alert) -> dict:
     """What peers get of an alert: the member-visible allowlist, codes only, without identifiers."""
-    from plugins.alerts import service
+    from plugins.alerts.reading import public_dict
 
-    data = service.public_dict(alert, labels={"regions": {}, "incident_types": {}, "categories": {}})
+    data = public_dict(alert, labels={"regions": {}, "incident_types": {}, "categories": {}})
     return {
         "kind": alert.kind,
         "category": alert.category if alert.is_notice else None,
@@ -81,13 +81,13 @@ def sync(alert: Alert) -> None:
     """Bring the feed in line with the alert, inside the transaction that changed it: shared while
     published and visible with a distribution other than "local"; a tombstone otherwise, once it
     was shared. A received alert is only ever passed on (unchanged), never shared as ours."""
-    from plugins.alerts import service
+    from plugins.alerts.reading import is_visible
 
     ref = str(alert.id)
     if alert.is_received:
         feed.pass_on(KIND, ref, distribution_of(alert) if alert.status in VISIBLE_STATUSES else feed.LOCAL)
         return
-    if alert.status == WITHDRAWN or not service.is_visible(alert) or distribution_of(alert) == feed.LOCAL:
+    if alert.status == WITHDRAWN or not is_visible(alert) or distribution_of(alert) == feed.LOCAL:
         if alert.status != DRAFT:
             feed.withdraw(KIND, ref)
         return
@@ -147,7 +147,7 @@ def _codes(value, limit: int) -> list[str]:
 
 
 def _people(value) -> list[dict]:
-    from plugins.alerts.service import DESCRIPTION_KEYS, VEHICLE_KEYS
+    from plugins.alerts.details import DESCRIPTION_KEYS, VEHICLE_KEYS
 
     allowed = {"description": DESCRIPTION_KEYS, "vehicle": VEHICLE_KEYS}
     people = []
@@ -166,13 +166,14 @@ def _people(value) -> list[dict]:
 def values_from(item: feed.ReceivedItem) -> dict:
     """The editable values of a local copy, from what the peer sent (checked field by field; what
     does not fit is left out): its regions mapped to ours and kept only when they are ours."""
-    from plugins.alerts import service
+    from plugins.alerts.labels import choice_labels, notice_category_labels
+    from plugins.alerts.reading import latest_today
 
     data = item.data or {}
-    ours = service.choice_labels("regions")
+    ours = choice_labels("regions")
     regions = [code for code in item.map_regions(_codes(data.get("regions"), 50)) if code in ours]
     occurred = _date(data.get("occurred_on"))
-    if occurred and occurred > service.latest_today():
+    if occurred and occurred > latest_today():
         occurred = None
     values = {
         "title": _text(data.get("title"), MAX_TITLE),
@@ -185,7 +186,7 @@ def values_from(item: feed.ReceivedItem) -> dict:
     }
     if data.get("kind") == "notice":
         category = data.get("category")
-        values["category"] = category if isinstance(category, str) and category in service.notice_category_labels() \
+        values["category"] = category if isinstance(category, str) and category in notice_category_labels() \
             else None
     else:
         values["perpetrators"] = _people(data.get("perpetrators"))
@@ -204,10 +205,12 @@ def _local(item: feed.ReceivedItem) -> Alert | None:
 def receive(item: feed.ReceivedItem) -> str | None:
     """Make or correct the local copy of a peer's alert; returns its id (as text)."""
     from plugins.alerts import delivery, service
-    from plugins.alerts.service import AlertError
+    from plugins.alerts.content import apply_values
+    from plugins.alerts.errors import AlertError
+    from plugins.alerts.reading import today
 
     values = values_from(item)
-    expired = values["expires_on"] is not None and values["expires_on"] < service.today()
+    expired = values["expires_on"] is not None and values["expires_on"] < today()
     alert = _local(item)
     if alert is None:
         if expired:
@@ -217,9 +220,9 @@ def receive(item: feed.ReceivedItem) -> str | None:
                              received_from=item.peer.name[:60],
                              origin_name=item.origin_name[:120] if item.relayed else None,
                              may_pass_on=item.may_pass_on, distribution=feed.LOCAL)
-        service._apply(alert, values)
+        apply_values(alert, values)
         alert.save()
-        service._revision(alert, "received", None)
+        service.record_revision(alert, "received", None)
         record("alerts.received", target=alert.target())
         if item.auto_publish:
             _publish(alert, item)
@@ -249,7 +252,8 @@ def _publish(alert: Alert, item: feed.ReceivedItem) -> None:
     admin chose auto-publish. If it cannot be published here, it waits for a moderator."""
     from core.db import db, utcnow
     from plugins.alerts import delivery, service
-    from plugins.alerts.service import AlertError
+    from plugins.alerts.errors import AlertError
+    from plugins.alerts.preview import content_digest
 
     try:
         service.check_can_publish(alert)
@@ -257,7 +261,7 @@ def _publish(alert: Alert, item: feed.ReceivedItem) -> None:
             alert.reviewed_by = None
             alert.reviewed_at = utcnow()
             alert.reviewed_version = alert.version
-            alert.reviewed_digest = service.content_digest(alert)
+            alert.reviewed_digest = content_digest(alert)
             alert.save()
             service.publish(alert, None)
     except AlertError as error:

@@ -14,9 +14,11 @@ from core.db import utcnow
 from core.federation.models import Peer
 from core.identifiers import KINDS, InvalidIdentifier
 from core.permissions import requires
-from plugins.alerts import _, _l, federation_check, service
+from plugins.alerts import _, _l, federation_check
+from plugins.alerts.config import settings
 from plugins.alerts.federation_check_models import ACTIVE, PROPOSED, PeerCheckWarning, PeerTokenState, WarningEntry
 from plugins.alerts.forms import EmptyForm
+from plugins.alerts.labels import kind_label
 
 bp = Blueprint("alerts_peers", __name__, url_prefix="/alerts/manage/peer-checks")
 
@@ -39,7 +41,7 @@ class WarningEntryForm(FlaskForm):
 
 def _form() -> WarningEntryForm:
     form = WarningEntryForm()
-    form.kind.choices = [(kind, service.kind_label(kind)) for kind in KINDS]
+    form.kind.choices = [(kind, kind_label(kind)) for kind in KINDS]
     return form
 
 
@@ -64,7 +66,7 @@ def index():
                                                current_user.id)
                 except InvalidIdentifier:
                     form.value.errors.append(_("We could not read that as a %(kind)s. Short numbers such as 999 "
-                                               "never match a check anyway.", kind=service.kind_label(form.kind.data)))
+                                               "never match a check anyway.", kind=kind_label(form.kind.data)))
                     status = 422
                 else:
                     flash(_("It is on the warning list: checks will never match it."), "info")
@@ -107,10 +109,10 @@ def index():
         own=federation_check.own_entries(), proposed=federation_check.peer_entries(PROPOSED),
         adopted=federation_check.peer_entries(ACTIVE), peers=peers,
         active_peers=[peer for peer in peers.values() if peer.active], states=states, warnings=warnings,
-        enabled=federation_check.enabled(), settings=service.settings(),
+        enabled=federation_check.enabled(), settings=settings(),
     ), status
 
 
 @bp.context_processor
 def _helpers():
-    return {"kind_label": service.kind_label}
+    return {"kind_label": kind_label}

@@ -11,8 +11,11 @@ from wtforms import BooleanField, SelectField
 from core.federation import feed
 from core.permissions import requires
 from plugins.alerts import _, _l, delivery, service
+from plugins.alerts.errors import AlertError
 from plugins.alerts.forms import WithdrawForm
 from plugins.alerts.models import WITHDRAWN, Alert
+from plugins.alerts.reading import history, public_dict
+from plugins.alerts.sources import sources_still_consenting
 from plugins.alerts.views import bp, labels  # noqa: E402  # the alerts pages' blueprint: this route is one of them
 
 
@@ -43,13 +46,13 @@ def sharing(alert_id: int):
         try:
             service.set_sharing(alert, form.distribution.data,
                                 None if alert.is_received else bool(form.may_pass_on.data), current_user)
-        except service.AlertError as exc:
+        except AlertError as exc:
             form.distribution.errors = [*form.distribution.errors, exc.message]
         else:
             flash(_("Sharing saved.") if alert.status == "draft" else
                   _("Sharing saved. Peers get the change at once or at their next fetch."), "info")
             return redirect(url_for("alerts.staff_show", alert_id=alert.id), code=303)
     return render_template(
-        "alerts/staff_show.html", alert=service.public_dict(alert, staff=True, labels=labels()), record=alert,
-        history=service.history(alert), stats=delivery.stats(alert), consenting=service.sources_still_consenting(alert),
+        "alerts/staff_show.html", alert=public_dict(alert, staff=True, labels=labels()), record=alert,
+        history=history(alert), stats=delivery.stats(alert), consenting=sources_still_consenting(alert),
         withdraw_form=WithdrawForm(), sharing_form=form), 422

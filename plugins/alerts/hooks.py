@@ -140,7 +140,7 @@ def demo_data(app, accounts):
 @hookimpl
 def report_verified(app, report):
     """A verified report whose reporter agreed to a warning goes on the moderators' list."""
-    from plugins.alerts.service import add_candidate
+    from plugins.alerts.sources import add_candidate
 
     add_candidate(report)
 

@@ -118,7 +118,7 @@ def _unknown_code(code: str) -> str:
 
 
 def _choice_codes(kind: str):
-    from plugins.alerts.service import choice_labels
+    from plugins.alerts.labels import choice_labels
 
     return choice_labels(kind)
 
@@ -130,7 +130,7 @@ def _code(kind: str) -> Code:
 
 
 def _notice_categories():
-    from plugins.alerts.service import notice_category_labels
+    from plugins.alerts.labels import notice_category_labels
 
     return notice_category_labels()
 
@@ -183,7 +183,7 @@ def _list(inner, max_items: int = 20, **kwargs) -> fields.List:
 
 class EndDate(IsoDate):
     """An alert's end date (YYYY-MM-DD). One that has passed is refused by the service
-    (service.value_problems), with the message that points to Withdraw, for the API and the web
+    (content.value_problems), with the message that points to Withdraw, for the API and the web
     form alike."""
 
 

@@ -17,6 +17,10 @@ from core.db import utcnow
 from core.identifiers import KINDS, InvalidIdentifier
 from core.permissions import requires, user_has
 from plugins.alerts import _, check, delivery, feeds, ngettext, service, sms, subscriptions, unread
+from plugins.alerts.config import settings
+from plugins.alerts.content import MAX_IDENTIFIERS, too_many_identifiers, value_problems
+from plugins.alerts.details import DESCRIPTION_KEYS, VEHICLE_KEYS
+from plugins.alerts.errors import AlertError
 from plugins.alerts.forms import (
     AlertForm,
     CheckForm,
@@ -28,6 +32,19 @@ from plugins.alerts.forms import (
     SubscriptionForm,
     WithdrawForm,
 )
+from plugins.alerts.labels import (
+    action_label,
+    alert_kind_label,
+    channel_label,
+    choice_labels,
+    delivery_status_label,
+    description_label,
+    kind_label,
+    message_kind_label,
+    notice_category_labels,
+    severity_label,
+    status_label,
+)
 from plugins.alerts.models import (
     ALERT_KINDS,
     DRAFT,
@@ -38,6 +55,15 @@ from plugins.alerts.models import (
     CheckWarning,
     FeedToken,
 )
+from plugins.alerts.preview import preview_of
+from plugins.alerts.reading import history, is_visible, public_dict, search
+from plugins.alerts.sources import (
+    eligible_reports,
+    open_candidates,
+    reporter_words,
+    reports_by_reference,
+    sources_still_consenting,
+)
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts", static_folder="static")
 links = Blueprint("alerts_links", __name__, url_prefix="/n")
@@ -46,8 +72,8 @@ PER_PAGE = 20
 
 
 def labels() -> dict:
-    return {"regions": service.choice_labels("regions"), "incident_types": service.choice_labels("incident_types"),
-            "categories": service.notice_category_labels()}
+    return {"regions": choice_labels("regions"), "incident_types": choice_labels("incident_types"),
+            "categories": notice_category_labels()}
 
 
 def _date_arg(name: str) -> datetime.date | None:
@@ -82,7 +108,7 @@ def filters_from_request() -> dict:
 
 
 def filtered(filters: dict, query=None):
-    return service.search(query, region=filters["region"] or None, incident_type=filters["type"] or None,
+    return search(query, region=filters["region"] or None, incident_type=filters["type"] or None,
                           since=filters["since"], until=filters["until"], text=filters["q"] or None,
                           kind=filters.get("kind") or None)
 
@@ -110,7 +136,7 @@ def index():
     everywhere["region"] = ""  # present but empty: all regions, and the settings' region is not applied
     return render_template(
         "alerts/index.html",
-        alerts=[service.public_dict(alert, labels=names) for alert in alerts],
+        alerts=[public_dict(alert, labels=names) for alert in alerts],
         marks=marks,
         filters=filters,
         names=names,
@@ -138,7 +164,7 @@ def _visible_or_404(alert_id: int) -> Alert:
     ended raises AlertGone (old links in messages and print-outs lead there); anything else,
     drafts included, is 404: nobody learns that a draft exists."""
     alert = Alert.get_or_none(Alert.id == alert_id)
-    if alert is not None and service.is_visible(alert):
+    if alert is not None and is_visible(alert):
         return alert
     if alert is not None and alert.published_at is not None:
         raise AlertGone(alert.id, "withdrawn" if alert.status == WITHDRAWN else "ended")
@@ -162,7 +188,7 @@ def show(alert_id: int):
     # Alerts requires reporting, so its form is there; looked up by endpoint all the same, so a
     # renamed route loses the link rather than breaking the alert.
     report_url = url_for("reporting.report") if "reporting.report" in current_app.view_functions else None
-    return render_template("alerts/show.html", alert=service.public_dict(alert, labels=labels()),
+    return render_template("alerts/show.html", alert=public_dict(alert, labels=labels()),
                            report_url=report_url)
 
 
@@ -173,12 +199,12 @@ def printable(alert_id: int):
         alert = _visible_or_404(alert_id)
     except AlertGone as gone:
         return gone_page(gone)
-    return render_template("alerts/print.html", alert=service.public_dict(alert, labels=labels()),
+    return render_template("alerts/print.html", alert=public_dict(alert, labels=labels()),
                            printed_on=datetime.date.today())
 
 
 def check_limits() -> tuple[int, int]:
-    conf = service.settings()
+    conf = settings()
     return conf["check_limit_account"], conf["check_limit_address"]
 
 
@@ -239,7 +265,7 @@ def check_page():
             try:
                 outcome = check.run_check(
                     form.identifier.data, current_user.id, request.remote_addr, kind=form.kind.data or None,
-                    limits=check_limits(), similar_threshold=service.settings()["similar_warning"],
+                    limits=check_limits(), similar_threshold=settings()["similar_warning"],
                 )
             except check.QuotaExceeded:
                 return render_template("alerts/check.html", form=form, outcome=None, quota=quota_message()), 429
@@ -249,7 +275,7 @@ def check_page():
                 status = 422
             else:
                 names = labels()
-                alerts = [service.public_dict(a, labels=names)
+                alerts = [public_dict(a, labels=names)
                           for a in Alert.select().where(Alert.id.in_(outcome.alert_ids))] if outcome.alert_ids else []
                 form.identifier.data = ""  # the identifier is not shown back on the answer page
         else:
@@ -369,8 +395,8 @@ def manage():
     names = labels()
     return render_template(
         "alerts/manage.html",
-        alerts=[service.public_dict(alert, staff=True, labels=names) for alert in alerts],
-        candidates=service.open_candidates(),
+        alerts=[public_dict(alert, staff=True, labels=names) for alert in alerts],
+        candidates=open_candidates(),
         status=status,
         statuses=STATUSES,
         filters=filters,
@@ -386,7 +412,7 @@ def manage():
 @requires("alerts.publish")
 def new_alert():
     form = NewAlertForm()
-    reports = service.eligible_reports()
+    reports = eligible_reports()
     names = labels()
     form.reports.choices = [(report.reference, report.reference) for report in reports]
     if request.method == "GET" and request.args.get("report"):
@@ -395,13 +421,13 @@ def new_alert():
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                chosen = service.reports_by_reference(form.reports.data or [])
+                chosen = reports_by_reference(form.reports.data or [])
                 alert = service.create_from_reports(
                     chosen,
                     {"summary": form.summary.data, "include_perpetrators": form.include_perpetrators.data},
                     current_user,
                 )
-            except service.AlertError as exc:
+            except AlertError as exc:
                 form.reports.errors = list(form.reports.errors) + [exc.message]
             else:
                 flash(_("Draft saved. Check every detail before publishing."), "info")
@@ -416,7 +442,7 @@ def new_notice():
     """A draft safety notice: a category, the summary, where, and (for a pattern) the reports it
     cites, which may be none. Everything else is set on the edit page, as for any alert."""
     form = NewNoticeForm()
-    reports = service.eligible_reports()
+    reports = eligible_reports()
     names = labels()
     form.category.choices = [("", _("Choose one"))] + list(names["categories"].items())
     form.regions.choices = list(names["regions"].items())
@@ -425,10 +451,10 @@ def new_notice():
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                cited = service.reports_by_reference(form.reports.data) if form.reports.data else []
+                cited = reports_by_reference(form.reports.data) if form.reports.data else []
                 alert = service.create_notice(cited, {"summary": form.summary.data, "category": form.category.data,
                                                       "regions": form.regions.data or None}, current_user)
-            except service.AlertError as exc:
+            except AlertError as exc:
                 form.reports.errors = list(form.reports.errors) + [exc.message]
             else:
                 flash(_("Draft saved. Check every detail before publishing."), "info")
@@ -437,7 +463,7 @@ def new_notice():
     return render_template("alerts/new_notice.html", form=form, reports=reports, names=names), status
 
 
-PERSON_FIELDS = service.DESCRIPTION_KEYS + service.VEHICLE_KEYS
+PERSON_FIELDS = DESCRIPTION_KEYS + VEHICLE_KEYS
 
 
 def _people_from_form(count: int) -> list[dict]:
@@ -446,8 +472,8 @@ def _people_from_form(count: int) -> list[dict]:
         if request.form.get(f"p{index}_remove"):
             continue
         values = {key: request.form.get(f"p{index}_{key}", "").strip()[:1000] for key in PERSON_FIELDS}
-        description = {key: values[key] for key in service.DESCRIPTION_KEYS if values[key]}
-        vehicle = {key: values[key] for key in service.VEHICLE_KEYS if values[key]}
+        description = {key: values[key] for key in DESCRIPTION_KEYS if values[key]}
+        vehicle = {key: values[key] for key in VEHICLE_KEYS if values[key]}
         if description or vehicle:
             people.append({"description": description, "vehicle": vehicle})
     return people
@@ -458,8 +484,8 @@ def _identifiers_from_text(text: str) -> list[dict]:
     from core.identifiers import guess_kind
 
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    if len(lines) > service.MAX_IDENTIFIERS:  # refused, never cut short without a word
-        raise service.AlertError(service.too_many_identifiers(len(lines)), 422, "identifiers")
+    if len(lines) > MAX_IDENTIFIERS:  # refused, never cut short without a word
+        raise AlertError(too_many_identifiers(len(lines)), 422, "identifiers")
     items = []
     for line in lines:
         kind, sep, value = line.partition(":")
@@ -469,7 +495,7 @@ def _identifiers_from_text(text: str) -> list[dict]:
         try:
             guessed, _value = guess_kind(line, current_app.config["DEFAULT_COUNTRY"])
         except InvalidIdentifier:
-            raise service.AlertError(_("“%(value)s” is not a phone number, e-mail, plate or online name.",
+            raise AlertError(_("“%(value)s” is not a phone number, e-mail, plate or online name.",
                                        value=line[:80]), 422, "identifiers") from None
         items.append({"kind": guessed, "value": line})
     return items
@@ -483,7 +509,7 @@ def edit(alert_id: int):
         flash(_("This alert was withdrawn and can no longer be changed."), "error")
         return redirect(url_for("alerts.staff_show", alert_id=alert.id), code=303)
     names = labels()
-    current = service.public_dict(alert, staff=True, labels=names)
+    current = public_dict(alert, staff=True, labels=names)
     form = AlertForm(data=None if request.method == "POST" else {
         "title": alert.title,
         "summary": alert.summary,
@@ -516,15 +542,15 @@ def edit(alert_id: int):
                 data["category"] = form.category.data or None
             else:
                 data["perpetrators"] = _people_from_form(len(current["perpetrators"]))
-            problems = service.value_problems(data)  # every refused field at once, not one per try
+            problems = value_problems(data)  # every refused field at once, not one per try
             try:
                 data["identifiers"] = _identifiers_from_text(form.identifiers.data)
-            except service.AlertError as exc:
+            except AlertError as exc:
                 problems[exc.field] = exc.message
             if not problems:
                 try:
                     service.update(alert, data, current_user)
-                except service.AlertError as exc:
+                except AlertError as exc:
                     problems[exc.field or "summary"] = exc.message
                 else:
                     flash(_("Saved.") if alert.status == DRAFT else
@@ -537,9 +563,9 @@ def edit(alert_id: int):
     # The reporter's own words, to write from: staff only, for those who may read reports anyway,
     # shown beside the form and never copied into the alert. Not for a safety notice, which
     # describes no person: nobody needs to read those descriptions to write it.
-    words = service.reporter_words(alert) if may("reporting.moderate") and not alert.is_notice else []
+    words = reporter_words(alert) if may("reporting.moderate") and not alert.is_notice else []
     return render_template("alerts/edit.html", form=form, alert=current, people=current["perpetrators"],
-                           person_fields=PERSON_FIELDS, label=service.description_label,
+                           person_fields=PERSON_FIELDS, label=description_label,
                            reporter_words=words, record=alert, sharing_form=_sharing_form(alert)), status
 
 
@@ -549,11 +575,11 @@ def staff_show(alert_id: int):
     alert = _alert_or_404(alert_id)
     return render_template(
         "alerts/staff_show.html",
-        alert=service.public_dict(alert, staff=True, labels=labels()),
+        alert=public_dict(alert, staff=True, labels=labels()),
         record=alert,
-        history=service.history(alert),
+        history=history(alert),
         stats=delivery.stats(alert),
-        consenting=service.sources_still_consenting(alert),
+        consenting=sources_still_consenting(alert),
         withdraw_form=WithdrawForm(),
         sharing_form=_sharing_form(alert),
     )
@@ -573,11 +599,11 @@ def preview(alert_id: int):
     alert = _alert_or_404(alert_id)
     if alert.status != DRAFT:
         return redirect(url_for("alerts.staff_show", alert_id=alert.id), code=303)
-    shown = service.preview(alert, labels=labels())
+    shown = preview_of(alert, labels=labels())
     try:
         service.check_can_publish(alert)
         problem = None
-    except service.AlertError as exc:
+    except AlertError as exc:
         problem = exc.message
     form = PublishForm(formdata=None, data={"version": shown["version"], "digest": shown["digest"]})
     return render_template("alerts/preview.html", preview=shown, record=alert, problem=problem, form=form)
@@ -599,7 +625,7 @@ def publish(alert_id: int):
     try:
         service.review(alert, current_user, seen=seen)
         service.publish(alert, current_user)
-    except service.AlertError as exc:
+    except AlertError as exc:
         flash(exc.message, "error")
         if alert.status == DRAFT:
             return redirect(url_for("alerts.preview", alert_id=alert.id), code=303)
@@ -617,7 +643,7 @@ def withdraw(alert_id: int):
         abort(400)
     try:
         service.withdraw(alert, current_user, form.reason.data)
-    except service.AlertError as exc:
+    except AlertError as exc:
         flash(exc.message, "error")
     else:
         flash(_("Withdrawn. It no longer shows in lists, feeds or checks."), "info")
@@ -736,16 +762,16 @@ def _datetime_filter(value) -> str:
 
 @bp.app_template_filter("alerts_type_label")
 def _type_label(code: str) -> str:
-    return service.choice_labels("incident_types").get(code, code)
+    return choice_labels("incident_types").get(code, code)
 
 
 @bp.context_processor
 def _helpers():
-    return {"may": may, "kind_label": service.kind_label, "detail_label": service.description_label,
-            "status_label": service.status_label, "action_label": service.action_label,
-            "channel_label": service.channel_label, "delivery_status_label": service.delivery_status_label,
-            "message_kind_label": service.message_kind_label, "alert_kind_label": service.alert_kind_label,
-            "severity_word": service.severity_label}
+    return {"may": may, "kind_label": kind_label, "detail_label": description_label,
+            "status_label": status_label, "action_label": action_label,
+            "channel_label": channel_label, "delivery_status_label": delivery_status_label,
+            "message_kind_label": message_kind_label, "alert_kind_label": alert_kind_label,
+            "severity_word": severity_label}
 
 
 from plugins.alerts import federation_views  # noqa: E402, F401  # its sharing route is on this blueprint
