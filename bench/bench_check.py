@@ -243,9 +243,12 @@ def make_floor_app():
         run(cur, "BEGIN")
         if not sqlite:
             run(cur, "SET LOCAL synchronous_commit TO OFF")
-        run(cur, "INSERT INTO alerts_check_quota (key, day, count, created_at) VALUES (%s, %s, 1, %s), "
-                 "(%s, %s, 1, %s) ON CONFLICT (key, day) DO UPDATE SET count = alerts_check_quota.count + 1 "
-                 "RETURNING key, count", (f"user:{account}", now.date(), now, "addr:bench", now.date(), now))
+        day = datetime.datetime.combine(now.date(), datetime.time())
+        run(cur, "INSERT INTO throttle_count (scope, key, window_start, count, expires_at) VALUES "
+                 "('alerts-check', %s, %s, 1, %s), ('alerts-check', %s, %s, 1, %s) "
+                 "ON CONFLICT (scope, key, window_start) DO UPDATE SET count = throttle_count.count + 1 "
+                 "RETURNING key, count", (f"user:{account}", day, day + datetime.timedelta(days=1),
+                                          "addr:bench", day, day + datetime.timedelta(days=1)))
         cur.fetchall()
         run(cur, "INSERT INTO alerts_check_event (account_id, created_at, kind, shape, tag, result) "
                  "VALUES (%s, %s, %s, %s, %s, %s)", (account, now, "phone", index[:16], index[16:28], "no_record"))

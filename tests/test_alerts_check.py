@@ -269,7 +269,9 @@ UNREADABLE = "We could not read that as a phone number, e-mail, number plate or 
 
 
 def unreadable_and_not_counted(on, member, member_client, written, **extra):
-    from plugins.alerts.models import CheckEvent, CheckQuota
+    from core import throttle
+    from plugins.alerts.check import CHECKS
+    from plugins.alerts.models import CheckEvent
 
     api = check(member_client, written, **extra)
     assert api.status_code == 422, (written, api.get_json())
@@ -277,7 +279,7 @@ def unreadable_and_not_counted(on, member, member_client, written, **extra):
     page = post_form(member_client, "/alerts/check", {"identifier": written, **extra}, token_from="/alerts/check")
     assert page.status_code == 422 and UNREADABLE in page.get_data(as_text=True)
     with on.app_context(), connection():
-        assert CheckQuota.select().where(CheckQuota.key == f"user:{member.id}").count() == 0
+        assert throttle.count(CHECKS, f"user:{member.id}") == 0
         assert CheckEvent.select().count() == 0
 
 
@@ -387,14 +389,15 @@ def test_the_quota_per_address_covers_several_accounts(on, make_user):
 
 def test_every_check_is_audited_without_the_identifier(on, member, member_client, caplog):
     from core.audit import AuditEntry
-    from plugins.alerts.models import CheckEvent, CheckQuota
+    from core.throttle import ThrottleCount
+    from plugins.alerts.models import CheckEvent
 
     caplog.set_level(logging.DEBUG)
     check(member_client, "07700 900812")
     post_form(member_client, "/alerts/check", {"identifier": "someone@example.net"}, token_from="/alerts/check")
     with on.app_context(), connection():
         entries = list(AuditEntry.select().where(AuditEntry.action == "alerts.check"))
-        stored = [str(list(row.__data__.values())) for model in (AuditEntry, CheckEvent, CheckQuota)
+        stored = [str(list(row.__data__.values())) for model in (AuditEntry, CheckEvent, ThrottleCount)
                   for row in model.select()]
     assert len(entries) == 2 and all(entry.actor_id == member.id for entry in entries)
     everything = "\n".join(stored) + caplog.text

@@ -707,7 +707,8 @@ def test_turning_a_channel_off_cancels_what_was_not_sent_yet(on, make_app, moder
 
 def test_old_check_records_and_finished_messages_are_deleted(mailing, moderator, smtp, make_user):
     from core.retention import sweep
-    from plugins.alerts.models import CheckEvent, CheckQuota, Delivery
+    from core.throttle import ThrottleCount
+    from plugins.alerts.models import CheckEvent, Delivery
 
     in_app(mailing, make_subscribers, 2)
     publish(mailing, moderator, draft(mailing, moderator, phones=["07700 900123"]))
@@ -721,8 +722,9 @@ def test_old_check_records_and_finished_messages_are_deleted(mailing, moderator,
                                   channel="email", status="held")
     later = datetime.datetime.utcnow() + datetime.timedelta(days=100)
     with mailing.app_context(), connection():
+        assert ThrottleCount.select().count() == 2  # today's checks, by the account and from the address
         sweep(mailing, now=later)
-        assert CheckEvent.select().count() == 0 and CheckQuota.select().count() == 0
+        assert CheckEvent.select().count() == 0 and ThrottleCount.select().count() == 0
         assert [row.key for row in Delivery.select()] == [pending.key]  # only what is still to be sent
 
 

@@ -208,7 +208,9 @@ def test_concurrent_writers_of_every_kind_get_no_5xx_and_lose_nothing(app, make_
 
 def stored_exactly_once(app, tally: Tally, references: list[str]) -> None:
     from core.audit import AuditEntry, verify
-    from plugins.alerts.models import CheckQuota, Subscription, SubscriptionRegion
+    from core.throttle import ThrottleCount
+    from plugins.alerts.check import CHECKS
+    from plugins.alerts.models import Subscription, SubscriptionRegion
     from plugins.reporting.models import Report, ReportMessage
 
     api, web = tally.acknowledged["api report"], tally.acknowledged["form report"]
@@ -237,7 +239,8 @@ def stored_exactly_once(app, tally: Tally, references: list[str]) -> None:
         # Each acknowledged check was counted once against its account, and audited once.
         for member in range(MEMBERS):
             assert len(tally.acknowledged[f"check by {member}"]) == 2 * WRITES
-        counts = [row.count for row in CheckQuota.select() if row.key.startswith("user:")]
+        counts = [row.count for row in ThrottleCount.select().where(ThrottleCount.scope == CHECKS.scope)
+                  if row.key.startswith("user:")]
         assert sorted(counts) == [2 * WRITES] * MEMBERS
         assert AuditEntry.select().where(AuditEntry.action == "alerts.check").count() == MEMBERS * 2 * WRITES
         assert verify() is None  # the audit chain stayed whole under all of it

@@ -360,7 +360,7 @@ def test_an_account_that_used_every_module_leaves_nothing_behind(site, make_user
     for expected in ("user.email", "account_profile.phone", "account_profile.safe_contact_note",
                      "access_token.label", "membership_application.note", "throttle_count.key",
                      "core_outgoing_mail.target", "alerts_subscription.sms_number", "alerts_check_event.account_id",
-                     "alerts_check_quota.key", "alerts_reader.user_id", "alerts_delivery.user_id",
+                     "alerts_reader.user_id", "alerts_delivery.user_id",
                      "reporting_report.narrative", "reporting_report.location", "reporting_message.body",
                      "reporting_attachment.data", "casework_case.legal_name", "casework_contact.note",
                      "casework_message.body", "casework_appointment.place", "casework_referral.needs",

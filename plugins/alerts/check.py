@@ -6,7 +6,8 @@ looked up against published alerts (not withdrawn, not expired) and verified rep
 reporter agreed to a community warning. The answer is only "no_record" or "caution" with the
 visible alerts that carry it; never who reported, never how many.
 
-Abuse resistance: a daily quota per account and per address (the address only as a keyed hash),
+Abuse resistance: a daily quota per account and per address (the address only as a keyed hash,
+counted by core.throttle in the check's one transaction, its commit relaxed: core.db.relaxed_commit),
 every check in the audit log without the identifier, and a warning to staff when one account
 checks many similar identifiers (07700 900001, 07700 900002, ...). For that, a check keeps only
 keyed hashes of the identifier's shape (its value minus the last characters) and a short tag.
@@ -30,9 +31,10 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
+from core import throttle
 from core.audit import record
 from core.crypto import keyring
-from core.db import db, is_sqlite, run_sql, utcnow
+from core.db import db, relaxed_commit, run_sql, utcnow
 from core.identifiers import (
     KINDS,
     InvalidIdentifier,
@@ -57,6 +59,10 @@ CAUTION = "caution"
 MAX_INPUT = 254
 _PLATE_TEXT = re.compile(r"[A-Za-z0-9 -]{2,12}")
 _DIGIT = re.compile(r"\d")
+
+
+# Checks per account and per address, counted per UTC calendar day (core.throttle).
+CHECKS = throttle.Limit("alerts-check", per=datetime.timedelta(days=1))
 
 
 class QuotaExceeded(Exception):
@@ -163,18 +169,6 @@ def address_key(address: str | None) -> str:
     return "addr:" + keyring().blind_index("check-address", address or "unknown")[:40]
 
 
-def _count_up(keys: list[str], day: datetime.date) -> dict[str, int]:
-    """Add one to each key's count for the day; return the new counts (one statement)."""
-    values = ", ".join(["(%s, %s, 1, %s)"] * len(keys))
-    sql = (
-        f"INSERT INTO alerts_check_quota (key, day, count, created_at) VALUES {values} "  # noqa: S608  # nosec B608  # placeholders only
-        "ON CONFLICT (key, day) DO UPDATE SET count = alerts_check_quota.count + 1 RETURNING key, count"
-    )
-    now = utcnow()
-    params = [part for key in keys for part in (key, day, now)]
-    return dict(run_sql(sql, params).fetchall())
-
-
 def shape_and_tag(kind: str, value: str) -> tuple[str, str]:
     """Keyed hashes of the identifier without its last characters (its 'shape') and of the whole."""
     if kind == "phone":
@@ -189,29 +183,6 @@ def shape_and_tag(kind: str, value: str) -> tuple[str, str]:
     ring = keyring()
     shape_hash = ring.blind_index("check-shape", f"{kind}:{shape}")[:16]
     return shape_hash, ring.blind_index("check-tag", f"{kind}:{value}")[:12]
-
-
-@contextlib.contextmanager
-def relaxed_commit():
-    """One transaction whose commit does not wait for the disk.
-
-    A check writes its quota count, its event and its audit entry on every call; waiting for a
-    disk sync each time would cap checks at the disk's sync rate. The commit still survives the
-    process being killed; only a power cut of the database machine could lose the last moments
-    of checks (their counts and audit entries), never a report. SQLite: synchronous=NORMAL for
-    this transaction (WAL); PostgreSQL: SET LOCAL synchronous_commit TO OFF.
-    """
-    sqlite = is_sqlite()
-    if sqlite:
-        db.execute_sql("PRAGMA synchronous = NORMAL")
-    try:
-        with db.atomic():
-            if not sqlite:
-                db.execute_sql("SET LOCAL synchronous_commit TO OFF")
-            yield
-    finally:
-        if sqlite:
-            db.execute_sql("PRAGMA synchronous = FULL")
 
 
 def run_check(text: str, account_id: int, address: str | None, kind: str | None = None,
@@ -238,7 +209,7 @@ def run_check(text: str, account_id: int, address: str | None, kind: str | None 
     main_kind, main_value = pairs[0]
     shape, tag = shape_and_tag(main_kind, main_value)
     with relaxed_commit():
-        counts = _count_up([account_key, addr_key], day)
+        counts = throttle.hit(CHECKS, [account_key, addr_key])  # one statement: the hot path
         refused = counts[account_key] > limits[0] or counts[addr_key] > limits[1]
         if refused:
             record("alerts.check_refused", target=f"user:{account_id}", actor_id=account_id)

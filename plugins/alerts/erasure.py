@@ -25,7 +25,9 @@ from core.hookspecs import hookimpl
 
 @hookimpl(tryfirst=True)
 def account_erased(app, user_id):
+    from core import throttle
     from core.accounts.erasure import unlink_account
+    from plugins.alerts.check import CHECKS
     from plugins.alerts.models import (
         MODELS,
         VISIBLE_STATUSES,
@@ -33,7 +35,6 @@ def account_erased(app, user_id):
         AlertSource,
         Candidate,
         CheckEvent,
-        CheckQuota,
         CheckWarning,
         Delivery,
         Subscription,
@@ -56,7 +57,7 @@ def account_erased(app, user_id):
     Delivery.delete().where(Delivery.user == user_id).execute()
     Subscription.delete().where(Subscription.user == user_id).execute()  # its regions go with it
     Reader.delete().where(Reader.user == user_id).execute()
-    CheckQuota.delete().where(CheckQuota.key == f"user:{user_id}").execute()
+    throttle.forget(CHECKS, f"user:{user_id}")
     CheckEvent.delete().where(CheckEvent.account_id == user_id).execute()
     CheckWarning.delete().where(CheckWarning.account_id == user_id).execute()
     CheckWarning.update(resolved_by=None).where(CheckWarning.resolved_by == user_id).execute()

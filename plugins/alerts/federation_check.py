@@ -42,9 +42,10 @@ import time
 from flask import Blueprint, current_app, jsonify, request
 from peewee import IntegrityError
 
+from core import throttle
 from core.audit import record
 from core.crypto import keyring
-from core.db import db, utcnow
+from core.db import db, relaxed_commit, utcnow
 from core.federation import API_PREFIX, feed, identity, oprf
 from core.federation.api import offer
 from core.federation.models import FeedItem, Peer, Received
@@ -256,15 +257,17 @@ def _token(key: bytes, kind: str, blind: str, value: str) -> str:
     return token
 
 
+# A peer's questions, counted per UTC calendar day like a member's checks (core.throttle).
+PEER_QUESTIONS = throttle.Limit("alerts-peer-check", per=datetime.timedelta(days=1))
+
+
 def _count_peer_question(peer: Peer) -> tuple[int, bool]:
     """Count one question against the peer's quota; (count today, refused)."""
-    from plugins.alerts.check import _count_up, relaxed_commit
-
     conf = settings()
     day = utcnow().date()
     key = f"peer:{peer.id}"
     with relaxed_commit():
-        count = _count_up([key], day)[key]
+        count = throttle.hit(PEER_QUESTIONS, [key])[key]
         refused = count > conf["peer_check_limit"]
         record("alerts.peer_check_refused" if refused else "alerts.peer_check", target=peer.target())
     if not refused and count >= conf["peer_check_warning"]:

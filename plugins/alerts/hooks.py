@@ -104,18 +104,15 @@ def _alerts_label(app, user):
 
 @hookimpl
 def retention_rules(app):
-    """Check records and finished messages do not stay for ever."""
-    import datetime
-
+    """Check records and finished messages do not stay for ever (daily check counts are core's
+    throttle's, deleted with every other throttle count: core.accounts.housekeeping)."""
     from core.retention import RetentionRule, days_setting
     from plugins.alerts.federation_check_models import PeerCheckWarning
-    from plugins.alerts.models import CANCELLED, FAILED, SENT, CheckEvent, CheckQuota, CheckWarning, Delivery
+    from plugins.alerts.models import CANCELLED, FAILED, SENT, CheckEvent, CheckWarning, Delivery
 
     return [
         RetentionRule(model=CheckEvent, age_field=CheckEvent.created_at,
                       max_age=days_setting("alerts", "keep_check_days"), label="identifier check records"),
-        RetentionRule(model=CheckQuota, age_field=CheckQuota.created_at, max_age=datetime.timedelta(days=3),
-                      label="daily check counts"),
         RetentionRule(model=CheckWarning, age_field=CheckWarning.created_at,
                       max_age=days_setting("alerts", "keep_check_days"),
                       condition=lambda: CheckWarning.resolved_at.is_null(False), label="resolved check warnings"),

@@ -263,19 +263,6 @@ class FeedToken(BaseModel):
         table_name = "alerts_feed_token"
 
 
-class CheckQuota(BaseModel):
-    """Checks made today by one account or from one address (a keyed hash, never the address)."""
-
-    key = CharField(max_length=80)
-    day = DateField()
-    count = IntegerField(default=0)
-    created_at = DateTimeField(default=utcnow)
-
-    class Meta:
-        table_name = "alerts_check_quota"
-        indexes = ((("key", "day"), True),)
-
-
 class CheckEvent(BaseModel):
     """One check, for spotting enumeration: no identifier, only keyed hashes of its shape."""
 
@@ -319,7 +306,6 @@ MODELS = [
     SubscriptionRegion,
     Delivery,
     FeedToken,
-    CheckQuota,
     CheckEvent,
     CheckWarning,
 ]
