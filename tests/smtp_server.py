@@ -54,14 +54,15 @@ class Inbox:
 
 
 class SmtpServer:
-    def __init__(self, username: str | None = None, password: str | None = None, port: int | None = None):
+    def __init__(self, username: str | None = None, password: str | None = None, port: int | None = None,
+                 idle_timeout: float = 300):
         self.inbox = Inbox()
         self.port = port or free_port()
         self.logins: list[str] = []
         self.username, self.password = username, password
-        kwargs = {}
+        kwargs = {"timeout": idle_timeout}  # seconds without a command before the server drops the line
         if username:
-            kwargs = {"authenticator": self._authenticate, "auth_require_tls": False, "auth_required": True}
+            kwargs.update(authenticator=self._authenticate, auth_require_tls=False, auth_required=True)
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **kwargs)
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import sqlite3
+import time
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
@@ -16,7 +17,17 @@ from smtp_server import SmtpServer, free_port
 
 from core.config import ConfigError
 from core.db import connection
-from core.mail import MailError, build_message, render_message, send_message, send_messages
+from core.mail import (
+    MailError,
+    MailSession,
+    MessageTemplate,
+    PermanentFailure,
+    TemporaryFailure,
+    build_message,
+    render_message,
+    send_message,
+    send_messages,
+)
 
 
 @pytest.fixture
@@ -82,6 +93,76 @@ def test_one_connection_for_a_batch(make_app, smtp_server):
         send_messages([build_message("q@example.org", "An update", "Hello.")])
     assert len(ports) == 5
     assert len(set(ports[:4])) == 1 and ports[4] != ports[0]
+
+
+def test_a_line_the_server_dropped_is_opened_again_once_and_the_message_goes_once(make_app):
+    """Mail servers drop an idle line (421): the next message was not handed over yet, so the
+    session opens a new line and sends it; one copy arrives."""
+    server = SmtpServer(idle_timeout=0.5).start()
+    try:
+        app = make_app(server.overrides)
+        with app.app_context(), MailSession() as session:
+            session.send_message(build_message("a@example.org", "An update", "One."))
+            first = session.connection
+            time.sleep(1.2)  # the server has said 421 and closed the line
+            session.send_message(build_message("b@example.org", "An update", "Two."))
+            assert session.connection is not None and session.connection is not first
+        assert [message["To"] for message in server.wait_for(2)] == ["a@example.org", "b@example.org"]
+        time.sleep(0.3)
+        assert len(server.messages) == 2
+    finally:
+        server.stop()
+
+
+def test_a_line_lost_during_data_is_a_temporary_failure_and_not_sent_again(make_app, smtp_server):
+    """The server may have a message whose line broke during DATA: the session does not send it
+    again (its caller decides), and the next message goes over a new line."""
+    hung_up = []
+
+    async def keep_then_hang_up(server, session, envelope):
+        await original(server, session, envelope)
+        if not hung_up:
+            hung_up.append(session.peer)
+            server.transport.close()
+        return "250 Message accepted"
+
+    original = smtp_server.inbox.handle_DATA
+    smtp_server.inbox.handle_DATA = keep_then_hang_up
+    app = make_app(smtp_server.overrides)
+    with app.app_context(), MailSession() as session:
+        with pytest.raises(TemporaryFailure, match="SMTPServerDisconnected"):
+            session.send_message(build_message("a@example.org", "An update", "One."))
+        assert session.connection is None
+        session.send_message(build_message("b@example.org", "An update", "Two."))
+    assert [message["To"] for message in smtp_server.wait_for(2)] == ["a@example.org", "b@example.org"]
+    time.sleep(0.3)
+    assert len(smtp_server.messages) == 2
+
+
+def test_a_session_tells_a_refusal_for_now_from_one_for_good_and_keeps_its_line(make_app, smtp_server):
+    async def busy_or_not(server, session, envelope, address, rcpt_options):
+        if address == "busy@example.org":
+            return "450 Mailbox busy"
+        return await original(server, session, envelope, address, rcpt_options)
+
+    original = smtp_server.inbox.handle_RCPT
+    smtp_server.inbox.handle_RCPT = busy_or_not
+    smtp_server.inbox.refuse.add("gone@example.org")
+    app = make_app(smtp_server.overrides)
+    with app.app_context(), MailSession() as session:
+        template = MessageTemplate("An update", "Hello.")
+        with pytest.raises(TemporaryFailure, match="SMTPRecipientsRefused:4xx"):
+            session.send(template.envelope_from, "busy@example.org", template.render("busy@example.org", "k1"))
+        line = session.connection
+        with pytest.raises(PermanentFailure, match="SMTPRecipientsRefused"):
+            session.send(template.envelope_from, "gone@example.org", template.render("gone@example.org", "k2"))
+        with pytest.raises(PermanentFailure, match="UnusableAddress"):
+            template.render("no address <x@example.org>", "k3")
+        session.send(template.envelope_from, "ok@example.org", template.render("ok@example.org", "k4"))
+        assert session.connection is line
+    (message,) = smtp_server.wait_for(1)
+    assert message["To"] == "ok@example.org" and message["Message-ID"] == template.message_id("k4")
+    assert message["Subject"] == "An update" and message["From"] == "Notes <notes@example.org>"
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
