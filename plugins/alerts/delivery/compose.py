@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from core.mail import MailError, PermanentFailure, external_url
 from plugins.alerts import _, ngettext
+from plugins.alerts.config import settings
 from plugins.alerts.delivery.digests import digest_counts, digest_lines
+from plugins.alerts.labels import alert_kind_label
 from plugins.alerts.models import Alert, Delivery
+from plugins.alerts.reading import public_dict
 
 
 def compose(delivery: Delivery, channel: str) -> tuple[str, str]:
@@ -20,8 +23,6 @@ def compose(delivery: Delivery, channel: str) -> tuple[str, str]:
     members tell a safety notice from an alert about a person at a glance (kind_line); a digest
     says how many of its things are safety notices.
     """
-    from plugins.alerts.service import public_dict, settings
-
     conf = settings()
     kind = delivery.kind
     about_one = kind in ("alert", "update")  # the link opens the alert; otherwise the list
@@ -80,8 +81,6 @@ def kind_line(alert_kind: str | None, channel: str) -> str:
     """The line that tells a safety notice from an alert about a person in a message: words, and in
     an e-mail a shape too (a triangle or a circle), never colour. Text messages keep to words (a
     symbol would make every text a costlier Unicode message)."""
-    from plugins.alerts.service import alert_kind_label
-
     label = alert_kind_label(alert_kind or "person")
     if channel == "sms":
         return f"({label})"

@@ -9,7 +9,9 @@ from flask import current_app
 
 from core.db import db
 from plugins.alerts import _, ngettext
+from plugins.alerts.config import settings
 from plugins.alerts.models import BUNDLED, HELD, PENDING, WITHDRAWN, Alert, Delivery
+from plugins.alerts.reading import is_visible
 
 
 def local_now() -> datetime.datetime:
@@ -22,8 +24,6 @@ def local_now() -> datetime.datetime:
 
 def build_digests(now: datetime.datetime | None = None) -> int:
     """Once the digest hour has come, fold each person's held messages into one per channel."""
-    from plugins.alerts.service import settings
-
     now = now or local_now()
     if now.hour < settings()["digest_hour"]:
         return 0
@@ -49,8 +49,6 @@ def digest_counts(digest: Delivery) -> dict[str, int]:
     """What one digest tells about, each alert counted once: new (still published), updated (still
     published, and not also new in this digest) and withdrawn; and notices: how many of the new and
     updated are safety notices."""
-    from plugins.alerts.service import is_visible
-
     rows = list(Delivery.select(Delivery.kind, Delivery.alert).where(Delivery.digest == digest).tuples())
     alerts = {alert.id: alert for alert in Alert.select(Alert.id, Alert.status, Alert.expires_on, Alert.kind)
               .where(Alert.id.in_({alert_id for _kind, alert_id in rows if alert_id}))}

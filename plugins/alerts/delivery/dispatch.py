@@ -31,6 +31,7 @@ from plugins.alerts.delivery.outbox import (
 )
 from plugins.alerts.delivery.sender import Sender
 from plugins.alerts.models import CANCELLED, FAILED, PENDING, SENT, Alert, Delivery, Subscription
+from plugins.alerts.reading import is_visible
 
 log = logging.getLogger("redumbrella.alerts.delivery")
 
@@ -75,8 +76,6 @@ def drain(channel: str, max_messages: int | None = None) -> int:
 
 
 def _send_claimed(ids: list[int], sender: Sender, who: str) -> int:
-    from plugins.alerts.service import is_visible
-
     rows = list(Delivery.select().where(Delivery.id.in_(ids) & (Delivery.claimed_by == who)).order_by(Delivery.id))
     user_ids = [row.user_id for row in rows]
     users = {user.id: user for user in User.select(User.id, User.email, User.locale, User.active)

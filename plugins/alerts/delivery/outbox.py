@@ -16,6 +16,7 @@ import threading
 
 from core.claims import claimer_alive
 from core.db import db, is_sqlite, run_sql, utcnow
+from plugins.alerts.config import settings
 from plugins.alerts.models import FAILED, PENDING, SENDING, SENT, Delivery
 
 log = logging.getLogger("redumbrella.alerts.delivery")
@@ -56,8 +57,6 @@ def claim(channel: str, who: str, limit: int = CLAIM_BATCH) -> list[int]:
 
 def release_dead_claims() -> int:
     """Put rows claimed by workers that no longer exist (or whose lease ran out) back to pending."""
-    from plugins.alerts.service import settings
-
     released = 0
     claims = [row[0] for row in Delivery.select(Delivery.claimed_by).where(Delivery.status == SENDING)
               .distinct().tuples()]
@@ -120,8 +119,6 @@ def finish(row: Delivery, status: str, error: str | None = None) -> None:
 
 
 def retry(row: Delivery, error: str) -> None:
-    from plugins.alerts.service import settings
-
     conf = settings()
     attempts = row.attempts + 1
     if attempts >= conf["max_attempts"]:
@@ -138,8 +135,6 @@ def release_own(who: str, reason: str | None = None) -> None:
     """Rows this worker claimed but did not get to: back to pending (later, when the server is down)."""
     values = {Delivery.status: PENDING, Delivery.claimed_by: None}
     if reason:
-        from plugins.alerts.service import settings
-
         values[Delivery.next_attempt_at] = utcnow() + datetime.timedelta(seconds=settings()["retry_seconds"])
         values[Delivery.last_error] = reason[:64]
     Delivery.update(values).where((Delivery.status == SENDING) & (Delivery.claimed_by == who)).execute()
