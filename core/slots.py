@@ -63,6 +63,7 @@ def blocks(slot: str) -> list[PageBlock]:
             except Exception as exc:  # noqa: BLE001  # one plugin's block must not break the page
                 log.error("page block failed", extra={"event": "page_block_failed", "plugin": name,
                                                       "error": type(exc).__name__})
+                g.page_block_failed = True  # the page lacks it: core.anonymous_cache must not keep it
                 continue
             found.extend((block.order, name, index, block) for index, block in enumerate(_as_blocks(result)))
         cache[slot] = [block for *_key, block in sorted(found, key=lambda item: item[:3])]

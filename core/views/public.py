@@ -16,7 +16,10 @@ bp = Blueprint("core", __name__)
 @bp.route("/")
 @requires(PUBLIC)
 def index():
-    return render_template("index.html")
+    """The same for every anonymous visitor: kept per language (core.anonymous_cache)."""
+    from core.anonymous_cache import cached
+
+    return cached("home", lambda: render_template("index.html"))
 
 
 @bp.route("/contact")

@@ -172,7 +172,10 @@ def _choices(kind: str):
 @bp.route("/regions")
 @requires(PUBLIC)
 def regions():
-    return _choices("regions")
+    """The same for every anonymous caller: kept per language (core.anonymous_cache)."""
+    from core.anonymous_cache import cached
+
+    return cached("reporting.regions", lambda: _choices("regions"))
 
 
 @bp.route("/incident-types")
