@@ -20,9 +20,11 @@ from core.db import run_sql
 from core.identifiers import InvalidIdentifier
 from core.permissions import PUBLIC, requires, user_has
 from core.views.errors import render_error
-from plugins.alerts import _, check, feeds, service, sms, subscriptions
+from plugins.alerts import _, check, feeds, labels, service, sms, subscriptions
+from plugins.alerts.check_answers import answer_message, check_limits, quota_message
 from plugins.alerts.config import settings
 from plugins.alerts.errors import AlertError
+from plugins.alerts.filters import filtered, filters_from_request
 from plugins.alerts.models import STATUSES, Alert, Subscription
 from plugins.alerts.reading import is_visible, public_dict
 from plugins.alerts.schemas import (
@@ -39,7 +41,6 @@ from plugins.alerts.schemas import (
     WithdrawInSchema,
 )
 from plugins.alerts.sources import reports_by_reference
-from plugins.alerts.views import answer_message, check_limits, filtered, filters_from_request, labels, quota_message
 
 bp = Blueprint("alerts_api", __name__, url_prefix="/api/v1")
 PER_PAGE = 50
@@ -80,7 +81,7 @@ def list_alerts():
     total = query.count()
     pages = max(1, math.ceil(total / PER_PAGE))
     page = min(max(request.args.get("page", 1, type=int), 1), pages)
-    names = labels()
+    names = labels.names()
     staff = _is_moderator()
     alerts = [public_dict(alert, staff=staff, labels=names) for alert in query.paginate(page, PER_PAGE)]
     return jsonify({"alerts": alerts, "page": page, "pages": pages})
@@ -101,7 +102,7 @@ def get_alert(alert_id: int):
     alert = _readable(alert_id)
     if alert is None:
         return render_error(404)
-    return jsonify(public_dict(alert, staff=_is_moderator(), labels=labels()))
+    return jsonify(public_dict(alert, staff=_is_moderator(), labels=labels.names()))
 
 
 _CHECK_SCHEMAS: dict[tuple[str, int], CheckInSchema] = {}
@@ -140,7 +141,7 @@ def check_identifier():
         ]}) from None
     if outcome.result == check.NO_RECORD:
         return jsonify({"result": check.NO_RECORD, "message": answer_message(check.NO_RECORD, False)})
-    names = labels()
+    names = labels.names()
     alerts = [public_dict(alert, labels=names)
               for alert in Alert.select().where(Alert.id.in_(outcome.alert_ids))] if outcome.alert_ids else []
     return jsonify({"result": check.CAUTION, "alerts": alerts, "kinds": outcome.kinds,
@@ -195,7 +196,7 @@ def create_alert():
         service.set_sharing(alert, *sharing, current_user)
     except AlertError as exc:
         return _alert_error(exc)
-    body = public_dict(alert, staff=True, labels=labels())
+    body = public_dict(alert, staff=True, labels=labels.names())
     response = jsonify(body)
     response.status_code = 201
     response.headers["Location"] = url_for("alerts_api.get_alert", alert_id=alert.id)
@@ -216,7 +217,7 @@ def create_notice():
         service.set_sharing(alert, *sharing, current_user)
     except AlertError as exc:
         return _alert_error(exc)
-    response = jsonify(public_dict(alert, staff=True, labels=labels()))
+    response = jsonify(public_dict(alert, staff=True, labels=labels.names()))
     response.status_code = 201
     response.headers["Location"] = url_for("alerts_api.get_alert", alert_id=alert.id)
     return response
@@ -237,7 +238,7 @@ def patch_alert(alert_id: int):
         alert = Alert.get_by_id(alert.id)
     except AlertError as exc:
         return _alert_error(exc)
-    return jsonify(public_dict(alert, staff=True, labels=labels()))
+    return jsonify(public_dict(alert, staff=True, labels=labels.names()))
 
 
 @bp.route("/alerts/<int:alert_id>/review", methods=["POST"])
@@ -265,7 +266,7 @@ def publish_alert(alert_id: int):
         service.publish(alert, current_user)
     except AlertError as exc:
         return _alert_error(exc)
-    return jsonify(public_dict(alert, staff=True, labels=labels()))
+    return jsonify(public_dict(alert, staff=True, labels=labels.names()))
 
 
 @bp.route("/alerts/<int:alert_id>/withdraw", methods=["POST"])
@@ -279,7 +280,7 @@ def withdraw_alert(alert_id: int):
         service.withdraw(alert, current_user, data.get("reason"))
     except AlertError as exc:
         return _alert_error(exc)
-    return jsonify(public_dict(alert, staff=True, labels=labels()))
+    return jsonify(public_dict(alert, staff=True, labels=labels.names()))
 
 
 # -- partner feeds --------------------------------------------------------------------------------
@@ -289,7 +290,7 @@ def _feed_alerts() -> list[dict] | None:
     """The newest visible alerts, or None when the caller has no feed token and no read permission."""
     if not user_has(current_app, current_user, "alerts.read") and feeds.authenticate() is None:
         return None
-    names = labels()
+    names = labels.names()
     query = filtered(filters_from_request()).limit(100)
     return [public_dict(alert, labels=names) for alert in query]
 

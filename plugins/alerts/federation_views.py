@@ -3,20 +3,18 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
 
 from core.federation import feed
 from core.permissions import requires
-from plugins.alerts import _, _l, delivery, service
+from plugins.alerts import _, _l, service
+from plugins.alerts.edit_views import staff_page
 from plugins.alerts.errors import AlertError
-from plugins.alerts.forms import WithdrawForm
 from plugins.alerts.models import WITHDRAWN, Alert
-from plugins.alerts.reading import history, public_dict
-from plugins.alerts.sources import sources_still_consenting
-from plugins.alerts.views import bp, labels  # noqa: E402  # the alerts pages' blueprint: this route is one of them
+from plugins.alerts.views import bp  # the alerts pages' blueprint: this route is one of them
 
 
 class SharingForm(FlaskForm):
@@ -52,7 +50,4 @@ def sharing(alert_id: int):
             flash(_("Sharing saved.") if alert.status == "draft" else
                   _("Sharing saved. Peers get the change at once or at their next fetch."), "info")
             return redirect(url_for("alerts.staff_show", alert_id=alert.id), code=303)
-    return render_template(
-        "alerts/staff_show.html", alert=public_dict(alert, staff=True, labels=labels()), record=alert,
-        history=history(alert), stats=delivery.stats(alert), consenting=sources_still_consenting(alert),
-        withdraw_form=WithdrawForm(), sharing_form=form), 422
+    return staff_page(alert, form), 422

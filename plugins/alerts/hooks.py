@@ -29,10 +29,20 @@ def check_config(app):
 
 @hookimpl
 def register_blueprints(app):
+    # The modules whose pages are on the alerts blueprint: imported so their routes are on it.
+    from plugins.alerts import (  # noqa: F401
+        check_views,
+        edit_views,
+        federation_views,
+        manage_views,
+        oversight_views,
+        subscription_views,
+    )
     from plugins.alerts.api import bp as api_bp
     from plugins.alerts.federation_check import bp as peers_api_bp
     from plugins.alerts.federation_check_views import bp as peers_bp
-    from plugins.alerts.views import bp, links
+    from plugins.alerts.list_views import links
+    from plugins.alerts.views import bp
 
     return [bp, links, api_bp, peers_api_bp, peers_bp]
 
