@@ -40,6 +40,8 @@ class _LoginManager(LoginManager):
         # A bearer-token API call is judged by its token alone, never by a cookie sent with it.
         if bearer_api_request():
             return False
+        if not session:  # nothing to protect: Flask-Login skips an empty session too, after hashing
+            return False  # the browser's address and user agent for nothing
         return super()._session_protection_failed()
 
 
@@ -52,6 +54,16 @@ class CookieSession(SecureCookieSessionInterface):
     A bearer-token API call gets an empty session that is never read from nor written to a
     cookie: the token alone decides who is calling, and signing cookies would be wasted work.
     """
+
+    def get_signing_serializer(self, app):
+        """Flask's serializer, made once per set of keys instead of on every request (twice on a
+        page that sets the cookie): it holds only the keys and settings, nothing of a request."""
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        made = self.__dict__.setdefault("_serializers", {})
+        if keys not in made:
+            made.clear()  # the keys changed: the old serializer must not sign anything more
+            made[keys] = super().get_signing_serializer(app)
+        return made[keys]
 
     def get_cookie_secure(self, app) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))
