@@ -30,10 +30,7 @@ from plugins.alerts import _, federation
 from plugins.alerts.config import settings
 from plugins.alerts.content import EDITABLE, apply_values, check_publishable, check_values
 from plugins.alerts.errors import AlertError
-from plugins.alerts.labels import (
-    alert_kind_label,  # noqa: F401  # delivery.py imports it from here
-    status_label,
-)
+from plugins.alerts.labels import status_label
 from plugins.alerts.models import (
     DRAFT,
     NOTICE,
