@@ -4,6 +4,7 @@ e-mails, plates, online names, websites) kept left-to-right inside right-to-left
     {{ number|phone }}                 07912 345678 in a <bdi dir="ltr">
     {{ value|identifier(kind) }}       the same for any identifier kind
     {{ number|phone_text }}            the readable number without markup (plain-text e-mails, SMS)
+    {{ names|join_list }}              a list as the language joins one ("a, b and c"; Arabic "a وb وc")
 
 A page in Arabic runs right to left, but "+44 7912 345678" or "name@example.com" must not: each is
 isolated (<bdi>) and given its own direction, so its digits and punctuation never reorder.
@@ -11,6 +12,8 @@ isolated (<bdi>) and given its own direction, so its digits and punctuation neve
 
 from __future__ import annotations
 
+from babel import Locale
+from babel.lists import format_list
 from flask import current_app
 from markupsafe import Markup
 
@@ -36,6 +39,36 @@ def directed_text(text: str, code: str | None) -> str:
     return "\n".join(RLM + line if line.strip() and not line.startswith(RLM) else line for line in text.split("\n"))
 
 
+def join_list(items, conjunction: bool = True) -> str:
+    """Items joined the way the current language joins a list ("Leeds, York and Hull"; in Arabic
+    "Leeds وYork وHull", in Chinese with 、): Latin commas look wrong in other scripts.
+
+    conjunction=False joins with the language's separator alone ("Dave, Big D"; Arabic "، "), for
+    what are several names of one thing, where "and" would read as several people."""
+    from core.i18n import current_language, formatting_locale
+
+    words = [str(item) for item in items]
+    if len(words) < 2:
+        return "".join(words)
+    code = formatting_locale(current_language())
+    try:
+        if conjunction:
+            return format_list(words, style="standard", locale=code)
+        return _separator(code).join(words)
+    except (KeyError, ValueError):  # a locale without CLDR list patterns
+        return ", ".join(words)
+
+
+def _separator(code: str) -> str:
+    """What CLDR puts between two items in the middle of a list, unless that is a word (Arabic's و):
+    then the comma of the language's script."""
+    middle = Locale.parse(code).list_patterns["standard"]["middle"]
+    separator = middle.replace("{0}", "").replace("{1}", "")
+    if any(char.isalpha() for char in separator):
+        return "، " if direction(code) == "rtl" else ", "
+    return separator
+
+
 def phone_text(value: str | None) -> str:
     if not value:
         return ""
@@ -56,5 +89,6 @@ def identifier(value: str | None, kind: str = "") -> Markup:
 
 
 def init_app(app) -> None:
-    app.jinja_env.filters.update(phone=phone, phone_text=phone_text, identifier=identifier, ltr=ltr)
+    app.jinja_env.filters.update(phone=phone, phone_text=phone_text, identifier=identifier, ltr=ltr,
+                                 join_list=join_list)
     app.jinja_env.globals.update(text_direction=direction)

@@ -16,7 +16,7 @@ from xml.etree import ElementTree  # nosec B405  # builds the feed; parses nothi
 from flask import current_app, request
 
 from core.db import utcnow
-from core.display import phone_text
+from core.display import join_list, phone_text
 from core.tokens import hash_token, new_token
 from plugins.alerts.models import FeedToken
 
@@ -99,8 +99,8 @@ def atom(alerts: list[dict], self_url: str, alternate) -> bytes:
     add(author, "name", site)
     for alert in alerts:
         url = alternate(alert)
-        regions = ", ".join(region["label"] for region in alert["regions"])
-        types = ", ".join(item["label"] for item in alert["incident_types"])
+        regions = join_list(region["label"] for region in alert["regions"])
+        types = join_list(item["label"] for item in alert["incident_types"])
         lines = [alert["summary"]]
         if alert["identifiers"]:
             shown = [(item["kind"], phone_text(item["value"]) if item["kind"] == "phone" else item["value"])

@@ -14,6 +14,7 @@ from flask import current_app
 from peewee import Value, fn
 
 from core.db import utcnow
+from core.display import join_list
 from plugins.alerts import _, federation
 from plugins.alerts.labels import alert_kind_label, choice_labels, notice_category_labels, severity_label
 from plugins.alerts.models import (
@@ -151,7 +152,7 @@ def default_title(alert: Alert, labels: dict) -> str:
             return _category_name(alert, labels)
         return _("Safety notice")
     names = [labels["incident_types"].get(code, code) for code in alert.incident_type_codes[:2]]
-    return ", ".join(names) if names else _("Alert")
+    return join_list(names) if names else _("Alert")
 
 
 def _category_name(alert: Alert, labels: dict) -> str:
