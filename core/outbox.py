@@ -47,11 +47,11 @@ class Outbox:
         due = f"FROM {table} o {join} WHERE o.status = %s AND o.next_attempt_at <= %s AND {ready}"
         # Only the fixed text given by the outbox's own module is joined in; every value is a parameter.
         self._claim_sql = (
-            f"UPDATE {table} SET status = %s, claimed_by = %s, claimed_at = %s "  # noqa: S608  # nosec B608
+            f"UPDATE {table} SET status = %s, claimed_by = %s, claimed_at = %s "  # noqa: S608  # nosec B608  # fixed text of the outbox module
             f"WHERE id IN (SELECT o.id {due} ORDER BY o.id LIMIT %s{{lock}}) RETURNING id")
-        self._due_sql = f"SELECT COUNT(*) {due}"  # noqa: S608  # nosec B608
+        self._due_sql = f"SELECT COUNT(*) {due}"  # noqa: S608  # nosec B608  # fixed text of the outbox module
         self._delivered_sql = (
-            f"UPDATE {table} SET status = %s, claimed_by = NULL, attempts = attempts + 1, "  # noqa: S608  # nosec B608
+            f"UPDATE {table} SET status = %s, claimed_by = NULL, attempts = attempts + 1, "  # noqa: S608  # nosec B608  # fixed text of the outbox module
             "last_status = %s, last_error = NULL, last_attempt_at = %s, delivered_at = %s WHERE id = %s")
 
     # -- claiming ---------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ offer("alerts.warning_list", f"{API_PREFIX}/alerts/warning-list")
 
 
 def settings() -> dict:
-    from plugins.alerts.service import settings as alert_settings
+    from plugins.alerts.config import settings as alert_settings
 
     return alert_settings()
 

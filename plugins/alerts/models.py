@@ -79,7 +79,7 @@ class Alert(BaseModel):
     withdrawn_at = DateTimeField(null=True)
     withdrawn_reason = EncryptedTextField(null=True)  # staff-only free text
     # The last review: a moderator saw the preview (the alert as members will see it, and how many
-    # people will be told) of this version, whose content had this digest (service.content_digest).
+    # people will be told) of this version, whose content had this digest (preview.content_digest).
     # Publishing needs both to match the alert as it is now; every edit clears them.
     reviewed_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     reviewed_at = DateTimeField(null=True)
