@@ -24,9 +24,19 @@ def schema_for(plugin: str) -> Schema | None:
     return schema_class() if schema_class is not None else None
 
 
+SCHEMA_CLASSES = "redumbrella.settings_schema_classes"
+
+
 def _schema_class(plugin: str) -> type[Schema] | None:
-    # Ask that plugin only: asking every plugin would call disabled plugins' hooks on each request.
-    return get_registry().call_plugin("settings_schema", plugin, app=current_app)
+    """The plugin's settings schema class, asked of that plugin once per app: the busiest endpoints
+    read settings on every call. Asking every plugin would call disabled plugins' hooks."""
+    known = current_app.extensions.setdefault(SCHEMA_CLASSES, {})
+    found = known.get(plugin)
+    if found is None:
+        found = get_registry().call_plugin("settings_schema", plugin, app=current_app)
+        if found is not None:  # a plugin without settings is asked again: cheap, and never stale
+            known[plugin] = found
+    return found
 
 
 def plugin_settings(plugin: str) -> dict:

@@ -1,0 +1,61 @@
+"""What the identifier check keeps between requests to cost less (issue #14) never outlives a
+change, on SQLite and PostgreSQL:
+
+- plugin settings: each app keeps its plugins' settings schema classes and the loaded values per
+  stored text, and reads the stored row on every request, so a change saved by another process
+  (another app on the same database) shows at that app's very next request;
+- a revoked token stops working at once, and the check answers each token's holder alone.
+"""
+
+from __future__ import annotations
+
+from alerts_fixtures import in_app
+from helpers import enable
+
+from core.accounts import tokens
+from core.accounts.models import User
+from core.settings import plugin_settings, save_settings
+
+
+def _check(client, token: str, identifier: str = "07700 900123"):
+    return client.post("/api/v1/check", json={"identifier": identifier},
+                       headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_settings_change_by_another_app_shows_at_the_next_request(on, make_app, member):
+    other = make_app()  # another worker or process on the same database
+    _row, token = in_app(on, lambda: tokens.create_token(User.get_by_id(member.id), "checks"))
+    client = on.test_client()
+    in_app(other, save_settings, "alerts", {"check_limit_account": 2, "check_limit_address": 100})
+    assert [_check(client, token).status_code for _n in range(3)] == [200, 200, 429]
+    assert in_app(on, plugin_settings, "alerts")["check_limit_account"] == 2
+
+    in_app(other, save_settings, "alerts", {"check_limit_account": 5, "check_limit_address": 100})
+    assert in_app(on, plugin_settings, "alerts")["check_limit_account"] == 5
+    assert _check(client, token).status_code == 200, "the raised limit holds at once in the first app"
+
+
+def test_settings_read_are_the_callers_own_copy(on):
+    first = in_app(on, plugin_settings, "alerts")
+    first["check_limit_account"] = -1  # a caller changing what it was given changes nothing kept
+    assert in_app(on, plugin_settings, "alerts")["check_limit_account"] != -1
+
+
+def test_each_app_asks_its_own_plugins_for_their_settings_schema(make_app):
+    plain, with_alerts = make_app(), make_app()
+    enable(with_alerts, "reporting", "alerts")
+    loaded = in_app(with_alerts, plugin_settings, "alerts")
+    assert "check_limit_account" in loaded
+    assert in_app(plain, plugin_settings, "no-such-plugin") == {}
+
+
+def test_a_revoked_token_is_refused_at_once_and_tokens_stay_apart(on, make_user, member):
+    other = make_user("member", email="other-member@example.org")
+    mine, my_token = in_app(on, lambda: tokens.create_token(User.get_by_id(member.id), "checks"))
+    _theirs, their_token = in_app(on, lambda: tokens.create_token(User.get_by_id(other.id), "checks"))
+    client = on.test_client()
+    assert _check(client, my_token).status_code == 200
+    assert _check(client, their_token).status_code == 200
+    assert in_app(on, tokens.revoke, User.get_by_id(member.id), mine.id)
+    assert _check(client, my_token).status_code == 401
+    assert _check(client, their_token).status_code == 200
