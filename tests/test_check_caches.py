@@ -59,3 +59,17 @@ def test_a_revoked_token_is_refused_at_once_and_tokens_stay_apart(on, make_user,
     assert in_app(on, tokens.revoke, User.get_by_id(member.id), mine.id)
     assert _check(client, my_token).status_code == 401
     assert _check(client, their_token).status_code == 200
+
+
+def test_a_token_holders_roles_are_read_with_the_token_at_every_call(on, make_user):
+    from core.accounts.models import UserRole
+
+    person = make_user("member", email="roles@example.org")
+    _row, token = in_app(on, lambda: tokens.create_token(User.get_by_id(person.id), "checks"))
+    client = on.test_client()
+    assert _check(client, token).status_code == 200
+    in_app(on, lambda: UserRole.delete().where(UserRole.user == person.id).execute())
+    assert _check(client, token).status_code == 403, "no role left: no check"
+    in_app(on, lambda: User.get_by_id(person.id).grant("member", "partner"))
+    assert _check(client, token).status_code == 200
+    assert in_app(on, lambda: tokens.authenticate(f"Bearer {token}").role_names) == {"member", "partner"}

@@ -77,10 +77,13 @@ def authenticate(header: str) -> User | None:
     token = token.strip()
     if scheme != "Bearer" or not token.startswith(PREFIX) or len(token) > 200:
         return None
-    row = run_sql(_HOLDER_SQL, (hash_token(token),)).fetchone()
-    if row is None:
+    rows = run_sql(_HOLDER_SQL, (hash_token(token),)).fetchall()
+    if not rows:
         return None
-    user = _user_from_row(row[2:])
+    row = rows[0]
+    user = _user_from_row(row[2:-1])
+    # Its roles came in the same statement (one row per role): what User.role_names would read next.
+    user._role_names = frozenset(found[-1] for found in rows if found[-1] is not None)
     if not user.active or totp.needs_enrolment(user):
         return None
     token_id, used_at = row[0], AccessToken.last_used_at.python_value(row[1])
@@ -91,12 +94,13 @@ def authenticate(header: str) -> User | None:
     return user
 
 
-# The holder of a live token: the token's id and last use, then every column of the account in
-# the model's order (tests/test_auth_tokens.py keeps this list in step with User).
+# The holder of a live token: the token's id and last use, every column of the account in the
+# model's order (tests/test_auth_tokens.py keeps this list in step with User), then one of its
+# roles: a row per role, one row with NULL for an account without any.
 _HOLDER_SQL = (
     "SELECT t.id, t.last_used_at, u.id, u.email_index, u.email, u.working_name, u.password_hash, u.locale, "
-    'u.active, u.session_version, u.created_at FROM access_token t JOIN "user" u ON u.id = t.user_id '
-    "WHERE t.token_hash = %s AND t.revoked_at IS NULL"
+    'u.active, u.session_version, u.created_at, r.role FROM access_token t JOIN "user" u ON u.id = t.user_id '
+    "LEFT JOIN user_role r ON r.user_id = u.id WHERE t.token_hash = %s AND t.revoked_at IS NULL"
 )
 _USER_FIELDS = tuple(User._meta.sorted_fields)
 
