@@ -63,16 +63,26 @@ def causes_of(error: BaseException) -> list[str]:
 
 
 class JsonFormatter(logging.Formatter):
+    _second: tuple[int, str] = (-1, "")  # the last second formatted: every request logs a line
+
+    def _time(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        last = self._second
+        if last[0] != second:
+            last = self._second = (second, self.formatTime(record, "%Y-%m-%dT%H:%M:%S"))
+        return last[1]
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "time": self._time(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage() if record.name.startswith("redumbrella") else record.msg,
         }
+        fields = record.__dict__
         for name in SAFE_FIELDS:
-            if hasattr(record, name):
-                entry[name] = getattr(record, name)
+            if name in fields:
+                entry[name] = fields[name]
         if record.exc_info:
             # The type and where it happened; never the message or locals, which can quote input.
             kind, error, _tb = record.exc_info

@@ -73,3 +73,20 @@ def test_a_token_holders_roles_are_read_with_the_token_at_every_call(on, make_us
     in_app(on, lambda: User.get_by_id(person.id).grant("member", "partner"))
     assert _check(client, token).status_code == 200
     assert in_app(on, lambda: tokens.authenticate(f"Bearer {token}").role_names) == {"member", "partner"}
+
+
+def test_the_request_log_keeps_one_formatted_second_and_moves_on_with_the_clock():
+    import json
+    import logging
+
+    from core.logs import JsonFormatter
+
+    formatter = JsonFormatter()
+    first = logging.LogRecord("redumbrella.request", logging.INFO, __file__, 1, "request", None, None)
+    later = logging.LogRecord("redumbrella.request", logging.INFO, __file__, 1, "request", None, None)
+    first.created, later.created = 1_800_000_000.2, 1_800_000_001.7
+    first.status, later.event = 200, "request"
+    shown = [json.loads(formatter.format(record)) for record in (first, first, later)]
+    expected = [formatter.formatTime(record, "%Y-%m-%dT%H:%M:%S") for record in (first, first, later)]
+    assert [line["time"] for line in shown] == expected and expected[0] != expected[2]
+    assert shown[0]["status"] == 200 and "event" not in shown[0] and shown[2]["event"] == "request"
