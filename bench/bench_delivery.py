@@ -16,6 +16,11 @@ publishes an alert from a verified, consenting report and measures:
 - all: until the N-th distinct e-mail is accepted (and every outbox row is marked sent);
 - the rate, and how many e-mails arrived twice (expected: 0).
 
+Then the floor, against the same kind of SMTP server: the same number of e-mails, built before the
+clock starts, sent by plain smtplib over as many connections as the worker has threads, with no
+database, no outbox and no queue. No delivery can beat it on this machine; the platform's time is
+shown beside it.
+
 Redis: REDUMBRELLA_BENCH_REDIS_URL (default redis://127.0.0.1:6379/7; its huey keys are flushed).
 PostgreSQL: REDUMBRELLA_BENCH_POSTGRES_URL (default .../redumbrella_h6_bench; its schema is emptied).
 Everything listens on 127.0.0.1 only.
@@ -194,6 +199,52 @@ def run_one(queue: str, args, workdir: Path) -> dict:
     }
 
 
+def floor_run(subscribers: int, connections: int) -> float:
+    """Seconds for plain smtplib to hand `subscribers` pre-built e-mails to a fresh local aiosmtpd
+    server over `connections` connections at once: what the SMTP exchange alone costs here."""
+    import smtplib
+    import threading
+    from email.message import EmailMessage
+
+    from common import free_port
+
+    port = free_port()
+    count, distinct = multiprocessing.Value("i", 0), multiprocessing.Value("i", 0)
+    first_at, last_at = multiprocessing.Value("d", 0.0), multiprocessing.Value("d", 0.0)
+    ready, cpu = multiprocessing.Event(), multiprocessing.Value("d", 0.0)
+    server = multiprocessing.Process(target=smtp_server, daemon=True,
+                                     args=(port, count, distinct, first_at, last_at, ready, cpu))
+    server.start()
+    ready.wait(30)
+
+    def build(number: int) -> tuple[str, bytes]:
+        message = EmailMessage()
+        message["From"], message["To"] = "Notes <notes@example.org>", f"member{number}@example.org"
+        message["Subject"], message["Message-ID"] = "A new note", f"<floor-{number}@example.org>"
+        message.set_content("A new safety alert has been published.\nhttps://notes.example.org/n/abcdefgh\n")
+        return f"member{number}@example.org", message.as_bytes()
+
+    messages = [build(number) for number in range(subscribers)]
+
+    def send(part) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as connection:
+            for recipient, data in part:
+                connection.sendmail("notes@example.org", [recipient], data)
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=send, args=(messages[k::connections],)) for k in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    while distinct.value < subscribers and time.perf_counter() - began < 300:
+        time.sleep(0.01)
+    took = time.perf_counter() - began
+    os.kill(server.pid, signal.SIGTERM)
+    server.join(10)
+    return took
+
+
 def _default_workers() -> int:
     from core.config import DEFAULTS
 
@@ -240,6 +291,10 @@ def main() -> int:
         first = f"{r['first']:8.2f}" if r["first"] else f"{'-':>8}"
         print(f"{r['queue']:8} {r['publish']:10.2f} {first} {all_text} {rate} {r['received'] - r['distinct']:8d} "
               f"{r['sent_rows']:10,} {r['worker_cpu']:13.1f} {r['smtp_cpu']:11.1f}")
+    connections = args.workers or _default_workers()
+    floor = floor_run(args.subscribers, connections)
+    print(f"floor: {args.subscribers:,} pre-built e-mails by plain smtplib over {connections} connections, "
+          f"no database: {floor:.1f} s")
     return 0 if all(r["all"] for r in results) else 1
 
 

@@ -470,8 +470,9 @@ def delivery_row(row: Row, args) -> None:
         row.value = float(cells[3])
         row.shown = f"{row.value:.1f}"
         header = next(line for line in out.stdout.splitlines() if line.startswith("One alert"))
+        floor = next((line for line in out.stdout.splitlines() if line.startswith("floor: ")), "floor: not measured")
         row.notes.append(f"{header.strip()}: publish {cells[1]} s, first {cells[2]} s, all {cells[3]} s, "
-                         f"{cells[4]} e-mails/s, repeats {cells[5]}, worker CPU {cells[7]} s")
+                         f"{cells[4]} e-mails/s, repeats {cells[5]}, worker CPU {cells[7]} s; {floor}")
     print(f"  {row.key:14} {row.shown:>6}   load {row.load}   {row.notes[0]}", flush=True)
 
 
