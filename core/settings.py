@@ -8,6 +8,8 @@ instance starts with. Read settings with plugin_settings("reporting")["allow_ano
 from __future__ import annotations
 
 import copy
+import datetime
+import decimal
 import functools
 import json
 
@@ -44,8 +46,24 @@ def plugin_settings(plugin: str) -> dict:
     cache = g.setdefault("plugin_settings", {}) if has_request_context() else {}
     if plugin not in cache:
         row = run_sql("SELECT data FROM plugin_setting WHERE plugin = %s", (plugin,)).fetchone()
-        cache[plugin] = copy.deepcopy(_loaded(_schema_class(plugin), row[0] if row else "{}"))
+        cache[plugin] = _copied(_loaded(_schema_class(plugin), row[0] if row else "{}"))
     return cache[plugin]
+
+
+_IMMUTABLE = (str, int, float, bool, bytes, type(None), datetime.date, datetime.time, decimal.Decimal)
+
+
+def _copied(value):
+    """The caller's own copy of loaded settings (what is kept stays as loaded): containers copied,
+    values that cannot change shared; deepcopy only for anything else. Cheaper than deepcopy on
+    every request."""
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    if isinstance(value, _IMMUTABLE):
+        return value
+    return copy.deepcopy(value)
 
 
 @functools.lru_cache(maxsize=64)

@@ -39,6 +39,13 @@ def test_settings_read_are_the_callers_own_copy(on):
     first = in_app(on, plugin_settings, "alerts")
     first["check_limit_account"] = -1  # a caller changing what it was given changes nothing kept
     assert in_app(on, plugin_settings, "alerts")["check_limit_account"] != -1
+    lists = in_app(on, plugin_settings, "reporting")
+    names = [name for name, value in lists.items() if isinstance(value, list)]
+    assert names, "the reporting settings hold lists"
+    for name in names:
+        lists[name].append("changed by a caller")
+    again = in_app(on, plugin_settings, "reporting")
+    assert all("changed by a caller" not in again[name] for name in names)
 
 
 def test_each_app_asks_its_own_plugins_for_their_settings_schema(make_app):
