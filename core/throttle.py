@@ -86,20 +86,22 @@ def _unique(keys: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-def hit(limit: Limit, keys: Iterable[str], now: datetime.datetime | None = None) -> dict[str, int]:
-    """Count one hit for each key; return each key's count in the window, this hit included."""
+def hit(limit: Limit, keys: Iterable[str], now: datetime.datetime | None = None, amount: int = 1) -> dict[str, int]:
+    """Count `amount` hits (one by default) for each key; return each key's count in the window,
+    these hits included."""
     keys = _unique(keys)
     if not keys:
         return {}
     now = now or utcnow()
     start, first = limit.current(now)
     expires = start + limit.window()
-    values = ", ".join(["(%s, %s, %s, 1, %s)"] * len(keys))
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(keys))
     sql = (
         f"INSERT INTO throttle_count (scope, key, window_start, count, expires_at) VALUES {values} "  # noqa: S608  # nosec B608  # placeholders only
-        "ON CONFLICT (scope, key, window_start) DO UPDATE SET count = throttle_count.count + 1 RETURNING key, count"
+        "ON CONFLICT (scope, key, window_start) DO UPDATE SET count = throttle_count.count + excluded.count "
+        "RETURNING key, count"
     )
-    params = [part for key in keys for part in (limit.scope, key, start, expires)]
+    params = [part for key in keys for part in (limit.scope, key, start, amount, expires)]
     if limit.buckets == 1:
         return dict(run_sql(sql, params).fetchall())
     with db.atomic():  # BEGIN IMMEDIATE on SQLite: the write lock before the read of earlier buckets

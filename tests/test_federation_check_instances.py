@@ -70,7 +70,9 @@ def instances(tmp_path):
         seed(instance, {"action": "settings", "values": settings})
 
     try:
-        both(lambda: ready(a, {"check_peers": True}), lambda: ready(b, {"peer_check_limit": 50}))
+        # Each reading a check sends is one check at the peer (2 or 3 per number here).
+        quota = {"peer_check_limit": 200, "peer_check_warning": 150}
+        both(lambda: ready(a, {"check_peers": True}), lambda: ready(b, quota))
         proxies = [Proxy(a.port, a.name), Proxy(b.port, b.name)]
         yield a, b, proxies[0], proxies[1]
     finally:

@@ -28,6 +28,13 @@ def test_a_hit_counts_one_for_each_key_and_returns_every_count(ctx):
     assert ThrottleCount.select().count() == 3
 
 
+def test_a_hit_may_count_several_at_once(ctx):
+    """A peer's question of eight identifiers is eight checks (plugins/alerts/federation_check.py)."""
+    assert throttle.hit(DAILY, ["peer:1"], now=NOON, amount=8) == {"peer:1": 8}
+    assert throttle.hit(DAILY, ["peer:1"], now=NOON) == {"peer:1": 9}
+    assert throttle.hit(DAILY, ["peer:1", "peer:2"], now=NOON, amount=3) == {"peer:1": 12, "peer:2": 3}
+
+
 def test_scopes_are_apart(ctx):
     throttle.hit(DAILY, ["user:1"], now=NOON)
     assert throttle.count(MINUTE, "user:1", now=NOON) == 0

@@ -2,8 +2,9 @@
 
 Asking (our member checks a number, with the `check_peers` setting on): every reading of what was
 typed (core.identifiers' normalisation, as a local check) is turned into an OPRF input and blinded
-afresh for each peer (core.federation.oprf); the question always holds BATCH points, the rest
-random, so a peer learns neither the identifier nor its kind nor how many readings it has. The
+afresh for each peer (core.federation.oprf), in a random order; the question holds one point per
+reading, so a peer learns neither the identifier nor which point was which, only how many readings
+there were (a hint at the kind of identifier, from which no identifier can be guessed). The
 peer answers each point multiplied by its secret; we unblind, hash, and look the tokens up among
 the ones that peer published (PeerToken). A match names the alert's origin and uid, and counts
 only when we received that alert from that peer and published it here: the member is shown our
@@ -11,7 +12,8 @@ copy, as for a local match. The answer to the member looks exactly like a local 
 did not answer change nothing.
 
 Answering (a peer asks us): `POST /federation/v1/alerts/check` through core's @peer_endpoint (a
-signed request from an active peer). Each question counts against the peer's own daily quota
+signed request from an active peer). Each point of a question is one identifier tried, and counts
+as one check against the peer's own daily quota
 (the `peer_check_limit` setting, in the same table as members' quotas), is written in the audit
 log, and past `peer_check_warning` questions in a day staff are told, on the same page as the
 warning list. `GET /federation/v1/alerts/check-tokens` gives a peer the tokens of the identifiers
@@ -65,7 +67,7 @@ from plugins.alerts.models import VISIBLE_STATUSES, Alert, AlertIdentifier
 
 log = logging.getLogger("redumbrella.alerts.federation")
 
-BATCH = 8  # points in every question: more than any identifier has readings
+BATCH = 8  # the most points a question may hold: more than any identifier has readings
 MAX_TOKENS = 200_000  # a peer offering more is refused (it would only be filling our database)
 MAX_WARNING_ENTRIES = 2_000
 STALE_AFTER = datetime.timedelta(hours=1)  # tokens older than this are fetched again before a check
@@ -263,13 +265,15 @@ def _token(key: bytes, kind: str, blind: str, value: str) -> str:
 PEER_QUESTIONS = throttle.Limit("alerts-peer-check", per=datetime.timedelta(days=1))
 
 
-def _count_peer_question(peer: Peer) -> tuple[int, bool]:
-    """Count one question against the peer's quota; (count today, refused)."""
+def _count_peer_question(peer: Peer, points: int) -> tuple[int, bool]:
+    """Count a question's points against the peer's quota, each one identifier tried, as a member's
+    check is one (so a peer with the default quota tries no more identifiers a day than a member);
+    (count today, refused)."""
     conf = settings()
     day = utcnow().date()
     key = f"peer:{peer.id}"
     with relaxed_commit():
-        count = throttle.hit(PEER_QUESTIONS, [key])[key]
+        count = throttle.hit(PEER_QUESTIONS, [key], amount=points)[key]
         refused = count > conf["peer_check_limit"]
         record("alerts.peer_check_refused" if refused else "alerts.peer_check", target=peer.target())
     if not refused and count >= conf["peer_check_warning"]:
@@ -316,7 +320,7 @@ def answer_check():
         if not oprf.is_valid_point(point):
             return _error(400, _("The question holds something that is not a point."))
         decoded.append(point)
-    _count, refused = _count_peer_question(peer)
+    _count, refused = _count_peer_question(peer, len(decoded))
     if refused:
         return _error(429, _("This instance answers no more checks from yours today."))
     key = oprf.oprf_key()
@@ -480,23 +484,24 @@ def _stale(peer: Peer, state: PeerTokenState | None) -> bool:
     return peer.last_pull_at is not None and state.fetched_at < peer.last_pull_at
 
 
-def _question(inputs: list[bytes], batch: int) -> tuple[list[bytes], list[bytes], list[int]]:
-    """Blind each input afresh for this peer and pad with random points to the peer's batch size, in
-    a random order. Returns the blinding scalars in input order, the points to send, and where
-    each came from (the point sent j-th is input order[j]'s, or padding when order[j] >= len(inputs))."""
+def _question(inputs: list[bytes]) -> tuple[list[bytes], list[bytes], list[int]]:
+    """Blind each input afresh for this peer, in a random order. No random points are added: the
+    peer counts every point as an identifier tried, so padding would spend its quota on nothing.
+    Returns the blinding scalars in input order, the points to send, and where each came from (the
+    point sent j-th is input order[j]'s)."""
     import secrets
 
     blinded = [oprf.blind(data) for data in inputs]
-    points = [point for _r, point in blinded] + [oprf.random_point() for _ in range(batch - len(inputs))]
+    points = [point for _r, point in blinded]
     order = list(range(len(points)))
     secrets.SystemRandom().shuffle(order)
     return [r for r, _point in blinded], [points[index] for index in order], order
 
 
-def _ask_one(peer: Peer, inputs: list[bytes], batch: int) -> list[str] | None:
+def _ask_one(peer: Peer, inputs: list[bytes]) -> list[str] | None:
     """Ask one peer (in a worker thread; no database here): the tokens of the inputs under the
     peer's key, or None when it did not answer properly."""
-    scalars, points, order = _question(inputs, batch)
+    scalars, points, order = _question(inputs)
     body = {"points": [base64.b64encode(point).decode("ascii") for point in points]}
     try:
         answer = signed_request(peer, "POST", f"{API_PREFIX}/alerts/check", body)
@@ -545,7 +550,7 @@ def ask_peers(pairs: list[tuple[str, str]]) -> tuple[bool, list[int]]:
             _store(peers[peer_id], fetched)
     states = {row.peer_id: row for row in PeerTokenState.select().where(PeerTokenState.count > 0)}
     inputs = [oprf.identifier_input(kind, value) for kind, value in pairs]
-    jobs = {peer_id: (peer, inputs, states[peer_id].batch) for peer_id, peer in peers.items()
+    jobs = {peer_id: (peer, inputs) for peer_id, peer in peers.items()
             if peer_id in states and len(inputs) <= states[peer_id].batch}
     found = {}
     for peer_id, tokens in (_run_all(app, _ask_one, jobs) if jobs else {}).items():
