@@ -9,6 +9,7 @@ change, on SQLite and PostgreSQL:
 
 from __future__ import annotations
 
+import pytest
 from alerts_fixtures import in_app
 from helpers import enable
 
@@ -97,3 +98,42 @@ def test_the_request_log_keeps_one_formatted_second_and_moves_on_with_the_clock(
     expected = [formatter.formatTime(record, "%Y-%m-%dT%H:%M:%S") for record in (first, first, later)]
     assert [line["time"] for line in shown] == expected and expected[0] != expected[2]
     assert shown[0]["status"] == 200 and "event" not in shown[0] and shown[2]["event"] == "request"
+
+
+def test_alert_names_kept_per_worker_follow_language_wording_and_settings_changed_elsewhere(
+        on, make_app, moderator, member, make_user):
+    """A caution's alerts name their regions from names kept per process (plugins.alerts.labels):
+    each language its own, and a local wording edit or a settings change made through another app
+    shows at the very next check."""
+    from helpers import sign_in
+    from test_alerts_check import published
+    from test_wording import change
+
+    from plugins.alerts import labels
+
+    other = make_app()
+    published(on, moderator, phones=["07700 900123"], region="london")
+    _row, token = in_app(on, lambda: tokens.create_token(User.get_by_id(member.id), "checks"))
+    client = on.test_client()
+
+    def region(language: str = "en") -> str:
+        answer = client.post("/api/v1/check", json={"identifier": "07700 900123"},
+                             headers={"Authorization": f"Bearer {token}", "Accept-Language": language}).get_json()
+        assert answer["result"] == "caution"
+        return answer["alerts"][0]["regions"][0]["label"]
+
+    assert [region(), region("es"), region()] == ["London", "Londres", "London"]
+    kept = in_app(on, labels.names)
+    assert kept["regions"]["london"] == "London"
+    with pytest.raises(TypeError):
+        kept["regions"]["london"] = "changed by a caller"  # what is kept is read-only
+
+    admin = other.test_client()
+    sign_in(admin, make_user("admin", email="wording.check@example.org"))
+    assert change(admin, "en", "reporting", "London", "Greater London").status_code == 303
+    assert [region(), region("es")] == ["Greater London", "Londres"]
+
+    regions = in_app(other, plugin_settings, "reporting")["regions"]
+    changed = [line if line != "london" else "london | The Capital" for line in regions]
+    in_app(other, save_settings, "reporting", {"regions": changed})
+    assert [region(), region("es")] == ["The Capital", "The Capital"]

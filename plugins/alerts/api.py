@@ -141,9 +141,10 @@ def check_identifier():
         ]}) from None
     if outcome.result == check.NO_RECORD:
         return jsonify({"result": check.NO_RECORD, "message": answer_message(check.NO_RECORD, False)})
-    names = labels.names()
-    alerts = [public_dict(alert, labels=names)
-              for alert in Alert.select().where(Alert.id.in_(outcome.alert_ids))] if outcome.alert_ids else []
+    alerts = []
+    if outcome.alert_ids:  # a caution from a consenting report alone shows no alert: no names needed
+        names = labels.names()
+        alerts = [public_dict(alert, labels=names) for alert in Alert.select().where(Alert.id.in_(outcome.alert_ids))]
     return jsonify({"result": check.CAUTION, "alerts": alerts, "kinds": outcome.kinds,
                     "message": answer_message(check.CAUTION, bool(alerts), outcome.kinds)})
 
