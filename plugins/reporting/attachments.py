@@ -4,14 +4,13 @@ An upload is opened with Pillow, turned upright (using its EXIF orientation, bef
 dropped), and its *pixels only* are copied into a new image, which is saved as PNG (screenshots,
 anything with transparency) or JPEG (photos). EXIF, GPS, XMP, ICC profiles, comments and thumbnails
 therefore never reach the database. Anything that is not an image Pillow can read is refused.
+Pillow is imported on the first upload, not by every process that loads the module.
 """
 
 from __future__ import annotations
 
 import io
 import warnings
-
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from plugins.reporting import _
 
@@ -26,6 +25,8 @@ class AttachmentError(ValueError):
 
 def clean_image(data: bytes, max_bytes: int) -> tuple[bytes, str]:
     """Return (clean image bytes, content type) or raise AttachmentError."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     if not data:
         raise AttachmentError(_("That file is empty."))
     if len(data) > max_bytes:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 
-import segno
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_login import current_user
@@ -131,6 +130,8 @@ def printable(certificate_id: int):
     back = _signed_or_back(cert)
     if back is not None:
         return back
+    import segno  # only this page and the PDF draw a QR code: not loaded by every process
+
     qr = segno.make(_fields(cert)["verify_url"], error="m").svg_data_uri(scale=4, border=2)
     return render_template("training/certificates/print.html", cert=cert, fields=_fields(cert), qr=qr,
                            sentence=status_sentence(cert), status=certificates.status_of(cert))

@@ -5,12 +5,15 @@ as text, never passed through) and without images (the site loads nothing from t
 `![alt](url)` stays text). nh3 (ammonia) then keeps only an allow-list of tags, and links only to
 http, https and mailto addresses, each with rel="nofollow noopener". What reaches the page is
 the sanitised output, marked safe for Jinja only here.
+
+Both libraries are imported on first use: only lesson pages need them, and every web and queue
+process would otherwise carry them (docs/speed.md, memory).
 """
 
 from __future__ import annotations
 
-import nh3
-from markdown_it import MarkdownIt
+import functools
+
 from markupsafe import Markup
 
 ALLOWED_TAGS = {"p", "ul", "ol", "li", "strong", "em", "a", "h2", "h3", "h4", "blockquote", "code", "pre", "br"}
@@ -22,7 +25,10 @@ DROPPED_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "templat
 MAX_BODY = 100_000  # characters of Markdown in one lesson
 
 
-def _renderer() -> MarkdownIt:
+@functools.cache
+def _renderer():
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.disable(["image", "html_block", "html_inline"])
     # A heading written as "# Title" would be an h1 beside the page's own; shift every level down
@@ -45,11 +51,11 @@ def _heading_close(self, tokens, idx, options, env):
     return f"</{_shifted(tokens[idx].tag)}>\n"
 
 
-_MD = _renderer()
-
 
 def sanitise(html: str) -> str:
     """Keep only the allowed tags and safe links (a second line of defence behind the renderer)."""
+    import nh3
+
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -66,4 +72,4 @@ def render(text: str | None) -> Markup:
     """The lesson's Markdown as sanitised HTML, safe to put in a page."""
     if not text:
         return Markup("")
-    return Markup(sanitise(_MD.render(text[:MAX_BODY])))  # noqa: S704  # nosec B704  # sanitised by nh3
+    return Markup(sanitise(_renderer().render(text[:MAX_BODY])))  # noqa: S704  # nosec B704  # sanitised by nh3
