@@ -53,3 +53,26 @@ def instance_env(instance, database_url: str, **settings: str) -> dict:
     })
     env.update({f"REDUMBRELLA_{name}": value for name, value in settings.items()})
     return env
+
+
+def default_install_python(database: str):
+    """The Python of Red Umbrella installed as the README's first command installs it: no extras on
+    SQLite (so neither psycopg2 nor the Redis client is there for peewee and huey to import, about
+    15 MiB a process), `[postgres]` on PostgreSQL. Made once in bench/.default-venv-<database> (an
+    editable install of this checkout, so it always runs the current code) and reused."""
+    import subprocess  # nosec B404  # fixed argument lists
+    import venv
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    folder = root / "bench" / f".default-venv-{database}"
+    python = folder / "bin" / "python"
+    if not python.exists():
+        print(f"  making {folder} (once): the install the README's first command makes", flush=True)
+        venv.EnvBuilder(with_pip=True).create(folder)
+        pinned = ["-c", str(root / "constraints.txt")]
+        target = str(root) + ("[postgres]" if database == "postgres" else "")
+        for packages in (["--upgrade", "pip", "setuptools>=68", "wheel", "babel"], ["-e", target]):
+            subprocess.run([str(python), "-m", "pip", "install", "-q", *pinned, *packages],  # noqa: S603  # nosec B603
+                           check=True, stdout=subprocess.DEVNULL)
+    return str(python)

@@ -20,8 +20,10 @@ prints the ratio of their throughputs. Beside it: the CPU each side's workers sp
 (a busy machine moves throughput, much less this), and the load average before the row. Then:
 
 - report: anonymous POST /api/v1/reports one after another, p95 (the receipt's Argon2id included);
-- memory: `redumbrella serve` (supervisor, gunicorn with 2 workers, queue worker) after a mixed
-  load: RSS of the whole process tree (and PSS, which counts shared pages once);
+- memory: `redumbrella serve` with its defaults (launcher, gunicorn with 1 worker of 4 threads,
+  queue worker), installed as the README's first command installs it (bench/.default-venv-*,
+  made on first use), after a mixed load: RSS of the whole process tree (and PSS, which counts
+  shared pages once);
 - delivery: bench_delivery.py in a subprocess, SQLite queue, default worker settings: publish to
   the last of N e-mails at a local SMTP server.
 
@@ -51,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bench_check
-from common import free_port, instance_env, prepare_postgres
+from common import default_install_python, free_port, instance_env, prepare_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -426,7 +428,10 @@ def memory_row(row: Row, env: dict, seeded: dict, args, workdir: Path) -> None:
     log = workdir / "serve.log"
     handle = open(log, "wb")  # noqa: SIM115 - the child keeps it
     serve_env = {**env, "REDUMBRELLA_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "serve", "--port", str(port)],  # noqa: S603
+    # The default install (no driver that the database does not need), except in --short runs,
+    # which keep CI quick and only prove the row works.
+    python = sys.executable if args.short else default_install_python(args.database)
+    proc = subprocess.Popen([python, "-m", "core.cli", "serve", "--port", str(port)],  # noqa: S603
                             env=serve_env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:
