@@ -16,7 +16,7 @@ import contextlib
 import functools
 from pathlib import Path
 
-from babel import support
+from babel import Locale, support
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import Babel, Domain, force_locale, get_babel, get_locale
 from flask_login import current_user
@@ -34,9 +34,10 @@ class PluginDomain(Domain):
         self.directory = Path(directory)
 
     def get_translations(self):
-        if not g:
-            return support.NullTranslations()
-        key = str(get_locale())
+        return handed_out(self.name, self._overlaid)
+
+    def _overlaid(self, locale):
+        key = str(locale)
         cached = self.cache.get(key)
         if cached is not None:
             return local_wording(cached, self.name)
@@ -49,6 +50,29 @@ class PluginDomain(Domain):
             result = core
         self.cache[key] = result
         return local_wording(result, self.name)
+
+
+_HANDED_OUT = "_redumbrella_translations"  # in flask.g: {domain: (locale, translations)}
+
+
+def handed_out(domain: str, make):
+    """A domain's translations for this request or task, made once per locale: every message asks
+    for them, and making them again went through Flask's and flask-babel's globals a dozen times.
+    Local wording stays current: the overlay reads this request's overrides at each message."""
+    try:
+        here = g._get_current_object()
+    except RuntimeError:  # no app context: nothing to translate with
+        return support.NullTranslations()
+    locale = get_locale()
+    memo = here.__dict__.get(_HANDED_OUT)
+    if memo is None:
+        memo = here.__dict__[_HANDED_OUT] = {}
+    found = memo.get(domain)
+    if found is not None and found[0] is locale:  # force_locale gives another Locale: made anew
+        return found[1]
+    made = make(locale)
+    memo[domain] = (locale, made)
+    return made
 
 
 def formatting_locale(code: str) -> str:
@@ -72,33 +96,46 @@ def force_language(code: str | None):
     return force_locale(formatting_locale(code))
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     """The signed-in user's preference, an explicit choice, Accept-Language, then the default."""
-    return formatting_locale(_chosen_language())
+    config = current_app.config
+    code = _chosen_language(config)
+    if code == "en":  # formatting_locale, without asking for the app again
+        code = config.get("ENGLISH_VARIANT") or "en"
+    return _locale(code)
 
 
-def _chosen_language() -> str:
-    available = current_app.config["LOCALES"]
+@functools.lru_cache(maxsize=64)
+def _locale(code: str) -> Locale:
+    """One Locale per code for the process (flask-babel parses a code again on every request)."""
+    return Locale.parse(code)
+
+
+@functools.lru_cache(maxsize=16)
+def _dashed(available: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(code.replace("_", "-") for code in available)
+
+
+def _chosen_language(config) -> str:
+    available = config["LOCALES"]
     if not has_request_context():  # a queue task or a command: no session, no browser to ask
-        return current_app.config["DEFAULT_LOCALE"]
-    user_locale = getattr(current_user, "locale", None) if current_user else None
+        return config["DEFAULT_LOCALE"]
+    user_locale = getattr(current_user, "locale", None)  # None for nobody signed in
     if user_locale in available:
         return user_locale
     chosen = session.get(SESSION_KEY)
     if chosen in available:
         return chosen
-    if request:
-        match = request.accept_languages.best_match([code.replace("_", "-") for code in available])
+    if request.headers.get("Accept-Language"):
+        match = request.accept_languages.best_match(_dashed(tuple(available)))
         if match:
             return match.replace("-", "_")
-    return current_app.config["DEFAULT_LOCALE"]
+    return config["DEFAULT_LOCALE"]
 
 
 @functools.lru_cache(maxsize=64)  # the page footer names every language on every page: ~20 us each
 def language_name(code: str) -> str:
     """A language's name in that language ("Español"), for the switcher."""
-    from babel import Locale
-
     name = Locale.parse(code).get_display_name(code) or code
     return name[:1].upper() + name[1:]
 
@@ -125,7 +162,10 @@ class CoreDomain(Domain):
     """Core's domain ("messages"), flask-babel's default, with local wording laid over it."""
 
     def get_translations(self):
-        return local_wording(super().get_translations(), "messages")
+        return handed_out("messages", self._overlaid)
+
+    def _overlaid(self, _locale):
+        return local_wording(Domain.get_translations(self), "messages")
 
 
 def local_wording(translations, domain: str):
