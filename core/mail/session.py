@@ -43,6 +43,34 @@ class _KnowsWhenDataBegan:
         self.data_begun = True
         return super().data(msg)
 
+    def send_bare(self, envelope_from: str, to: str, data: bytes) -> None:
+        """sendmail() to one recipient, for bare addresses checked beforehand (MessageTemplate):
+        the same exchange, answers and exceptions, without parsing both addresses again on every
+        message (smtplib's quoteaddr was a tenth of the worker's time per alert e-mail)."""
+        self.ehlo_or_helo_if_needed()
+        size = f" size={len(data)}" if self.does_esmtp and self.has_extn("size") else ""
+        self.putcmd("mail", f"FROM:<{envelope_from}>{size}")
+        code, answer = self.getreply()
+        if code != 250:
+            self._give_up(code)
+            raise smtplib.SMTPSenderRefused(code, answer, envelope_from)
+        self.putcmd("rcpt", f"TO:<{to}>")
+        code, answer = self.getreply()
+        if code not in (250, 251):
+            self._give_up(code)
+            raise smtplib.SMTPRecipientsRefused({to: (code, answer)})
+        code, answer = self.data(data)
+        if code != 250:
+            self._give_up(code)
+            raise smtplib.SMTPDataError(code, answer)
+
+    def _give_up(self, code: int) -> None:
+        """As sendmail() does after a refusal: 421 closes the line, anything else resets it."""
+        if code == 421:
+            self.close()
+        else:
+            self._rset()
+
 
 class _SMTP(_KnowsWhenDataBegan, smtplib.SMTP):
     pass
@@ -67,11 +95,12 @@ class MailSession:
         return self.config["MAIL_BACKEND"]
 
     def send(self, envelope_from: str, to: str, data: bytes) -> None:
-        """Hand over one message already made into bytes (core.mail.MessageTemplate.render)."""
+        """Hand over one message already made into bytes (core.mail.MessageTemplate.render), to bare
+        addresses (MessageTemplate's envelope_from, a recipient render() accepted)."""
         if self.backend == "file":
             write_file(self.folder, data)
             return
-        self._hand_over(lambda connection: connection.sendmail(envelope_from, [to], data))
+        self._hand_over(lambda connection: connection.send_bare(envelope_from, to, data))
 
     def send_message(self, message: EmailMessage) -> None:
         """Hand over one message; the envelope comes from its From and To."""
