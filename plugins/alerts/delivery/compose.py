@@ -6,12 +6,13 @@ from core.mail import MailError, PermanentFailure, external_url
 from plugins.alerts import _, ngettext
 from plugins.alerts.config import settings
 from plugins.alerts.delivery.digests import digest_counts, digest_lines
+from plugins.alerts.delivery.outbox import Claimed
 from plugins.alerts.labels import alert_kind_label
 from plugins.alerts.models import Alert, Delivery
 from plugins.alerts.reading import public_dict
 
 
-def compose(delivery: Delivery, channel: str) -> tuple[str, str]:
+def compose(delivery: Claimed | Delivery, channel: str) -> tuple[str, str]:
     """Neutral wording: nothing on a lock screen says what this is about. Instances can replace it.
 
     A correction or a withdrawal keeps its one neutral sentence ("Something ... has been updated")

@@ -10,6 +10,7 @@ from flask import current_app
 from core.db import db
 from plugins.alerts import _, ngettext
 from plugins.alerts.config import settings
+from plugins.alerts.delivery.outbox import Claimed
 from plugins.alerts.models import BUNDLED, HELD, PENDING, WITHDRAWN, Alert, Delivery
 from plugins.alerts.reading import is_visible
 
@@ -45,11 +46,11 @@ def build_digests(now: datetime.datetime | None = None) -> int:
     return made
 
 
-def digest_counts(digest: Delivery) -> dict[str, int]:
+def digest_counts(digest: Claimed | Delivery) -> dict[str, int]:
     """What one digest tells about, each alert counted once: new (still published), updated (still
     published, and not also new in this digest) and withdrawn; and notices: how many of the new and
     updated are safety notices."""
-    rows = list(Delivery.select(Delivery.kind, Delivery.alert).where(Delivery.digest == digest).tuples())
+    rows = list(Delivery.select(Delivery.kind, Delivery.alert).where(Delivery.digest == digest.id).tuples())
     alerts = {alert.id: alert for alert in Alert.select(Alert.id, Alert.status, Alert.expires_on, Alert.kind)
               .where(Alert.id.in_({alert_id for _kind, alert_id in rows if alert_id}))}
     found: dict[str, set] = {"alert": set(), "update": set(), "withdraw": set()}

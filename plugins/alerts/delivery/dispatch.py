@@ -14,7 +14,6 @@ from collections import Counter
 
 from flask import current_app
 
-from core.accounts.models import User
 from core.claims import claimer
 from core.db import utcnow
 from core.mail import NotConnected, PermanentFailure, TemporaryFailure
@@ -23,6 +22,7 @@ from plugins.alerts.delivery.fan_out import reached
 from plugins.alerts.delivery.outbox import (
     CLAIM_BATCH,
     claim,
+    claimed,
     finish,
     relaxed_durability,
     release_dead_claims,
@@ -30,7 +30,7 @@ from plugins.alerts.delivery.outbox import (
     retry,
 )
 from plugins.alerts.delivery.sender import Sender
-from plugins.alerts.models import CANCELLED, FAILED, PENDING, SENT, Alert, Delivery, Subscription
+from plugins.alerts.models import CANCELLED, FAILED, PENDING, SENT, Alert, Delivery
 from plugins.alerts.reading import is_visible
 
 log = logging.getLogger("redumbrella.alerts.delivery")
@@ -58,11 +58,10 @@ def drain(channel: str, max_messages: int | None = None) -> int:
         with relaxed_durability():
             while max_messages is None or sent < max_messages:
                 batch = CLAIM_BATCH if max_messages is None else min(CLAIM_BATCH, max_messages - sent)
-                ids = claim(channel, who, batch)
-                if not ids:
+                if not claim(channel, who, batch):
                     break
                 try:
-                    sent += _send_claimed(ids, sender, who)
+                    sent += _send_claimed(sender, who)
                 except TemporaryFailure as failure:
                     # The server is unreachable: put the rest back with a delay, stop this drain.
                     release_own(who, reason=str(failure))
@@ -75,26 +74,16 @@ def drain(channel: str, max_messages: int | None = None) -> int:
     return sent
 
 
-def _send_claimed(ids: list[int], sender: Sender, who: str) -> int:
-    rows = list(Delivery.select().where(Delivery.id.in_(ids) & (Delivery.claimed_by == who)).order_by(Delivery.id))
-    user_ids = [row.user_id for row in rows]
-    users = {user.id: user for user in User.select(User.id, User.email, User.locale, User.active)
-             .where(User.id.in_(user_ids))}
-    columns = [Subscription.id, Subscription.user, Subscription.channels]
-    if sender.channel == "sms":
-        columns.append(Subscription.sms_number)  # decrypted only when it is needed
-    subscriptions = {sub.user_id: sub for sub in Subscription.select(*columns).where(Subscription.user.in_(user_ids))}
-    alerts = {alert.id: alert for alert in Alert.select().where(Alert.id.in_([r.alert_id for r in rows if r.alert_id]))}
+def _send_claimed(sender: Sender, who: str) -> int:
+    rows = claimed(sender.channel, who)
+    alert_ids = {row.alert_id for row in rows if row.alert_id}
+    alerts = {alert.id: alert for alert in Alert.select().where(Alert.id.in_(alert_ids))} if alert_ids else {}
     sender.versions = {alert_id: alert.version for alert_id, alert in alerts.items()}
     sent = 0
     for row in rows:
-        user = users.get(row.user_id)
-        subscription = subscriptions.get(row.user_id)
         if (
-            user is None
-            or not user.active
-            or subscription is None
-            or row.channel not in subscription.channel_list
+            not row.active
+            or not row.subscribed
             or (row.kind in ("alert", "update") and not is_visible(alerts[row.alert_id]))
             or (row.kind == "withdraw" and not reached(row.alert_id, row.user_id, row.channel).exists())
             or (row.kind == "digest" and not any(digest_counts(row).values()))
@@ -102,7 +91,7 @@ def _send_claimed(ids: list[int], sender: Sender, who: str) -> int:
             finish(row, CANCELLED)
             continue
         try:
-            sender.send(row, user, subscription)
+            sender.send(row)
         except PermanentFailure as failure:
             finish(row, FAILED, error=str(failure))
             continue

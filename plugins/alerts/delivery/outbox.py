@@ -13,11 +13,13 @@ import contextlib
 import datetime
 import logging
 import threading
+from typing import NamedTuple
 
+from core.accounts.models import User
 from core.claims import claimer_alive
 from core.db import db, is_sqlite, run_sql, utcnow
 from plugins.alerts.config import settings
-from plugins.alerts.models import FAILED, PENDING, SENDING, SENT, Delivery
+from plugins.alerts.models import FAILED, PENDING, SENDING, SENT, Delivery, Subscription
 
 log = logging.getLogger("redumbrella.alerts.delivery")
 
@@ -53,6 +55,48 @@ def claim(channel: str, who: str, limit: int = CLAIM_BATCH) -> list[int]:
     with write_turn(), db.atomic():
         cursor = run_sql(sql, (SENDING, who, now, PENDING, channel, now, limit))
         return sorted(row[0] for row in cursor.fetchall())
+
+
+class Claimed(NamedTuple):
+    """A claimed row and what sending it needs: the recipient's address for its channel (decrypted),
+    language, whether the account is active and the channels they chose (None: no subscription).
+    Plain tuples, not models: building three models per message was a fifth of a drain's time.
+    Held only in the drain's memory, like the models before them."""
+
+    id: int
+    key: str
+    kind: str
+    alert_id: int | None
+    user_id: int
+    channel: str
+    attempts: int
+    address: str | None
+    locale: str | None
+    active: bool
+    channels: str | None
+
+    @property
+    def subscribed(self) -> bool:
+        return self.channels is not None and self.channel in self.channels.split(",")
+
+
+# The address column of each channel (decrypted only for the channel that needs it), and its field.
+_ADDRESS = {"email": ("u.email", User.email), "sms": ("s.sms_number", Subscription.sms_number)}
+_CLAIMED_SQL = {  # only the fixed column names above are joined in
+    channel: "SELECT d.id, d.key, d.kind, d.alert_id, d.user_id, d.channel, d.attempts, "  # noqa: S608  # nosec B608
+    f"{column}, u.locale, u.active, s.channels FROM alerts_delivery d "
+    'LEFT JOIN "user" u ON u.id = d.user_id LEFT JOIN alerts_subscription s ON s.user_id = d.user_id '
+    "WHERE d.status = %s AND d.channel = %s AND d.claimed_by = %s ORDER BY d.id"
+    for channel, (column, _field) in {**_ADDRESS, "": ("NULL", None)}.items()
+}
+
+
+def claimed(channel: str, who: str) -> list[Claimed]:
+    """The rows of `channel` this worker holds and has not finished, in id order."""
+    field = _ADDRESS.get(channel, ("", None))[1]
+    rows = run_sql(_CLAIMED_SQL[channel if field else ""], (SENDING, channel, who)).fetchall()
+    return [Claimed(*row[:7], None if row[7] is None else field.python_value(row[7]), row[8], bool(row[9]), row[10])
+            for row in rows]
 
 
 def release_dead_claims() -> int:
@@ -96,7 +140,7 @@ def relaxed_durability():
         db.execute_sql("PRAGMA synchronous = FULL" if sqlite else "RESET synchronous_commit")
 
 
-def finish(row: Delivery, status: str, error: str | None = None) -> None:
+def finish(row: Claimed | Delivery, status: str, error: str | None = None) -> None:
     now = utcnow()
     if status == SENT:  # the hot path: once per message, as plain SQL
         sql = ("UPDATE alerts_delivery SET status = %s, claimed_by = NULL, last_error = NULL, "
@@ -118,7 +162,7 @@ def finish(row: Delivery, status: str, error: str | None = None) -> None:
         log.warning("delivery failed", extra={"event": "alerts_delivery_failed", "reason": error})
 
 
-def retry(row: Delivery, error: str) -> None:
+def retry(row: Claimed | Delivery, error: str) -> None:
     conf = settings()
     attempts = row.attempts + 1
     if attempts >= conf["max_attempts"]:

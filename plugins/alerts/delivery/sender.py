@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from flask import current_app
 
-from core.accounts.models import User
 from core.display import directed_text
 from core.i18n import force_language
 from core.mail import MailSession, MessageTemplate, PermanentFailure
 from plugins.alerts.delivery.compose import compose
-from plugins.alerts.models import Delivery, Subscription
+from plugins.alerts.delivery.outbox import Claimed
 
 
 class Sender:
@@ -25,24 +24,26 @@ class Sender:
         self.mail = MailSession() if channel == "email" else None
         self.cache: dict = {}
         self.versions: dict[int, int] = {}  # alert id -> version, so a corrected alert's text is built anew
+        config = current_app.config
+        self.locales, self.default_locale = config["LOCALES"], config["DEFAULT_LOCALE"]
 
-    def send(self, delivery: Delivery, user: User, subscription: Subscription | None) -> None:
-        locale = user.locale if user.locale in current_app.config["LOCALES"] else current_app.config["DEFAULT_LOCALE"]
+    def send(self, row: Claimed) -> None:
+        """Hand over one claimed message to its recipient (row.address: their e-mail or number)."""
+        locale = row.locale if row.locale in self.locales else self.default_locale
         if self.channel == "email":
-            if not user.email:
+            if not row.address:
                 raise PermanentFailure("NoEmailAddress")
-            template = self._template(delivery, locale)
-            self.mail.send(template.envelope_from, user.email, template.render(user.email, delivery.key))
+            template = self._template(row, locale)
+            self.mail.send(template.envelope_from, row.address, template.render(row.address, row.key))
         elif self.channel == "sms":
-            number = subscription.sms_number if subscription else None
-            if not number:
+            if not row.address:
                 raise PermanentFailure("NoSmsNumber")
-            _subject, body = self._texts(delivery, locale)
-            _send_sms(number, body, delivery.key)
+            _subject, body = self._texts(row, locale)
+            _send_sms(row.address, body, row.key)
         else:
             raise PermanentFailure("UnknownChannel")
 
-    def _texts(self, delivery: Delivery, locale: str) -> tuple[str, str]:
+    def _texts(self, delivery: Claimed, locale: str) -> tuple[str, str]:
         """(subject, body) in the recipient's language; the same for every recipient of one alert."""
         cache_key = (delivery.kind, delivery.alert_id, self._version(delivery), locale)
         if cache_key not in self.cache:
@@ -51,14 +52,14 @@ class Sender:
             self.cache[cache_key] = (directed_text(subject, locale), directed_text(body, locale))
         return self.cache[cache_key]
 
-    def _template(self, delivery: Delivery, locale: str) -> MessageTemplate:
+    def _template(self, delivery: Claimed, locale: str) -> MessageTemplate:
         cache_key = ("template", delivery.kind, delivery.alert_id, self._version(delivery), locale)
         if cache_key not in self.cache:
             subject, body = self._texts(delivery, locale)
             self.cache[cache_key] = MessageTemplate(subject, body, language=locale)
         return self.cache[cache_key]
 
-    def _version(self, delivery: Delivery):
+    def _version(self, delivery: Claimed):
         return ("digest", delivery.id) if delivery.kind == "digest" else self.versions.get(delivery.alert_id)
 
     def close(self) -> None:
