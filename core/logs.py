@@ -117,9 +117,13 @@ def init_app(app) -> None:
 
     @app.after_request
     def _log_request(response):
+        if not request_log.isEnabledFor(logging.INFO):
+            return response
         started = g.get("request_started")
-        request_log.info(
-            "request",
+        # The record made and handled directly: Logger.info would also walk the stack for the
+        # caller's file and line, which this line never shows, on every request.
+        request_log.handle(request_log.makeRecord(
+            request_log.name, logging.INFO, __file__, 0, "request", None, None,
             extra={
                 "event": "request",
                 "method": request.method,
@@ -127,5 +131,5 @@ def init_app(app) -> None:
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
             },
-        )
+        ))
         return response

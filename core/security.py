@@ -8,7 +8,7 @@ anything that is not a public static file.
 
 from __future__ import annotations
 
-from flask import abort, current_app, g, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -84,39 +84,46 @@ def carries_cookies() -> bool:
 def init_guards(app) -> None:
     """Registered after all blueprints so the guards see every route."""
 
+    # The guards run on every request: each takes the request, app and person once, not through
+    # Flask's context-local proxies at every use.
+
     @app.before_request
     def _plugin_guard():
         registry = get_registry()
-        for blueprint in request.blueprints:
-            owner = registry.blueprint_owners.get(blueprint)
+        owners = registry.blueprint_owners
+        here = request._get_current_object()
+        for blueprint in here.blueprints:
+            owner = owners.get(blueprint)
             if owner and not registry.is_enabled(owner):
                 abort(404)
-        owner = registry.blueprint_owners.get(request.blueprint) if request.blueprint else None
-        domain = current_app.extensions["redumbrella.domains"].get(owner)
+        owner = owners.get(here.blueprint) if here.blueprint else None
+        domain = app.extensions["redumbrella.domains"].get(owner)
         if domain is not None:
             domain.as_default()
 
     @app.before_request
     def _permission_guard():
-        if request.endpoint is None:  # no route matched: the 404 handler answers
+        endpoint = request.endpoint
+        if endpoint is None:  # no route matched: the 404 handler answers
             return None
-        if request.endpoint == "static" or request.endpoint.endswith(".static"):
+        if endpoint == "static" or endpoint.endswith(".static"):
             return None
-        view = current_app.view_functions[request.endpoint]
+        view = app.view_functions[endpoint]
         permission = getattr(view, "required_permission", None)
         if permission is None:
             abort(403)  # deny by default: the view declared nothing
         g.required_permission = permission
         if permission == PUBLIC:
             return None
-        if user_has(current_app, current_user, permission):
-            paused = access_paused(current_app, current_user, permission)
+        user = current_user._get_current_object()
+        if user_has(app, user, permission):
+            paused = access_paused(app, user, permission)
             if paused is None:
                 return None
             from core.views.errors import render_error
 
             return render_error(403, paused.message, link=paused.link, link_label=paused.link_label)
-        if current_user.is_authenticated:
+        if user.is_authenticated:
             abort(403)
         if is_api_request():
             abort(401)
@@ -130,7 +137,7 @@ def init_guards(app) -> None:
             return None
         if is_api_request() and (uses_bearer_token() or not carries_cookies()):
             return None  # CSRF rides on a browser's cookies: a call without any has no one's session
-        if getattr(current_app.view_functions[request.endpoint], "signed_by_peer", False):
+        if getattr(app.view_functions[request.endpoint], "signed_by_peer", False):
             return None  # a peer's signed request (core.federation.peers): the signature authenticates it
         if is_cross_site():
             raise CSRFError("The request came from another site.")
