@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from flask import Response, current_app, g, request, session
 from flask_login import current_user
 
+from core.per_app import per_app
+
 EXTENSION = "redumbrella.anonymous_cache"
 # Everything stored that a kept answer depends on but the enabled plugins, in one statement: every
 # plugin's settings, and the local wording version of one language (the row with an empty name).
@@ -67,11 +69,7 @@ class Store:
 
 
 def store(app=None) -> Store:
-    app = app or current_app
-    found = app.extensions.get(EXTENSION)
-    if found is None:
-        found = app.extensions[EXTENSION] = Store()
-    return found
+    return per_app(EXTENSION, Store, app)
 
 
 def eligible() -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 from playhouse.migrations import Migration, Runner
 
 from core.db import db, run_sql
+from core.per_app import per_app
 
 HISTORY_TABLE = "schema_migration"
 CORE_MIGRATIONS = Path(__file__).parent / "migrations"
@@ -102,12 +103,8 @@ _HISTORY_EXISTS = "redumbrella.migrations.history"
 
 def _known(app) -> list[tuple[str, list[str]]]:
     """Every migration file's history name, per owner, in running order; listed once per process."""
-    known = app.extensions.get(_KNOWN)
-    if known is None:
-        known = [(owner, [f"{owner}:{m.name}" for m in Migration.load_directory(str(directory))])
-                 for owner, directory in owners(app)]
-        app.extensions[_KNOWN] = known
-    return known
+    return per_app(_KNOWN, lambda: [(owner, [f"{owner}:{m.name}" for m in Migration.load_directory(str(directory))])
+                                    for owner, directory in owners(app)], app)
 
 
 
