@@ -137,3 +137,27 @@ def test_alert_names_kept_per_worker_follow_language_wording_and_settings_change
     changed = [line if line != "london" else "london | The Capital" for line in regions]
     in_app(other, save_settings, "reporting", {"regions": changed})
     assert [region(), region("es")] == ["The Capital", "The Capital"]
+
+
+def test_the_checks_answer_kept_per_worker_follows_a_wording_edit_made_elsewhere(on, make_app, member, make_user):
+    """The check's answers are made once per language and wording version (plugins.alerts.api):
+    an edit through another app shows at the next check, in that language only."""
+    from helpers import sign_in
+    from test_wording import change
+
+    other = make_app()
+    _row, token = in_app(on, lambda: tokens.create_token(User.get_by_id(member.id), "checks"))
+    client = on.test_client()
+
+    def message(language: str = "en") -> str:
+        answer = client.post("/api/v1/check", json={"identifier": "07700 900999"},
+                             headers={"Authorization": f"Bearer {token}", "Accept-Language": language}).get_json()
+        assert answer["result"] == "no_record"
+        return answer["message"]
+
+    shipped, spanish = message(), message("es")
+    assert shipped != spanish and message() == shipped
+    admin = other.test_client()
+    sign_in(admin, make_user("admin", email="wording.answer@example.org"))
+    assert change(admin, "en", "alerts", shipped, "Nothing is known about this. Stay careful.").status_code == 303
+    assert [message(), message("es")] == ["Nothing is known about this. Stay careful.", spanish]

@@ -105,29 +105,48 @@ def get_alert(alert_id: int):
     return jsonify(public_dict(alert, staff=_is_moderator(), labels=labels.names()))
 
 
-_CHECK_SCHEMAS: dict[tuple[str, int], CheckInSchema] = {}
+class _CheckWords:
+    """What the check reads and says in one language and version of its local wording: its input
+    schema (whose messages are translated when it is made) and its answers, each made once. The
+    check is the busiest endpoint there is; none of this holds anything of a request."""
+
+    __slots__ = ("schema", "answers")
+
+    def __init__(self):
+        self.schema = CheckInSchema()
+        self.answers: dict[tuple, str] = {}
+
+    def answer(self, result: str, with_alerts: bool = False, kinds: list[str] | tuple = ()) -> str:
+        key = (result, with_alerts, tuple(kinds))  # at most 8: two results, a flag and two kinds
+        found = self.answers.get(key)
+        if found is None:
+            found = self.answers[key] = answer_message(result, with_alerts, kinds)
+        return found
 
 
-def _check_schema() -> CheckInSchema:
-    """One schema per language and version of its local wording, made once: its messages are
-    translated when it is made, and the check is the busiest endpoint there is."""
+_CHECK_WORDS: dict[tuple[str, int], _CheckWords] = {}
+
+
+def _check_words() -> _CheckWords:
     from flask_babel import get_locale
 
     from core.wording.overlay import version
 
     locale = str(get_locale())
     key = (locale, version(locale))
-    if key not in _CHECK_SCHEMAS:
-        if len(_CHECK_SCHEMAS) > 256:  # versions of the wording come and go: never grow without end
-            _CHECK_SCHEMAS.clear()
-        _CHECK_SCHEMAS[key] = CheckInSchema()
-    return _CHECK_SCHEMAS[key]
+    found = _CHECK_WORDS.get(key)
+    if found is None:
+        if len(_CHECK_WORDS) > 256:  # versions of the wording come and go: never grow without end
+            _CHECK_WORDS.clear()
+        found = _CHECK_WORDS[key] = _CheckWords()
+    return found
 
 
 @bp.route("/check", methods=["POST"])
 @requires("alerts.check")
 def check_identifier():
-    data = load_json(_check_schema())
+    words = _check_words()
+    data = load_json(words.schema)
     try:
         outcome = check.run_check(
             data["identifier"] or "", current_user.id, request.remote_addr, kind=data.get("kind"),
@@ -140,13 +159,13 @@ def check_identifier():
             _("We could not read that as a phone number, e-mail, number plate or online name. Please check it.")
         ]}) from None
     if outcome.result == check.NO_RECORD:
-        return jsonify({"result": check.NO_RECORD, "message": answer_message(check.NO_RECORD, False)})
+        return jsonify({"result": check.NO_RECORD, "message": words.answer(check.NO_RECORD)})
     alerts = []
     if outcome.alert_ids:  # a caution from a consenting report alone shows no alert: no names needed
         names = labels.names()
         alerts = [public_dict(alert, labels=names) for alert in Alert.select().where(Alert.id.in_(outcome.alert_ids))]
     return jsonify({"result": check.CAUTION, "alerts": alerts, "kinds": outcome.kinds,
-                    "message": answer_message(check.CAUTION, bool(alerts), outcome.kinds)})
+                    "message": words.answer(check.CAUTION, bool(alerts), outcome.kinds)})
 
 
 @bp.route("/me/subscriptions", methods=["GET"])
