@@ -110,6 +110,10 @@ def test_a_token_acts_as_its_holder_and_ignores_cookies(app, make_user):
     assert app.test_client().get("/account/security", headers=bearer(token)).status_code == 302
     # A bad token is refused even when a valid session cookie comes with it.
     assert browser.get("/api/v1/account", headers=bearer("ru_" + "y" * 43)).status_code == 401
+    # Nor does a remember-me cookie (the platform never sets one) stand in for the token, or spoil it.
+    browser.set_cookie("remember_token", f"{other.id}:0|forged")
+    assert browser.get("/api/v1/account", headers=bearer(token)).get_json()["id"] == holder.id
+    assert browser.get("/api/v1/account", headers=bearer("ru_" + "y" * 43)).status_code == 401
 
 
 def test_staff_token_needs_two_factor_set_up(app, make_user):

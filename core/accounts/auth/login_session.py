@@ -7,10 +7,10 @@ server-side session record (core.accounts.sessions); a bearer-token API call by 
 
 from __future__ import annotations
 
-from flask import abort, flash, g, has_request_context, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, has_request_context, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
-from flask_login import LoginManager, current_user, login_user
+from flask_login import LoginManager, current_user, login_user, user_accessed, user_loaded_from_request
 
 from core.accounts import sessions, tokens, totp
 from core.accounts.models import User
@@ -36,10 +36,19 @@ def bearer_api_request() -> bool:
 
 
 class _LoginManager(LoginManager):
-    def _session_protection_failed(self):
-        # A bearer-token API call is judged by its token alone, never by a cookie sent with it.
-        if bearer_api_request():
-            return False
+    def _load_user(self):
+        """A bearer-token API call is its token's holder or nobody, whatever cookie it sends: to
+        the token at once, without looking in its empty session or parsing its cookies first."""
+        if not bearer_api_request():
+            return super()._load_user()
+        app = current_app._get_current_object()
+        user_accessed.send(app)
+        user = tokens.authenticate(request.headers.get("Authorization", ""))
+        if user is not None:
+            user_loaded_from_request.send(app, user=user)
+        return self._update_request_context_with_user(user)
+
+    def _session_protection_failed(self):  # asked for browser requests only (_load_user)
         if not session:  # nothing to protect: Flask-Login skips an empty session too, after hashing
             return False  # the browser's address and user agent for nothing
         return super()._session_protection_failed()
@@ -82,7 +91,7 @@ class CookieSession(SecureCookieSessionInterface):
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     if bearer_api_request():
-        return None  # tokens only: see load_user_from_request
+        return None  # tokens only: see _LoginManager._load_user
     if g.get("database_unavailable"):
         return None  # core.db could not connect: the "unavailable" page is shown signed out
     user_id, _sep, version = str(session_id).partition(":")
@@ -100,13 +109,6 @@ def load_user(session_id: str) -> User | None:
         flash(_("Your session has ended. Please sign in again."), "info")
         return None
     return user
-
-
-@login_manager.request_loader
-def load_user_from_request(req) -> User | None:
-    if not bearer_api_request():
-        return None
-    return tokens.authenticate(req.headers.get("Authorization", ""))
 
 
 def clear_session() -> None:
