@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -129,13 +130,14 @@ def candidates(text: str, kind: str | None = None) -> list[tuple[str, str]]:
     return found
 
 
-def lookup(pairs: list[tuple[str, str]]) -> Outcome:
+def lookup(pairs: list[tuple[str, str]], today: datetime.date | None = None, blind=None) -> Outcome:
     """Match blind indexes against visible alerts and consenting verified reports, in one statement
-    (one round trip to PostgreSQL): each matching alert's id, then one NULL row if a report matches."""
+    (one round trip to PostgreSQL): each matching alert's id, then one NULL row if a report matches.
+    blind: the check's own blind_index, when it has worked some out already."""
     if not pairs:
         return Outcome(NO_RECORD)
-    ring = keyring()
-    indexes = [(kind, ring.blind_index(kind, value)) for kind, value in pairs]
+    blind = blind or keyring().blind_index
+    indexes = [(kind, blind(kind, value)) for kind, value in pairs]
     match = " OR ".join(["(i.kind = %s AND i.blind_index = %s)"] * len(indexes))
     params = [part for pair in indexes for part in pair]
     # Only placeholders are joined into this statement; every value is a parameter.
@@ -154,7 +156,7 @@ def lookup(pairs: list[tuple[str, str]]) -> Outcome:
         "AND NOT EXISTS (SELECT 1 FROM alerts_source s JOIN alerts_alert w ON w.id = s.alert_id "
         "WHERE s.report_id = r.id AND w.status = 'withdrawn' AND w.kind = 'person'))"
     )
-    rows = run_sql(sql, [*params, utcnow().date(), *params]).fetchall()
+    rows = run_sql(sql, [*params, today or utcnow().date(), *params]).fetchall()
     if not rows:
         return Outcome(NO_RECORD)
     alerts = sorted((row for row in rows if row[0] is not None), key=lambda row: row[1], reverse=True)
@@ -195,41 +197,45 @@ def run_check(text: str, account_id: int, address: str | None, kind: str | None 
     pairs = candidates(text, kind)
     if not pairs:
         raise InvalidIdentifier(text)
-    day = utcnow().date()
+    now = utcnow()
+    day = now.date()
     account_key, addr_key = f"user:{account_id}", address_key(address)
+    # Each reading's blind index worked out once for this check (the warning list and the look-up
+    # both need them; a phone and its reading as a handle share one), kept no longer than the check.
+    blind = functools.cache(keyring().blind_index)
     # Readings on the warning list (helplines, the police...) never match, here or at a peer.
-    silenced = federation_check.listed(pairs)
+    silenced = federation_check.listed(pairs, blind)
     looked_up = [pair for pair in pairs if pair not in silenced]
     # Look up first (reads only), then count, record and decide in one short transaction: a
     # refused check gets nothing back, and every check costs one commit. With peers to ask, they
     # are asked only once the check is counted (a refused check asks nobody), then it is recorded.
-    outcome = lookup(looked_up)
+    outcome = lookup(looked_up, day, blind)
     outcome.readings = pairs
     ask_peers = bool(looked_up) and federation_check.enabled()
     main_kind, main_value = pairs[0]
     shape, tag = shape_and_tag(main_kind, main_value)
     with relaxed_commit():
-        counts = throttle.hit(CHECKS, [account_key, addr_key])  # one statement: the hot path
+        counts = throttle.hit(CHECKS, [account_key, addr_key], now)  # one statement: the hot path
         refused = counts[account_key] > limits[0] or counts[addr_key] > limits[1]
         if refused:
             record("alerts.check_refused", target=f"user:{account_id}", actor_id=account_id)
         elif not ask_peers:
-            _record_check(account_id, main_kind, shape, tag, outcome.result)
+            _record_check(account_id, main_kind, shape, tag, outcome.result, now)
     if refused:
         raise QuotaExceeded()
     if ask_peers:
         federation_check.add_peers_answer(outcome, looked_up)
         with relaxed_commit():
-            _record_check(account_id, main_kind, shape, tag, outcome.result)
+            _record_check(account_id, main_kind, shape, tag, outcome.result, utcnow())
     if counts[account_key] >= similar_threshold:
         _watch_for_patterns(account_id, shape, similar_threshold, day)
     return outcome
 
 
-def _record_check(account_id: int, kind: str, shape: str, tag: str, result: str) -> None:
+def _record_check(account_id: int, kind: str, shape: str, tag: str, result: str, at: datetime.datetime) -> None:
     sql = ("INSERT INTO alerts_check_event (account_id, created_at, kind, shape, tag, result) "
            "VALUES (%s, %s, %s, %s, %s, %s)")
-    run_sql(sql, (account_id, utcnow(), kind, shape, tag, result))
+    run_sql(sql, (account_id, at, kind, shape, tag, result))
     record("alerts.check", target=f"check:{kind}:{result}", actor_id=account_id)
 
 
