@@ -51,16 +51,19 @@ def plugin_settings(plugin: str) -> dict:
 
 
 _IMMUTABLE = (str, int, float, bool, bytes, type(None), datetime.date, datetime.time, decimal.Decimal)
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # what settings hold, told apart by type alone
 
 
 def _copied(value):
     """The caller's own copy of loaded settings (what is kept stays as loaded): containers copied,
     values that cannot change shared; deepcopy only for anything else. Cheaper than deepcopy on
     every request."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, dict):
-        return {key: _copied(item) for key, item in value.items()}
+        return {key: item if type(item) in _PLAIN else _copied(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_copied(item) for item in value]
+        return [item if type(item) in _PLAIN else _copied(item) for item in value]
     if isinstance(value, _IMMUTABLE):
         return value
     return copy.deepcopy(value)

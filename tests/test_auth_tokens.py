@@ -216,3 +216,6 @@ def test_token_holder_is_the_whole_account_as_stored(app, make_user):
         assert holder.email == "whole@example.org" and holder.working_name == "Sam"
         assert not holder.is_dirty()
         assert [f.name for f in tokens._USER_FIELDS] == [f.name for f in User._meta.sorted_fields]
+        # The row's values are put in place at once, which is all peewee's accessor does for a
+        # field that is no foreign key.
+        assert not User._meta.refs, "User gained a foreign key: build it through its accessor"

@@ -103,11 +103,13 @@ _HOLDER_SQL = (
     "LEFT JOIN user_role r ON r.user_id = u.id WHERE t.token_hash = %s AND t.revoked_at IS NULL"
 )
 _USER_FIELDS = tuple(User._meta.sorted_fields)
+_USER_COLUMNS = tuple((field.name, field.python_value) for field in _USER_FIELDS)
 
 
 def _user_from_row(values) -> User:
-    """A User as peewee itself would build it from a SELECT of all its columns."""
-    user = User(__no_default__=1, **{field.name: field.python_value(value)
-                                     for field, value in zip(_USER_FIELDS, values, strict=True)})
-    user._dirty.clear()
+    """A User as peewee itself would build it from a SELECT of all its columns: its values in
+    place at once (none is dirty), not set one field at a time. User has no foreign key, whose
+    accessor would do more than store the value."""
+    user = User(__no_default__=1)
+    user.__data__ = {name: convert(value) for (name, convert), value in zip(_USER_COLUMNS, values, strict=True)}
     return user
