@@ -32,6 +32,16 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+# Set on every response (replacing a view's own), and on all but static files.
+ALWAYS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+)
+NOT_KEPT = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+
 
 def init_app(app) -> None:
     # CSRF is checked by our own guard, so bearer-token API calls (no cookie) can skip it.
@@ -45,17 +55,22 @@ def init_app(app) -> None:
     @app.after_request
     def _security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["Referrer-Policy"] = "no-referrer"
-        headers["X-Frame-Options"] = "DENY"
-        headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
-        if request.is_secure:
-            headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        if not (request.endpoint or "").endswith("static"):
-            headers["Cache-Control"] = "no-store"
-            headers["Pragma"] = "no-cache"
+        here = request._get_current_object()
+        present = {key.lower() for key, _value in headers.items()}
+        if "content-security-policy" not in present:  # a view may set its own
+            headers.add("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        chosen = [*ALWAYS]
+        if here.is_secure:
+            chosen.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
+        if not (here.endpoint or "").endswith("static"):
+            chosen += NOT_KEPT
+        for key, value in chosen:
+            # One header each: a view's own value is replaced; a new one is added without
+            # searching the list again (Headers.__setitem__ searches it on every call).
+            if key.lower() in present:
+                headers[key] = value
+            else:
+                headers.add(key, value)
         return response
 
 
