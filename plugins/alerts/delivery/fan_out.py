@@ -8,13 +8,14 @@ moderator sees first. Once the transaction commits, the caller asks the queue to
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 
 from flask import current_app
 from peewee import JOIN
 
 from core.accounts.models import User, UserRole
-from core.db import utcnow
+from core.db import db, utcnow
 from core.permissions import roles_for
 from plugins.alerts.models import (
     BUNDLED,
@@ -62,7 +63,7 @@ class _Outbox:
         self.sms_on = sms.configured(current_app)
         self.now = utcnow()
         self.due: Counter = Counter()
-        self.batch: list[dict] = []
+        self.batch: list[tuple] = []
 
     def channels(self, channels: str | None) -> list[str]:
         """The channels of a subscription that go through the outbox on this instance."""
@@ -71,16 +72,7 @@ class _Outbox:
 
     def add(self, key: str, kind: str, alert_id: int, user_id: int, channel: str, frequency: str) -> None:
         status = HELD if frequency == "daily" else PENDING
-        self.batch.append({
-            "key": key,
-            "kind": kind,
-            "alert": alert_id,
-            "user": user_id,
-            "channel": channel,
-            "status": status,
-            "next_attempt_at": self.now,
-            "created_at": self.now,
-        })
+        self.batch.append((key, kind, alert_id, user_id, channel, status, 0, self.now, self.now))
         if status == PENDING:
             self.due[channel] += 1
         if len(self.batch) >= INSERT_CHUNK:
@@ -88,9 +80,21 @@ class _Outbox:
 
     def flush(self) -> Counter:
         if self.batch:
-            Delivery.insert_many(self.batch).on_conflict_ignore().execute()
+            db.execute_sql(_insert_sql(db.param, len(self.batch)), [value for row in self.batch for value in row])
             self.batch = []
         return self.due
+
+
+@functools.lru_cache(maxsize=4)
+def _insert_sql(param: str, rows: int) -> str:
+    """One INSERT of `rows` outbox rows, keys already there left alone. Plain SQL: peewee built
+    each chunk's statement value by value, three quarters of publishing to 10,000 people."""
+    one = "(" + ", ".join([param] * len(_COLUMNS)) + ")"
+    return (f"INSERT INTO alerts_delivery ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608  # nosec B608
+            f"{', '.join([one] * rows)} ON CONFLICT DO NOTHING")  # only fixed names and placeholders
+
+
+_COLUMNS = ('"key"', "kind", "alert_id", "user_id", "channel", "status", "attempts", "next_attempt_at", "created_at")
 
 
 def audience(alert: Alert) -> dict:

@@ -83,7 +83,7 @@ class Claimed(NamedTuple):
 # The address column of each channel (decrypted only for the channel that needs it), and its field.
 _ADDRESS = {"email": ("u.email", User.email), "sms": ("s.sms_number", Subscription.sms_number)}
 _CLAIMED_SQL = {  # only the fixed column names above are joined in
-    channel: "SELECT d.id, d.key, d.kind, d.alert_id, d.user_id, d.channel, d.attempts, "  # noqa: S608  # nosec B608
+    channel: 'SELECT d.id, d."key", d.kind, d.alert_id, d.user_id, d.channel, d.attempts, '  # noqa: S608  # nosec B608
     f"{column}, u.locale, u.active, s.channels FROM alerts_delivery d "
     'LEFT JOIN "user" u ON u.id = d.user_id LEFT JOIN alerts_subscription s ON s.user_id = d.user_id '
     "WHERE d.status = %s AND d.channel = %s AND d.claimed_by = %s ORDER BY d.id"
