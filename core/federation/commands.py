@@ -130,7 +130,7 @@ def push_command(retry):
         if retry:
             push.retry_now()
         delivered = push.drain()
-        waiting = push.due_count()
+        waiting = push.OUTBOX.due_count()
     click.echo(f"delivered {delivered}, still waiting {waiting}")
 
 

@@ -102,17 +102,9 @@ def send(peer: Peer, batch: list[PushMessage]) -> int:
     return 0
 
 
-def release_dead_claims() -> int:
-    return OUTBOX.release_dead_claims()
-
-
-def due_count() -> int:
-    return OUTBOX.due_count()
-
-
 def sweep() -> dict:
-    released = release_dead_claims()
-    due = due_count()
+    released = OUTBOX.release_dead_claims()
+    due = OUTBOX.due_count()
     delivered = drain() if due else 0
     return {"released": released, "due": due, "delivered": delivered}
 

@@ -181,20 +181,12 @@ def send_one(endpoint: WebhookEndpoint, delivery: WebhookDelivery, retries: list
 # -- the sweep ------------------------------------------------------------------------------------
 
 
-def release_dead_claims() -> int:
-    return OUTBOX.release_dead_claims()
-
-
-def due_count() -> int:
-    return OUTBOX.due_count()
-
-
 def sweep() -> dict:
     """Every minute, and as soon as a worker starts: recover dead claims, then send what is due."""
     from core.webhooks.service import kick
 
-    released = release_dead_claims()
-    due = due_count()
+    released = OUTBOX.release_dead_claims()
+    due = OUTBOX.due_count()
     if due:
         kick()
     return {"released": released, "due": due}
