@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from fixtures.outbox_drainer import DrainThreads
 from fixtures.processes import PYTHON, ROOT, free_port, instance_env, start_worker, wait_for
 from helpers import enable, sign_in
 from test_reporting_common import in_db
@@ -59,39 +60,24 @@ def drain_everywhere(app, env: dict, outbox: str, drain) -> list[int]:
     procs = [subprocess.Popen([PYTHON, DRAINER, outbox, str(THREADS)], env=env, cwd=ROOT,  # noqa: S603
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               start_new_session=True) for _ in range(PROCESSES)]
-    ready, go = threading.Barrier(THREADS + 1), threading.Event()
-    delivered: list[int] = []
-    errors: list[str] = []
-
-    def work() -> None:
-        with app.app_context(), connection():
-            ready.wait(timeout=60)
-            go.wait(timeout=60)
-            try:
-                delivered.append(drain())
-            except Exception as exc:  # noqa: BLE001 - the test reports what went wrong
-                errors.append(repr(exc))
-
-    threads = [threading.Thread(target=work) for _ in range(THREADS)]
+    threads = DrainThreads(app, drain, THREADS)
     try:
         for proc in procs:
             line = _read_line(proc, 60)
             assert line.strip() == "READY", f"drainer not ready: {line}"
-        for thread in threads:
-            thread.start()
-        ready.wait(timeout=60)
+        threads.start()
         for proc in procs:
             proc.stdin.write("go\n")
             proc.stdin.flush()
-        go.set()
-        for thread in threads:
-            thread.join(timeout=120)
+        threads.go()
+        threads.join()
         outputs = [proc.communicate(timeout=120)[0] for proc in procs]
     finally:
         for proc in procs:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
+    delivered, errors = list(threads.delivered), list(threads.errors)
     for output in outputs:
         lines = output.splitlines()
         errors += [line for line in lines if line.startswith("ERROR ")]
