@@ -13,6 +13,11 @@ only those of an active endpoint) and how rows are sent. The guarantees are the 
   claimer is gone, or the lease runs out, and puts them back to "pending".
 - A failed attempt waits retry_delays[n] seconds before the next; after the last the row is
   "failed". Only a status code and a short error are kept, never an answer's body.
+
+The alerts' delivery outbox (plugins/alerts/delivery) shares only release_dead_claims: its rows
+are claimed per channel, read joined with their recipients as plain tuples, marked "sent" under
+relaxed durability with one writer thread at a time on SQLite, and retried after delays and a
+lease its settings give at run time, on columns of its own (sent_at, no last_status).
 """
 
 from __future__ import annotations
@@ -72,19 +77,7 @@ class Outbox:
 
     def release_dead_claims(self) -> int:
         """Put rows claimed by workers that no longer exist (or whose lease ran out) back to pending."""
-        model = self.model
-        released = 0
-        claims = [row[0] for row in model.select(model.claimed_by).where(model.status == SENDING).distinct().tuples()]
-        for claim_id in claims:
-            if claim_id is None or claimer_alive(claim_id) is False:
-                released += model.update(status=PENDING, claimed_by=None).where(
-                    (model.status == SENDING) & (model.claimed_by == claim_id)).execute()
-        released += model.update(status=PENDING, claimed_by=None).where(
-            (model.status == SENDING) & (model.claimed_at < utcnow() - self.lease)).execute()
-        if released:
-            self.log.warning(f"{self.noun} claims released",
-                             extra={"event": f"{self.event}_claims_released", "count": released})
-        return released
+        return release_dead_claims(self.model, self.lease, self.log, self.noun, self.event)
 
     def due_count(self) -> int:
         return run_sql(self._due_sql, (PENDING, utcnow(), *self.ready_params)).fetchone()[0]
@@ -150,3 +143,20 @@ class Outbox:
         if soonest is not None:
             self.log.info(f"{self.noun} will be retried", extra={"event": f"{self.event}_retry", "reason": reason})
         return soonest
+
+
+def release_dead_claims(model, lease: datetime.timedelta, log: logging.Logger, noun: str, event: str) -> int:
+    """Put the rows of any outbox table (status, claimed_by, claimed_at) claimed by workers that no
+    longer exist, or whose lease ran out, back to pending; logs "<noun> claims released". Also the
+    alerts' outbox's, whose lease is a setting read at each sweep."""
+    released = 0
+    claims = [row[0] for row in model.select(model.claimed_by).where(model.status == SENDING).distinct().tuples()]
+    for claim_id in claims:
+        if claim_id is None or claimer_alive(claim_id) is False:
+            released += model.update(status=PENDING, claimed_by=None).where(
+                (model.status == SENDING) & (model.claimed_by == claim_id)).execute()
+    released += model.update(status=PENDING, claimed_by=None).where(
+        (model.status == SENDING) & (model.claimed_at < utcnow() - lease)).execute()
+    if released:
+        log.warning(f"{noun} claims released", extra={"event": f"{event}_claims_released", "count": released})
+    return released

@@ -16,8 +16,8 @@ import threading
 from typing import NamedTuple
 
 from core.accounts.models import User
-from core.claims import claimer_alive
 from core.db import db, is_sqlite, run_sql, utcnow
+from core.outbox import release_dead_claims as shared_release
 from plugins.alerts.config import settings
 from plugins.alerts.models import FAILED, PENDING, SENDING, SENT, Delivery, Subscription
 
@@ -101,25 +101,8 @@ def claimed(channel: str, who: str) -> list[Claimed]:
 
 def release_dead_claims() -> int:
     """Put rows claimed by workers that no longer exist (or whose lease ran out) back to pending."""
-    released = 0
-    claims = [row[0] for row in Delivery.select(Delivery.claimed_by).where(Delivery.status == SENDING)
-              .distinct().tuples()]
-    for claim_id in claims:
-        if claim_id is None or claimer_alive(claim_id) is False:
-            released += (
-                Delivery.update(status=PENDING, claimed_by=None)
-                .where((Delivery.status == SENDING) & (Delivery.claimed_by == claim_id))
-                .execute()
-            )
     lease = datetime.timedelta(seconds=settings()["claim_lease_seconds"])
-    released += (
-        Delivery.update(status=PENDING, claimed_by=None)
-        .where((Delivery.status == SENDING) & (Delivery.claimed_at < utcnow() - lease))
-        .execute()
-    )
-    if released:
-        log.warning("outbox claims released", extra={"event": "alerts_claims_released", "count": released})
-    return released
+    return shared_release(Delivery, lease, log, noun="outbox", event="alerts")
 
 
 @contextlib.contextmanager
