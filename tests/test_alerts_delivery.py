@@ -327,6 +327,42 @@ def test_claims_of_a_dead_worker_go_back_to_pending_and_live_ones_stay(mailing, 
     assert states == {"dead": "pending", "live": "sending"}
 
 
+def test_the_longest_due_messages_are_claimed_first_and_none_before_their_time(on, make_app, moderator, smtp):
+    from plugins.alerts import delivery
+    from plugins.alerts.models import Delivery
+
+    queued = make_app({**mail_settings(smtp), "QUEUE_IMMEDIATE": False})
+    users = in_app(queued, make_subscribers, 3)
+    alert = draft(queued, moderator)
+    now = datetime.datetime.utcnow()
+    with queued.app_context(), connection():
+        rows = [Delivery.create(key=f"k:{user_id}", alert=alert.id, user=user_id, channel="email",
+                                next_attempt_at=now - datetime.timedelta(minutes=minutes))
+                for minutes, user_id in zip((1, 30, 10), users, strict=True)]
+        Delivery.create(key="later", alert=alert.id, user=users[0], channel="email",
+                        next_attempt_at=now + datetime.timedelta(hours=1))
+    me = claims.claimer()
+    assert in_app(queued, delivery.claim, "email", me, 2) == [rows[1].id, rows[2].id]
+    assert in_app(queued, delivery.claim, "email", me, 5) == [rows[0].id]
+
+
+def test_a_message_to_an_account_disabled_since_publishing_is_cancelled(on, make_app, moderator, smtp):
+    from core.accounts.models import User
+    from plugins.alerts import delivery
+
+    queued = make_app({**mail_settings(smtp), "QUEUE_IMMEDIATE": False})
+    in_app(queued, make_subscribers, 3)
+    publish(queued, moderator, draft(queued, moderator))
+    gone = in_app(queued, lambda: User.by_email("subscriber1@example.org").id)
+    in_app(queued, lambda: User.update(active=False).where(User.id == gone).execute())
+    assert in_app(queued, delivery.drain, "email") == 2
+    assert sorted(env.rcpt_tos[0] for env in smtp.inbox.envelopes) == ["subscriber0@example.org",
+                                                                        "subscriber2@example.org"]
+    assert sorted((row.user_id == gone, row.status) for row in deliveries(queued)) == [
+        (False, "sent"), (False, "sent"), (True, "cancelled")]
+    queued.extensions["redumbrella.queue"].huey.flush()
+
+
 # -- SMS ---------------------------------------------------------------------------------------
 
 
