@@ -124,21 +124,21 @@ class _CheckWords:
         return found
 
 
-_CHECK_WORDS: dict[tuple[str, int], _CheckWords] = {}
-
-
 def _check_words() -> _CheckWords:
+    """This app's words for the request's language and wording version (per app, as the wording
+    versions they are kept under belong to the app's database)."""
     from flask_babel import get_locale
 
     from core.wording.overlay import version
 
     locale = str(get_locale())
     key = (locale, version(locale))
-    found = _CHECK_WORDS.get(key)
+    kept = current_app.extensions.setdefault("redumbrella.alerts.check_words", {})
+    found = kept.get(key)
     if found is None:
-        if len(_CHECK_WORDS) > 256:  # versions of the wording come and go: never grow without end
-            _CHECK_WORDS.clear()
-        found = _CHECK_WORDS[key] = _CheckWords()
+        if len(kept) > 256:  # versions of the wording come and go: never grow without end
+            kept.clear()
+        found = kept[key] = _CheckWords()
     return found
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from flask import current_app
+
 from plugins.alerts import _l
 from plugins.alerts.config import settings
 from plugins.alerts.models import (
@@ -48,16 +50,13 @@ def notice_category_labels() -> dict[str, str]:
     return found
 
 
-# names() as translated, per process: {(locale, wording version, the three lists as stored): lists}.
-_NAMES: dict[tuple, dict[str, MappingProxyType]] = {}
-
-
 def names() -> dict:
     """Every configured list at once, as pages, the API and public_dict take them (read-only).
 
-    Translating every name costs more than a check (about 0.25 ms), so each process keeps them
-    under all they depend on, read on each call: the language, its local wording version and the
-    lists as stored in the settings (read once per request anyway). Nothing personal is kept.
+    Translating every name costs more than a check (about 0.25 ms), so each app (one a process)
+    keeps them under all they depend on, read on each call: the language, its local wording
+    version and the lists as stored in the settings (read once per request anyway). Nothing
+    personal is kept.
     """
     from flask_babel import get_locale
 
@@ -68,11 +67,12 @@ def names() -> dict:
     stored = plugin_settings("reporting")
     key = (locale, version(locale), tuple(stored["regions"]), tuple(stored["incident_types"]),
            tuple(settings()["notice_categories"]))
-    found = _NAMES.get(key)
+    kept = current_app.extensions.setdefault("redumbrella.alerts.names", {})
+    found = kept.get(key)
     if found is None:
-        if len(_NAMES) > 64:  # versions and lists come and go: never grow without end
-            _NAMES.clear()
-        found = _NAMES[key] = {
+        if len(kept) > 64:  # versions and lists come and go: never grow without end
+            kept.clear()
+        found = kept[key] = {
             "regions": MappingProxyType(choice_labels("regions")),
             "incident_types": MappingProxyType(choice_labels("incident_types")),
             "categories": MappingProxyType(notice_category_labels()),
