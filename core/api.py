@@ -115,6 +115,9 @@ def utc_iso(value: datetime.datetime) -> str:
     return value.isoformat()
 
 
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 class JsonProvider(DefaultJSONProvider):
     """The app's JSON: bounded reading (request.get_json) and datetimes with their time zone."""
 
@@ -127,9 +130,13 @@ class JsonProvider(DefaultJSONProvider):
         return DefaultJSONProvider.default(o)
 
     def loads(self, s, **kwargs):
-        kwargs.setdefault("parse_constant", _refuse_constant)
         try:
-            value = json.loads(s, **kwargs)
+            if kwargs:
+                value = json.loads(s, **{"parse_constant": _refuse_constant, **kwargs})
+            else:  # every request body: one decoder made once, not one per call as json.loads makes
+                if isinstance(s, (bytes, bytearray)):
+                    s = s.decode(json.detect_encoding(s), "surrogatepass")
+                value = _DECODER.decode(s)
         except RecursionError:
             raise JsonTooDeep() from None
         if json_depth(value) > MAX_JSON_DEPTH:

@@ -18,6 +18,7 @@ from flask_login import current_user
 from core.api import ApiValidationError, error_responses, load_json
 from core.db import run_sql
 from core.identifiers import InvalidIdentifier
+from core.per_app import per_app
 from core.permissions import PUBLIC, requires, user_has
 from core.views.errors import render_error
 from plugins.alerts import _, check, feeds, labels, service, sms, subscriptions
@@ -133,7 +134,7 @@ def _check_words() -> _CheckWords:
 
     locale = str(get_locale())
     key = (locale, version(locale))
-    kept = current_app.extensions.setdefault("redumbrella.alerts.check_words", {})
+    kept = per_app("redumbrella.alerts.check_words", dict)
     found = kept.get(key)
     if found is None:
         if len(kept) > 256:  # versions of the wording come and go: never grow without end

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from flask import current_app
-
+from core.per_app import per_app
 from plugins.alerts import _l
 from plugins.alerts.config import settings
 from plugins.alerts.models import (
@@ -67,7 +66,7 @@ def names() -> dict:
     stored = plugin_settings("reporting")
     key = (locale, version(locale), tuple(stored["regions"]), tuple(stored["incident_types"]),
            tuple(settings()["notice_categories"]))
-    kept = current_app.extensions.setdefault("redumbrella.alerts.names", {})
+    kept = per_app("redumbrella.alerts.names", dict)
     found = kept.get(key)
     if found is None:
         if len(kept) > 64:  # versions and lists come and go: never grow without end
