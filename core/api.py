@@ -230,9 +230,10 @@ class ApiSchema(Schema):
 
 def load_json(schema: Schema) -> dict:
     """The request's JSON body loaded with schema; raises ApiValidationError (422) on bad input."""
-    if not request.is_json:
+    here = request._get_current_object()
+    if not here.is_json:
         raise UnsupportedMediaType()
-    body = request.get_json(silent=True)  # too deep: JsonTooDeep (400), not None
+    body = here.get_json(silent=True)  # too deep: JsonTooDeep (400), not None
     if body is None:
         raise ApiValidationError(_("The request body is not valid JSON."))
     if not isinstance(body, dict):

@@ -98,7 +98,7 @@ def force_language(code: str | None):
 
 def select_locale() -> Locale:
     """The signed-in user's preference, an explicit choice, Accept-Language, then the default."""
-    config = current_app.config
+    config = current_app._get_current_object().config
     code = _chosen_language(config)
     if code == "en":  # formatting_locale, without asking for the app again
         code = config.get("ENGLISH_VARIANT") or "en"
@@ -120,14 +120,16 @@ def _chosen_language(config) -> str:
     available = config["LOCALES"]
     if not has_request_context():  # a queue task or a command: no session, no browser to ask
         return config["DEFAULT_LOCALE"]
-    user_locale = getattr(current_user, "locale", None)  # None for nobody signed in
+    # The objects themselves, not their proxies: this runs on every request.
+    user_locale = getattr(current_user._get_current_object(), "locale", None)  # None for nobody signed in
     if user_locale in available:
         return user_locale
-    chosen = session.get(SESSION_KEY)
+    chosen = session._get_current_object().get(SESSION_KEY)
     if chosen in available:
         return chosen
-    if request.headers.get("Accept-Language"):
-        match = request.accept_languages.best_match(_dashed(tuple(available)))
+    here = request._get_current_object()
+    if here.headers.get("Accept-Language"):
+        match = here.accept_languages.best_match(_dashed(tuple(available)))
         if match:
             return match.replace("-", "_")
     return config["DEFAULT_LOCALE"]

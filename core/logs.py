@@ -119,15 +119,16 @@ def init_app(app) -> None:
     def _log_request(response):
         if not request_log.isEnabledFor(logging.INFO):
             return response
-        started = g.get("request_started")
+        started = g._get_current_object().get("request_started")
+        here = request._get_current_object()
         # The record made and handled directly: Logger.info would also walk the stack for the
         # caller's file and line, which this line never shows, on every request.
         request_log.handle(request_log.makeRecord(
             request_log.name, logging.INFO, __file__, 0, "request", None, None,
             extra={
                 "event": "request",
-                "method": request.method,
-                "endpoint": request.endpoint or "-",
+                "method": here.method,
+                "endpoint": here.endpoint or "-",
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
             },

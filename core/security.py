@@ -83,12 +83,16 @@ def is_cross_site() -> bool:
     return request.headers.get("Sec-Fetch-Site", "same-origin") not in {"same-origin", "none"}
 
 
+# These run several times a request. Flask's request proxy makes an AttributeError before it
+# forwards any attribute it is asked for; the request itself is taken once instead.
+
+
 def is_api_request() -> bool:
-    return request.path.startswith("/api/")
+    return request._get_current_object().path.startswith("/api/")
 
 
 def uses_bearer_token() -> bool:
-    return request.headers.get("Authorization", "").startswith("Bearer ")
+    return request._get_current_object().headers.get("Authorization", "").startswith("Bearer ")
 
 
 def carries_cookies() -> bool:
@@ -118,7 +122,8 @@ def init_guards(app) -> None:
 
     @app.before_request
     def _permission_guard():
-        endpoint = request.endpoint
+        here = request._get_current_object()
+        endpoint = here.endpoint
         if endpoint is None:  # no route matched: the 404 handler answers
             return None
         if endpoint == "static" or endpoint.endswith(".static"):
@@ -142,17 +147,18 @@ def init_guards(app) -> None:
             abort(403)
         if is_api_request():
             abort(401)
-        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+        return redirect(url_for("auth.login", next=here.full_path if here.method == "GET" else None))
 
     @app.before_request
     def _csrf_guard():
-        if request.method in {"GET", "HEAD", "OPTIONS"}:
+        here = request._get_current_object()
+        if here.method in {"GET", "HEAD", "OPTIONS"}:
             return None
-        if request.endpoint is None:  # no view will run: the 404/405 handler answers
+        if here.endpoint is None:  # no view will run: the 404/405 handler answers
             return None
         if is_api_request() and (uses_bearer_token() or not carries_cookies()):
             return None  # CSRF rides on a browser's cookies: a call without any has no one's session
-        if getattr(app.view_functions[request.endpoint], "signed_by_peer", False):
+        if getattr(app.view_functions[here.endpoint], "signed_by_peer", False):
             return None  # a peer's signed request (core.federation.peers): the signature authenticates it
         if is_cross_site():
             raise CSRFError("The request came from another site.")

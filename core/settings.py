@@ -32,7 +32,7 @@ SCHEMA_CLASSES = "redumbrella.settings_schema_classes"
 def _schema_class(plugin: str) -> type[Schema] | None:
     """The plugin's settings schema class, asked of that plugin once per app: the busiest endpoints
     read settings on every call. Asking every plugin would call disabled plugins' hooks."""
-    known = current_app.extensions.setdefault(SCHEMA_CLASSES, {})
+    known = current_app._get_current_object().extensions.setdefault(SCHEMA_CLASSES, {})
     found = known.get(plugin)
     if found is None:
         found = get_registry().call_plugin("settings_schema", plugin, app=current_app)
@@ -43,7 +43,7 @@ def _schema_class(plugin: str) -> type[Schema] | None:
 
 def plugin_settings(plugin: str) -> dict:
     """The plugin's settings with defaults filled in; read once per request."""
-    cache = g.setdefault("plugin_settings", {}) if has_request_context() else {}
+    cache = g._get_current_object().setdefault("plugin_settings", {}) if has_request_context() else {}
     if plugin not in cache:
         row = run_sql("SELECT data FROM plugin_setting WHERE plugin = %s", (plugin,)).fetchone()
         cache[plugin] = _copied(_loaded(_schema_class(plugin), row[0] if row else "{}"))

@@ -116,12 +116,13 @@ class _Memo:
 def _memo(create: bool = True) -> _Memo | None:
     """This request's or task's memo (in flask.g); None outside an app context."""
     try:
-        memo = getattr(g, _MEMO, None)
-        if memo is None and create:
-            memo = _Memo()
-            setattr(g, _MEMO, memo)
+        here = g._get_current_object()  # once: each attribute through the proxy makes an AttributeError first
     except RuntimeError:  # no app context
         return None
+    memo = getattr(here, _MEMO, None)
+    if memo is None and create:
+        memo = _Memo()
+        setattr(here, _MEMO, memo)
     return memo
 
 
@@ -156,14 +157,15 @@ def forget(locale: str | None = None) -> None:
 def _read(locale: str) -> dict:
     from core.db import connection, db
 
-    if g.get("database_unavailable") or db.obj is None:
+    database = db.obj  # the database itself: each attribute through peewee's proxy fails first
+    if g._get_current_object().get("database_unavailable") or database is None:
         return {}
     try:
-        if db.is_closed():  # a translation outside a request's connection: borrow one
+        if database.is_closed():  # a translation outside a request's connection: borrow one
             with connection():
                 return store().table(locale)
-        if db.in_transaction():  # a savepoint, so that a missing table cannot spoil the caller's work
-            with db.atomic():
+        if database.in_transaction():  # a savepoint, so that a missing table cannot spoil the caller's work
+            with database.atomic():
                 return store().table(locale)
         return store().table(locale)
     except (DatabaseError, InterfaceError) as exc:
@@ -245,7 +247,7 @@ def overlay(translations, domain: str):
 def language(locale: str) -> str:
     """The language code overrides are stored under (as LOCALES names it) for a request's locale:
     English is rendered in a regional variant (en_GB) but stored as "en"."""
-    available = current_app.config.get("LOCALES") or ()
+    available = current_app._get_current_object().config.get("LOCALES") or ()
     if locale in available:
         return locale
     base = locale.split("_")[0]

@@ -150,7 +150,8 @@ def check_identifier():
     data = load_json(words.schema)
     try:
         outcome = check.run_check(
-            data["identifier"] or "", current_user.id, request.remote_addr, kind=data.get("kind"),
+            data["identifier"] or "", current_user._get_current_object().id,
+            request._get_current_object().remote_addr, kind=data.get("kind"),
             limits=check_limits(), similar_threshold=settings()["similar_warning"],
         )
     except check.QuotaExceeded:

@@ -92,7 +92,7 @@ def candidates(text: str, kind: str | None = None) -> list[tuple[str, str]]:
     length gives nothing, so the check says it could not read it instead of answering "no record"
     for a number with a digit missing. Choosing the kind lifts that ("123456" as a plate).
     """
-    country = current_app.config["DEFAULT_COUNTRY"]
+    country = current_app._get_current_object().config["DEFAULT_COUNTRY"]
     text = (text or "").strip()[:MAX_INPUT]
     kinds = (kind,) if kind else KINDS
     phone_link = phone_in_link(text) is not None

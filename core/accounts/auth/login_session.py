@@ -43,7 +43,7 @@ class _LoginManager(LoginManager):
             return super()._load_user()
         app = current_app._get_current_object()
         user_accessed.send(app)
-        user = tokens.authenticate(request.headers.get("Authorization", ""))
+        user = tokens.authenticate(request._get_current_object().headers.get("Authorization", ""))
         if user is not None:
             user_loaded_from_request.send(app, user=user)
         return self._update_request_context_with_user(user)
@@ -134,12 +134,13 @@ def end_everywhere_and_continue(user: User) -> None:
 
 def require_two_factor():
     """Before each request: staff who have not set up two-factor sign-in can reach only the setup page."""
-    endpoint = request.endpoint
+    endpoint = request._get_current_object().endpoint  # the objects once, not through their proxies
     if endpoint is None or endpoint in ENROLMENT_ENDPOINTS or endpoint.endswith(".static"):
         return None
-    if not current_user.is_authenticated or g.get("access_token_id") is not None:
+    user = current_user._get_current_object()
+    if not user.is_authenticated or g._get_current_object().get("access_token_id") is not None:
         return None
-    if totp.needs_enrolment(current_user):
+    if totp.needs_enrolment(user):
         if is_api_request():
             abort(403)
         return redirect(url_for("auth.two_factor_setup"))
