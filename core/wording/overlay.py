@@ -26,6 +26,7 @@ from flask import current_app, g
 from markupsafe import escape
 from peewee import DatabaseError, InterfaceError
 
+from core.per_app import per_app
 from core.wording.checks import tags as shipped_tags
 
 log = logging.getLogger("redumbrella.wording")
@@ -96,11 +97,7 @@ class Store:
 
 
 def store(app=None) -> Store:
-    app = app or current_app
-    found = app.extensions.get(EXTENSION)
-    if found is None:
-        found = app.extensions[EXTENSION] = Store()
-    return found
+    return per_app(EXTENSION, Store, app)
 
 
 class _Memo:
