@@ -58,14 +58,18 @@ def instance_env(instance, database_url: str, **settings: str) -> dict:
 def default_install_python(database: str):
     """The Python of Red Umbrella installed as the README's first command installs it: no extras on
     SQLite (so neither psycopg2 nor the Redis client is there for peewee and huey to import, about
-    15 MiB a process), `[postgres]` on PostgreSQL. Made once in bench/.default-venv-<database> (an
-    editable install of this checkout, so it always runs the current code) and reused."""
+    15 MiB a process), `[postgres]` on PostgreSQL. Made once in the user's cache folder
+    (~/.cache/redumbrella-bench/default-venv-<database>), outside the checkout so that nothing
+    walking the source tree meets its site-packages; an editable install of this checkout, so it
+    always runs the current code."""
+    import os
     import subprocess  # nosec B404  # fixed argument lists
     import venv
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    folder = root / "bench" / f".default-venv-{database}"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = cache / "redumbrella-bench" / f"default-venv-{database}"
     python = folder / "bin" / "python"
     if not python.exists():
         print(f"  making {folder} (once): the install the README's first command makes", flush=True)

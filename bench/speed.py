@@ -21,7 +21,7 @@ prints the ratio of their throughputs. Beside it: the CPU each side's workers sp
 
 - report: anonymous POST /api/v1/reports one after another, p95 (the receipt's Argon2id included);
 - memory: `redumbrella serve` with its defaults (launcher, gunicorn with 1 worker of 4 threads,
-  queue worker), installed as the README's first command installs it (bench/.default-venv-*,
+  queue worker), installed as the README's first command installs it (~/.cache/redumbrella-bench,
   made on first use), after a mixed load: RSS of the whole process tree (and PSS, which counts
   shared pages once);
 - delivery: bench_delivery.py in a subprocess, SQLite queue, default worker settings: publish to
