@@ -18,9 +18,9 @@ from core.accounts.models import User
 from core.settings import plugin_settings, save_settings
 
 
-def _check(client, token: str, identifier: str = "07700 900123"):
+def _check(client, token: str, identifier: str = "07700 900123", language: str = "en"):
     return client.post("/api/v1/check", json={"identifier": identifier},
-                       headers={"Authorization": f"Bearer {token}"})
+                       headers={"Authorization": f"Bearer {token}", "Accept-Language": language})
 
 
 def test_a_settings_change_by_another_app_shows_at_the_next_request(on, make_app, member):
@@ -117,8 +117,7 @@ def test_alert_names_kept_per_worker_follow_language_wording_and_settings_change
     client = on.test_client()
 
     def region(language: str = "en") -> str:
-        answer = client.post("/api/v1/check", json={"identifier": "07700 900123"},
-                             headers={"Authorization": f"Bearer {token}", "Accept-Language": language}).get_json()
+        answer = _check(client, token, "07700 900123", language).get_json()
         assert answer["result"] == "caution"
         return answer["alerts"][0]["regions"][0]["label"]
 
@@ -150,8 +149,7 @@ def test_the_checks_answer_kept_per_worker_follows_a_wording_edit_made_elsewhere
     client = on.test_client()
 
     def message(language: str = "en") -> str:
-        answer = client.post("/api/v1/check", json={"identifier": "07700 900999"},
-                             headers={"Authorization": f"Bearer {token}", "Accept-Language": language}).get_json()
+        answer = _check(client, token, "07700 900999", language).get_json()
         assert answer["result"] == "no_record"
         return answer["message"]
 
