@@ -73,20 +73,19 @@ def status(app) -> list[OwnerStatus]:
     return result
 
 
-def pending(app) -> list[str]:
+def pending(app, history: tuple | None = None) -> list[str]:
     """Migrations not applied yet, in the order `upgrade` would run them.
 
     Cheap enough for every /healthz call (a load balancer asks every few seconds): the files are
     listed once per process (they are the code this process runs: new files come with new code, so
     with a restart), and the history is read again only when one statement says it changed (its
-    row count or latest time), as `db upgrade` or a rollback in another process does.
+    row count or latest time), as `db upgrade` or a rollback in another process does. history: that
+    (count, latest) pair when the caller read it already (HISTORY_STAMP_SQL, in a statement of its own).
     """
     known = _known(app)
-    if not app.extensions.get(_HISTORY_EXISTS):
-        if not db.table_exists(HISTORY_TABLE):  # a database never migrated
-            return [name for _owner, names in known for name in names]
-        app.extensions[_HISTORY_EXISTS] = True  # a history table is never dropped
-    count, latest = run_sql("SELECT COUNT(*), MAX(applied) FROM schema_migration").fetchone()  # HISTORY_TABLE
+    if not history_exists(app):  # a database never migrated
+        return [name for _owner, names in known for name in names]
+    count, latest = history if history is not None else run_sql(HISTORY_STAMP_SQL).fetchone()
     seen = app.extensions.get(_SEEN)
     if seen is not None and seen[0] == (count, str(latest)):
         return list(seen[1])
@@ -94,6 +93,19 @@ def pending(app) -> list[str]:
     result = [name for _owner, names in known for name in names if name not in applied]
     app.extensions[_SEEN] = ((count, str(latest)), result)  # one assignment: threads may race, harmlessly
     return list(result)
+
+
+# What tells that the history changed: its size and latest time (HISTORY_TABLE).
+HISTORY_STAMP_SQL = "SELECT COUNT(*), MAX(applied) FROM schema_migration"
+
+
+def history_exists(app) -> bool:
+    """Whether the database was ever migrated; asked of the database until it was."""
+    if not app.extensions.get(_HISTORY_EXISTS):
+        if not db.table_exists(HISTORY_TABLE):
+            return False
+        app.extensions[_HISTORY_EXISTS] = True  # a history table is never dropped
+    return True
 
 
 _KNOWN = "redumbrella.migrations"
