@@ -304,35 +304,49 @@ def measure(server: Server, load: Load, seconds: float, args, workdir: Path) -> 
     return result
 
 
-def compare(row: Row, yardstick: Server, yard_load: Load, platform: Server, load: Load, args, workdir: Path) -> None:
-    """Yardstick and platform, same load, same time, alternating; ratio of the summed rates."""
+def compare(row: Row, yardstick: Server, yard_load: Load, platform: Server, load: Load, args, workdir: Path,
+            floor: Server | None = None) -> None:
+    """Yardstick and platform, same load, same time, alternating; ratio of the summed rates.
+    With a floor (bare Flask plus the platform's statements for the address), it is measured in
+    the same rounds, to show what those statements alone leave of the yardstick."""
     row.load = loadavg()
     warm = 0.3 if args.short else 2
-    measure(yardstick, yard_load, warm, args, workdir)
-    measure(platform, load, warm, args, workdir)
-    yard, plat = [], []
+    sides = [(yardstick, yard_load, []), (platform, load, [])]
+    if floor is not None:
+        sides.insert(1, (floor, load, []))
+    for server, what, _results in sides:
+        measure(server, what, warm, args, workdir)
     for number in range(args.rounds):
-        pair = [(yardstick, yard_load, yard), (platform, load, plat)]
-        for server, what, results in (pair if number % 2 == 0 else pair[::-1]):
+        for server, what, results in (sides if number % 2 == 0 else sides[::-1]):
             results.append(measure(server, what, args.seconds, args, workdir))
-    rate_y = sum(r["rate"] for r in yard) / len(yard)
-    rate_p = sum(r["rate"] for r in plat) / len(plat)
-    cpu_y = statistics.fmean(r["cpu_ms"] for r in yard)
-    cpu_p = statistics.fmean(r["cpu_ms"] for r in plat)
-    errors = sum(r["errors"] for r in plat) + sum(r["errors"] for r in yard)
+    yard, plat = sides[0][2], sides[-1][2]
+    rate_y, rate_p = _mean(yard, "rate"), _mean(plat, "rate")
+    cpu_y, cpu_p = _mean(yard, "cpu_ms"), _mean(plat, "cpu_ms")
+    errors = sum(r["errors"] for _server, _load, results in sides for r in results)
     row.value = rate_p / rate_y if rate_y else 0.0
     row.shown = f"{row.value:.2f}"
-    p50_y = statistics.fmean(r["p50"] for r in yard)
-    p50_p = statistics.fmean(r["p50"] for r in plat)
     row.notes.append(
-        f"{yardstick.name} {rate_y:,.0f} req/s (p50 {p50_y:.1f} ms, {cpu_y:.2f} CPU ms/req); "
-        f"platform {rate_p:,.0f} req/s (p50 {p50_p:.1f} ms, {cpu_p:.2f} CPU ms/req); "
+        f"{yardstick.name} {rate_y:,.0f} req/s (p50 {_mean(yard, 'p50'):.1f} ms, {cpu_y:.2f} CPU ms/req); "
+        f"platform {rate_p:,.0f} req/s (p50 {_mean(plat, 'p50'):.1f} ms, {cpu_p:.2f} CPU ms/req); "
         f"CPU ratio {cpu_y / cpu_p if cpu_p else 0:.2f}"
         + (f"; {errors} ERRORS" if errors else ""))
     if len(plat) > 1:
         row.notes.append("rounds: " + ", ".join(f"{p['rate'] / y['rate']:.2f}" for y, p in zip(yard, plat, strict=True)
                                                 if y["rate"]))
-    print(f"  {row.key:14} {row.shown:>6}   load {row.load}   {row.notes[0]}", flush=True)
+    shown = row.notes[0]
+    if floor is not None:
+        below = sides[1][2]
+        rate_f = _mean(below, "rate")
+        row.notes.append(
+            f"{floor.name}: {rate_f:,.0f} req/s ({_mean(below, 'cpu_ms'):.2f} CPU ms/req), "
+            f"{rate_f / rate_y if rate_y else 0:.2f} of {yardstick.name}; platform ÷ it "
+            f"{rate_p / rate_f if rate_f else 0:.2f}")
+        shown += "; " + row.notes[-1]
+    print(f"  {row.key:14} {row.shown:>6}   load {row.load}   {shown}", flush=True)
+
+
+def _mean(results: list[dict], key: str) -> float:
+    return statistics.fmean(r[key] for r in results) if results else 0.0
 
 
 # -- the instance ------------------------------------------------------------------------------------
@@ -545,6 +559,13 @@ def main() -> int:
                                           chdir=BENCH))
             yardstick = Server("bare Flask", servers[-1], yard_port)
             wait_for_port(yard_port, servers[-1], workdir / "yard.log")
+            statements = None
+            if any(name in chosen for name in HTTP_ROWS if name != "check"):
+                statements_port = free_port()
+                servers.append(start_gunicorn("yardsticks:make_app(statements=True)", yard_env, statements_port,
+                                              workdir / "statements.log", chdir=BENCH))
+                wait_for_port(statements_port, servers[-1], workdir / "statements.log")
+                statements = Server("bare Flask + the platform's statements", servers[-1], statements_port)
             if "check" in chosen:
                 servers.append(start_gunicorn("bench_check:make_floor_app()", env, floor_port,
                                               workdir / "floor.log", chdir=BENCH))
@@ -570,7 +591,7 @@ def main() -> int:
                 load = Load("POST", "/api/v1/check", check_bodies, tokens)
                 compare(row, floor, load, platform, load, args, workdir)
             elif key in loads:
-                compare(row, yardstick, loads[key][0], platform, loads[key][1], args, workdir)
+                compare(row, yardstick, loads[key][0], platform, loads[key][1], args, workdir, floor=statements)
             elif key == "report":
                 report_row(row, platform_port, args.reports)
             elif key == "memory":

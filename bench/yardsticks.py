@@ -8,6 +8,12 @@ measured address, captured once by speed.py in the file named by BENCH_CAPTURE:
 - GET /healthz, /api/v1/regions, /api/v1/me/subscriptions: `jsonify` of the captured answer;
 - GET /: a Jinja template rendered by Flask (autoescaped, with two variables) whose output is the
   platform's anonymous home page, byte for byte.
+
+`yardsticks:make_app(statements=True)` is each GET row's floor: the same answers, after running
+through the database driver alone the statements the platform runs for that address (STATEMENTS,
+traced with peewee's execute_sql wrapped; prepared once per connection on PostgreSQL, as core does).
+Beside bare Flask it shows what those statements alone cost: on PostgreSQL each is a round trip to
+a server process that shares the machine's cores.
 """
 
 from __future__ import annotations
@@ -16,13 +22,98 @@ import json
 import os
 from pathlib import Path
 
+# What the platform runs for each address, in its order. "token" stands for the bearer token's
+# hash, "holder" for the account id the first statement found; "queue" is the count of waiting
+# tasks /healthz asks of the queue's storage (huey's SQLite file, as the benches run it).
+_HOLDER = ("SELECT t.id, t.last_used_at, u.id, u.email_index, u.email, u.working_name, u.password_hash, u.locale, "
+           'u.active, u.session_version, u.created_at, r.role FROM access_token t JOIN "user" u ON u.id = t.user_id '
+           "LEFT JOIN user_role r ON r.user_id = u.id WHERE t.token_hash = %s AND t.revoked_at IS NULL")
+_ENABLED = ("SELECT name FROM plugin_state WHERE enabled = %s", (True,))
+_SETTINGS_AND_WORDING = ("SELECT plugin, data FROM plugin_setting UNION ALL SELECT '', CAST(version AS TEXT) "
+                         "FROM wording_version WHERE locale = %s ORDER BY 1", ("en",))
+STATEMENTS = {
+    "/healthz": [("SELECT (SELECT COUNT(*) FROM schema_migration), (SELECT MAX(applied) FROM schema_migration), "
+                  "(SELECT seen_at FROM heartbeat WHERE name = %s)", ("worker",)),
+                 ("queue", ())],
+    "/": [_SETTINGS_AND_WORDING, _ENABLED],
+    "/api/v1/regions": [_ENABLED, _SETTINGS_AND_WORDING],
+    "/api/v1/me/subscriptions": [(_HOLDER, ("token",)), _ENABLED,
+                                 ("SELECT id, channels, all_regions, frequency, sms_number, created_at, changed_at "
+                                  "FROM alerts_subscription WHERE user_id = %s", ("holder",))],
+}
 
-def make_app():
+
+def statement_runner():
+    """run(path, token): the path's statements through the driver, on one connection per process."""
+    import hashlib
+
+    from core.db import prepared_statement
+
+    url = os.environ["REDUMBRELLA_DATABASE_URL"]
+    sqlite = url.startswith("sqlite")
+    state: dict = {}
+
+    def cursor():
+        if "connection" not in state:
+            if sqlite:
+                import sqlite3
+
+                state["connection"] = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+            else:
+                import psycopg2
+
+                state["connection"] = psycopg2.connect(url)
+                state["connection"].autocommit = True
+                state["prepared"] = set()
+        return state["connection"].cursor()
+
+    def execute(cur, sql: str, params: tuple):
+        if sqlite:
+            return cur.execute(sql.replace("%s", "?"), params)
+        name, prepare = prepared_statement(sql)
+        if name not in state["prepared"]:
+            cur.execute(prepare)
+            state["prepared"].add(name)
+        return cur.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})" if params else f"EXECUTE {name}",
+                           params)
+
+    def queue_count() -> None:
+        if "queue" not in state:
+            import sqlite3
+
+            state["queue"] = sqlite3.connect(Path(os.environ["REDUMBRELLA_INSTANCE_PATH"]) / "queue.sqlite3")
+        state["queue"].execute("SELECT COUNT(id) FROM task WHERE queue = ?", ("redumbrella",)).fetchone()
+
+    def run(path: str, token: str) -> None:
+        cur = cursor()
+        holder = None
+        for sql, params in STATEMENTS[path]:
+            if sql == "queue":
+                queue_count()
+                continue
+            values = tuple(hashlib.sha256(token.encode()).hexdigest() if value == "token"
+                           else holder if value == "holder" else value for value in params)
+            execute(cur, sql, values)
+            rows = cur.fetchall()
+            if holder is None and sql == _HOLDER:
+                holder = rows[0][2] if rows else 0
+
+    return run
+
+
+def make_app(statements: bool = False):
     from flask import Flask, jsonify, render_template, request
 
     capture = Path(os.environ["BENCH_CAPTURE"])
     answers = json.loads(capture.read_text())
     bare = Flask("yardsticks", template_folder=str(capture.parent / "templates"))
+    if statements:
+        run = statement_runner()
+
+        @bare.before_request
+        def _statements():
+            if request.path in STATEMENTS:
+                run(request.path, request.headers.get("Authorization", "").removeprefix("Bearer "))
 
     @bare.post("/api/v1/check")
     def check():

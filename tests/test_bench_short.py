@@ -60,3 +60,49 @@ def test_each_bench_script_runs_in_a_short_mode(script, tmp_path):
                          capture_output=True, text=True, timeout=240, check=False)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert last_line in out.stdout, out.stdout[-3000:]
+
+
+def test_the_statements_floor_runs_what_the_platform_runs(app, make_user):
+    """bench/yardsticks.py's floor for each GET row runs the platform's statements for it: traced
+    here, on a warm app with every module on (as bench/speed.py runs it), in the same order."""
+    import peewee
+    from helpers import enable
+
+    from core.accounts import tokens
+    from core.accounts.models import User
+    from core.db import connection, prepared_statement
+    from core.plugins import get_registry
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from yardsticks import STATEMENTS
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    registry = get_registry(app)
+    enable(app, *sorted(registry.names, key=lambda name: len(registry.infos[name].requires)))
+    member = make_user("member", email="floor@example.org")
+    with app.test_request_context(), connection():
+        token = tokens.create_token(User.get_by_id(member.id), "bench")[1]
+    named = {prepared_statement(sql)[0]: sql for sql, _params in
+             (statement for statements in STATEMENTS.values() for statement in statements)}
+    ran: list[str] = []
+    execute = peewee.Database.execute_sql
+
+    def traced(database, sql, params=None, *args, **kwargs):
+        # PostgreSQL runs a prepared statement by name: map it back to its text.
+        ran.append(named.get(sql.split()[1], sql) if sql.startswith("EXECUTE ") else sql.replace("?", "%s"))
+        return execute(database, sql, params, *args, **kwargs)
+
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    for path, statements in STATEMENTS.items():
+        for _warm in range(2):
+            assert client.get(path, headers=headers if "token" in str(statements) else {}).status_code == 200
+        peewee.Database.execute_sql = traced
+        try:
+            client.get(path, headers=headers if "token" in str(statements) else {})
+        finally:
+            peewee.Database.execute_sql = execute
+        assert [sql for sql in ran if not sql.startswith("PREPARE ")] == \
+            [sql for sql, _params in statements if sql != "queue"], path
+        ran.clear()
