@@ -28,16 +28,16 @@ from pathlib import Path
 _HOLDER = ("SELECT t.id, t.last_used_at, u.id, u.email_index, u.email, u.working_name, u.password_hash, u.locale, "
            'u.active, u.session_version, u.created_at, r.role FROM access_token t JOIN "user" u ON u.id = t.user_id '
            "LEFT JOIN user_role r ON r.user_id = u.id WHERE t.token_hash = %s AND t.revoked_at IS NULL")
-_ENABLED = ("SELECT name FROM plugin_state WHERE enabled = %s", (True,))
-_SETTINGS_AND_WORDING = ("SELECT plugin, data FROM plugin_setting UNION ALL SELECT '', CAST(version AS TEXT) "
-                         "FROM wording_version WHERE locale = %s ORDER BY 1", ("en",))
+_STORED_STATE = ("SELECT 'plugin', name, NULL FROM plugin_state WHERE enabled = %s "
+                 "UNION ALL SELECT 'settings', plugin, data FROM plugin_setting "
+                 "UNION ALL SELECT 'wording', locale, CAST(version AS TEXT) FROM wording_version", (True,))
 STATEMENTS = {
     "/healthz": [("SELECT (SELECT COUNT(*) FROM schema_migration), (SELECT MAX(applied) FROM schema_migration), "
                   "(SELECT seen_at FROM heartbeat WHERE name = %s)", ("worker",)),
                  ("queue", ())],
-    "/": [_SETTINGS_AND_WORDING, _ENABLED],
-    "/api/v1/regions": [_ENABLED, _SETTINGS_AND_WORDING],
-    "/api/v1/me/subscriptions": [(_HOLDER, ("token",)), _ENABLED,
+    "/": [_STORED_STATE],
+    "/api/v1/regions": [_STORED_STATE],
+    "/api/v1/me/subscriptions": [(_HOLDER, ("token",)), _STORED_STATE,
                                  ("SELECT id, channels, all_regions, frequency, sms_number, created_at, changed_at "
                                   "FROM alerts_subscription WHERE user_id = %s", ("holder",))],
 }

@@ -8,10 +8,11 @@ message; NEUTRAL_SESSION_KEYS). A page's CSRF token is never kept: the page is k
 visitor gets their own token in it, exactly as when it is rendered.
 
 What invalidates it: every request that uses the cache reads what is stored that such an answer
-can depend on, and an answer is kept under those values:
-- the enabled plugins (the plugin guard reads them on every request anyway);
-- every plugin's stored settings, core's included (one statement: the plugin_setting rows);
-- the local wording version of the request's language (the row local wording reads anyway).
+can depend on, and an answer is kept under those values (all read in the one statement every
+request makes, core.stored_state):
+- the enabled plugins (the plugin guard needs them on every request anyway);
+- every plugin's stored settings, core's included;
+- the local wording version of the request's language.
 Because these are the stored values themselves, not a signal sent to this process, a settings
 change, a plugin toggle or a wording edit made through any worker, process or command shows at the
 very next request of every other. The language, its direction and the script root are part of the
@@ -83,13 +84,18 @@ def eligible() -> bool:
 
 def read_stored(language: str, enabled: frozenset | None = None) -> tuple[tuple, int]:
     """(stamp, wording version): the stamp is the enabled plugins and every plugin's stored
-    settings, as this request sees them; the version is the language's local wording version."""
+    settings, as this request sees them (core.stored_state); the version is the language's local
+    wording version. With `enabled` (read again past this request's memo), all is read afresh."""
+    from core import stored_state
     from core.db import run_sql
     from core.plugins import get_registry
 
+    state = stored_state.current() if enabled is None else None
+    if state is not None:
+        return (get_registry().enabled(), frozenset(state.settings.items())), state.wording.get(language, 0)
     rows = run_sql(STORED_SQL, (language,)).fetchall()
     wording = int(rows[0][1]) if rows and rows[0][0] == "" else 0
-    settings = tuple((plugin, data) for plugin, data in rows if plugin != "")
+    settings = frozenset((plugin, data) for plugin, data in rows if plugin != "")
     return (enabled if enabled is not None else get_registry().enabled(), settings), wording
 
 

@@ -28,7 +28,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from core import __version__ as CORE_VERSION
-from core import hookspecs
+from core import hookspecs, stored_state
 from core.config import ConfigError
 from core.db import run_sql
 from core.models import PluginState
@@ -135,12 +135,16 @@ class PluginRegistry:
         return [name for name in self.infos if name != CORE]
 
     def enabled(self) -> frozenset[str]:
-        """Names of enabled plugins (core included), read once per request."""
-        if has_request_context() and "enabled_plugins" in g:
-            return g.enabled_plugins
-        names = self._read_enabled()
-        if has_request_context():
-            g.enabled_plugins = names
+        """Names of enabled plugins (core included), read once per request (core.stored_state)."""
+        if not has_request_context():
+            return self._read_enabled()
+        here = g._get_current_object()
+        names = here.get("enabled_plugins")
+        if names is None:
+            state = stored_state.current()
+            names = (frozenset({CORE} | {name for name in state.enabled if name in self.infos})
+                     if state is not None else self._read_enabled())
+            here.enabled_plugins = names
         return names
 
     def _read_enabled(self) -> frozenset[str]:
@@ -158,6 +162,7 @@ class PluginRegistry:
             current = set(self._read_enabled())
             self._check_and_save(name, enabled, current)
         if has_request_context():
+            stored_state.forget()
             g.enabled_plugins = frozenset(current)
         from core.audit import record
 

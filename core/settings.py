@@ -16,6 +16,7 @@ import json
 from flask import current_app, g, has_request_context
 from marshmallow import Schema, ValidationError, fields
 
+from core import stored_state
 from core.db import run_sql, utcnow
 from core.models import PluginSetting
 from core.plugins import get_registry
@@ -45,8 +46,13 @@ def plugin_settings(plugin: str) -> dict:
     """The plugin's settings with defaults filled in; read once per request."""
     cache = g._get_current_object().setdefault("plugin_settings", {}) if has_request_context() else {}
     if plugin not in cache:
-        row = run_sql("SELECT data FROM plugin_setting WHERE plugin = %s", (plugin,)).fetchone()
-        cache[plugin] = _copied(_loaded(_schema_class(plugin), row[0] if row else "{}"))
+        state = stored_state.current()  # a request reads every plugin's in one statement
+        if state is not None:
+            stored = state.settings.get(plugin, "{}")
+        else:
+            row = run_sql("SELECT data FROM plugin_setting WHERE plugin = %s", (plugin,)).fetchone()
+            stored = row[0] if row else "{}"
+        cache[plugin] = _copied(_loaded(_schema_class(plugin), stored))
     return cache[plugin]
 
 
@@ -94,6 +100,7 @@ def save_settings(plugin: str, raw: dict) -> dict:
         update={PluginSetting.data: json.dumps(data), PluginSetting.changed_at: utcnow()},
     ).execute()
     if has_request_context():
+        stored_state.forget()
         g.setdefault("plugin_settings", {}).pop(plugin, None)
     return loaded
 

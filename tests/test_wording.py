@@ -23,6 +23,7 @@ from helpers import enable, post_form, sign_in
 from core.cli import cli
 from core.db import connection, db, prepared_statement
 from core.schema import OwnerRunner, pending
+from core.stored_state import STATE_SQL
 from core.wording import service
 from core.wording.catalogs import Message, message_key, messages, plurals, source_for
 from core.wording.models import WordingOverride, WordingVersion
@@ -445,7 +446,9 @@ def test_a_change_in_one_worker_shows_in_another_at_its_next_request(make_app, m
     assert f"<h1>{shipped_title}</h1>" in page(second, "/account/login", "es")
 
 
-def test_a_page_reads_one_version_row_per_language_not_the_overrides(app, admin):
+def test_a_page_reads_the_versions_once_with_its_stored_state_not_the_overrides(app, admin):
+    """A request reads every language's version in its one stored-state statement (core.stored_state),
+    and the overrides only when a version moved."""
     change(admin, "es", "messages", SIGN_IN, "Entrar")
     page(app, "/account/login", "es")  # loaded once
     statements = []
@@ -466,7 +469,7 @@ def test_a_page_reads_one_version_row_per_language_not_the_overrides(app, admin)
         names = (sql, sql.replace("%s", "?"), prepared_statement(sql)[0])
         return len([statement for statement in statements if any(name in statement for name in names)])
 
-    assert ran(VERSION_SQL) == 1 and ran(OVERRIDES_SQL) == 0, statements
+    assert ran(STATE_SQL) == 1 and ran(VERSION_SQL) == 0 and ran(OVERRIDES_SQL) == 0, statements
 
 
 # -- kept through restarts and upgrades -----------------------------------------------------------------

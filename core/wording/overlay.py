@@ -5,7 +5,8 @@ gettext, ngettext, pgettext, npgettext and lazy strings all pass through it, in 
 and queue tasks alike (anything with an app context; the language is the one being rendered).
 
 Cheap and current on every worker: on the first translation of a request (or task) in a language,
-one indexed row is read, that language's version in `wording_version`. The worker keeps each
+that language's version in `wording_version` is read (a request has it with the rest of its stored
+state, core.stored_state; a task reads its one indexed row). The worker keeps each
 language's overrides in memory with the version they were read at, and reads them again only when
 the version moved, which every change does in its own transaction. So a change made in one worker
 shows in every other worker's next request, with no restart and no query per message.
@@ -26,6 +27,7 @@ from flask import current_app, g
 from markupsafe import escape
 from peewee import DatabaseError, InterfaceError
 
+from core import stored_state
 from core.per_app import per_app
 from core.wording.checks import tags as shipped_tags
 
@@ -72,11 +74,13 @@ class Store:
         self._tables: dict[str, tuple[int, dict]] = {}
         self.loads = 0  # how many times a language's overrides were read (tests check it stays put)
 
-    def table(self, locale: str) -> dict[tuple[str, str, str], Entry]:
+    def table(self, locale: str, version: int | None = None) -> dict[tuple[str, str, str], Entry]:
+        """The language's overrides at its stored version (read here unless the caller read it)."""
         from core.db import run_sql
 
-        row = run_sql(VERSION_SQL, (locale,)).fetchone()
-        version = row[0] if row else 0
+        if version is None:
+            row = run_sql(VERSION_SQL, (locale,)).fetchone()
+            version = row[0] if row else 0
         cached = self._tables.get(locale)
         if cached is not None and cached[0] == version:
             return cached[1]
@@ -146,6 +150,7 @@ def version(locale: str) -> int:
 
 def forget(locale: str | None = None) -> None:
     """Drop what this request or task has read, so that it sees its own change."""
+    stored_state.forget()
     memo = _memo(create=False)
     if memo is not None:
         memo.tables.pop(locale, None) if locale else memo.tables.clear()
@@ -161,6 +166,9 @@ def _read(locale: str) -> dict:
         if database.is_closed():  # a translation outside a request's connection: borrow one
             with connection():
                 return store().table(locale)
+        state = stored_state.current()  # in a request: the version came with its other stored state
+        if state is not None:
+            return store().table(locale, state.wording.get(locale, 0))
         if database.in_transaction():  # a savepoint, so that a missing table cannot spoil the caller's work
             with database.atomic():
                 return store().table(locale)
