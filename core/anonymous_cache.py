@@ -32,14 +32,10 @@ from dataclasses import dataclass
 from flask import Response, current_app, g, request, session
 from flask_login import current_user
 
+from core import stored_state
 from core.per_app import per_app
 
 EXTENSION = "redumbrella.anonymous_cache"
-# Everything stored that a kept answer depends on but the enabled plugins, in one statement: every
-# plugin's settings, and the local wording version of one language (the row with an empty name).
-STORED_SQL = ("SELECT plugin, data FROM plugin_setting UNION ALL "
-              "SELECT '', CAST(version AS TEXT) FROM wording_version WHERE locale = %s ORDER BY 1")
-ENABLED_SQL = "SELECT name FROM plugin_state WHERE enabled = %s"
 # What an anonymous visitor's cookie session may hold for a kept answer to be theirs as well: a CSRF
 # token, a chosen language and Flask-Login's "_fresh" mark (False once a visitor without a login
 # came back). A flashed message, a sign-in or anything else makes the answer theirs alone.
@@ -82,30 +78,10 @@ def eligible() -> bool:
     return set(session.keys()) <= NEUTRAL_SESSION_KEYS
 
 
-def read_stored(language: str, enabled: frozenset | None = None) -> tuple[tuple, int]:
-    """(stamp, wording version): the stamp is the enabled plugins and every plugin's stored
-    settings, as this request sees them (core.stored_state); the version is the language's local
-    wording version. With `enabled` (read again past this request's memo), all is read afresh."""
-    from core import stored_state
-    from core.db import run_sql
-    from core.plugins import get_registry
-
-    state = stored_state.current() if enabled is None else None
-    if state is not None:
-        return (get_registry().enabled(), frozenset(state.settings.items())), state.wording.get(language, 0)
-    rows = run_sql(STORED_SQL, (language,)).fetchall()
-    wording = int(rows[0][1]) if rows and rows[0][0] == "" else 0
-    settings = frozenset((plugin, data) for plugin, data in rows if plugin != "")
-    return (enabled if enabled is not None else get_registry().enabled(), settings), wording
-
-
-def _enabled_now() -> frozenset:
-    """The enabled plugins read again, past this request's memo (core.plugins reads them so)."""
-    from core.db import run_sql
-    from core.plugins import CORE, get_registry
-
-    known = get_registry().infos
-    return frozenset({CORE} | {name for (name,) in run_sql(ENABLED_SQL, (True,)) if name in known})
+def _stamp(state: stored_state.StoredState, language: str) -> tuple[tuple, int]:
+    """(stamp, wording version): what every kept answer depends on (the enabled plugins and every
+    plugin's stored settings), and the language's local wording version, which keys its entries."""
+    return (state.enabled, frozenset(state.settings.items())), state.wording.get(language, 0)
 
 
 def language_and_locale() -> tuple[str, str]:
@@ -122,9 +98,12 @@ def cached(name: str, make) -> Response:
     """The answer `make()` gives (a page's HTML, or a Response), kept for anonymous visitors."""
     if not eligible():
         return make()
+    state = stored_state.current()
+    if state is None:  # nothing read to keep an answer under (a database not yet upgraded)
+        return make()
     kept = store()
     language, locale = language_and_locale()
-    stamp, wording = read_stored(language)
+    stamp, wording = _stamp(state, language)
     entries = kept.entries_for(stamp)
     entry_key = (name, locale, wording, request.script_root)
     entry = entries.get(entry_key)
@@ -136,7 +115,8 @@ def cached(name: str, make) -> Response:
     if entry is None:
         return answer  # not an answer that can be kept (an error, a redirect): as without a cache
     # Kept only if complete and if nothing it depends on changed while it was made.
-    if not g.get("page_block_failed") and read_stored(language, _enabled_now()) == (stamp, wording):
+    now = stored_state.read_again()
+    if not g.get("page_block_failed") and now is not None and _stamp(now, language) == (stamp, wording):
         if len(entries) >= MAX_ENTRIES:
             entries.clear()
         entries[entry_key] = entry

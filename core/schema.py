@@ -73,6 +73,10 @@ def status(app) -> list[OwnerStatus]:
     return result
 
 
+# What tells that the history changed: its size and latest time (HISTORY_TABLE).
+HISTORY_STAMP_SQL = "SELECT COUNT(*), MAX(applied) FROM schema_migration"
+
+
 def pending(app, history: tuple | None = None) -> list[str]:
     """Migrations not applied yet, in the order `upgrade` would run them.
 
@@ -93,10 +97,6 @@ def pending(app, history: tuple | None = None) -> list[str]:
     result = [name for _owner, names in known for name in names if name not in applied]
     app.extensions[_SEEN] = ((count, str(latest)), result)  # one assignment: threads may race, harmlessly
     return list(result)
-
-
-# What tells that the history changed: its size and latest time (HISTORY_TABLE).
-HISTORY_STAMP_SQL = "SELECT COUNT(*), MAX(applied) FROM schema_migration"
 
 
 def history_exists(app) -> bool:

@@ -17,6 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import g, has_request_context
+from peewee import DatabaseError
+
+from core.db import db, run_sql
 
 # Placeholders only; the first column tells the three parts apart.
 STATE_SQL = (
@@ -25,7 +28,7 @@ STATE_SQL = (
     "UNION ALL SELECT 'wording', locale, CAST(version AS TEXT) FROM wording_version"
 )
 _KEY = "_stored_state"
-_UNREADABLE = "unreadable"  # kept in g instead of a State when the statement failed
+_UNREADABLE = "unreadable"  # kept in g instead of a StoredState when the statement failed
 
 
 @dataclass(frozen=True)
@@ -42,13 +45,19 @@ def current() -> StoredState | None:
     here = g._get_current_object()
     state = here.get(_KEY)
     if state is None:
-        from core.db import db
-
-        database = db.obj
-        if database is None or database.is_closed() or here.get("database_unavailable"):
-            return None  # not now; perhaps later in this request, once connected
-        state = _read(database)
+        if here.get("database_unavailable"):
+            return None
+        state = _read()
+        if state is None:
+            return None  # not connected now; perhaps later in this request
         setattr(here, _KEY, state)
+    return None if state is _UNREADABLE else state
+
+
+def read_again() -> StoredState | None:
+    """What is stored now, past this request's memo (which stays as it was): to tell whether
+    anything changed while the request worked."""
+    state = _read()
     return None if state is _UNREADABLE else state
 
 
@@ -58,18 +67,18 @@ def forget() -> None:
         g.pop(_KEY, None)
 
 
-def _read(database):
-    from peewee import DatabaseError
-
-    from core.db import run_sql
-
+def _read():
+    """A StoredState; _UNREADABLE when a table it names is missing; None without a connection."""
+    database = db.obj
+    if database is None or database.is_closed():
+        return None
     try:
         if database.in_transaction():  # a savepoint, so that a failure cannot spoil the caller's work
             with database.atomic():
                 rows = run_sql(STATE_SQL, (True,)).fetchall()
         else:
             rows = run_sql(STATE_SQL, (True,)).fetchall()
-    except DatabaseError:  # a table it names is missing: the readers ask on their own
+    except DatabaseError:  # the readers ask on their own
         return _UNREADABLE
     enabled, settings, wording = set(), {}, {}
     for part, name, value in rows:

@@ -96,11 +96,12 @@ def test_the_statements_floor_runs_what_the_platform_runs(app, make_user):
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     for path, statements in STATEMENTS.items():
+        signed = headers if any("token" in params for _sql, params in statements) else {}
         for _warm in range(2):
-            assert client.get(path, headers=headers if "token" in str(statements) else {}).status_code == 200
+            assert client.get(path, headers=signed).status_code == 200
         peewee.Database.execute_sql = traced
         try:
-            client.get(path, headers=headers if "token" in str(statements) else {})
+            client.get(path, headers=signed)
         finally:
             peewee.Database.execute_sql = execute
         assert [sql for sql in ran if not sql.startswith("PREPARE ")] == \
