@@ -5,8 +5,9 @@
                                   (installing the PostgreSQL or Redis driver only when the
                                   configuration asks for them: nothing extra for SQLite)
     python3 scripts/dev.py test   set up .venv with test tools and both drivers, lint, then run the
-                                  whole suite on SQLite and again on PostgreSQL (and Redis, and a
-                                  real browser)
+                                  whole suite on SQLite and on PostgreSQL, both at once (and
+                                  Redis, and a real browser); REDUMBRELLA_TEST_SERIAL=1 runs the
+                                  PostgreSQL pass after the SQLite one instead
 
 Services that are not on the machine are reported as NOT RUN, never as passed.
 """
@@ -18,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -172,6 +174,15 @@ def fonts_ready() -> bool:
     return all(Path(font).exists() for font in FONTS)
 
 
+def other_redis_database(url: str) -> str:
+    """The same Redis server, another database number: the PostgreSQL pass's queues apart from
+    the SQLite pass's when both run at once (redis://host:port/15 -> /14)."""
+    base, _sep, number = url.rpartition("/")
+    if not number.isdigit():  # no number: database 0
+        return url.rstrip("/") + "/1"
+    return f"{base}/{int(number) - 1 if int(number) > 0 else 1}"
+
+
 def test(pytest_args: list[str]) -> int:
     ensure_venv("[test,postgres,redis]")
     say("lint: ruff")
@@ -198,16 +209,32 @@ def test(pytest_args: list[str]) -> int:
         env["REDUMBRELLA_TEST_REDIS_URL"] = REDIS_URL
     env.pop("REDUMBRELLA_TEST_DATABASE_URL", None)
 
+    # Tests marked `once` test what does not depend on the suite's database (they make their own
+    # SQLite instance, or check pages' markup, layout and contrast): the SQLite pass runs them.
+    pg_env = {**env, "REDUMBRELLA_TEST_DATABASE_URL": POSTGRES_URL}
+    if have_redis:  # its own Redis database, so that the two passes can run at once
+        pg_env["REDUMBRELLA_TEST_REDIS_URL"] = other_redis_database(REDIS_URL)
+    pg_command = [str(a) for a in (PYTHON, "-m", "pytest", "-m", " and ".join([*deselect, "not once"]), *pytest_args)]
     results = {}
+    alongside = None
+    if have_postgres and not os.environ.get("REDUMBRELLA_TEST_SERIAL"):
+        # Both passes at once: each keeps about one core busy, and CI machines have two or more.
+        say("test suite on PostgreSQL, alongside the SQLite pass (its output follows that pass's)")
+        log = tempfile.TemporaryFile()  # noqa: SIM115 - closed once printed
+        alongside = subprocess.Popen(pg_command, cwd=ROOT, env=pg_env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     say("test suite on SQLite")
     results["SQLite"] = sh(PYTHON, "-m", "pytest", *marker, *pytest_args, env=env)
-    if have_postgres:
+    if alongside:
+        results["PostgreSQL"] = alongside.wait()
+        say("test suite on PostgreSQL (ran alongside the SQLite pass)")
+        sys.stdout.flush()
+        log.seek(0)
+        shutil.copyfileobj(log, sys.stdout.buffer)
+        sys.stdout.flush()
+        log.close()
+    elif have_postgres:
         say("test suite on PostgreSQL")
-        pg_env = {**env, "REDUMBRELLA_TEST_DATABASE_URL": POSTGRES_URL}
-        # Tests marked `once` test what does not depend on the suite's database (they make their
-        # own SQLite instance, or check pages' markup, layout and contrast): the SQLite pass ran them.
-        pg_marker = ["-m", " and ".join([*deselect, "not once"])]
-        results["PostgreSQL"] = sh(PYTHON, "-m", "pytest", *pg_marker, *pytest_args, env=pg_env)
+        results["PostgreSQL"] = sh(*pg_command, env=pg_env)
 
     print()
     say("summary")

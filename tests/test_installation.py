@@ -128,3 +128,15 @@ def test_the_run_command_installs_a_driver_only_when_the_configuration_asks(tmp_
     assert dev.extras_for_run() == "[postgres,redis]"
     monkeypatch.setenv("REDUMBRELLA_DATABASE_URL", "sqlite:///elsewhere.sqlite3")
     assert dev.extras_for_run() == "[redis]"
+
+
+def test_the_test_command_gives_the_postgresql_pass_its_own_redis_database():
+    """The two passes run at once (scripts/dev.py test): their queues must not meet."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dev_script", ROOT / "scripts" / "dev.py")
+    dev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev)
+    assert dev.other_redis_database("redis://127.0.0.1:6379/15") == "redis://127.0.0.1:6379/14"
+    assert dev.other_redis_database("redis://cache.example.org:6380/0") == "redis://cache.example.org:6380/1"
+    assert dev.other_redis_database("redis://127.0.0.1:6379") == "redis://127.0.0.1:6379/1"
