@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField
-from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -192,7 +192,7 @@ class InviteForm(FlaskForm):
     def validate_roles(self, field):
         if not field.data:
             raise ValidationError(_("Please choose at least one role."))
-        if set(field.data) - {name for name, _label in self.roles.choices}:
+        if set(field.data) - {choice.value for choice in self.roles.choices}:
             raise ValidationError(_("Please choose from the roles listed."))
 
     def validate_locale(self, field):
@@ -200,7 +200,7 @@ class InviteForm(FlaskForm):
             raise ValidationError(_("Please choose one of the languages listed."))
 
     def validate_organisation(self, field):
-        if (field.data or "") not in {value for value, _label in self.organisation.choices}:
+        if (field.data or "") not in {choice.value for choice in self.organisation.choices}:
             raise ValidationError(_("Please choose one of the organisations listed."))
 
 
@@ -240,13 +240,14 @@ class SetPasswordForm(FlaskForm):
 def _organisation_choices():
     from core.organisations import Organisation
 
-    return [("", _("None"))] + [(str(row.id), row.name) for row in Organisation.select().order_by(Organisation.name)]
+    return [SelectChoice("", _("None"))] + [SelectChoice(str(row.id), row.name)
+                                            for row in Organisation.select().order_by(Organisation.name)]
 
 
 def _locale_choices():
     from core.i18n import language_name
 
-    return [(code, language_name(code)) for code in current_app.config["LOCALES"]]
+    return [SelectChoice(code, language_name(code)) for code in current_app.config["LOCALES"]]
 
 
 # -- administrator pages -------------------------------------------------------------------
@@ -259,7 +260,7 @@ def invitations():
     from core.audit import record
 
     form = InviteForm()
-    form.roles.choices = [(role.name, role.label) for role in roles_offered(current_app)]
+    form.roles.choices = [SelectChoice(role.name, role.label) for role in roles_offered(current_app)]
     form.locale.choices = _locale_choices()
     form.organisation.choices = _organisation_choices()
     if request.method == "GET":

@@ -18,7 +18,7 @@ from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField
 from wtforms import BooleanField as CheckboxField
-from wtforms import PasswordField, SelectField, StringField, TelField, TextAreaField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from core.accounts.invitations import CheckboxesField
@@ -97,14 +97,15 @@ def _fill_choices(form: ProfileForm, profile: AccountProfile) -> None:
     from core.i18n import language_name
 
     settings = core_settings()
-    form.locale.choices = [(code, language_name(code)) for code in current_app.config["LOCALES"]]
+    form.locale.choices = [SelectChoice(code, language_name(code)) for code in current_app.config["LOCALES"]]
     regions = list(settings["regions"])
     if profile.region and profile.region not in regions:
         regions.append(profile.region)  # an entry since removed from the list stays choosable
-    form.region.choices = [("", _("Prefer not to say"))] + [(value, choice_label(value)) for value in regions]
+    form.region.choices = [SelectChoice("", _("Prefer not to say"))] + [
+        SelectChoice(value, choice_label(value)) for value in regions]
     work_types = list(settings["work_types"])
     work_types += [value for value in profile.work_type_list if value not in work_types]
-    form.work_types.choices = [(value, choice_label(value)) for value in work_types]
+    form.work_types.choices = [SelectChoice(value, choice_label(value)) for value in work_types]
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -129,8 +130,8 @@ def profile():
         form.region.data = account_profile.region or ""
         form.work_types.data = account_profile.work_type_list
     elif form.validate_on_submit():
-        allowed_regions = {value for value, _label in form.region.choices}
-        allowed_work = {value for value, _label in form.work_types.choices}
+        allowed_regions = {choice.value for choice in form.region.choices}
+        allowed_work = {choice.value for choice in form.work_types.choices}
         if member and (form.region.data not in allowed_regions or set(form.work_types.data or []) - allowed_work):
             form.region.errors.append(_("Please choose from the list."))
         else:

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -257,7 +257,7 @@ def create_group():
 def _members_form(group: SharingGroup, formdata=None) -> MembersForm:
     form = MembersForm(formdata=formdata) if formdata is not None else MembersForm(
         formdata=None, members=[peer.id for peer in service.members_of(group)])
-    form.members.choices = [(peer.id, f"{peer.name} ({peer.fingerprint})") for peer in
+    form.members.choices = [SelectChoice(peer.id, f"{peer.name} ({peer.fingerprint})") for peer in
                             Peer.select().where(Peer.removed_at.is_null()).order_by(Peer.name)]
     return form
 

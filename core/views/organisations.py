@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from peewee import fn
-from wtforms import EmailField, SelectField, StringField
+from wtforms import EmailField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from core.accounts.models import User
@@ -40,7 +40,7 @@ class OrganisationForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind.choices = [(code, label) for code, label in kind_labels().items()]
+        self.kind.choices = [SelectChoice(code, label) for code, label in kind_labels().items()]
 
 
 class MemberForm(FlaskForm):

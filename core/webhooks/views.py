@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SelectMultipleField, StringField
+from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -33,7 +33,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
     def pre_validate(self, form):
-        allowed = {str(value) for value, _label in (self.choices or [])}
+        allowed = {str(choice.value) for choice in (self.choices or [])}
         if any(str(value) not in allowed for value in self.data or []):
             raise ValidationError(_l("Please choose among the events listed."))
 
@@ -46,9 +46,9 @@ class EndpointForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.organisation.choices = [(str(row.id), row.name) for row in
+        self.organisation.choices = [SelectChoice(str(row.id), row.name) for row in
                                      Organisation.select().order_by(Organisation.name, Organisation.id)]
-        self.events.choices = [(name, str(event.label)) for name, event in
+        self.events.choices = [SelectChoice(name, str(event.label)) for name, event in
                                service.declared_events(enabled_only=True).items()]
 
 

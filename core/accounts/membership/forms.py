@@ -6,7 +6,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, StringField, TelField, TextAreaField
+from wtforms import BooleanField, EmailField, SelectChoice, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from core.accounts.invitations import CheckboxesField
@@ -82,5 +82,6 @@ class ApproveForm(FlaskForm):
 
 def fill_choices(form: ApplicationForm) -> None:
     settings = core_settings()
-    form.work_types.choices = [(value, choice_label(value)) for value in settings["work_types"]]
-    form.region.choices = [("", _("Choose a region"))] + [(value, choice_label(value)) for value in settings["regions"]]
+    form.work_types.choices = [SelectChoice(value, choice_label(value)) for value in settings["work_types"]]
+    form.region.choices = [SelectChoice("", _("Choose a region"))] + [
+        SelectChoice(value, choice_label(value)) for value in settings["regions"]]
