@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from core.identifiers import KINDS, InvalidIdentifier
 from core.permissions import requires
@@ -84,9 +85,10 @@ def edit(alert_id: int):
         "identifiers": "\n".join(f"{item['kind']}: {item['value']}" for item in current["identifiers"]),
         "category": alert.category or "",
     })
-    form.category.choices = [("", _("Choose one"))] + list(names["categories"].items())
-    form.incident_types.choices = list(names["incident_types"].items())
-    form.regions.choices = list(names["regions"].items())
+    form.category.choices = [SelectChoice("", _("Choose one"))] + [
+        SelectChoice(code, name) for code, name in names["categories"].items()]
+    form.incident_types.choices = [SelectChoice(code, name) for code, name in names["incident_types"].items()]
+    form.regions.choices = [SelectChoice(code, name) for code, name in names["regions"].items()]
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from core.audit import record
@@ -41,7 +41,7 @@ class WarningEntryForm(FlaskForm):
 
 def _form() -> WarningEntryForm:
     form = WarningEntryForm()
-    form.kind.choices = [(kind, kind_label(kind)) for kind in KINDS]
+    form.kind.choices = [SelectChoice(kind, kind_label(kind)) for kind in KINDS]
     return form
 
 

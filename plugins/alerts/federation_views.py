@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField
+from wtforms import BooleanField, SelectChoice, SelectField
 
 from core.federation import feed
 from core.permissions import requires
@@ -27,9 +27,9 @@ def sharing_form(alert: Alert, formdata=None) -> SharingForm | None:
         return None
     form = SharingForm(formdata=formdata) if formdata is not None else SharingForm(
         formdata=None, distribution=alert.distribution or feed.LOCAL, may_pass_on=alert.may_pass_on)
-    form.distribution.choices = [(value, str(label)) for value, label in feed.distribution_choices()]
-    if (alert.distribution or feed.LOCAL) not in {value for value, _label in form.distribution.choices}:
-        form.distribution.choices.append((alert.distribution, feed.distribution_label(alert.distribution)))
+    form.distribution.choices = [SelectChoice(value, str(label)) for value, label in feed.distribution_choices()]
+    if (alert.distribution or feed.LOCAL) not in {choice.value for choice in form.distribution.choices}:
+        form.distribution.choices.append(SelectChoice(alert.distribution, feed.distribution_label(alert.distribution)))
     return form
 
 

@@ -8,6 +8,7 @@ from wtforms import (
     DateField,
     HiddenField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -25,7 +26,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
     def pre_validate(self, form):
-        choices = {str(value) for value, _label in (self.choices or [])}
+        choices = {str(choice.value) for choice in (self.choices or [])}
         for value in self.data or []:
             if str(value) not in choices:
                 raise ValidationError(_l("Please choose from the options listed."))
@@ -38,9 +39,9 @@ class CheckForm(FlaskForm):
     )
     kind = SelectField(
         _l("What is it?"),
-        choices=[("", _l("Work it out for me")), ("phone", _l("Phone number")), ("email", _l("E-mail address")),
-                 ("plate", _l("Number plate")), ("handle", _l("Online name or profile")),
-                 ("website", _l("Website"))],
+        choices=[SelectChoice("", _l("Work it out for me")), SelectChoice("phone", _l("Phone number")),
+                 SelectChoice("email", _l("E-mail address")), SelectChoice("plate", _l("Number plate")),
+                 SelectChoice("handle", _l("Online name or profile")), SelectChoice("website", _l("Website"))],
         default="",
     )
 
@@ -56,7 +57,7 @@ class HowField(RadioField):
         super().process_formdata(valuelist)
 
     def pre_validate(self, form):
-        if self.data not in {value for value, _label in self.choices or []}:
+        if self.data not in {choice.value for choice in self.choices or []}:
             raise ValidationError(_("Please choose how you want to be told about new alerts."))
 
 
@@ -66,7 +67,8 @@ class SubscriptionForm(FlaskForm):
     regions = CheckboxesField(_l("Regions"))
     frequency = RadioField(
         _l("How often?"),
-        choices=[("immediate", _l("Straight away")), ("daily", _l("Once a day, in one message"))],
+        choices=[SelectChoice("immediate", _l("Straight away")),
+                 SelectChoice("daily", _l("Once a day, in one message"))],
         default="immediate",
     )
     sms_number = TelField(_l("Mobile number for text messages"), validators=[Optional(), Length(max=40)])
@@ -97,8 +99,9 @@ class AlertForm(FlaskForm):
     category = SelectField(_l("What is this notice about?"), validators=[Optional()], default="")
     title = StringField(_l("Headline"), validators=[Optional(), Length(max=200)])
     summary = TextAreaField(_l("Summary for members"), validators=[Length(max=5000)])
-    severity = RadioField(_l("Severity"), choices=[("low", _l("Be aware")), ("medium", _l("Take care")),
-                                                   ("high", _l("Serious danger"))], default="medium")
+    severity = RadioField(_l("Severity"), choices=[SelectChoice("low", _l("Be aware")),
+                                                   SelectChoice("medium", _l("Take care")),
+                                                   SelectChoice("high", _l("Serious danger"))], default="medium")
     incident_types = CheckboxesField(_l("What happened"))
     regions = CheckboxesField(_l("Regions"))
     occurred_on = DateField(_l("Date it happened"), validators=[Optional()])
@@ -123,7 +126,7 @@ class FeedTokenForm(FlaskForm):
     label = StringField(_l("Its name, if it is not listed"), validators=[Length(max=120)])
 
     def validate_organisation(self, field):
-        if (field.data or "") not in {value for value, _label in field.choices}:
+        if (field.data or "") not in {choice.value for choice in field.choices}:
             raise ValidationError(_("Please choose one of the organisations listed."))
 
     def validate_label(self, field):

@@ -8,6 +8,7 @@ import datetime
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from core.permissions import requires
 from plugins.alerts import _, labels, service
@@ -51,7 +52,7 @@ def new_alert():
     form = NewAlertForm()
     reports = eligible_reports()
     names = labels.names()
-    form.reports.choices = [(report.reference, report.reference) for report in reports]
+    form.reports.choices = [SelectChoice(report.reference) for report in reports]
     if request.method == "GET" and request.args.get("report"):
         form.reports.data = [request.args["report"]]
     status = 200
@@ -75,9 +76,10 @@ def new_notice():
     form = NewNoticeForm()
     reports = eligible_reports()
     names = labels.names()
-    form.category.choices = [("", _("Choose one"))] + list(names["categories"].items())
-    form.regions.choices = list(names["regions"].items())
-    form.reports.choices = [(report.reference, report.reference) for report in reports]
+    form.category.choices = [SelectChoice("", _("Choose one"))] + [
+        SelectChoice(code, name) for code, name in names["categories"].items()]
+    form.regions.choices = [SelectChoice(code, name) for code, name in names["regions"].items()]
+    form.reports.choices = [SelectChoice(report.reference) for report in reports]
     status = 200
     if request.method == "POST":
         saved = _draft_saved(form, lambda: service.create_notice(

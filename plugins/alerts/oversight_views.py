@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from core.audit import record
 from core.db import utcnow
@@ -55,7 +56,8 @@ def feed_tokens():
 
     organisations = {row.id: row.name for row in Organisation.select().order_by(Organisation.name)}
     form = FeedTokenForm()
-    form.organisation.choices = [("", _("Not listed"))] + [(str(key), name) for key, name in organisations.items()]
+    form.organisation.choices = [SelectChoice("", _("Not listed"))] + [
+        SelectChoice(str(key), name) for key, name in organisations.items()]
     new_token = None
     status = 200
     if request.method == "POST":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from core.identifiers import InvalidIdentifier
 from core.permissions import requires
@@ -35,8 +36,8 @@ def subscription_page():
             "channels": how, "regions": current["regions"], "all_regions": current["all_regions"],
             "frequency": current["frequency"], "sms_number": current["sms_number"] or _profile_mobile(sms_on),
         })
-    form.channels.choices = choices
-    form.regions.choices = list(names["regions"].items())
+    form.channels.choices = [SelectChoice(value, label) for value, label in choices]
+    form.regions.choices = [SelectChoice(code, name) for code, name in names["regions"].items()]
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():

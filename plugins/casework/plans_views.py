@@ -19,6 +19,7 @@ from wtforms import (
     DateField,
     HiddenField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -44,9 +45,14 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
     def pre_validate(self, form):
-        allowed = {str(value) for value, _label in (self.choices or [])}
+        allowed = {str(choice.value) for choice in (self.choices or [])}
         if any(str(value) not in allowed for value in self.data or []):
             raise ValidationError(_l("Please choose from the options listed."))
+
+
+def _options(name: str) -> list[SelectChoice]:
+    """The options of one of the instance's lists (plans.choices gives them as (code, label) pairs)."""
+    return [SelectChoice(code, label) for code, label in plans.choices(name)]
 
 
 def _text(label, required: bool = False, max_length: int = MAX_TEXT, message=None):
@@ -59,25 +65,27 @@ def _text(label, required: bool = False, max_length: int = MAX_TEXT, message=Non
 
 def assessment_form(domains: list[tuple[str, str]], formdata=None):
     class AssessmentForm(FlaskForm):
-        risk_level = RadioField(_l("Risk level"), choices=[(code, plans.RISK_LABELS[code]) for code in RISK_LEVELS],
+        risk_level = RadioField(_l("Risk level"),
+                                choices=[SelectChoice(code, plans.RISK_LABELS[code]) for code in RISK_LEVELS],
                                 validators=[DataRequired(message=_l("Please choose a risk level."))])
         review_on = DateField(_l("Review the risk by"), validators=[Optional()])
         summary = _text(_l("Summary (optional)"))
 
+    levels = [SelectChoice("", _l("Not assessed"))] + [SelectChoice(k, v) for k, v in plans.NEED_LABELS.items()]
     for code, name in domains:
-        setattr(AssessmentForm, f"level_{code}", SelectField(
-            name, choices=[("", _l("Not assessed"))] + [(k, v) for k, v in plans.NEED_LABELS.items()], default=""))
+        setattr(AssessmentForm, f"level_{code}", SelectField(name, choices=levels, default=""))
         setattr(AssessmentForm, f"note_{code}", _text(_l("Notes on %(domain)s", domain=name)))
     return AssessmentForm(formdata=formdata) if formdata is not None else AssessmentForm()
 
 
 def outcomes_form(point_choices=None, formdata=None):
     class OutcomesForm(FlaskForm):
-        point = SelectField(_l("When"), choices=point_choices or [(p, plans.POINT_LABELS[p]) for p in OUTCOME_POINTS])
+        point = SelectField(_l("When"), choices=point_choices or [
+            SelectChoice(p, plans.POINT_LABELS[p]) for p in OUTCOME_POINTS])
 
+    scores = [SelectChoice(score, label) for score, label in plans.SCORE_LABELS.items()]
     for code, question in plans.OUTCOME_QUESTIONS.items():
-        setattr(OutcomesForm, code, RadioField(question, choices=list(plans.SCORE_LABELS.items()),
-                                               validators=[Optional()]))
+        setattr(OutcomesForm, code, RadioField(question, choices=scores, validators=[Optional()]))
     return OutcomesForm(formdata=formdata) if formdata is not None else OutcomesForm()
 
 
@@ -86,9 +94,9 @@ def feedback_form():
         comment = TextAreaField(_l("Anything else you would like to tell us (optional)"),
                                 validators=[Optional(), Length(max=5000)])
 
+    scores = [SelectChoice(score, label) for score, label in plans.SCORE_LABELS.items()]
     for code, question in plans.OUTCOME_QUESTIONS.items():
-        setattr(FeedbackForm, code, RadioField(question, choices=list(plans.SCORE_LABELS.items()),
-                                               validators=[Optional()]))
+        setattr(FeedbackForm, code, RadioField(question, choices=scores, validators=[Optional()]))
     return FeedbackForm()
 
 
@@ -107,12 +115,12 @@ class GoalForm(FlaskForm):
 
 
 class GoalStatusForm(FlaskForm):
-    status = SelectField(_l("Mark as"), choices=[(s, plans.GOAL_LABELS[s]) for s in GOAL_STATUSES])
+    status = SelectField(_l("Mark as"), choices=[SelectChoice(s, plans.GOAL_LABELS[s]) for s in GOAL_STATUSES])
 
 
 class JusticePathForm(FlaskForm):
     path = RadioField(_l("What the client has chosen"),
-                      choices=[(p, plans.JUSTICE_PATH_LABELS[p]) for p in JUSTICE_PATHS])
+                      choices=[SelectChoice(p, plans.JUSTICE_PATH_LABELS[p]) for p in JUSTICE_PATHS])
 
 
 class JusticeStepForm(FlaskForm):
@@ -287,7 +295,7 @@ def share_safety_plan(reference: str, version: int):
 def goals(reference: str):
     case = _case(reference) if request.method == "GET" else _open_case(reference)
     form = GoalForm()
-    form.domain.choices = plans.choices("needs_domains")
+    form.domain.choices = _options("needs_domains")
     if request.method == "POST":
         if form.validate_on_submit():
             plans.add_goal(case, _me(), form.domain.data, form.text.data)
@@ -318,7 +326,7 @@ def goal_status(reference: str, goal_id: int):
 def _justice_page(case: Case, status: int = 200, path_form=None, step_form=None):
     path_form = path_form or JusticePathForm(formdata=None, data={"path": case.justice_path})
     step_form = step_form or JusticeStepForm(formdata=None)
-    step_form.stage.choices = plans.choices("justice_stages")
+    step_form.stage.choices = _options("justice_stages")
     return _render("justice.html", status, case=case, path_form=path_form, step_form=step_form,
                    steps=plans.justice_steps(case), stage_labels=dict(plans.choices("justice_stages")),
                    deadlines=plans.deadlines(case))
@@ -342,7 +350,7 @@ def justice(reference: str):
 def justice_step(reference: str):
     case = _open_case(reference)
     form = JusticeStepForm()
-    form.stage.choices = plans.choices("justice_stages")
+    form.stage.choices = _options("justice_stages")
     if form.validate_on_submit():
         try:
             plans.add_justice_step(case, _me(), form.stage.data, form.happened_on.data, form.deadline_on.data,
@@ -359,7 +367,7 @@ def justice_step(reference: str):
 def compensation(reference: str):
     case = _case(reference) if request.method == "GET" else _open_case(reference)
     form = ClaimForm()
-    form.status.choices = plans.choices("compensation_statuses")
+    form.status.choices = _options("compensation_statuses")
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
@@ -370,7 +378,7 @@ def compensation(reference: str):
     for claim in plans.claims(case):
         edit = ClaimForm(formdata=None, prefix=f"c{claim.id}", data={
             "status": claim.status, "deadline_on": claim.deadline_on, "outcome": claim.outcome})
-        edit.status.choices = plans.choices("compensation_statuses")
+        edit.status.choices = _options("compensation_statuses")
         edits.append((claim, edit))
     return _render("compensation.html", status, case=case, form=form, edits=edits,
                    scheme=plans.setting("compensation_scheme", plans.COMPENSATION_SCHEME))
@@ -381,7 +389,7 @@ def compensation(reference: str):
 def compensation_update(reference: str, claim_id: int):
     case = _open_case(reference)
     form = ClaimForm(prefix=f"c{claim_id}")
-    form.status.choices = plans.choices("compensation_statuses")
+    form.status.choices = _options("compensation_statuses")
     if not form.validate_on_submit():
         abort(422)
     try:
@@ -455,8 +463,8 @@ def approval(approval_id: int):
 def closure(reference: str):
     case = _case(reference) if request.method == "GET" else _open_case(reference)
     form = ClosureForm()
-    form.checklist.choices = plans.choices("closure_checklist")
-    form.reason.choices = [("", _("Choose a reason"))] + plans.choices("closure_reasons")
+    form.checklist.choices = _options("closure_checklist")
+    form.reason.choices = [SelectChoice("", _("Choose a reason"))] + _options("closure_reasons")
     if request.method == "GET":
         form.checklist.data = case.checklist
         form.reason.data = case.closure_reason or ""

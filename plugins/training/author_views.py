@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from core.i18n import language_name
@@ -25,22 +25,22 @@ bp = Blueprint("training_author", __name__, url_prefix="/training/author")
 
 
 def completion_choices():
-    return [("all", _l("Every lesson, quiz and session")),
-            ("chosen", _l("Only the lessons, quizzes and sessions marked as counting"))]
+    return [SelectChoice("all", _l("Every lesson, quiz and session")),
+            SelectChoice("chosen", _l("Only the lessons, quizzes and sessions marked as counting"))]
 
 
 def enrolment_choices():
-    return [("open", _l("Open: anyone who may take training enrols")),
-            ("code", _l("With an enrolment code")),
-            ("invitation", _l("By invitation")),
-            ("manager", _l("By an organisation manager"))]
+    return [SelectChoice("open", _l("Open: anyone who may take training enrols")),
+            SelectChoice("code", _l("With an enrolment code")),
+            SelectChoice("invitation", _l("By invitation")),
+            SelectChoice("manager", _l("By an organisation manager"))]
 
 
 def language_choices(current: str | None = None):
     codes = list(current_app.config["LOCALES"])
     if current and current not in codes:
         codes.append(current)
-    return [(code, language_name(code)) for code in codes]
+    return [SelectChoice(code, language_name(code)) for code in codes]
 
 
 class CourseForm(FlaskForm):
@@ -145,7 +145,7 @@ def _render(template: str, status: int = 200, **context):
 def course_page_context(course: Course, **extra) -> dict:
     translation = TranslationForm()
     taken = {member.language for member in authoring.family(course)}
-    translation.language.choices = [c for c in language_choices() if c[0] not in taken]
+    translation.language.choices = [c for c in language_choices() if c.value not in taken]
     return {"course": course, "outline": authoring.outline(course), "trainers": authoring.trainers_of(course),
             "family": authoring.family(course), "module_form": extra.pop("module_form", None) or TitleForm(),
             "trainer_form": extra.pop("trainer_form", None) or TrainerForm(),
