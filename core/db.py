@@ -7,7 +7,8 @@ The concurrency rule, for every write in web requests, commands and tasks alike:
 - Write inside `db.atomic()`. On SQLite every transaction begins with `BEGIN IMMEDIATE`, so it
   holds the write lock before its first read. A deferred transaction that reads and then writes
   cannot be upgraded while another connection writes and fails at once with "database is locked",
-  before the busy timeout is even consulted; an immediate one waits its turn (busy_timeout).
+  before the busy timeout is even consulted; an immediate one waits its turn, in a queue the
+  kernel keeps (core.write_queue) rather than in SQLite's busy handler.
 - On PostgreSQL, a transaction that reads a row and then writes from what it read locks that
   row first (`lock_row`), so two writers of the same record queue up instead of losing an update.
   Counters are single UPDATE or INSERT ... ON CONFLICT statements, which need no lock.
@@ -25,8 +26,10 @@ import weakref
 from urllib.parse import urlparse
 
 from peewee import DatabaseProxy, InterfaceError, Model, OperationalError
-from playhouse.db_url import connect, parse
-from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.db_url import parse
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+
+from core.write_queue import WriteQueue
 
 db = DatabaseProxy()
 
@@ -141,8 +144,8 @@ def open_database(url: str):
     parsed = urlparse(url)
     scheme = parsed.scheme.split("+")[0]
     if scheme == "sqlite":
-        return connect(
-            url.replace(parsed.scheme, "sqlite+pool", 1),
+        return QueuedSqlitePool(
+            **parse(url),
             pragmas=SQLITE_PRAGMAS,
             lock_type="IMMEDIATE",  # every transaction takes the write lock up front (see above)
             max_connections=32,
@@ -150,6 +153,40 @@ def open_database(url: str):
             check_same_thread=False,
         )
     return PostgresPool(**parse(url), max_connections=32, stale_timeout=300)
+
+
+class QueuedSqlitePool(PooledSqliteDatabase):
+    """peewee's SQLite pool whose transactions wait for their turn in core.write_queue first."""
+
+    def __init__(self, database, *args, **kwargs):
+        super().__init__(database, *args, **kwargs)
+        on_disk = database and database != ":memory:" and not database.startswith("file:")
+        timeout = dict(kwargs.get("pragmas") or {}).get("busy_timeout", 5000) / 1000
+        self.write_queue = WriteQueue(database, timeout) if on_disk else None
+
+    def begin(self, lock_type=None):
+        if self.write_queue is None:
+            return super().begin(lock_type)
+        self.write_queue.take()
+        try:
+            return super().begin(lock_type)
+        except BaseException:
+            self.write_queue.give_back()
+            raise
+
+    def commit(self):
+        try:
+            return super().commit()
+        finally:
+            if self.write_queue is not None:
+                self.write_queue.give_back()
+
+    def rollback(self):
+        try:
+            return super().rollback()
+        finally:
+            if self.write_queue is not None:
+                self.write_queue.give_back()
 
 
 class PostgresPool(PooledPostgresqlDatabase):

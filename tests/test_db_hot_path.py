@@ -5,6 +5,7 @@ connection returned moments ago without pinging it, and still checks one that sa
 from __future__ import annotations
 
 from conftest import TEST_DATABASE_URL, using_postgres
+from playhouse.pool import PooledSqliteDatabase
 
 from core.db import connection, db, open_database, prepared_statement, run_sql
 from core.models import PluginState
@@ -29,9 +30,9 @@ def test_run_sql_answers_like_peewee_and_prepares_once_per_connection(app):
 
 def test_the_postgresql_pool_pings_only_connections_that_sat_idle(tmp_path):
     if not using_postgres():
-        # SQLite needs no ping: the pool is peewee's own, with durable pragmas.
+        # SQLite needs no ping: peewee's own pool, whose writers queue (tests/test_write_queue.py).
         database = open_database(f"sqlite:///{tmp_path / 'pool.sqlite3'}")
-        assert type(database).__name__ == "PooledSqliteDatabase"
+        assert isinstance(database, PooledSqliteDatabase) and database.write_queue is not None
         return
     pool = open_database(TEST_DATABASE_URL)
     killer = open_database(TEST_DATABASE_URL)
