@@ -115,6 +115,21 @@ def lock_row(model, key) -> None:
 
 
 @contextlib.contextmanager
+def write_turn():
+    """Wait for the turn to write (core.write_queue) around a single statement outside a
+    transaction, a hot path's autocommit write; a transaction takes its turn by itself."""
+    queue = getattr(db.obj, "write_queue", None)  # SQLite on disk only
+    if queue is None:
+        yield
+        return
+    queue.take()
+    try:
+        yield
+    finally:
+        queue.give_back()
+
+
+@contextlib.contextmanager
 def relaxed_commit():
     """One transaction (immediate, as every writer's) whose commit does not wait for the disk.
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from peewee import OperationalError
 
-from core.db import SQLITE_PRAGMAS, QueuedSqlitePool, open_database
+from core.db import SQLITE_PRAGMAS, QueuedSqlitePool, db, open_database, write_turn
 
 pytestmark = pytest.mark.once  # its own SQLite files: the same on either pass
 
@@ -67,6 +67,27 @@ def test_a_transaction_holds_the_queue_until_it_commits_or_rolls_back(tmp_path):
     assert database.execute_sql("SELECT n FROM counter").fetchone()[0] == 2
     assert oct(os.stat(lock).st_mode & 0o777) == "0o600"
     database.close_all()
+
+
+def test_a_statement_outside_a_transaction_takes_its_turn_with_write_turn(tmp_path):
+    """A hot path's single autocommit write (alerts' "sent" mark) queues like a transaction."""
+    database = _database(tmp_path / "db.sqlite3")
+    previous = db.obj
+    db.initialize(database)
+    try:
+        with write_turn():
+            assert not _queue_is_free(database.write_queue.path)
+            database.execute_sql("UPDATE counter SET n = n + 1")
+        assert _queue_is_free(database.write_queue.path)
+        with pytest.raises(RuntimeError), write_turn():
+            raise RuntimeError("the statement failed")
+        assert _queue_is_free(database.write_queue.path)
+        db.initialize(open_database("sqlite://"))  # in memory: nobody else to take turns with
+        with write_turn():
+            pass
+    finally:
+        db.initialize(previous)
+        database.close_all()
 
 
 def test_a_writer_waits_no_longer_than_the_busy_timeout(tmp_path):

@@ -12,11 +12,10 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
-import threading
 from typing import NamedTuple
 
 from core.accounts.models import User
-from core.db import db, is_sqlite, run_sql, utcnow
+from core.db import db, is_sqlite, run_sql, utcnow, write_turn
 from core.outbox import release_dead_claims as shared_release
 from plugins.alerts.config import settings
 from plugins.alerts.models import FAILED, PENDING, SENDING, SENT, Delivery, Subscription
@@ -25,22 +24,6 @@ log = logging.getLogger("redumbrella.alerts.delivery")
 
 CLAIM_BATCH = 50
 MAX_BACKOFF = datetime.timedelta(hours=6)
-
-
-# SQLite allows one writer at a time. Threads of one worker take turns here, in Python, rather than
-# in SQLite's busy handler, which sleeps between tries (1 ms, then 2, 5, 10 ... ms): two threads
-# marking messages sent would otherwise spend more time asleep than sending. Other processes (web
-# workers) still wait in the busy handler, as everywhere else.
-_SQLITE_WRITES = threading.Lock()
-
-
-@contextlib.contextmanager
-def write_turn():
-    if is_sqlite():
-        with _SQLITE_WRITES:
-            yield
-    else:
-        yield
 
 
 def claim(channel: str, who: str, limit: int = CLAIM_BATCH) -> list[int]:
@@ -56,7 +39,7 @@ def claim(channel: str, who: str, limit: int = CLAIM_BATCH) -> list[int]:
         "WHERE id IN (SELECT id FROM alerts_delivery WHERE status = %s AND channel = %s "
         f"AND next_attempt_at <= %s ORDER BY next_attempt_at LIMIT %s{lock}) RETURNING id"
     )
-    with write_turn(), db.atomic():
+    with db.atomic():  # on SQLite: the writers' queue, then BEGIN IMMEDIATE (core.db)
         cursor = run_sql(sql, (SENDING, who, now, PENDING, channel, now, limit))
         return sorted(row[0] for row in cursor.fetchall())
 
@@ -132,7 +115,7 @@ def finish(row: Claimed | Delivery, status: str, error: str | None = None) -> No
     if status == SENT:  # the hot path: once per message, as plain SQL
         sql = ("UPDATE alerts_delivery SET status = %s, claimed_by = NULL, last_error = NULL, "
                "attempts = attempts + 1, sent_at = %s WHERE id = %s")
-        with write_turn():
+        with write_turn():  # a statement alone: it takes its turn in the writers' queue itself
             run_sql(sql, (SENT, now, row.id))
         return
     values = {
