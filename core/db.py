@@ -7,8 +7,8 @@ The concurrency rule, for every write in web requests, commands and tasks alike:
 - Write inside `db.atomic()`. On SQLite every transaction begins with `BEGIN IMMEDIATE`, so it
   holds the write lock before its first read. A deferred transaction that reads and then writes
   cannot be upgraded while another connection writes and fails at once with "database is locked",
-  before the busy timeout is even consulted; an immediate one waits its turn, in a queue the
-  kernel keeps (core.write_queue) rather than in SQLite's busy handler.
+  before the busy timeout is even consulted; an immediate one waits its turn, on a file lock
+  (core.write_queue) rather than in SQLite's busy handler.
 - On PostgreSQL, a transaction that reads a row and then writes from what it read locks that
   row first (`lock_row`), so two writers of the same record queue up instead of losing an update.
   Counters are single UPDATE or INSERT ... ON CONFLICT statements, which need no lock.

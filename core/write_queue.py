@@ -1,12 +1,13 @@
-"""SQLite writers wait their turn in a queue the kernel keeps, instead of in SQLite's busy handler.
+"""SQLite writers wait for their turn on a file lock, instead of in SQLite's busy handler.
 
 Every transaction begins `BEGIN IMMEDIATE` (core.db): it takes the database's write lock before
 its first statement. When another connection holds the lock, SQLite's busy handler sleeps 1 ms,
 then 2, then 5... before trying again, however soon the lock is free: under load a quarter of
 the identifier checks slept so, each for longer than the other writer held the lock (bench/speed.py,
 docs/speed.md). Before BEGIN, each writer therefore takes an exclusive `flock` on a file beside
-the database (`<database>-writer.lock`), which wakes it within microseconds of the lock's release,
-and gives it back after COMMIT or ROLLBACK.
+the database (`<database>-writer.lock`), and gives it back after COMMIT or ROLLBACK. A writer that
+finds it taken tries again after 20 us, then 40, doubling up to 1 ms: about as long as the
+holder's transaction, where SQLite's first sleep is already longer than most.
 
 The file lock only orders the platform's own writers (web threads, worker, commands); SQLite's
 lock stays what keeps the data safe, and a writer that does not take the file lock (a statement
@@ -31,6 +32,8 @@ LONGEST_WAIT = 0.001
 
 
 class WriteQueue:
+    """The turns of one database's writers (one per database object, shared by its threads)."""
+
     def __init__(self, database_path: str, timeout: float):
         self.path = f"{database_path}-writer.lock"
         self.timeout = timeout
