@@ -15,17 +15,22 @@ outside a transaction, the sqlite3 shell, a backup) still waits in SQLite's busy
 kernel drops the lock of a process that dies, kill -9 included. The wait is bounded by the
 database's busy timeout, as SQLite's own is: past it the writer fails with "database is locked".
 Each thread opens the file itself (an flock belongs to one open file, so threads of one process
-exclude each other too), and again in a forked child, which must not share its parent's.
+exclude each other too), and again in a forked child, which must not share its parent's. The
+queue only saves time: a lock file that cannot be opened (another user's, a read-only folder)
+leaves the writers to SQLite's handler, with one warning in the log, and never stops a write.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import time
 
 from peewee import OperationalError
+
+log = logging.getLogger("redumbrella.db")
 
 FIRST_WAIT = 0.00002  # seconds between tries: doubled each time up to LONGEST_WAIT
 LONGEST_WAIT = 0.001
@@ -35,21 +40,37 @@ class WriteQueue:
     """The turns of one database's writers (one per database object, shared by its threads)."""
 
     def __init__(self, database_path: str, timeout: float):
+        self.database_path = database_path
         self.path = f"{database_path}-writer.lock"
         self.timeout = timeout
         self._mine = threading.local()
+        self._warned = False
 
-    def _file(self) -> int:
-        """This thread's own open file (made again after a fork); closed with the thread or the queue."""
+    def _file(self) -> int | None:
+        """This thread's own open file (made again after a fork), closed with the thread or the
+        queue; None when it cannot be opened: writers then wait in SQLite's handler, as before."""
         held = getattr(self._mine, "file", None)
         if held is None or held[0] != os.getpid():
-            opened = open(self.path, "ab", buffering=0, opener=_private)  # noqa: SIM115 - kept open
+            try:
+                opened = open(self.path, "ab", buffering=0, opener=_private)  # noqa: SIM115 - kept open
+            except OSError as error:
+                self._unavailable(error)
+                return None
+            _owned_like_the_database(opened, self.database_path)
             held = self._mine.file = (os.getpid(), opened)
         return held[1].fileno()
+
+    def _unavailable(self, error: OSError) -> None:
+        if not self._warned:
+            self._warned = True
+            log.warning("the writers' lock file cannot be opened: writers wait in SQLite's busy handler",
+                        extra={"event": "write_queue_unavailable", "reason": type(error).__name__})
 
     def take(self) -> None:
         """Wait for the turn to write; "database is locked" once the busy timeout has passed."""
         file = self._file()
+        if file is None:
+            return
         deadline = time.monotonic() + self.timeout
         wait = FIRST_WAIT
         while True:
@@ -70,3 +91,16 @@ class WriteQueue:
 
 def _private(path: str, flags: int) -> int:
     return os.open(path, flags, 0o600)
+
+
+def _owned_like_the_database(opened, database_path: str) -> None:
+    """A command run as root must not leave a lock file the service's own user cannot open: as
+    SQLite does for its -wal and -shm files, root gives it to the database file's owner."""
+    if os.geteuid() != 0:
+        return
+    try:
+        owner = os.stat(database_path)
+        if os.fstat(opened.fileno()).st_uid != owner.st_uid:
+            os.fchown(opened.fileno(), owner.st_uid, owner.st_gid)
+    except OSError:
+        return  # the database file is not there yet (made by this connection): nobody else's

@@ -201,3 +201,38 @@ def test_many_threads_of_many_processes_read_then_write_and_lose_nothing(tmp_pat
     assert reports == ["[]"] * 4
     assert database.execute_sql("SELECT n FROM counter").fetchone()[0] == 4 * 3 * 60
     database.close_all()
+
+
+def test_a_lock_file_that_cannot_be_opened_never_stops_a_write(tmp_path, caplog):
+    database = _database(tmp_path / "db.sqlite3")
+    Path(database.write_queue.path).mkdir()  # something else is where the lock file would be
+    with caplog.at_level("WARNING", logger="redumbrella.db"):
+        for _ in range(3):
+            with database.atomic():
+                database.execute_sql("UPDATE counter SET n = n + 1")
+    assert database.execute_sql("SELECT n FROM counter").fetchone()[0] == 3
+    warnings = [record for record in caplog.records if getattr(record, "event", "") == "write_queue_unavailable"]
+    assert len(warnings) == 1 and warnings[0].reason == "IsADirectoryError"
+    database.close_all()
+
+
+def test_root_gives_a_lock_file_it_makes_to_the_database_files_owner(tmp_path):
+    """As SQLite does for its -wal and -shm files: a command run as root (sudo redumbrella ...)
+    must not leave a lock file the service's own user cannot open."""
+    if os.geteuid() != 0:  # only root can give a file away, and only root can make this mistake
+        path = tmp_path / "db.sqlite3"
+        database = _database(path)
+        with database.atomic():
+            database.execute_sql("UPDATE counter SET n = n + 1")
+        assert os.stat(database.write_queue.path).st_uid == os.geteuid()
+        database.close_all()
+        return
+    path = tmp_path / "db.sqlite3"
+    database = _database(path)  # no transaction yet: no lock file
+    assert not Path(database.write_queue.path).exists()
+    os.chown(path, 4321, 4321)  # the service's user
+    with database.atomic():
+        database.execute_sql("UPDATE counter SET n = n + 1")
+    made = os.stat(database.write_queue.path)
+    assert (made.st_uid, made.st_gid) == (4321, 4321)
+    database.close_all()
