@@ -114,19 +114,11 @@ def lock_row(model, key) -> None:
         model.select(model._meta.primary_key).where(model._meta.primary_key == key).for_update().execute()
 
 
-@contextlib.contextmanager
 def write_turn():
-    """Wait for the turn to write (core.write_queue) around a single statement outside a
-    transaction, a hot path's autocommit write; a transaction takes its turn by itself."""
-    queue = getattr(db.obj, "write_queue", None)  # SQLite on disk only
-    if queue is None:
-        yield
-        return
-    queue.take()
-    try:
-        yield
-    finally:
-        queue.give_back()
+    """The turn to write (core.write_queue) around a single statement outside a transaction, a hot
+    path's autocommit write; a transaction takes its turn by itself. Nothing to wait for on PostgreSQL."""
+    queue = getattr(db.obj, "write_queue", None)
+    return queue.turn() if queue is not None else contextlib.nullcontext()
 
 
 @contextlib.contextmanager
@@ -177,11 +169,9 @@ class QueuedSqlitePool(PooledSqliteDatabase):
         super().__init__(database, *args, **kwargs)
         on_disk = database and database != ":memory:" and not database.startswith("file:")
         timeout = dict(kwargs.get("pragmas") or {}).get("busy_timeout", 5000) / 1000
-        self.write_queue = WriteQueue(database, timeout) if on_disk else None
+        self.write_queue = WriteQueue(database if on_disk else None, timeout)
 
     def begin(self, lock_type=None):
-        if self.write_queue is None:
-            return super().begin(lock_type)
         self.write_queue.take()
         try:
             return super().begin(lock_type)
@@ -193,15 +183,13 @@ class QueuedSqlitePool(PooledSqliteDatabase):
         try:
             return super().commit()
         finally:
-            if self.write_queue is not None:
-                self.write_queue.give_back()
+            self.write_queue.give_back()
 
     def rollback(self):
         try:
             return super().rollback()
         finally:
-            if self.write_queue is not None:
-                self.write_queue.give_back()
+            self.write_queue.give_back()
 
 
 class PostgresPool(PooledPostgresqlDatabase):

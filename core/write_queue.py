@@ -22,6 +22,7 @@ leaves the writers to SQLite's handler, with one warning in the log, and never s
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -37,28 +38,32 @@ LONGEST_WAIT = 0.001
 
 
 class WriteQueue:
-    """The turns of one database's writers (one per database object, shared by its threads)."""
+    """The turns of one database's writers (one per database object, shared by its threads).
+    Without a file (a database in memory has no other connection to wait for) it does nothing."""
 
-    def __init__(self, database_path: str, timeout: float):
+    def __init__(self, database_path: str | None, timeout: float):
         self.database_path = database_path
-        self.path = f"{database_path}-writer.lock"
+        self.path = f"{database_path}-writer.lock" if database_path else None
         self.timeout = timeout
         self._mine = threading.local()
         self._warned = False
 
-    def _file(self) -> int | None:
+    def _file(self):
         """This thread's own open file (made again after a fork), closed with the thread or the
-        queue; None when it cannot be opened: writers then wait in SQLite's handler, as before."""
+        queue; None when there is none or it cannot be opened (tried once per thread): writers
+        then wait in SQLite's handler, as before."""
         held = getattr(self._mine, "file", None)
         if held is None or held[0] != os.getpid():
-            try:
-                opened = open(self.path, "ab", buffering=0, opener=_private)  # noqa: SIM115 - kept open
-            except OSError as error:
-                self._unavailable(error)
-                return None
-            _owned_like_the_database(opened, self.database_path)
+            opened = None
+            if self.path:
+                try:
+                    opened = open(self.path, "ab", buffering=0, opener=_private)  # noqa: SIM115 - kept open
+                except OSError as error:
+                    self._unavailable(error)
+                else:
+                    _owned_like_the_database(opened, self.database_path)
             held = self._mine.file = (os.getpid(), opened)
-        return held[1].fileno()
+        return held[1]
 
     def _unavailable(self, error: OSError) -> None:
         if not self._warned:
@@ -68,14 +73,14 @@ class WriteQueue:
 
     def take(self) -> None:
         """Wait for the turn to write; "database is locked" once the busy timeout has passed."""
-        file = self._file()
-        if file is None:
+        opened = self._file()
+        if opened is None:
             return
         deadline = time.monotonic() + self.timeout
         wait = FIRST_WAIT
         while True:
             try:
-                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(opened.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -85,8 +90,17 @@ class WriteQueue:
 
     def give_back(self) -> None:
         held = getattr(self._mine, "file", None)
-        if held is not None and held[0] == os.getpid():
+        if held is not None and held[1] is not None and held[0] == os.getpid():
             fcntl.flock(held[1].fileno(), fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def turn(self):
+        """The turn around a single statement written outside a transaction."""
+        self.take()
+        try:
+            yield
+        finally:
+            self.give_back()
 
 
 def _private(path: str, flags: int) -> int:

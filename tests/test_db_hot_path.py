@@ -32,7 +32,8 @@ def test_the_postgresql_pool_pings_only_connections_that_sat_idle(tmp_path):
     if not using_postgres():
         # SQLite needs no ping: peewee's own pool, whose writers queue (tests/test_write_queue.py).
         database = open_database(f"sqlite:///{tmp_path / 'pool.sqlite3'}")
-        assert isinstance(database, PooledSqliteDatabase) and database.write_queue is not None
+        assert isinstance(database, PooledSqliteDatabase)
+        assert database.write_queue.path == f"{tmp_path / 'pool.sqlite3'}-writer.lock"
         return
     pool = open_database(TEST_DATABASE_URL)
     killer = open_database(TEST_DATABASE_URL)
