@@ -22,14 +22,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField
-from wtforms import EmailField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from core import tokens
 from core.accounts.models import User
 from core.crypto import EncryptedTextField
 from core.db import BaseModel, db, utcnow
+from core.form_fields import CheckboxesField
 from core.identifiers import InvalidIdentifier, normalise_email
 from core.mail import MAIL_RETRIES, MAIL_RETRY_DELAY, queue_mail, tracked
 from core.permissions import PUBLIC, requires, role_table, roles_offered
@@ -167,11 +167,6 @@ def mail_invitation(invitation_id: int) -> bool:
 
 
 # -- forms ---------------------------------------------------------------------------------
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class InviteForm(FlaskForm):

@@ -21,10 +21,10 @@ from wtforms import BooleanField as CheckboxField
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from core.accounts.invitations import CheckboxesField
 from core.accounts.models import User
 from core.crypto import EncryptedTextField
 from core.db import BaseModel, db, utcnow
+from core.form_fields import CheckboxesField
 from core.permissions import PUBLIC, SIGNED_IN, requires
 
 bp = Blueprint("profile", __name__, url_prefix="/account")

@@ -14,15 +14,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectChoice, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.audit import record
 from core.db import db
 from core.federation import identity, service
 from core.federation.models import Peer, PushMessage, Received, SharingGroup
 from core.federation.registration import MANAGE_PEERS
+from core.form_fields import CheckboxesField
 from core.permissions import requires
 
 bp = Blueprint("federation_admin", __name__, url_prefix="/admin/peers")
@@ -58,13 +58,8 @@ class GroupForm(FlaskForm):  # prefix "group": it shares the Peers page with Pee
         InputRequired(message=_l("Please give the group a name.")), Length(max=60)])
 
 
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
 class MembersForm(FlaskForm):
-    members = MultiCheckboxField(_l("Peers in this group"), choices=[], coerce=int)
+    members = CheckboxesField(_l("Peers in this group"), choices=[], coerce=int)
 
 
 def _peer_or_404(peer_id: int) -> Peer:

@@ -15,10 +15,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField
-from wtforms.validators import InputRequired, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms import SelectChoice, SelectField, StringField
+from wtforms.validators import InputRequired
 
+from core.form_fields import CheckboxesField
 from core.organisations import Organisation
 from core.permissions import requires
 from core.webhooks import service
@@ -28,21 +28,12 @@ from core.webhooks.registration import MANAGE_WEBHOOKS
 bp = Blueprint("webhooks", __name__, url_prefix="/admin/webhooks")
 
 
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def pre_validate(self, form):
-        allowed = {str(choice.value) for choice in (self.choices or [])}
-        if any(str(value) not in allowed for value in self.data or []):
-            raise ValidationError(_l("Please choose among the events listed."))
-
-
 class EndpointForm(FlaskForm):
     organisation = SelectField(_l("Organisation"), coerce=str, choices=[], validate_choice=True)
     url = StringField(_l("Address (URL) of the partner's system"), validators=[
         InputRequired(message=_l("Please give the address the partner's system receives webhooks at."))])
-    events = MultiCheckboxField(_l("Events to send"), choices=[])
+    events = CheckboxesField(_l("Events to send"), choices=[],
+                             choice_message=_l("Please choose among the events listed."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,26 +10,14 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TelField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
+from core.form_fields import CheckboxesField
 from plugins.alerts import _, _l
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def pre_validate(self, form):
-        choices = {str(choice.value) for choice in (self.choices or [])}
-        for value in self.data or []:
-            if str(value) not in choices:
-                raise ValidationError(_l("Please choose from the options listed."))
 
 
 class CheckForm(FlaskForm):

@@ -21,14 +21,13 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.validators import DataRequired, Length, Optional
 
 from core.accounts.models import User
+from core.form_fields import CheckboxesField
 from core.permissions import PUBLIC, requires, user_has
 from plugins.casework import _, _l, plans
 from plugins.casework.access import CASES, SUPERVISE, case_for, is_supervisor
@@ -38,16 +37,6 @@ bp = Blueprint("casework_plans", __name__, url_prefix="/casework")
 
 MAX_TEXT = 10_000
 MAX_SHORT = 200
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def pre_validate(self, form):
-        allowed = {str(choice.value) for choice in (self.choices or [])}
-        if any(str(value) not in allowed for value in self.data or []):
-            raise ValidationError(_l("Please choose from the options listed."))
 
 
 def _options(name: str) -> list[SelectChoice]:
@@ -138,7 +127,7 @@ class ClaimForm(FlaskForm):
 
 
 class ClosureForm(FlaskForm):
-    checklist = MultiCheckboxField(_l("Before closing"))
+    checklist = CheckboxesField(_l("Before closing"))
     reason = SelectField(_l("Why the case is closing"))
     note = _text(_l("Closing note (optional)"))
 

@@ -9,8 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectChoice, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from core.accounts.invitations import CheckboxesField
 from core.accounts.membership.settings import choice_label, core_settings
+from core.form_fields import CheckboxesField
 from core.identifiers import InvalidIdentifier, normalise_email, normalise_mobile
 
 TOO_LONG = _l("Please use at most %(max)d characters.")
