@@ -186,6 +186,7 @@ def serve(host, port, workers, threads, with_worker):
         "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
         "--worker-class", "gthread" if threads > 1 else "sync",
         "--access-logfile", "-", "--access-logformat", '{"event":"access","status":%(s)s,"method":"%(m)s"}',
+        "--logger-class", "core.gunicorn_log.PrivateLogger",  # its own lines without addresses or input
     ]
     commands = [gunicorn]
     if with_worker:
