@@ -24,6 +24,8 @@ from urllib.parse import unquote, urlsplit
 
 import phonenumbers
 
+from core.numbers import ascii_digits
+
 KINDS = ("phone", "email", "plate", "handle", "website")
 
 # -- links ----------------------------------------------------------------------------------------
@@ -97,7 +99,9 @@ def phone_in_link(text: str) -> str | None:
         param = _NUMBER_PARAM.search(found[1])
         number = unquote(param[1]).strip() if param else ""
     # These apps only take international numbers; the + is usually left out (wa.me/447700900123).
-    if number[:1].isdigit() and number[0] != "0":
+    # The first digit may be in another script (phonenumbers reads those); a 0 is a national number.
+    first = ascii_digits(number[:1])
+    if first and first in "123456789":
         number = "+" + number
     return number
 

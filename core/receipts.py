@@ -20,6 +20,7 @@ from argon2.low_level import Type, hash_secret_raw
 from flask import current_app
 
 from core.crypto import keyring
+from core.numbers import ASCII_DIGITS, ascii_digits
 
 RECEIPT_DIGITS = 16
 
@@ -31,8 +32,11 @@ def new_receipt() -> str:
 
 
 def receipt_digits(text: str | None) -> str | None:
-    """The 16 digits of a receipt as typed (spaces and dashes do not matter), or None."""
-    digits = "".join(ch for ch in (text or "") if ch.isdigit())
+    """The 16 digits of a receipt as typed (spaces and dashes do not matter), or None.
+
+    Digits of any script (Arabic-Indic, Persian, fullwidth) count as their ASCII digit, so a
+    receipt typed on another keyboard opens the same report; "²" and the like are not digits."""
+    digits = "".join(ch for ch in ascii_digits(text) if ch in ASCII_DIGITS)
     return digits if len(digits) == RECEIPT_DIGITS else None
 
 

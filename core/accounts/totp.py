@@ -25,6 +25,7 @@ from peewee import BigIntegerField, CharField, DateTimeField, ForeignKeyField
 from core.accounts.models import User
 from core.crypto import EncryptedTextField, keyring
 from core.db import BaseModel, db, utcnow
+from core.numbers import ascii_digits, is_ascii_number
 from core.permissions import staff_roles
 
 INTERVAL = 30
@@ -148,12 +149,13 @@ def code_for_step(secret: str, step: int) -> str:
 
 
 def _digits(code: str) -> str:
-    return "".join((code or "").split()).replace("-", "")
+    """The code as typed without spaces and dashes, digits of any script as ASCII (٠-٩, ０-９)."""
+    return ascii_digits("".join((code or "").split()).replace("-", ""))
 
 
 def _matching_step(secret: str, code: str) -> int | None:
     typed = _digits(code)
-    if len(typed) != DIGITS or not typed.isdigit():
+    if len(typed) != DIGITS or not is_ascii_number(typed):
         return None
     now = current_step()
     for step in range(now - DRIFT_STEPS, now + DRIFT_STEPS + 1):

@@ -126,13 +126,15 @@ def _find_account(text: str):
     """The account for an e-mail address or an account number (12 or #12), or None."""
     from core.accounts.models import User
     from core.identifiers import InvalidIdentifier, normalise_email
+    from core.numbers import is_ascii_number, whole_number
 
     text = (text or "").strip()
     number = text.removeprefix("#")
-    if number.isdigit():
+    if is_ascii_number(number):
         from core.accounts.erasure import is_erased
 
-        found = User.get_or_none(User.id == int(number)) if len(number) < 19 else None
+        user_id = whole_number(number)
+        found = User.get_or_none(User.id == user_id) if user_id is not None else None
         return None if found is None or is_erased(found.id) else found
     try:
         return User.by_email(normalise_email(text))

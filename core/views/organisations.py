@@ -18,6 +18,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from core.accounts.models import User
 from core.db import db
 from core.identifiers import InvalidIdentifier, normalise_email
+from core.numbers import whole_number
 from core.organisations import Organisation, OrganisationMember, set_organisation
 from core.permissions import requires
 
@@ -126,9 +127,9 @@ def edit(organisation_id: int):
     elif action == "remove_member":
         user_id = request.form.get("user", "")
         link = None
-        if user_id.isdigit() and len(user_id) < 19:
+        if (member_id := whole_number(user_id)) is not None:
             link = OrganisationMember.get_or_none((OrganisationMember.organisation == organisation.id)
-                                                  & (OrganisationMember.user == int(user_id)))
+                                                  & (OrganisationMember.user == member_id))
         if link is None:
             abort(404)
         with db.atomic():

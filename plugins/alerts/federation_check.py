@@ -53,6 +53,7 @@ from core.federation.api import offer
 from core.federation.models import FeedItem, Peer, Received
 from core.federation.peers import PeerError, active_peers, current_peer, peer_endpoint, signed_request
 from core.identifiers import KINDS, InvalidIdentifier, normalise
+from core.numbers import whole_number
 from core.queue import crontab, periodic_task
 from plugins.alerts.federation_check_models import (
     ACTIVE,
@@ -220,8 +221,9 @@ def tokens_for(peer: Peer) -> list[list[str]]:
                     & FeedItem.local_ref.is_null(False)))
     uid_of = {}
     for local_ref, uid, distribution in items.tuples():
-        if local_ref.isdigit() and feed.may_see(peer, distribution, members):
-            uid_of[int(local_ref)] = uid
+        alert_id = whole_number(local_ref)
+        if alert_id is not None and feed.may_see(peer, distribution, members):
+            uid_of[alert_id] = uid
     if not uid_of:
         return []
     today = utcnow().date()
@@ -578,8 +580,9 @@ def _live_copies(matches: set[tuple[str, str]]) -> tuple[bool, list[int]]:
     for origin, uid in matches:
         row = (Received.select(Received.tombstone, Received.local_ref)
                .where((Received.origin_fingerprint == origin) & (Received.uid == uid)).first())
-        if row is not None and not row.tombstone and row.local_ref and row.local_ref.isdigit():
-            refs.append(int(row.local_ref))
+        alert_id = whole_number(row.local_ref) if row is not None and not row.tombstone else None
+        if alert_id is not None:
+            refs.append(alert_id)
     if not refs:
         return False, []
     today = utcnow().date()

@@ -22,6 +22,7 @@ from flask_login import current_user
 
 from core.audit import record
 from core.db import db, lock_row, utcnow
+from core.numbers import whole_number
 from core.permissions import PUBLIC, requires
 from plugins.casework import _, _l, evidence
 from plugins.casework import appointments as appointment_service
@@ -289,13 +290,14 @@ def act(case: Case, user=None) -> tuple[str | None, dict]:
             write_message(case, request.form.get("body", ""), user)
             return _("Thank you. Your message is sent to your worker."), {}
         kind, _sep, value = action.partition(":")
-        if kind == "withdraw_consent" and value.isdigit():
-            purpose = withdraw_consent(case, int(value), user)
+        row_id = whole_number(value)
+        if kind == "withdraw_consent" and row_id is not None:
+            purpose = withdraw_consent(case, row_id, user)
             if purpose is None:
                 return None, {}
             return str(withdrawal_effects().get(purpose, _("Done. You no longer agree to this."))), {}
-        if kind == "withdraw_referral" and value.isdigit():
-            if withdraw_referral(case, int(value), user):
+        if kind == "withdraw_referral" and row_id is not None:
+            if withdraw_referral(case, row_id, user):
                 return str(withdrawal_effects()["referral_out"]), {}
             return None, {}
         if kind == "reminders" and value in ("email", "text", "stop"):

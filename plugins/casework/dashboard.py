@@ -36,6 +36,7 @@ from peewee import Case as SqlCase
 from core.accounts.models import User
 from core.audit import record
 from core.db import db, is_sqlite, utcnow
+from core.numbers import whole_number
 from core.permissions import requires
 from core.suppression import PRIMARY, SECONDARY, suppress  # noqa: F401 - PRIMARY, SECONDARY: also read from here
 from plugins.casework import _, _l
@@ -209,7 +210,8 @@ def dashboard():
 @bp.route("/dashboard/break-glass/seen", methods=["POST"])
 @requires(SUPERVISE)
 def glass_seen():
-    ids = [int(v) for v in request.form.getlist("entry") if v.isdigit() and len(v) < 12][:LIST_LIMIT * 4]
+    ids = [n for n in (whole_number(v, max_digits=11) for v in request.form.getlist("entry")) if n is not None]
+    ids = ids[:LIST_LIMIT * 4]
     count = mark_glass_seen(ids, _user()) if ids else 0
     if count:
         flash(_("Marked as seen."), "info")

@@ -24,6 +24,7 @@ from core.accounts.models import User
 from core.audit import record
 from core.db import utcnow
 from core.fields import Text
+from core.numbers import whole_number
 from core.permissions import PUBLIC, requires
 from plugins.casework import _, service
 from plugins.casework.access import CASES, SUPERVISE, break_glass, case_for, is_supervisor, visible_cases
@@ -106,7 +107,7 @@ def index():
     supervisor = is_supervisor(user)
     stage = request.args.get("stage") if request.args.get("stage") in STAGES else None
     worker = request.args.get("worker", "")
-    worker_id = int(worker) if worker.isdigit() and len(worker) < 10 and supervisor else None
+    worker_id = whole_number(worker, max_digits=9) if supervisor else None
     cases = list(service.filtered_cases(visible_cases(user), stage, worker_id).limit(500))
     return render_template(
         "casework/index.html", cases=cases, supervisor=supervisor, stage=stage, worker=worker_id, stages=STAGES,
@@ -143,8 +144,7 @@ def accept(referral_id: int):
     referral = _referral(referral_id)
     worker = request.form.get("worker", "")
     try:
-        case = service.accept_referral(referral, _user(), int(worker) if worker.isdigit() and len(worker) < 10
-                                       else None)
+        case = service.accept_referral(referral, _user(), whole_number(worker, max_digits=9))
     except service.CaseworkError as exc:
         flash(str(exc), "error")
         return redirect(url_for("casework.referrals"), code=303)
@@ -267,7 +267,7 @@ def worker(reference: str):
     found = case_for(reference, _user(), audit=None)
     chosen = request.form.get("worker", "")
     try:
-        service.reassign(found, int(chosen) if chosen.isdigit() and len(chosen) < 10 else 0, _user())
+        service.reassign(found, whole_number(chosen, max_digits=9) or 0, _user())
     except service.CaseworkError as exc:
         flash(str(exc), "error")
         return _back(found, "overview")
@@ -283,7 +283,9 @@ def add_contact(reference: str):
            "outbound": request.form.get("outbound", "out") != "in", "note": request.form.get("note") or None}
     minutes = (request.form.get("minutes") or "").strip()
     if minutes:
-        raw["minutes"] = int(minutes) if minutes.isdigit() and len(minutes) < 6 else -1
+        raw["minutes"] = whole_number(minutes, max_digits=5)
+        if raw["minutes"] is None:
+            raw["minutes"] = -1
     try:
         data = ContactInSchema().load(raw)
     except ValidationError as exc:

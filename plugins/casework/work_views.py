@@ -16,6 +16,7 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from core.db import utcnow
+from core.numbers import whole_number
 from core.permissions import requires
 from plugins.casework import _, evidence
 from plugins.casework import appointments as appointment_service
@@ -199,8 +200,8 @@ def attendance(reference: str, appointment_id: int):
     payload = {"attended": attended, "accompanied": request.form.get("accompanied") == "y"}
     errors = {}
     if minutes:
-        if minutes.isdigit() and len(minutes) < 6:
-            payload["minutes_spent"] = int(minutes)
+        if (spent := whole_number(minutes, max_digits=5)) is not None:
+            payload["minutes_spent"] = spent
         else:
             errors["minutes_spent"] = [_("Please give a number of minutes.")]
     if not errors:

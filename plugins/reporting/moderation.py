@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user
 
 from core.audit import record
+from core.numbers import whole_number
 from core.permissions import requires, user_has
 from plugins.reporting import _, options, service
 from plugins.reporting.models import PURPOSES, STATUSES, URGENCY_ROUTINE, URGENCY_URGENT, Attachment, Report
@@ -61,8 +62,8 @@ def queue():
     status = request.args.get("status", "open")
     if status not in ("open", *STATUSES):
         status = "open"
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    page = whole_number(request.args.get("page", "1"))
+    page = page if page is not None and 0 < page < 100_000 else 1
     reports, total = service.queue(status, page)
     return render_template(
         "reporting/moderate/queue.html",
@@ -171,11 +172,11 @@ def set_status(reference: str):
 @requires(MODERATE)
 def set_urgency(reference: str):
     found = _report_or_404(reference)
-    value = request.form.get("urgency", "")
-    if not value.isdigit() or not URGENCY_ROUTINE <= int(value) <= URGENCY_URGENT:
+    value = whole_number(request.form.get("urgency", ""))
+    if value is None or not URGENCY_ROUTINE <= value <= URGENCY_URGENT:
         flash(_("Please choose one of the listed options."), "error")
         return _back(found)
-    service.set_urgency(found, int(value), current_user)
+    service.set_urgency(found, value, current_user)
     flash(_("Urgency changed."), "info")
     return _back(found)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from core.numbers import whole_number
 from core.permissions import PUBLIC, SIGNED_IN, requires, user_has
 from plugins.reporting import _, options, service, wizard
 from plugins.reporting.attachments import ACCEPT_ATTRIBUTE, AttachmentError, clean_image
@@ -241,7 +242,7 @@ def report():
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return whole_number(text)
 
 
 def _has_uploads() -> bool:

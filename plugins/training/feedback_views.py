@@ -19,6 +19,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user
 
 from core.audit import record
+from core.numbers import whole_number
 from core.permissions import requires, user_has
 from plugins.training import _, questionnaires, reports
 from plugins.training.models import Course, Enrolment
@@ -115,7 +116,7 @@ def answer(course_id: int, kind: str):
 def _choice():
     kind, start, end = reports.parse_choice(request.args)
     raw = request.args.get("course", "")
-    course_id = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    course_id = whole_number(raw, max_digits=9)
     return kind, start, end, course_id
 
 

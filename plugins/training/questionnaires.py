@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from peewee import IntegrityError
 
 from core.db import db, lock_row, utcnow
+from core.numbers import whole_number
 from core.text import TextRefused, clean, message
 
 MIN_ANSWERS = 5  # results are shown from this many answers, in steps of this many
@@ -129,8 +130,8 @@ def parse_scores(form, count: int) -> list[int | None]:
         raw = (form.get(f"s{position}") or "").strip()
         if raw in ("", "skip"):
             scores.append(None)
-        elif raw.isdigit() and int(raw) in SCORES:
-            scores.append(int(raw))
+        elif (score := whole_number(raw)) in SCORES:
+            scores.append(score)
         else:
             raise QuestionnaireError(_("Choose one answer for each statement, or leave it out."))
     if all(score is None for score in scores):

@@ -15,6 +15,7 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from core.db import utcnow
+from core.numbers import whole_number
 from core.permissions import requires
 from plugins.training import _
 from plugins.training import attendance as attendance_service
@@ -102,7 +103,7 @@ def _session_payload(with_date: bool) -> tuple[dict | None, dict]:
     }
     errors: dict = {}
     for name in ("course_id", "capacity", "cancel_cutoff_hours"):
-        if not str(payload[name]).strip().isdigit() or len(str(payload[name]).strip()) > 9:
+        if whole_number(str(payload[name]).strip(), max_digits=9) is None:
             errors[name] = [_("Please give a whole number.")]
             payload.pop(name)
     if with_date:
@@ -317,9 +318,10 @@ def attendance(session_id: int, date_id: int):
     for key, value in request.form.items():
         if key.startswith("mark-") and value:
             user_id = key.removeprefix("mark-")
-            if not user_id.isdigit() or len(user_id) > 18 or value not in ATTENDANCE:
+            person_id = whole_number(user_id)
+            if person_id is None or value not in ATTENDANCE:
                 return _attendance_page(session, date, {"_schema": [_("Please choose a mark from the list.")]}, 422)
-            statuses[int(user_id)] = value
+            statuses[person_id] = value
     try:
         attendance_service.mark(date, _me(), statuses)
         if request.form.get("close") == "y":
@@ -456,9 +458,8 @@ def check_in(token: str):
 @requires(ORGANISATION)
 def approvals():
     if request.method == "POST":
-        booking_id = request.form.get("booking", "")
-        found = Booking.get_or_none(Booking.id == int(booking_id)) if booking_id.isdigit() and len(booking_id) < 18 \
-            else None
+        booking_id = whole_number(request.form.get("booking", ""), max_digits=17)
+        found = Booking.get_or_none(Booking.id == booking_id) if booking_id is not None else None
         if found is None or not service.may_approve(_me(), found):
             abort(404)
         try:

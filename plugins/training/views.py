@@ -15,6 +15,7 @@ from flask_login import current_user
 from core.accounts.models import User
 from core.db import db
 from core.identifiers import InvalidIdentifier, normalise_email
+from core.numbers import whole_number
 from core.organisations import Organisation
 from core.permissions import PUBLIC, requires, user_has
 from plugins.training import _, enrolment, organisations
@@ -147,10 +148,10 @@ def organisation_enrol():
 
 
 def _form_id(name: str) -> int:
-    value = request.form.get(name, "")
-    if not value.isdigit() or len(value) > 18:
+    value = whole_number(request.form.get(name, ""))
+    if value is None:
         abort(404)
-    return int(value)
+    return value
 
 
 def _enrolment_for_approver(enrolment_id: int) -> Enrolment:

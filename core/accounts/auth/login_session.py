@@ -15,6 +15,7 @@ from flask_login import LoginManager, current_user, login_user, user_accessed, u
 from core.accounts import sessions, tokens, totp
 from core.accounts.models import User
 from core.i18n import SESSION_KEY as LOCALE_KEY
+from core.numbers import whole_number
 from core.security import is_api_request, uses_bearer_token
 
 # Pages an account that must set up two-factor sign-in can still reach before it has.
@@ -94,14 +95,15 @@ def load_user(session_id: str) -> User | None:
         return None  # tokens only: see _LoginManager._load_user
     if g.get("database_unavailable"):
         return None  # core.db could not connect: the "unavailable" page is shown signed out
-    user_id, _sep, version = str(session_id).partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    user_text, _sep, version_text = str(session_id).partition(":")
+    user_id, version = whole_number(user_text), whole_number(version_text)
+    if user_id is None or version is None:
         return None
-    user = User.get_or_none(User.id == int(user_id))
+    user = User.get_or_none(User.id == user_id)
     if (
         user is None
         or not user.active
-        or user.session_version != int(version)
+        or user.session_version != version
         or sessions.current_record(user) is None
     ):
         # Disabled, signed out everywhere, idle too long or past its lifetime: start over.
