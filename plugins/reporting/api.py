@@ -215,6 +215,7 @@ def _summary(report: Report, linked: int) -> dict:
         "region": report.region,
         "sent_at": report.created_at,
         "linked": linked,
+        "many_from_address": report.many_from_address,
     }
 
 

@@ -85,6 +85,10 @@ class Report(BaseModel):
     support_may_leave_message = BooleanField(null=True)
     language = CharField(max_length=16, null=True)
     source = CharField(max_length=8, default="web")  # web or api
+    # An anonymous report sent after its address had already sent the day's number of them
+    # (service.create_report): still a report, listed after the others of its urgency and sent
+    # without an e-mail to moderators, so that a flood of false ones cannot bury the real ones.
+    many_from_address = BooleanField(default=False)
     duplicate_of = ForeignKeyField("self", null=True, on_delete="SET NULL", backref="duplicates")
     created_at = DateTimeField(default=utcnow, index=True)
     updated_at = DateTimeField(default=utcnow)

@@ -116,6 +116,10 @@ class ReportingSettings(Schema):
     research_k = _days(5, _l("Smallest group in a research export"),
                        _l("Every combination of answers in a research export is shared by at least this many "
                           "reports (5 or more)."), low=5, high=1000)
+    reports_per_address = _days(5, _l("Anonymous reports from one address in a day"),
+                                _l("Later ones are still taken, but marked, listed after the others and sent "
+                                   "without an e-mail to moderators: a flood of false reports cannot bury real "
+                                   "ones."), low=1, high=10_000)
     receipt_attempts_global = _days(100, _l("Wrong receipts allowed in total (per 15 minutes)"),
                                     _l("Then everyone must wait: this stops guessing from many places."),
                                     low=1, high=100_000)
@@ -403,6 +407,9 @@ class ReportSummarySchema(Schema):
     region = fields.String(allow_none=True)
     sent_at = UtcDateTime()
     linked = fields.Integer(metadata={"description": "How many other reports share an identifier."})
+    many_from_address = fields.Boolean(metadata={
+        "description": "Anonymous, and sent after its address had sent the day's number of anonymous reports "
+                       "(the reports_per_address setting): listed after the others of its urgency, no e-mail."})
 
 
 class PerpetratorOutSchema(Schema):

@@ -11,7 +11,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 
-from flask import current_app, has_request_context, session
+from flask import current_app, has_request_context, request, session
 from peewee import SQL, fn
 
 from core import throttle, webhooks
@@ -22,6 +22,7 @@ from core.plugins import get_registry
 from core.receipts import lookup, new_receipt, receipt_cost, receipt_digits, receipt_hash
 from core.settings import plugin_settings
 from core.tokens import hash_token, new_token
+from plugins.reporting import flood
 from plugins.reporting.models import (
     OPEN_STATUSES,
     PURPOSES,
@@ -168,6 +169,7 @@ def create_report(data: dict, reporter=None, source: str = "web", draft: Draft |
             status_changed_at=now,
         )
         if reporter is None:
+            report.many_from_address = _many_from_address(now.date())
             receipt = new_receipt()
             report.receipt_cost = receipt_cost()
             report.receipt_hash = receipt_hash(receipt_digits(receipt), report.receipt_cost, "reporting")
@@ -185,6 +187,15 @@ def create_report(data: dict, reporter=None, source: str = "web", draft: Draft |
         webhooks.emit("report.received", {"report": {"received_at": now.strftime("%Y-%m-%dT%H:00:00Z")}})
     get_registry().call("report_submitted", app=current_app._get_current_object(), report=report)
     return Submitted(report, receipt)
+
+
+def _many_from_address(today: datetime.date) -> bool:
+    """Whether this request's address has already sent the day's number of anonymous reports
+    (plugins/reporting/flood.py: counted in memory, never stored)."""
+    if not has_request_context():
+        return False  # made by a command (demo data), not sent by anyone
+    sent = flood.counts().hit(request.remote_addr, today)
+    return sent > settings()["reports_per_address"]
 
 
 def add_perpetrators(report: Report, people: list[dict], start: int = 0) -> None:
@@ -380,11 +391,12 @@ def set_urgency(report: Report, urgency: int, user) -> None:
 # defined with exactly this WHERE, and a database can only use it when it sees the same constants.
 OPEN_CONDITION = "status IN (" + ", ".join(f"'{code}'" for code in OPEN_STATUSES) + ")"
 QUEUE_COLUMNS = (Report.id, Report.reference, Report.status, Report.urgency, Report.incident_types, Report.region,
-                 Report.created_at, Report.status_changed_at, Report.reporter)
+                 Report.created_at, Report.status_changed_at, Report.reporter, Report.many_from_address)
 
 
 def queue(status: str = "open", page: int = 1, per_page: int = PAGE_SIZE) -> tuple[list[Report], int]:
-    """Reports for the moderation queue: urgent first, then the longest waiting.
+    """Reports for the moderation queue: urgent first, then the longest waiting; within one urgency,
+    reports marked many_from_address after the others.
 
     The open queue is read from its partial index in queue order, so the first page costs the
     same with 100 reports or 100,000 (see bench/bench_reporting.py).
@@ -399,13 +411,14 @@ def queue(status: str = "open", page: int = 1, per_page: int = PAGE_SIZE) -> tup
         # Without statistics SQLite may prefer the status index and sort every open report.
         cursor = db.execute_sql(
             "SELECT id FROM reporting_report INDEXED BY reporting_report_open_queue "  # noqa: S608  # nosec B608  # constants
-            f"WHERE {OPEN_CONDITION} ORDER BY urgency DESC, created_at LIMIT ? OFFSET ?",
+            f"WHERE {OPEN_CONDITION} ORDER BY urgency DESC, many_from_address, created_at LIMIT ? OFFSET ?",
             (per_page, offset),
         )
         ids = [row[0] for row in cursor.fetchall()]
     else:
         ids = [row[0] for row in Report.select(Report.id).where(condition)
-               .order_by(Report.urgency.desc(), Report.created_at).limit(per_page).offset(offset).tuples()]
+               .order_by(Report.urgency.desc(), Report.many_from_address, Report.created_at).limit(per_page)
+               .offset(offset).tuples()]
     rows = {report.id: report for report in Report.select(*QUEUE_COLUMNS).where(Report.id.in_(ids))} if ids else {}
     total = Report.select().where(condition).count()
     return [rows[i] for i in ids if i in rows], total
