@@ -288,3 +288,23 @@ def test_the_client_page_ignores_withdrawals_in_other_digits(on, make_user):
     opened = browser.post(page, data={"csrf_token": csrf_token(browser, page),
                                       "receipt": report["receipt"].translate(ARABIC_INDIC)})
     assert opened.status_code == 200
+
+
+# -- alerts: ids read with request.form.get(type=int), which takes numbers of any size ---------------
+
+
+@pytest.mark.parametrize("path, field, action", [
+    ("/alerts/manage/warnings", "warning", None),
+    ("/alerts/manage/feeds", "revoke", None),
+    ("/alerts/manage/peer-checks", "entry", "remove"),
+    ("/alerts/manage/peer-checks", "warning", "resolve"),
+])
+def test_alerts_oversight_ids_in_other_digits_or_too_large_are_not_found(on, make_user, path, field, action):
+    enable(on, "alerts")
+    client = signed_in(on, make_user("admin"))
+
+    def send(value):
+        data = {field: value, **({"action": action} if action else {})}
+        return post_form(client, path, data, token_from=path)
+
+    answers_like_garbage(send)

@@ -13,6 +13,7 @@ from core.audit import record
 from core.db import utcnow
 from core.federation.models import Peer
 from core.identifiers import KINDS, InvalidIdentifier
+from core.numbers import whole_number
 from core.permissions import requires
 from plugins.alerts import _, _l, federation_check
 from plugins.alerts.config import settings
@@ -76,8 +77,8 @@ def index():
         else:
             if not EmptyForm().validate_on_submit():
                 abort(400)
-            entry_id = request.form.get("entry", type=int)
-            warning_id = request.form.get("warning", type=int)
+            entry_id = request.form.get("entry", type=whole_number)
+            warning_id = request.form.get("warning", type=whole_number)
             if action == "remove":
                 entry = _entry_or_404(entry_id)
                 if entry.source_peer_id is not None and entry.status != ACTIVE:

@@ -9,6 +9,7 @@ from wtforms import SelectChoice
 
 from core.audit import record
 from core.db import utcnow
+from core.numbers import whole_number
 from core.permissions import requires
 from plugins.alerts import _, delivery, feeds, ngettext
 from plugins.alerts.forms import EmptyForm, FeedTokenForm
@@ -37,7 +38,7 @@ def warnings():
     form = EmptyForm()
     if request.method == "POST":
         require_valid(form)
-        warning = CheckWarning.get_or_none(CheckWarning.id == request.form.get("warning", type=int))
+        warning = CheckWarning.get_or_none(CheckWarning.id == request.form.get("warning", type=whole_number))
         if warning is not None and warning.resolved_at is None:
             warning.resolved_at = utcnow()
             warning.resolved_by = current_user.id
@@ -61,7 +62,7 @@ def feed_tokens():
     new_token = None
     status = 200
     if request.method == "POST":
-        revoke_id = request.form.get("revoke", type=int)
+        revoke_id = request.form.get("revoke", type=whole_number)
         if revoke_id:
             require_valid(EmptyForm())
             FeedToken.update(revoked_at=utcnow()).where(
