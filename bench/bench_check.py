@@ -116,9 +116,10 @@ def fill(env: dict, identifiers: int) -> dict:
             numbers = range(first, last)
             with db.atomic():
                 insert("reporting_report", ["id", "reference", "status", "urgency", "incident_types", "region",
-                                            "source", "on_behalf", "created_at", "updated_at", "status_changed_at",
-                                            "verified_at"],
-                       [(n + 1, f"B-{n:08d}", "verified", 0, "robbery", "london", "web", False, now, now, now, now)
+                                            "source", "on_behalf", "many_from_address", "created_at", "updated_at",
+                                            "status_changed_at", "verified_at"],
+                       [(n + 1, f"B-{n:08d}", "verified", 0, "robbery", "london", "web", False, False, now, now, now,
+                         now)
                         for n in numbers])
                 insert("reporting_consent", ["report_id", "purpose", "given_at"],
                        [(n + 1, "share_alert", now) for n in numbers])

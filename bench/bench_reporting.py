@@ -116,6 +116,7 @@ def fill(count: int) -> None:
                 "status_changed_at": now - datetime.timedelta(minutes=count - i),
                 "source": "web",
                 "on_behalf": False,
+                "many_from_address": False,
             })
         with db.atomic():
             # Raw values: the Fernet tokens above are already encrypted, so bypass the fields.
