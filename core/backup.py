@@ -3,7 +3,8 @@
 The archive is a gzipped tar file, readable by its owner only, holding:
 
 - `manifest.json`: format, release, time, database kind, applied migrations, row counts per
-  table, the audit head (COUNT:HASH) and fingerprints of the keys the data needs;
+  table, the audit head (COUNT:HASH) and fingerprints of the keys the data needs: core's key
+  ring, and every key file in the instance's keys/ folder (modules keep theirs there too);
 - `database.sqlite3` (SQLite, copied with SQLite's online backup API while the site runs: one
   read transaction, so the copy is one moment's state whatever is written meanwhile) or
   `database.dump` (PostgreSQL, `pg_dump --format=custom` inside the very snapshot the manifest's
@@ -80,6 +81,7 @@ def create(app, target: Path, include_keys: bool = False) -> dict:
             version=_version(),
             created_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             keys=key_fingerprints(app),
+            key_files=key_file_fingerprints(app),
             keys_included=include_keys,
         )
         members = [manifest["database_file"]] + ([QUEUE_COPY] if manifest["queue"]["included"] else [])
@@ -236,6 +238,36 @@ def key_fingerprints(app) -> dict:
     }
 
 
+def is_key_file_name(name: str) -> bool:
+    """A key file of the keys/ folder: `*.key` or `*.keys`, core's or a module's. Copies kept aside
+    (`*.previous`, `*.before-restore-*`) and half-written files (`.name...`, `*.new`) are not."""
+    return not name.startswith(".") and name.endswith((".key", ".keys"))
+
+
+def instance_key_files(app) -> list[Path]:
+    """Every key file in the instance's keys/ folder, by name (none if the folder does not exist)."""
+    from core.crypto import KEY_DIR_NAME
+
+    folder = Path(app.instance_path) / KEY_DIR_NAME
+    if not folder.is_dir():
+        return []
+    return sorted(path for path in folder.iterdir() if is_key_file_name(path.name) and path.is_file())
+
+
+def _line_fingerprints(text: str) -> list[str]:
+    """A file's keys (one a line, as every key file holds them) as fingerprints, in file order."""
+    from core.crypto import fingerprint
+
+    return [fingerprint(line.strip().encode()) for line in text.splitlines() if line.strip()]
+
+
+def key_file_fingerprints(app) -> dict[str, list[str]]:
+    """Every key file of keys/ by name, each as its keys' fingerprints: whatever module made a file,
+    the backup's data may need it (a signing key makes a new one if missing, and disowns what the
+    old one signed)."""
+    return {path.name: _line_fingerprints(path.read_text()) for path in instance_key_files(app)}
+
+
 def key_files(app) -> dict[str, str]:
     """The keys in use, as the instance folder's files hold them (wherever they came from)."""
     from core.crypto import AUDIT_KEYS_FILE, BLIND_INDEX_KEY_FILE, ENCRYPTION_KEYS_FILE, KEY_DIR_NAME, keyring
@@ -246,8 +278,8 @@ def key_files(app) -> dict[str, str]:
         f"{KEY_DIR_NAME}/{BLIND_INDEX_KEY_FILE}": ring.blind_index_key.decode() + "\n",
         f"{KEY_DIR_NAME}/{AUDIT_KEYS_FILE}": "".join(f"{key.decode()}\n" for key in ring.audit_keys_in_order()),
     }
-    # Keys plugins keep in the same folder (such as training's certificate signing key): *.key files.
-    for path in sorted((Path(app.instance_path) / KEY_DIR_NAME).glob("*.key")):
+    # Every other key file of the folder (the modules' keys, such as a certificate signing key).
+    for path in instance_key_files(app):
         files.setdefault(f"{KEY_DIR_NAME}/{path.name}", path.read_text())
     return files
 
@@ -420,12 +452,12 @@ def _put_keys_back(app, archive: tarfile.TarFile, result: Restored, keep_replace
 
 def _put_plugin_keys_back(archive: tarfile.TarFile, key_dir: Path, core_files: set[str], result: Restored,
                           keep_replaced: bool) -> None:
-    """The plugins' key files (keys/*.key other than core's) the backup holds, written like core's."""
+    """The plugins' key files (keys/*.key, *.keys other than core's) the backup holds, written like core's."""
     from core.crypto import _write_secret
 
     for member in archive.getmembers():
         folder, _slash, file_name = member.name.partition("/")
-        if (folder != key_dir.name or not member.isfile() or "/" in file_name or not file_name.endswith(".key")
+        if (folder != key_dir.name or not member.isfile() or "/" in file_name or not is_key_file_name(file_name)
                 or file_name in core_files):
             continue
         text = archive.extractfile(member).read().decode()
@@ -453,12 +485,31 @@ def _check_keys(app, manifest: dict) -> None:
         missing.append("the blind-index key (keys/blind_index.key or REDUMBRELLA_BLIND_INDEX_KEY)")
     if not set(need["audit"]) <= set(have["audit"]):
         missing.append("the audit keys (keys/audit.keys or REDUMBRELLA_AUDIT_KEYS)")
+    missing += _missing_key_files(app, manifest.get("key_files", {}))  # older backups did not list them
     if missing:
         raise BackupError(
             "this instance does not have the keys the backup was made with: " + "; ".join(missing)
             + f". Put the key files kept from that time in {Path(app.instance_path) / 'keys'} (or set the "
             "variables), then run restore again. Nothing was changed."
         )
+
+
+def _missing_key_files(app, need: dict[str, list[str]]) -> list[str]:
+    """The backup's key files this instance lacks, or holds with other keys. Core's ring files are
+    compared key by key above (they may come from the configuration instead); every other file must
+    hold at least the keys it held at the backup (one a line: a file that gained a key still fits)."""
+    from core.crypto import AUDIT_KEYS_FILE, BLIND_INDEX_KEY_FILE, ENCRYPTION_KEYS_FILE, KEY_DIR_NAME
+
+    have = key_file_fingerprints(app)
+    problems = []
+    for name in sorted(need):
+        if name in {ENCRYPTION_KEYS_FILE, BLIND_INDEX_KEY_FILE, AUDIT_KEYS_FILE} or not is_key_file_name(name):
+            continue
+        if name not in have:
+            problems.append(f"{KEY_DIR_NAME}/{name} (missing)")
+        elif not set(need[name]) <= set(have[name]):
+            problems.append(f"{KEY_DIR_NAME}/{name} (this instance has a different key)")
+    return problems
 
 
 def _restore_sqlite(copy: Path, target: Path) -> None:

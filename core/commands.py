@@ -188,8 +188,11 @@ def backup(path, include_keys):
     if include_keys:
         click.echo("The archive holds the keys: keep it apart from the data backups, encrypted, offline.")
     else:
-        click.echo("The archive holds no keys: restoring it needs the key files kept elsewhere "
-                   "(keys/encryption.keys, keys/blind_index.key, keys/audit.keys).")
+        # Every key file the instance has (modules keep theirs in keys/ too), and the keys set in the configuration.
+        needed = [f"keys/{name}" for name in manifest["key_files"]]
+        needed += [f"REDUMBRELLA_{setting}" for setting in ("ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "AUDIT_KEYS")
+                   if current_app.config[setting]]
+        click.echo(f"The archive holds no keys: restoring it needs these, kept elsewhere: {', '.join(needed)}.")
 
 
 @click.command()

@@ -247,3 +247,79 @@ def test_restore_refuses_what_is_not_a_backup(make_app, tmp_path):
     junk.write_bytes(b"not an archive")
     result = app.test_cli_runner().invoke(cli, ["restore", str(junk)])
     assert result.exit_code == 1 and "is not a Red Umbrella backup" in result.output
+
+
+def _key_files(instance: Path) -> dict[str, str]:
+    return {path.name: path.read_text() for path in sorted((instance / "keys").iterdir())
+            if path.is_file() and not path.name.startswith(".")}
+
+
+def test_every_key_file_is_named_fingerprinted_and_required(make_app, restore_target, tmp_path):
+    """A module's key kept in keys/ (here training's certificate signing key) is as needed as core's:
+    backup names it and fingerprints it, and restore refuses an instance without it or with another
+    one, instead of letting the module make a new key that disowns everything signed before."""
+    from plugins.training import certificates
+    from plugins.training.models import Certificate
+
+    source = make_app()
+    _fill(source)
+    with source.app_context(), connection():
+        issued = Certificate.select().where(Certificate.signature.is_null(False)).first()
+        assert issued is not None, "the demo issues a signed certificate"
+        old_certificate = tmp_path / "certificate.json"
+        old_certificate.write_bytes(certificates.document(issued))
+    source_keys = _key_files(Path(source.instance_path))
+    assert {"audit.keys", "training_signing.key"} <= set(source_keys)
+
+    bare, full = tmp_path / "bare.tar.gz", tmp_path / "with-keys.tar.gz"
+    runner = source.test_cli_runner()
+    made = runner.invoke(cli, ["backup", str(bare)])
+    assert made.exit_code == 0, made.output
+    for name in source_keys:  # the closing advice names every key file the instance has
+        assert f"keys/{name}" in made.output, made.output
+    assert runner.invoke(cli, ["backup", str(full), "--include-keys"]).exit_code == 0
+    with tarfile.open(bare) as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())
+        assert not [name for name in tar.getnames() if name.startswith("keys/")]
+    assert set(manifest["key_files"]) == set(source_keys)
+    assert source_keys["training_signing.key"].strip() not in json.dumps(manifest), "fingerprints only"
+
+    fresh = tmp_path / "new-machine"
+    overrides = {"INSTANCE_PATH": str(fresh), "DATABASE_URL": restore_target}
+    keys = fresh / "keys"
+    keys.mkdir(parents=True, mode=0o700)
+    for name in ("encryption.keys", "blind_index.key", "audit.keys"):  # what the old advice named
+        if name in source_keys:
+            (keys / name).write_text(source_keys[name])
+    target = make_app(overrides)
+    for name in set(_key_files(fresh)) - {"encryption.keys", "blind_index.key", "audit.keys"}:
+        (keys / name).unlink()
+    runner = target.test_cli_runner()
+
+    missing = runner.invoke(cli, ["restore", str(bare)])
+    assert missing.exit_code == 1, missing.output
+    assert "keys/training_signing.key" in missing.output and "Nothing was changed" in missing.output
+    assert not (keys / "training_signing.key").exists(), "nothing was written, no key made"
+
+    (keys / "training_signing.key").write_text("ab" * 32 + "\n")  # another instance's key
+    other = runner.invoke(cli, ["restore", str(bare)])
+    assert other.exit_code == 1, other.output
+    assert "keys/training_signing.key" in other.output and "Nothing was changed" in other.output
+    with target.app_context(), connection():
+        assert not db.get_tables() or not db.execute_sql(
+            'SELECT COUNT(*) FROM "training_certificate"').fetchone()[0]
+
+    # With every key file put back, the old certificate verifies on the restored instance.
+    for name, text in source_keys.items():
+        (keys / name).write_text(text)
+    restored = runner.invoke(cli, ["restore", str(bare)])
+    assert restored.exit_code == 0, restored.output
+    after = make_app(overrides)
+    verified = after.test_cli_runner().invoke(cli, ["training", "verify", str(old_certificate)])
+    assert verified.exit_code == 0 and "GENUINE" in verified.output, verified.output
+
+    # An archive made with --include-keys brings the module's key back itself.
+    (keys / "training_signing.key").write_text("cd" * 32 + "\n")
+    forced = after.test_cli_runner().invoke(cli, ["restore", str(full), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert (keys / "training_signing.key").read_text() == source_keys["training_signing.key"]
