@@ -87,7 +87,9 @@ def keys_rotate():
     with connection():
         record("keys.rotated", target="keys:encryption")
     click.echo(f"new key in use; {count} value(s) re-encrypted")
-    click.echo("Running web and queue workers pick the new key up by themselves; keep a backup of the key file.")
+    click.echo("Running web and queue workers read values under the new key by themselves, but may go on "
+               "writing with the old one until restarted: restart them, then run `redumbrella keys reencrypt`. "
+               "Keep a backup of the key file.")
 
 
 @keys.command("reencrypt")
