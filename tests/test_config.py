@@ -250,3 +250,36 @@ def test_gunicorn_entry_point_stops_with_its_boot_error_code(tmp_path):
     assert result.stderr.strip() == PREFIX + ("REDUMBRELLA_SMS_GATEWAY_USERNAME and "
                                               "REDUMBRELLA_SMS_GATEWAY_PASSWORD must both be set, or both be empty")
 
+
+def _documented(fence: str, first_line: str) -> str:
+    """A code block of docs/deployment.md, found by its first line."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "deployment.md").read_text()
+    start = text.index(f"```{fence}\n{first_line}\n")
+    return text[start + len(fence) + 4:text.index("```", start + 3)]
+
+
+def test_gunicorn_with_the_documented_settings_stops_with_status_3_and_systemd_is_told(tmp_path):
+    """The documented gunicorn.conf.py (preload_app) under real gunicorn: exit 3 and the one line, and
+    the documented units do not restart on the exit status a bad setting gives."""
+    import re
+    import sys
+
+    from fixtures.processes import free_port, run
+
+    conf = _documented("python", "# /etc/redumbrella/gunicorn.conf.py")
+    assert "preload_app = True" in conf
+    conf = re.sub(r'^bind = .*$', f'bind = "127.0.0.1:{free_port()}"', conf, flags=re.M)
+    (tmp_path / "gunicorn.conf.py").write_text(conf)
+    env = instance_env(tmp_path / "instance", f"sqlite:///{tmp_path / 'db.sqlite3'}", LOCALES="en,xx")
+    result = run([sys.executable, "-m", "gunicorn", "--config", str(tmp_path / "gunicorn.conf.py"), "core.wsgi:app"],
+                 env, timeout=60)
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    assert result.stderr.strip() == PREFIX + "REDUMBRELLA_LOCALES has an unknown language code: xx"
+
+    web = _documented("ini", "# /etc/systemd/system/redumbrella-web.service")
+    worker = _documented("ini", "# /etc/systemd/system/redumbrella-worker.service")
+    assert "3" in re.search(r"^RestartPreventExitStatus=(.*)$", web, re.M).group(1).split()
+    assert "2" in re.search(r"^RestartPreventExitStatus=(.*)$", worker, re.M).group(1).split()  # `redumbrella worker`
+
