@@ -3,7 +3,9 @@
 
     python3 scripts/dev.py run    set up .venv, create the instance, serve on http://127.0.0.1:8000
                                   (installing the PostgreSQL or Redis driver only when the
-                                  configuration asks for them: nothing extra for SQLite)
+                                  configuration asks for them: nothing extra for SQLite);
+                                  HOST and PORT in the environment choose another address, as in
+                                  HOST=0.0.0.0 PORT=8080 python3 scripts/dev.py run
     python3 scripts/dev.py test   set up .venv with test tools and both drivers, lint, then run the
                                   whole suite on SQLite and on PostgreSQL, both at once (and
                                   Redis, and a real browser); REDUMBRELLA_TEST_SERIAL=1 runs the

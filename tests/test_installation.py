@@ -140,3 +140,33 @@ def test_the_test_command_gives_the_postgresql_pass_its_own_redis_database():
     assert dev.other_redis_database("redis://127.0.0.1:6379/15") == "redis://127.0.0.1:6379/14"
     assert dev.other_redis_database("redis://cache.example.org:6380/0") == "redis://cache.example.org:6380/1"
     assert dev.other_redis_database("redis://127.0.0.1:6379") == "redis://127.0.0.1:6379/1"
+
+
+def test_the_readme_says_how_to_choose_the_address_the_way_dev_py_reads_it(monkeypatch):
+    import importlib.util
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    assert readme.startswith(
+        "# Red Umbrella\n\n```sh\n"
+        "python3 scripts/dev.py run     # set up and run the platform on http://127.0.0.1:8000\n"
+        "python3 scripts/dev.py test    # set up and run the whole test suite\n```\n")
+    example = re.search(r"`((?:[A-Z]+=\S+ )+)python3 scripts/dev\.py run`", readme)
+    assert example, "the README shows how to serve on another address or port"
+    settings = dict(pair.split("=", 1) for pair in example.group(1).split())
+    assert set(settings) == {"HOST", "PORT"}
+
+    spec = importlib.util.spec_from_file_location("dev_script", ROOT / "scripts" / "dev.py")
+    dev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev)
+    assert f"HOST={settings['HOST']} PORT={settings['PORT']}" in dev.__doc__
+    called = []
+    monkeypatch.setattr(dev, "ensure_venv", lambda extras: None)
+    monkeypatch.setattr(dev, "extras_for_run", lambda: "")
+    monkeypatch.setattr(dev, "sh", lambda *args, **kwargs: called.append([str(a) for a in args]) or 0)
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    assert dev.run() == 0
+    init, serve = called
+    assert init[1:] == ["init", "--base-url", f"http://127.0.0.1:{settings['PORT']}"]
+    assert serve[1:] == ["serve", "--host", settings["HOST"], "--port", settings["PORT"]]
