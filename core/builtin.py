@@ -57,9 +57,10 @@ def audit_actions(app):
 @hookimpl
 def register_tasks(app):
     from core.accounts import invitations, membership, reset
+    from core.mail.record import resend_lost
     from core.retention import purge_expired
 
-    return [heartbeat, purge_expired, invitations.mail_password_link, invitations.mail_invitation,
+    return [heartbeat, purge_expired, resend_lost, invitations.mail_password_link, invitations.mail_invitation,
             membership.mail_application_declined, membership.mail_existing_account, reset.mail_reset_link,
             *webhooks.tasks(), *federation.tasks()]
 

@@ -73,6 +73,8 @@ class Queue:
         self.app = app
         self.huey = make_huey(app)
         self._bound: dict[int, Any] = {}
+        self._by_name: dict[str, Any] = {}
+        self._name_of: dict[int, str] = {}
         self.names: dict[str, str] = {}  # task name -> owning plugin
 
     def bind(self, owner: str, spec: TaskSpec) -> None:
@@ -84,6 +86,8 @@ class Queue:
         else:
             bound = self.huey.task(name=name, **spec.options)(runner)
         self._bound[id(spec)] = bound
+        self._by_name[name] = bound
+        self._name_of[id(spec)] = name
         self.names[name] = owner
 
     def bound(self, spec: TaskSpec):
@@ -94,6 +98,19 @@ class Queue:
 
     def enqueue(self, spec: TaskSpec, *args, **kwargs):
         return self.bound(spec)(*args, **kwargs)
+
+    def name_of(self, spec: TaskSpec) -> str:
+        """The task's queue name, "<plugin>.<function>", under which enqueue_named finds it again."""
+        self.bound(spec)  # a task its plugin does not register has no name: LookupError
+        return self._name_of[id(spec)]
+
+    def enqueue_named(self, name: str, *args, **kwargs) -> bool:
+        """Enqueue a task by its queue name; False when no task has that name (its plugin is gone)."""
+        bound = self._by_name.get(name)
+        if bound is None:
+            return False
+        bound(*args, **kwargs)
+        return True
 
 
 def _runner(app, owner: str, function: Callable, periodic: bool = False) -> Callable:

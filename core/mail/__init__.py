@@ -19,7 +19,8 @@ One module per job; every name is imported from here (`from core.mail import sen
   queues the task; @tracked on the task records each attempt. A message still not sent after its
   last retry is "failed", and staff see it, with the ones still being retried, at /admin/messages
   (core.views.outbox), as they see alert deliveries. So a page only ever says a message is being
-  sent, never that it was.
+  sent, never that it was. The row also keeps its task's name and record ids and the sending
+  worker's claim, so resend_lost (every minute) sends again a message whose worker was killed.
 - errors.py: MailError, TemporaryFailure, PermanentFailure, NotConnected.
 
 Subjects must be neutral ("Your link", "An update"): they show on lock screens and in shared

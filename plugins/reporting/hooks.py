@@ -104,10 +104,15 @@ def register_api(app, spec):
 
 @hookimpl
 def report_submitted(app, report):
-    """Let moderators know something is waiting; the task gets the report's id only."""
+    """Let moderators know something is waiting, when they need telling (notices.py); the task gets
+    the report's id only, and its row in core's mail record lets a notice that a killed worker was
+    sending be sent again."""
+    from core.mail import queue_mail
+    from plugins.reporting.notices import moderators_need_telling
     from plugins.reporting.tasks import notify_moderators
 
-    notify_moderators(report.id)
+    if moderators_need_telling(report):
+        queue_mail(notify_moderators, "moderator_notice", report.target(), report.id)
 
 
 @hookimpl

@@ -3,26 +3,19 @@ receipt or contact detail ever sits in the queue's storage."""
 
 from __future__ import annotations
 
-import datetime
 import logging
 
-from core import throttle
+from core.mail import MAIL_RETRIES, MAIL_RETRY_DELAY, tracked
 from core.queue import crontab, periodic_task, task
 
 log = logging.getLogger("redumbrella.reporting")
 
-# One notice of each kind (urgent, other) a quarter of an hour: moderators who were told that
-# something is waiting find everything that came since in the queue, and a flood of reports
-# cannot become a flood of e-mails.
-NOTICES = throttle.Limit("reporting-notice", per=datetime.timedelta(minutes=15))
 
-
-@task(retries=3, retry_delay=300)
+@task(retries=MAIL_RETRIES, retry_delay=MAIL_RETRY_DELAY)
+@tracked  # queued with core.mail.queue_mail: a notice a killed worker was sending is sent again
 def notify_moderators(report_id: int) -> int:
     """Email each moderator that a report is waiting (no content, a neutral subject); returns how many.
-
-    Not for a report marked many_from_address (service.create_report), nor when moderators were
-    already told of a report of the same kind in this quarter of an hour (NOTICES)."""
+    Whether they need telling was decided when it was queued (plugins/reporting/notices.py)."""
 
     from core.accounts.models import User, UserRole
     from plugins.reporting import domain
@@ -30,15 +23,6 @@ def notify_moderators(report_id: int) -> int:
 
     report = Report.get_or_none(Report.id == report_id)
     if report is None:
-        return 0
-    if report.many_from_address:
-        log.info("moderators not told", extra={"event": "moderators_not_notified", "plugin": "reporting",
-                                               "reason": "many_from_address"})
-        return 0
-    kind = "urgent" if report.urgency == 2 else "other"
-    if throttle.hit(NOTICES, [kind])[kind] > 1:
-        log.info("moderators not told", extra={"event": "moderators_not_notified", "plugin": "reporting",
-                                               "reason": "told_lately"})
         return 0
     try:
         from core.mail import MailError, external_url, render_message, send_messages
@@ -63,14 +47,14 @@ def notify_moderators(report_id: int) -> int:
         results = send_messages(messages)
     except MailError:
         log.warning("moderator notice not sent", extra={"event": "mail_failed", "plugin": "reporting"})
-        throttle.forget(NOTICES, kind)  # its retry, or the next report, tells them
         raise
     sent = sum(1 for result in results if result is None)
     log.info("moderators notified", extra={"event": "moderators_notified", "plugin": "reporting", "count": sent})
     return sent
 
 
-@task(retries=3, retry_delay=300)
+@task(retries=MAIL_RETRIES, retry_delay=MAIL_RETRY_DELAY)
+@tracked
 def notify_reporter(report_id: int) -> bool:
     """Tell a reporter with an account that our team wrote to them: a neutral subject, no content."""
     from core.accounts.models import User
