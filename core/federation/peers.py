@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 
 from flask import g, jsonify, make_response, request
 from peewee import IntegrityError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from core.db import db, utcnow
 from core.federation import identity
@@ -280,7 +280,14 @@ def peer_endpoint(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         nonce = request.headers.get(H_NONCE, "")[:40]
-        if request.content_length is not None and request.content_length > MAX_ANSWER:
+        # The limit holds for the bytes read, not only for what Content-Length says: a chunked
+        # body has none. At most one byte past the limit is read (werkzeug stops there quietly).
+        request.max_content_length = MAX_ANSWER + 1
+        try:
+            too_large = len(request.get_data(cache=True)) > MAX_ANSWER
+        except RequestEntityTooLarge:
+            too_large = True
+        if too_large:
             return _sign_response(make_response(_refuse(413, "too_large")), nonce)
         peer, reason = authenticate()
         if peer is None:
