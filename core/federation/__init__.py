@@ -31,8 +31,11 @@ class FederatedKind:
     receive(item) -> str | None: make or correct the local copy of a received item (a
         core.federation.feed.ReceivedItem, in the receiving transaction) and return its local id
         as text, which later versions and withdrawals are given as item.local_ref.
-    withdraw(item) -> None: take the local copy away (a signed tombstone arrived, or the peer
-        no longer offers it).
+    withdraw(item) -> None: take the local copy away (its origin's signed tombstone arrived, or
+        the origin no longer offers it to us).
+    rerouted(item) -> None, optional: the origin itself delivered a version that a relay brought
+        first; item.peer is now the origin (item.relayed is False). Update what the local copy
+        shows of where it came from; its content is unchanged.
     pulled(peer) -> None, optional: called after each successful pull of that peer's feed, outside
         its transaction, to refresh whatever else the plugin keeps of the peer (the alerts
         plugin fetches the peer's check tokens). Its errors are logged, never fail the pull.
@@ -42,6 +45,7 @@ class FederatedKind:
     receive: Callable
     withdraw: Callable
     pulled: Callable | None = None
+    rerouted: Callable | None = None
 
     def __post_init__(self):
         if not self.name or len(self.name) > 32 or not self.name.replace("_", "").isalnum() or not self.name.islower():

@@ -25,10 +25,19 @@ that key gives the origin's fingerprint; it came from an active peer; when it ca
 its origin, the key is the one the admin added and this instance is in its distribution (all
 peers, or in the group's signed audience); when it came through another peer, the origin allowed
 passing it on (may_pass_on, under the origin's signature) and the origin is not a peer this
-instance removed; and its version is higher than any accepted before (an older or equal version is
-a replay). What is accepted is handed to the plugin that registered its kind, and never shared
-again unless the origin allowed it and a moderator chose to pass it on (`pass_on`), unchanged,
-origin's signature and all.
+instance removed, and, when the origin is not one of our peers, it does not claim the name of one;
+and its version is higher than any accepted before (an older or equal version is a replay). What
+is accepted is handed to the plugin that registered its kind, and never shared again unless the
+origin allowed it and a moderator chose to pass it on (`pass_on`), unchanged, origin's signature
+and all.
+
+Routes. What is received is attributed to one *route* (Received.peer): the origin itself once it
+delivered the item straight to us, else the peer that relayed its newest version. The route's
+settings (auto-publish, regions) apply to each new version. A relay never decides for the origin:
+the origin delivering a version a relay brought first takes the route over (nothing is applied
+twice: it is answered "replayed"), a relay never takes it back, and a relay that stops listing
+another instance's item withdraws nothing here (`withdraw_missing`): only the origin's signed
+tombstone, or the origin's own feed no longer offering it, withdraws it.
 """
 
 from __future__ import annotations
@@ -351,13 +360,13 @@ def items_for(peer: Peer, wanted: list) -> list[dict]:
 class ReceivedItem:
     """What a plugin's FederatedKind.receive / .withdraw is given."""
 
-    peer: Peer  # the peer it came through
+    peer: Peer  # its route: the origin once it delivered it itself, else the peer that relayed it
     uid: str
     version: int
     kind: str
-    origin_name: str
+    origin_name: str  # our name for the origin when it is a peer, else its key's fingerprint
     origin_fingerprint: str
-    relayed: bool  # it came through a peer that is not its origin
+    relayed: bool  # its route is a peer that is not its origin
     may_pass_on: bool
     urgent: bool
     data: dict | None
@@ -451,6 +460,8 @@ def check(peer: Peer, body_text: str, signature: str) -> tuple[dict | None, str]
             return body, "removed_peer"
         if known is not None and known.public_key != origin["public_key"]:
             return body, "wrong_key"
+        if known is None and _names_a_peer(origin["name"]):  # a stranger's key under a peer's name
+            return body, "wrong_key"
     seen = Received.get_or_none((Received.origin_fingerprint == origin["fingerprint"]) & (Received.uid == body["uid"]))
     if seen is not None and body["version"] <= seen.version:
         return body, "replayed"
@@ -459,10 +470,49 @@ def check(peer: Peer, body_text: str, signature: str) -> tuple[dict | None, str]
     return body, ACCEPTED
 
 
+def _names_a_peer(name: str) -> bool:
+    """Whether this name is (spacing and case aside) what we call one of our peers."""
+    wanted = " ".join(name.split()).casefold()
+    return any(" ".join(known.split()).casefold() == wanted for (known,) in Peer.select(Peer.name).tuples())
+
+
+def origin_label(origin_fingerprint: str, route: Peer) -> str:
+    """The origin as shown here: our name for it when it is a peer (never the name the item claims),
+    else its key's fingerprint, so an instance we do not know is never shown under a peer's name."""
+    if origin_fingerprint == route.fingerprint:
+        return route.name
+    known = Peer.select(Peer.name).where(Peer.fingerprint == origin_fingerprint).order_by(Peer.id.desc()).first()
+    return known.name if known is not None else origin_fingerprint
+
+
+def _route(peer: Peer, origin_fingerprint: str, seen: Received | None) -> Peer:
+    """Whose settings a new version follows: the origin's, once it delivered the item itself (a
+    relay never takes that back), else the peer that delivered this version."""
+    if origin_fingerprint == peer.fingerprint or seen is None:
+        return peer
+    current = Peer.get_by_id(seen.peer_id)
+    return current if current.fingerprint == origin_fingerprint and current.removed_at is None else peer
+
+
+def _relay_withdrew(seen: Received) -> bool:
+    """Withdrawn here because a relay stopped listing it (before relays could no longer withdraw):
+    not the origin's signed tombstone nor its own feed."""
+    if not seen.tombstone:
+        return False
+    try:
+        signed_tombstone = bool(json.loads(seen.body).get("tombstone"))
+    except (ValueError, AttributeError):
+        return False
+    return not signed_tombstone and Peer.get_by_id(seen.peer_id).fingerprint != seen.origin_fingerprint
+
+
 def receive(peer: Peer, body_text: str, signature: str) -> str:
     """Check one signed item from a peer and, if it may be taken, hand it to its plugin; returns
     "accepted" or the reason it was refused (REFUSALS). Never raises for what a peer sent."""
     body, verdict = check(peer, body_text, signature)
+    direct = body is not None and body["origin"]["fingerprint"] == peer.fingerprint
+    if verdict == "replayed" and direct and body["kind"] in federated_kinds():
+        verdict = _from_origin_again(peer, body)  # "replayed", or ACCEPTED to apply it after all
     if verdict != ACCEPTED:
         log.info("federation item refused", extra={"event": "federation_item_refused", "reason": verdict})
         return verdict
@@ -475,14 +525,16 @@ def receive(peer: Peer, body_text: str, signature: str) -> str:
             if seen is not None:
                 lock_row(Received, seen.id)
                 seen = Received.get_by_id(seen.id)
-                if body["version"] <= seen.version:
+                again = direct and body["version"] == seen.version and _relay_withdrew(seen)
+                if body["version"] <= seen.version and not again:
                     return "replayed"
+            route = _route(peer, origin["fingerprint"], seen)
             item = ReceivedItem(
-                peer=peer, uid=body["uid"], version=body["version"], kind=body["kind"],
-                origin_name=origin["name"][:120], origin_fingerprint=origin["fingerprint"],
-                relayed=origin["fingerprint"] != peer.fingerprint, may_pass_on=body["may_pass_on"],
+                peer=route, uid=body["uid"], version=body["version"], kind=body["kind"],
+                origin_name=origin_label(origin["fingerprint"], route)[:120], origin_fingerprint=origin["fingerprint"],
+                relayed=origin["fingerprint"] != route.fingerprint, may_pass_on=body["may_pass_on"],
                 urgent=bool(body.get("urgent")), data=body.get("data"),
-                local_ref=seen.local_ref if seen is not None else None, regions_map=peer.regions)
+                local_ref=seen.local_ref if seen is not None else None, regions_map=route.regions)
             now = utcnow()
             if body["tombstone"]:
                 if item.local_ref is not None and not (seen is not None and seen.tombstone):
@@ -491,7 +543,7 @@ def receive(peer: Peer, body_text: str, signature: str) -> str:
             else:
                 local_ref = kind.receive(item)
                 local_ref = str(local_ref) if local_ref is not None else item.local_ref
-            values = {"peer": peer, "origin_name": item.origin_name, "kind": body["kind"],
+            values = {"peer": route, "origin_name": item.origin_name, "kind": body["kind"],
                       "version": body["version"], "tombstone": body["tombstone"], "may_pass_on": body["may_pass_on"],
                       "body": body_text, "signature": signature, "local_ref": local_ref, "updated_at": now}
             if seen is None:
@@ -511,6 +563,37 @@ def receive(peer: Peer, body_text: str, signature: str) -> str:
                                                                  "reason": type(exc).__name__})
     log.info("federation item accepted", extra={"event": "federation_item_accepted"})
     return ACCEPTED
+
+
+def _from_origin_again(peer: Peer, body: dict) -> str:
+    """The origin itself delivers a version we already hold (a relay brought it first, or it is sent
+    again): nothing is applied twice, but the item's route becomes the origin, whose settings its
+    later versions follow and whose feed alone may withdraw it. "replayed", or ACCEPTED when a
+    relay had withdrawn our copy (before relays no longer could): then it is applied again."""
+    kind = federated_kinds()[body["kind"]]
+    try:
+        with db.atomic():
+            seen = Received.get_or_none((Received.origin_fingerprint == peer.fingerprint)
+                                        & (Received.uid == body["uid"]))
+            if seen is None or seen.peer_id == peer.id:
+                return "replayed"
+            lock_row(Received, seen.id)
+            seen = Received.get_by_id(seen.id)
+            if body["version"] == seen.version and _relay_withdrew(seen):
+                return ACCEPTED
+            Received.update(peer=peer, origin_name=peer.name[:120], updated_at=utcnow()).where(
+                Received.id == seen.id).execute()
+            if kind.rerouted is not None and seen.local_ref is not None:
+                kind.rerouted(ReceivedItem(
+                    peer=peer, uid=seen.uid, version=seen.version, kind=seen.kind, origin_name=peer.name[:120],
+                    origin_fingerprint=seen.origin_fingerprint, relayed=False, may_pass_on=seen.may_pass_on,
+                    urgent=False, data=None, local_ref=seen.local_ref, regions_map=peer.regions))
+    except Exception as exc:  # the route stays as it was; the origin's next delivery tries again
+        log.error("federation route not taken over", extra={"event": "federation_item_failed",
+                                                             "reason": type(exc).__name__})
+        return "replayed"
+    log.info("federation route taken over by its origin", extra={"event": "federation_route_origin"})
+    return "replayed"
 
 
 def _follow_passed_on(origin_fingerprint: str, body: dict, body_text: str, signature: str) -> None:
@@ -533,16 +616,21 @@ def _follow_passed_on(origin_fingerprint: str, body: dict, body_text: str, signa
 
 
 def withdraw_missing(peer: Peer, offered: set[tuple[str, str]]) -> int:
-    """What came through this peer and is no longer in its feed (it stopped sharing it with us) is
-    taken away here too. Returns how many were withdrawn."""
+    """What this peer shared with us as its origin and is no longer in its feed (it stopped sharing
+    it with us) is taken away here too. Returns how many were withdrawn.
+
+    Only the origin's own feed decides: another instance's item that this peer relayed and no
+    longer lists stays as it is (the relay stopped passing it on; its origin did not withdraw it),
+    until its origin's next version or signed withdrawal arrives, through any peer."""
     count = 0
     kinds = federated_kinds()
-    for seen in Received.select().where((Received.peer == peer) & (Received.tombstone == False)):  # noqa: E712
+    for seen in Received.select().where((Received.peer == peer) & (Received.tombstone == False)  # noqa: E712
+                                        & (Received.origin_fingerprint == peer.fingerprint)):
         if (seen.origin_fingerprint, seen.uid) in offered:
             continue
         item = ReceivedItem(peer=peer, uid=seen.uid, version=seen.version, kind=seen.kind,
                             origin_name=seen.origin_name, origin_fingerprint=seen.origin_fingerprint,
-                            relayed=seen.origin_fingerprint != peer.fingerprint, may_pass_on=seen.may_pass_on,
+                            relayed=False, may_pass_on=seen.may_pass_on,
                             urgent=False, data=None, local_ref=seen.local_ref, regions_map=peer.regions)
         with db.atomic():
             kind = kinds.get(seen.kind)

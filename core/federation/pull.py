@@ -3,9 +3,11 @@
 GET /federation/v1/manifest answers [[origin fingerprint, uid, version], ...] for everything the
 peer shares with this instance (withdrawals included, for TOMBSTONES_KEPT); this instance then asks
 POST /federation/v1/items for those whose version is higher than the one it accepted, 100 at a
-time, and checks and takes each (core.federation.feed.receive). What came through this peer and
-is no longer in its manifest is withdrawn here too. A correction or a withdrawal therefore
-arrives at the next pull at the latest, even if its urgent push was lost.
+time, and checks and takes each (core.federation.feed.receive), and its own items that a relay
+brought first (so the peer, their origin, takes their route over). What the peer shared as its
+origin and is no longer in its manifest is withdrawn here too; what it only relayed is not. A
+correction or a withdrawal therefore arrives at the next pull at the latest, even if its urgent
+push was lost.
 """
 
 from __future__ import annotations
@@ -44,15 +46,17 @@ def pull(peer: Peer) -> Counter:
             raise PeerError("bad manifest")
         offered: set[tuple[str, str]] = set()
         wanted: list[list[str]] = []
-        known = {(row.origin_fingerprint, row.uid): row.version for row in
-                 Received.select(Received.origin_fingerprint, Received.uid, Received.version)}
+        known = {(origin, uid): (version, route) for origin, uid, version, route in
+                 Received.select(Received.origin_fingerprint, Received.uid, Received.version, Received.peer).tuples()}
         for entry in manifest:
             if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], str)
                     and isinstance(entry[1], str) and isinstance(entry[2], int)):
                 counts["malformed"] += 1
                 continue
             offered.add((entry[0], entry[1]))
-            if entry[2] > known.get((entry[0], entry[1]), 0):
+            version, route = known.get((entry[0], entry[1]), (0, None))
+            # The origin's own copy of what a relay brought first is fetched too: it takes the route over.
+            if entry[2] > version or (entry[0] == peer.fingerprint and route != peer.id and entry[2] == version):
                 wanted.append([entry[0], entry[1]])
         for start in range(0, len(wanted), BATCH):
             response = signed_request(peer, "POST", f"{API_PREFIX}/items", {"items": wanted[start:start + BATCH]})

@@ -16,9 +16,12 @@ through the normal path (service.publish: the same review record, outbox and e-m
 subscribers in each one's language) at once when the admin chose auto-publish for that peer and
 it can be (a region of ours, a known category for a notice), else it waits for a moderator's
 review like any draft. A correction from the peer corrects it (subscribers are told, as for any
-correction), a tombstone withdraws it. A received alert is never shared again: only passed on,
-unchanged and signed by its origin, when the origin allowed it and a moderator here chose a
-distribution for it.
+correction), a tombstone withdraws it. Its provenance follows its route (core.federation.feed):
+once its origin delivered it itself, it is "From Origin" whoever brought it first. A newer version
+from its origin brings back a copy the federation withdrew (its origin's tombstone or feed, an
+end date passed, or a correction that no longer fitted here); a copy a moderator here withdrew
+stays withdrawn. A received alert is never shared again: only passed on, unchanged and signed by
+its origin, when the origin allowed it and a moderator here chose a distribution for it.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from plugins.alerts.models import (
     VISIBLE_STATUSES,
     WITHDRAWN,
     Alert,
+    AlertRevision,
 )
 
 log = logging.getLogger("redumbrella.alerts")
@@ -217,9 +221,7 @@ def receive(item: feed.ReceivedItem) -> str | None:
             return None
         kind = item.data.get("kind") if item.data and item.data.get("kind") in ALERT_KINDS else PERSON
         alert = Alert.create(kind=kind, status=DRAFT, created_by=None, title="", summary="",
-                             received_from=item.peer.name[:60],
-                             origin_name=item.origin_name[:120] if item.relayed else None,
-                             may_pass_on=item.may_pass_on, distribution=feed.LOCAL)
+                             may_pass_on=item.may_pass_on, distribution=feed.LOCAL, **_provenance_values(item))
         apply_values(alert, values)
         alert.save()
         service.record_revision(alert, "received", None)
@@ -227,12 +229,16 @@ def receive(item: feed.ReceivedItem) -> str | None:
         if item.auto_publish:
             _publish(alert, item)
         return str(alert.id)
-    if alert.status == WITHDRAWN:  # withdrawn here by a moderator: it stays withdrawn
-        return str(alert.id)
+    if alert.status == WITHDRAWN:
+        if not _withdrawn_by_federation(alert):  # withdrawn here by a moderator: it stays withdrawn
+            return str(alert.id)
+        if expired:
+            return str(alert.id)
+        alert = _bring_back(alert)
     if expired:
         withdraw(item)
         return str(alert.id)
-    Alert.update(may_pass_on=item.may_pass_on).where(Alert.id == alert.id).execute()
+    Alert.update(may_pass_on=item.may_pass_on, **_provenance_values(item)).where(Alert.id == alert.id).execute()
     alert = Alert.get_by_id(alert.id)
     try:
         service.update(alert, values, None)  # a correction: subscribers told, as for any correction
@@ -245,6 +251,41 @@ def receive(item: feed.ReceivedItem) -> str | None:
         _publish(Alert.get_by_id(alert.id), item)
     item.after_commit.append(lambda: delivery.kick({"email": 1, "sms": 1}))
     return str(alert.id)
+
+
+def _provenance_values(item: feed.ReceivedItem) -> dict:
+    """Where the copy comes from: its route, and its origin when that route only relayed it."""
+    return {"received_from": item.peer.name[:60], "origin_name": item.origin_name[:120] if item.relayed else None}
+
+
+def _withdrawn_by_federation(alert: Alert) -> bool:
+    """Whether its last withdrawal was the federation's (no one here withdrew it)."""
+    last = (AlertRevision.select(AlertRevision.changed_by).where(
+        (AlertRevision.alert == alert.id) & (AlertRevision.action == "withdrawn"))
+        .order_by(AlertRevision.id.desc()).first())
+    return last is not None and last.changed_by_id is None
+
+
+def _bring_back(alert: Alert) -> Alert:
+    """A newer version from its origin after the federation withdrew it: a draft again, then held
+    for review or published as the route's settings say, like a new alert from that peer."""
+    from core.db import utcnow
+    from plugins.alerts import service
+
+    now = utcnow()
+    Alert.update(status=DRAFT, withdrawn_at=None, withdrawn_reason=None, changed_at=now,
+                 version=Alert.version + 1).where(Alert.id == alert.id).execute()
+    alert = Alert.get_by_id(alert.id)
+    service.record_revision(alert, "received", None)
+    record("alerts.received", target=alert.target())
+    return alert
+
+
+def rerouted(item: feed.ReceivedItem) -> None:
+    """Its origin delivered it itself: "From Origin" from now on, whoever brought it first."""
+    alert = _local(item)
+    if alert is not None:
+        Alert.update(**_provenance_values(item)).where(Alert.id == alert.id).execute()
 
 
 def _publish(alert: Alert, item: feed.ReceivedItem) -> None:
@@ -272,7 +313,7 @@ def _publish(alert: Alert, item: feed.ReceivedItem) -> None:
 
 
 def withdraw(item: feed.ReceivedItem) -> None:
-    """The peer withdrew it (or stopped sharing it with us): out of every list and check at once."""
+    """Its origin withdrew it (or stopped sharing it with us): out of every list and check at once."""
     from plugins.alerts import delivery, service
 
     alert = _local(item)
@@ -283,7 +324,7 @@ def withdraw(item: feed.ReceivedItem) -> None:
 
 
 def kinds() -> list[FederatedKind]:
-    return [FederatedKind(KIND, receive, withdraw, pulled=pulled)]
+    return [FederatedKind(KIND, receive, withdraw, pulled=pulled, rerouted=rerouted)]
 
 
 def pulled(peer) -> None:
