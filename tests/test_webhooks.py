@@ -520,6 +520,14 @@ def test_no_event_or_an_unknown_one_is_refused(app, admin_client):
     ("https://[::ffff:192.168.0.1]/hook", "inside a private network"),
     ("https://100.64.0.1/hook", "inside a private network"),
     ("https://localhost/hook", "inside a private network"),
+    # IPv6 forms that carry an internal IPv4 address, and IANA's special-purpose 192.0.0.0/24.
+    ("https://[::127.0.0.1]/hook", "inside a private network"),  # IPv4-compatible ::/96
+    ("https://[::ffff:0:a00:1]/hook", "inside a private network"),  # SIIT ::ffff:0:0:0/96
+    ("https://[64:ff9b::a9fe:a9fe]/latest/meta-data", "inside a private network"),  # NAT64 64:ff9b::/96
+    ("https://[64:ff9b:1:a9fe:a9:fe00::]/hook", "inside a private network"),  # local-use NAT64 64:ff9b:1::/48
+    ("https://[2002:a9fe:a9fe::1]/latest/meta-data", "inside a private network"),  # 6to4 2002::/16
+    ("https://[2001:0:a00:1::1]/hook", "inside a private network"),  # Teredo 2001::/32, server 10.0.0.1
+    ("https://192.0.0.8/hook", "inside a private network"),
 ])
 def test_in_production_private_and_plain_http_addresses_are_refused(make_app, make_user, url, message):
     production = make_app()  # WEBHOOKS_ALLOW_PRIVATE is off by default
@@ -542,6 +550,42 @@ def test_an_address_allowed_once_is_checked_again_before_each_message(app, admin
     [row] = deliveries(production)
     assert row.last_error == "address not allowed" and row.status == "pending"
     assert receiver.requests == []
+
+
+@pytest.mark.parametrize("address, allowed", [
+    ("8.8.8.8", True),
+    ("::ffff:8.8.8.8", True),
+    ("64:ff9b::808:808", True),  # NAT64 of a public address
+    ("2002:808:808::1", True),  # 6to4 of a public address
+    ("2a00:1450:4009:81d::200e", True),
+    ("::127.0.0.1", False),
+    ("::ffff:0:a00:1", False),
+    ("64:ff9b::a9fe:a9fe", False),
+    ("64:ff9b::7f00:1", False),
+    ("64:ff9b:1::808:808", False),  # local-use translation: another network's, whatever it embeds
+    ("2002:a9fe:a9fe::1", False),
+    ("2002:c0a8:1::1", False),
+    ("2001:0:a00:1::1", False),
+    ("2001:0:808:808:0:0:f5ff:fffe", False),  # Teredo, client 10.0.0.1 (stored inverted)
+    ("192.0.0.8", False),
+    ("192.0.0.170", False),
+])
+def test_addresses_are_judged_by_the_ipv4_address_they_carry(app, address, allowed):
+    from core.webhooks.service import address_allowed
+
+    assert address_allowed(address) is allowed
+
+
+def test_an_embedded_internal_address_is_refused_at_delivery_time_too(app, monkeypatch):
+    """A host name that resolved to a public address when the webhook was saved may later resolve to
+    one carrying an internal IPv4 address: post() checks again, before connecting."""
+    from core.webhooks import sending
+
+    monkeypatch.setitem(app.config, "WEBHOOKS_ALLOW_PRIVATE", False)
+    for address in ("64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1", "::127.0.0.1", "192.0.0.8"):
+        monkeypatch.setattr(sending, "resolve", lambda host, port, found=address: [found])
+        with app.app_context(), pytest.raises(sending.AddressRefused):
+            sending.post("https://partner.example/hook", b"{}", {})
 
 
 # -- the pages ----------------------------------------------------------------------------------------

@@ -187,14 +187,47 @@ def allow_private() -> bool:
     return bool(current_app.config.get("WEBHOOKS_ALLOW_PRIVATE", False))
 
 
+# IANA's IPv4 special-purpose block (DS-Lite, NAT64 discovery, PCP and TURN anycast...): never a partner.
+IPV4_SPECIAL = ipaddress.IPv4Network("192.0.0.0/24")
+# IPv6 prefixes whose last 32 bits are an IPv4 address the packets go to (or come from):
+# IPv4-compatible (deprecated), SIIT's IPv4-translated, and NAT64's well-known prefix.
+IPV6_CARRYING_IPV4 = (ipaddress.IPv6Network("::/96"), ipaddress.IPv6Network("::ffff:0:0:0/96"),
+                      ipaddress.IPv6Network("64:ff9b::/96"))
+# NAT64 for a network's own use (RFC 8215): whatever it carries, it is some local network's translator.
+IPV6_LOCAL_TRANSLATION = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def _ipv4_allowed(ip: ipaddress.IPv4Address) -> bool:
+    return ip.is_global and not ip.is_multicast and ip not in IPV4_SPECIAL
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (6to4, Teredo's server and client, NAT64...)."""
+    if any(ip in network for network in IPV6_CARRYING_IPV4):
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    return []
+
+
 def address_allowed(address: str) -> bool:
-    """A public unicast address: not loopback, private, link-local, shared, reserved or multicast."""
+    """A public unicast address: not loopback, private, link-local, shared, reserved or multicast,
+    nor an IPv6 address that carries an IPv4 address which is any of those (checked here and again
+    before each delivery, by core.webhooks.sending)."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv4Address):
+        return _ipv4_allowed(ip)
+    if ip.ipv4_mapped is not None:
+        return _ipv4_allowed(ip.ipv4_mapped)
+    if ip in IPV6_LOCAL_TRANSLATION:
+        return False
+    if not all(_ipv4_allowed(embedded) for embedded in _embedded_ipv4(ip)):
+        return False
     return ip.is_global and not ip.is_multicast
 
 
