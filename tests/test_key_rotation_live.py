@@ -67,3 +67,24 @@ def test_a_running_process_reads_values_rotated_by_another(file_keyed_app):
     assert reencrypted.exit_code == 0, reencrypted.output
     for token in _tokens(app).values():
         Fernet(new_key).decrypt(token.encode())
+
+
+def test_a_running_process_reads_a_picture_rotated_by_another(file_keyed_app):
+    """Report pictures are bytes in an encrypted column of their own (plugins/reporting/models.py)."""
+    from helpers import enable
+
+    from plugins.reporting.models import Attachment
+
+    app = file_keyed_app
+    enable(app, "reporting")
+    with app.app_context(), connection():
+        picture = Attachment.create(content_type="image/png", data=b"\x89PNG picture bytes", size=18)
+    running = (crypto._keyring, crypto._key_file, crypto._key_file_mtime)
+    rotated = app.test_cli_runner().invoke(cli, ["keys", "rotate"])
+    assert rotated.exit_code == 0, rotated.output
+    key_file = Path(app.instance_path) / KEY_DIR_NAME / ENCRYPTION_KEYS_FILE
+    stat = key_file.stat()
+    os.utime(key_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    crypto._keyring, crypto._key_file, crypto._key_file_mtime = running
+    with app.app_context(), connection():
+        assert Attachment.get_by_id(picture.id).data == b"\x89PNG picture bytes"

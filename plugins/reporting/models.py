@@ -50,9 +50,7 @@ class EncryptedBytesField(EncryptedTextField):
             return None
         return keyring().encrypt_bytes(bytes(value)).decode("ascii")
 
-    def python_value(self, value):
-        if value is None:
-            return None
+    def decrypt(self, value):  # read again after a key rotation, as text is (EncryptedTextField)
         return keyring().decrypt_bytes(value.encode("ascii") if isinstance(value, str) else bytes(value))
 
 
