@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
+from peewee import fn
 
 from core.numbers import whole_number
 from core.permissions import PUBLIC, SIGNED_IN, requires, user_has
@@ -255,7 +256,9 @@ def _store_uploads(draft=None, report=None) -> list[str]:
     limit = config["max_attachments"]
     max_bytes = config["max_attachment_mb"] * 1024 * 1024
     owner = (Attachment.draft == draft) if draft is not None else (Attachment.report == report)
-    count = Attachment.select().where(owner).count()
+    count, stored = Attachment.select(fn.COUNT(Attachment.id), fn.COALESCE(fn.SUM(Attachment.size), 0)).where(
+        owner).scalar(as_tuple=True)
+    budget = limit * max_bytes  # what all of a draft's (or report's) pictures may take together
     errors = []
     uploads = [f for f in request.files.getlist("files") if f and f.filename]
     if not uploads:
@@ -269,9 +272,13 @@ def _store_uploads(draft=None, report=None) -> list[str]:
         except AttachmentError as exc:
             errors.append(_("“%(name)s”: %(message)s", name=upload.filename[:80], message=str(exc)))
             continue
+        if stored + len(data) > budget:  # only after the limits were lowered: each picture fits max_bytes
+            errors.append(_("You can add up to %(count)d photos or screenshots.", count=limit))
+            break
         Attachment.create(draft=draft, report=report, content_type=content_type, size=len(data), data=data,
                           from_reporter=True)
         count += 1
+        stored += len(data)
     return errors
 
 
