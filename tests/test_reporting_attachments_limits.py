@@ -243,3 +243,21 @@ def test_a_drafts_pictures_together_stay_within_the_limits_after_they_are_lowere
     assert response.status_code == 422 and "You can add up to 3 photos or screenshots." in _page(response)
     stored = _stored(app)
     assert len(stored) == 2 and sum(size for _, size, _ in stored) <= 3 * 1024 * 1024
+
+
+def test_a_phone_photo_with_more_pictures_after_it_is_taken_as_its_first(app, client):
+    """Phones often write a photo as a multi-picture JPEG (MPO): the photo first, then a depth map
+    or a preview. It is a photo like any other, kept without its metadata or the other pictures."""
+    photo = Image.new("RGB", (64, 48), (200, 30, 30))
+    depth = Image.new("RGB", (32, 24), (10, 200, 10))
+    data = _encoded(photo, "MPO", save_all=True, append_images=[depth], exif=_exif())
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    client.get(FORM)
+    step(client, WHAT, step_code="what")
+    response = _upload(client, ("phone.jpg", data))
+    assert response.status_code == 200, _page(response)[:2000]
+    [(content_type, _size, stored)] = _stored(app)
+    assert content_type == "image/jpeg"
+    picture = _assert_clean(stored)
+    assert picture.format == "JPEG" and picture.size == (64, 48) and getattr(picture, "n_frames", 1) == 1
+    assert picture.convert("RGB").getpixel((32, 24))[0] > 150  # the photo, not the depth map

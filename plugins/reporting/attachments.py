@@ -29,7 +29,10 @@ import warnings
 
 from plugins.reporting import _
 
-ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP"}
+ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP"}
+# Many phones write a photo as a JPEG with more pictures after it (a depth map, a preview: the
+# "multi-picture" format, which Pillow names MPO); its first picture is the photo, read as a JPEG.
+JPEG_FORMATS = {"JPEG", "MPO"}
 ACCEPT_ATTRIBUTE = "image/jpeg,image/png,image/webp,image/gif"
 MAX_WORKING_BYTES = 4096 * 3072 * 8  # 96 MiB: pixels as decoded plus one working copy (Pillow keeps RGB in 4 bytes)
 PARALLEL_CLEANS = 1  # pictures decoded at once in a process; a gthread worker's other uploads queue
@@ -158,7 +161,7 @@ def clean_image(data: bytes, max_bytes: int) -> tuple[bytes, str]:
         raise _not_a_picture() from None
     if image.format not in ACCEPTED_FORMATS:
         raise _not_a_picture()
-    if image.format == "JPEG":
+    if image.format in JPEG_FORMATS:
         scale = _jpeg_scale(image.size, image.mode)
     else:
         scale = 1 if _working_bytes(image.size, image.mode, image.format) <= MAX_WORKING_BYTES else 0
@@ -195,10 +198,12 @@ def _clean(image, scale: int, max_bytes: int) -> tuple[bytes, str]:
         work = _replace(work, work.transpose(transpose))
     # A new image around the pixels only (shared, not copied): nothing of the original file's
     # metadata (its info, EXIF, ICC profile, comments, the JPEG plugin's markers) comes along.
+    # Image._new is Pillow's own constructor for that (private, but in every release setup.cfg
+    # allows); tests/test_reporting_attachments_limits.py checks that no metadata survives.
     clean = Image.new(mode, (0, 0))._new(work.im)
     del work, image
 
-    attempts = _TRANSPARENT if mode == "RGBA" else (_PHOTO if fmt == "JPEG" else _SCREENSHOT)
+    attempts = _TRANSPARENT if mode == "RGBA" else (_PHOTO if fmt in JPEG_FORMATS else _SCREENSHOT)
     for out_format, quality, divisor in attempts:
         # reduce() averages boxes in one pass: no intermediate image, unlike resize().
         picture = clean if divisor == 1 else clean.reduce(divisor)
