@@ -261,3 +261,29 @@ def test_a_phone_photo_with_more_pictures_after_it_is_taken_as_its_first(app, cl
     picture = _assert_clean(stored)
     assert picture.format == "JPEG" and picture.size == (64, 48) and getattr(picture, "n_frames", 1) == 1
     assert picture.convert("RGB").getpixel((32, 24))[0] > 150  # the photo, not the depth map
+
+
+def test_unsent_reports_pictures_have_a_ceiling_for_the_whole_site(app, client):
+    """Anyone can start a report: drafts never sent must not fill the disk before they expire. At
+    the ceiling a picture is refused with a message that says the report can still go without it."""
+    import datetime
+
+    from core.db import utcnow
+    from plugins.reporting.models import Attachment, Draft
+
+    _settings(app, draft_pictures_mb=10)
+    with in_db(app):  # someone else's unsent reports already hold the 10 MB
+        other = Draft.create(key_hash="f" * 64, expires_at=utcnow() + datetime.timedelta(hours=3))
+        for _n in range(20):
+            Attachment.create(draft=other, content_type="image/png", size=512 * 1024, data=b"x")
+    client.get(FORM)
+    step(client, WHAT, step_code="what")
+    picture = _encoded(_noise((300, 300)), "JPEG", quality=95)
+    response = _upload(client, ("a.jpg", picture))
+    assert response.status_code == 422, _page(response)[:2000]
+    assert "We cannot take more pictures just now. You can send your report without them" in _page(response)
+    assert len(_stored(app)) == 20  # nothing of this visitor's was kept
+
+    _settings(app, draft_pictures_mb=20)  # an administrator raises it: the same picture goes in
+    response = _upload(client, ("a.jpg", picture))
+    assert response.status_code == 200 and "Picture 1" in _page(response)

@@ -116,6 +116,9 @@ class ReportingSettings(Schema):
     research_k = _days(5, _l("Smallest group in a research export"),
                        _l("Every combination of answers in a research export is shared by at least this many "
                           "reports (5 or more)."), low=5, high=1000)
+    draft_pictures_mb = _days(1000, _l("Pictures waiting in unsent reports, in total (MB)"),
+                              _l("For the whole site, so that reports started and never sent cannot fill the "
+                                 "disk (they are deleted after a few hours)."), low=10, high=1_000_000)
     reports_per_address = _days(5, _l("Anonymous reports from one address in a day"),
                                 _l("Later ones are still taken, but marked, listed after the others and sent "
                                    "without an e-mail to moderators: a flood of false reports cannot bury real "

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from peewee import fn
@@ -18,6 +20,7 @@ from plugins.reporting.attachments import ACCEPT_ATTRIBUTE, AttachmentError, cle
 from plugins.reporting.models import PURPOSES, STATUSES, Attachment, Report
 from plugins.reporting.schemas import MAX_MESSAGE
 
+log = logging.getLogger("redumbrella.reporting")
 bp = Blueprint("reporting", __name__, url_prefix="/reporting", static_folder="static")
 
 
@@ -259,6 +262,10 @@ def _store_uploads(draft=None, report=None) -> list[str]:
     count, stored = Attachment.select(fn.COUNT(Attachment.id), fn.COALESCE(fn.SUM(Attachment.size), 0)).where(
         owner).scalar(as_tuple=True)
     budget = limit * max_bytes  # what all of a draft's (or report's) pictures may take together
+    # Unsent reports' pictures, all together: anyone can start a report, so without a ceiling for
+    # the whole site, drafts that are never sent could fill the disk before they expire.
+    waiting = _draft_pictures_bytes() if draft is not None else 0
+    ceiling = config["draft_pictures_mb"] * 1024 * 1024
     errors = []
     uploads = [f for f in request.files.getlist("files") if f and f.filename]
     if not uploads:
@@ -275,11 +282,23 @@ def _store_uploads(draft=None, report=None) -> list[str]:
         if stored + len(data) > budget:  # only after the limits were lowered: each picture fits max_bytes
             errors.append(_("You can add up to %(count)d photos or screenshots.", count=limit))
             break
+        if draft is not None and waiting + len(data) > ceiling:
+            log.warning("unsent reports' pictures at their limit", extra={"event": "draft_pictures_full",
+                                                                         "plugin": "reporting"})
+            errors.append(_("We cannot take more pictures just now. You can send your report without them, "
+                            "and add them when you follow it up."))
+            break
         Attachment.create(draft=draft, report=report, content_type=content_type, size=len(data), data=data,
                           from_reporter=True)
         count += 1
         stored += len(data)
+        waiting += len(data)
     return errors
+
+
+def _draft_pictures_bytes() -> int:
+    waiting = Attachment.select(fn.COALESCE(fn.SUM(Attachment.size), 0)).where(Attachment.draft.is_null(False))
+    return waiting.scalar()
 
 
 # -- following up: receipt holders -----------------------------------------------------------------
