@@ -55,8 +55,8 @@ class Inbox:
 
 class SmtpServer:
     def __init__(self, username: str | None = None, password: str | None = None, port: int | None = None,
-                 idle_timeout: float = 300):
-        self.inbox = Inbox()
+                 idle_timeout: float = 300, inbox: Inbox | None = None):
+        self.inbox = inbox or Inbox()  # a subclass to answer otherwise (slowly, not at all...)
         self.port = port or free_port()
         self.logins: list[str] = []
         self.username, self.password = username, password

@@ -15,7 +15,6 @@ import time
 from collections import Counter
 
 import pytest
-from aiosmtpd.controller import Controller
 from fixtures.processes import instance_env, json_lines, start_worker, wait_for
 from helpers import enable
 from smtp_server import Inbox, SmtpServer
@@ -41,10 +40,7 @@ class SlowInbox(Inbox):
 
 @pytest.fixture
 def smtp():
-    server = SmtpServer()
-    server.inbox = SlowInbox()
-    server.controller = Controller(server.inbox, hostname="127.0.0.1", port=server.port)
-    server.start()
+    server = SmtpServer(inbox=SlowInbox()).start()
     yield server
     server.stop()
 

@@ -9,7 +9,6 @@ import os
 import signal
 
 import pytest
-from aiosmtpd.controller import Controller
 from fixtures.processes import instance_env, start_worker, wait_for
 from helpers import enable
 from smtp_server import Inbox, SmtpServer
@@ -37,10 +36,7 @@ class HoldingInbox(Inbox):
 
 @pytest.fixture
 def smtp():
-    server = SmtpServer()
-    server.inbox = HoldingInbox()
-    server.controller = Controller(server.inbox, hostname="127.0.0.1", port=server.port)
-    server.start()
+    server = SmtpServer(inbox=HoldingInbox()).start()
     yield server
     server.stop()
 
