@@ -72,10 +72,9 @@ class Queue:
     def __init__(self, app):
         self.app = app
         self.huey = make_huey(app)
-        self._bound: dict[int, Any] = {}
-        self._by_name: dict[str, Any] = {}
-        self._name_of: dict[int, str] = {}
-        self.names: dict[str, str] = {}  # task name -> owning plugin
+        self._name_of: dict[int, str] = {}  # id of a TaskSpec -> its queue name
+        self._by_name: dict[str, Any] = {}  # queue name -> the task bound to huey
+        self.names: dict[str, str] = {}  # queue name -> owning plugin
 
     def bind(self, owner: str, spec: TaskSpec) -> None:
         name = f"{owner}.{spec.function_name}"
@@ -85,24 +84,22 @@ class Queue:
             bound = self.huey.periodic_task(spec.schedule, name=name, **spec.options)(runner)
         else:
             bound = self.huey.task(name=name, **spec.options)(runner)
-        self._bound[id(spec)] = bound
-        self._by_name[name] = bound
         self._name_of[id(spec)] = name
+        self._by_name[name] = bound
         self.names[name] = owner
-
-    def bound(self, spec: TaskSpec):
-        try:
-            return self._bound[id(spec)]
-        except KeyError:
-            raise LookupError(f"task {spec.function_name} is not returned by its plugin's register_tasks") from None
-
-    def enqueue(self, spec: TaskSpec, *args, **kwargs):
-        return self.bound(spec)(*args, **kwargs)
 
     def name_of(self, spec: TaskSpec) -> str:
         """The task's queue name, "<plugin>.<function>", under which enqueue_named finds it again."""
-        self.bound(spec)  # a task its plugin does not register has no name: LookupError
-        return self._name_of[id(spec)]
+        try:
+            return self._name_of[id(spec)]
+        except KeyError:
+            raise LookupError(f"task {spec.function_name} is not returned by its plugin's register_tasks") from None
+
+    def bound(self, spec: TaskSpec):
+        return self._by_name[self.name_of(spec)]
+
+    def enqueue(self, spec: TaskSpec, *args, **kwargs):
+        return self.bound(spec)(*args, **kwargs)
 
     def enqueue_named(self, name: str, *args, **kwargs) -> bool:
         """Enqueue a task by its queue name; False when no task has that name (its plugin is gone)."""

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import logging
 
-from core.mail import MAIL_RETRIES, MAIL_RETRY_DELAY, tracked
+from core.mail import (
+    MAIL_RETRIES,
+    MAIL_RETRY_DELAY,
+    MailError,
+    external_url,
+    render_message,
+    send_message,
+    send_messages,
+    tracked,
+)
 from core.queue import crontab, periodic_task, task
 
 log = logging.getLogger("redumbrella.reporting")
@@ -23,10 +32,6 @@ def notify_moderators(report_id: int) -> int:
 
     report = Report.get_or_none(Report.id == report_id)
     if report is None:
-        return 0
-    try:
-        from core.mail import MailError, external_url, render_message, send_messages
-    except ImportError:  # a core without mail
         return 0
     moderators = (
         User.select().join(UserRole).where((UserRole.role == "moderator") & (User.active == True))  # noqa: E712
@@ -66,10 +71,6 @@ def notify_reporter(report_id: int) -> bool:
         return False
     user = User.get_or_none(User.id == report.reporter_id)
     if user is None or not user.active or not user.email:
-        return False
-    try:
-        from core.mail import MailError, external_url, render_message, send_message
-    except ImportError:
         return False
     domain.as_default()
     try:
