@@ -56,10 +56,11 @@ def main(argv: list[str]) -> int:
     commands = json.loads(argv[1])
     arrange = _die_with(os.getpid())
     children = [subprocess.Popen(command, preexec_fn=arrange) for command in commands]  # noqa: S603  # nosec B603
-    asked = []
+    asked = False  # a stop that was asked for (Ctrl+C, SIGTERM): no process stopped on its own
 
     def stop(*_args):
-        asked.append(True)
+        nonlocal asked
+        asked = True
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
@@ -75,7 +76,7 @@ def main(argv: list[str]) -> int:
             except subprocess.TimeoutExpired:
                 continue
     except KeyboardInterrupt:
-        asked.append(True)
+        asked = True
     unasked = [(name, child.returncode) for name, child in zip(NAMES, children, strict=False)
                if not asked and child.returncode is not None]
     for name, status in unasked:

@@ -187,7 +187,7 @@ def report():
         wizard.save_state(draft, state)
         return _render_step("who", state, draft)
     if action.startswith("remove_person:"):
-        index = _int(action.partition(":")[2])
+        index = whole_number(action.partition(":")[2])
         if index is not None and 0 <= index < state["people"]:
             wizard.remove_person(state, index)
         state["step"] = "who"
@@ -199,7 +199,7 @@ def report():
         return _render_step("files", state, draft, errors={"files": errors} if errors else None,
                             status=422 if errors else 200)
     if action.startswith("remove_file:"):
-        file_id = _int(action.partition(":")[2])
+        file_id = whole_number(action.partition(":")[2])
         if file_id is not None:
             Attachment.delete().where((Attachment.id == file_id) & (Attachment.draft == draft)).execute()
         wizard.save_state(draft, state)
@@ -243,10 +243,6 @@ def report():
     wizard.save_state(draft, state)
     shown = {k: v for k, v in errors.items() if k == "_schema"} if state["step"] == "check" else None
     return _render_step(state["step"], state, draft, errors=shown)
-
-
-def _int(text: str) -> int | None:
-    return whole_number(text)
 
 
 def _has_uploads() -> bool:
