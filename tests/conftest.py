@@ -102,6 +102,15 @@ def _empty_postgres(url: str) -> None:
         database.close()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def queue_settings(request) -> dict:
+    """App overrides for each queue a worker process is tested on: the SQLite file, then Redis."""
+    if request.param == "sqlite":
+        return {}
+    assert TEST_REDIS_URL, "set REDUMBRELLA_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/7) to run Redis tests"
+    return {"REDIS_URL": TEST_REDIS_URL}
+
+
 @pytest.fixture
 def database_url(database_template, tmp_path) -> str:
     if using_postgres():

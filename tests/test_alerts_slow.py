@@ -25,7 +25,6 @@ from core.db import connection
 pytestmark = pytest.mark.slow
 SUBSCRIBERS = 1000
 WORKER_THREADS = 2
-REDIS_URL = os.environ.get("REDUMBRELLA_TEST_REDIS_URL", "")
 
 
 class SlowInbox(Inbox):
@@ -84,14 +83,6 @@ def test_one_alert_reaches_1000_subscribers_exactly_once(app, make_app, make_use
         f"subscriber{n}@example.org" for n in range(SUBSCRIBERS))
     assert all(f"/n/{alert.id}" in message.get_content() for message in smtp.messages)
     assert statuses(mailing) == Counter({"sent": SUBSCRIBERS})
-
-
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-def queue_settings(request) -> dict:
-    if request.param == "sqlite":
-        return {}
-    assert REDIS_URL, "set REDUMBRELLA_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/7) to run Redis tests"
-    return {"REDIS_URL": REDIS_URL}
 
 
 def test_a_worker_killed_mid_delivery_and_restarted_delivers_all_with_at_most_one_repeat_per_worker(

@@ -17,7 +17,6 @@ from test_reporting_common import api_report
 from core.db import connection
 
 pytestmark = pytest.mark.slow
-REDIS_URL = os.environ.get("REDUMBRELLA_TEST_REDIS_URL", "")
 
 
 class HoldingInbox(Inbox):
@@ -39,14 +38,6 @@ def smtp():
     server = SmtpServer(inbox=HoldingInbox()).start()
     yield server
     server.stop()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-def queue_settings(request) -> dict:
-    if request.param == "sqlite":
-        return {}
-    assert REDIS_URL, "set REDUMBRELLA_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/7) to run Redis tests"
-    return {"REDIS_URL": REDIS_URL}
 
 
 def _rows(app):
