@@ -10,6 +10,7 @@ from core import crypto, display, i18n, logs, permissions, queue, security, slot
 from core import db as database
 from core.config import instance_path_from_env, load_config
 from core.installation import check_top_level_names
+from core.mail import kinds as mail_kinds
 from core.plugins import PluginRegistry
 
 
@@ -39,6 +40,7 @@ def create_app(overrides: dict | None = None, extra_plugins: tuple[ModuleType, .
     slots.init_app(app)
     security.init_app(app)
     permissions.init_app(app)
+    mail_kinds.init_app(app)
 
     from core import views
     from core.accounts import auth

@@ -55,6 +55,22 @@ def audit_actions(app):
 
 
 @hookimpl
+def register_mail_kinds(app):
+    """Core's own e-mails; only those who may know the address has an account see existing_account
+    (core.accounts.membership.duplicates)."""
+    from core.mail import MailKind
+
+    return [
+        MailKind("set_password", _l("Link for an approved member to set a password"), "admin.members"),
+        MailKind("application_declined", _l("Answer to a declined application"), "admin.members"),
+        MailKind("invitation", _l("Invitation to a staff account"), "admin.users"),
+        MailKind("reset_password", _l("Password reset link"), "admin.users"),
+        MailKind("existing_account", _l("Answer to an application from someone who already has an account"),
+                 "admin.users"),
+    ]
+
+
+@hookimpl
 def register_tasks(app):
     from core.accounts import invitations, membership, reset
     from core.mail.record import resend_lost

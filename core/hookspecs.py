@@ -109,6 +109,12 @@ def page_blocks(app, slot, user):
 
 
 @hookspec
+def register_mail_kinds(app):
+    """Return the core.mail.MailKind objects (name, label, permission) of the e-mails a plugin queues
+    with core.mail.queue_mail, so staff see those not sent at /admin/messages; called on enabled plugins."""
+
+
+@hookspec
 def register_webhook_events(app):
     """Return the core.webhooks.WebhookEvent objects (name, label, what its data holds) a plugin sends to
     partner systems with core.webhooks.emit; called on every installed plugin."""

@@ -402,7 +402,13 @@ def _check_table(owner: str, table: str, model: str) -> None:
         raise PluginNameError(f"plugin {owner} has model {model} with table {table}: name it {owner}_...")
 
 
-_NAMING_RULES = {"register_blueprints": _check_blueprint, "register_permissions": _check_permission}
+def _check_mail_kind(owner: str, kind) -> None:
+    if not kind.name.startswith(f"{owner}_"):
+        raise PluginNameError(f"plugin {owner} declares mail kind {kind.name}: name it {owner}_<what>")
+
+
+_NAMING_RULES = {"register_blueprints": _check_blueprint, "register_permissions": _check_permission,
+                 "register_mail_kinds": _check_mail_kind}
 
 
 def get_registry(app=None) -> PluginRegistry:

@@ -55,7 +55,7 @@ def test_a_moderator_notice_a_killed_worker_was_sending_is_sent_again_once(
     queued.extensions["redumbrella.queue"].huey.flush()
     make_user("moderator", email="mod@example.org")
     assert api_report(queued.test_client()).status_code == 201
-    assert _rows(queued) == [("moderator_notice", "queued", False)]
+    assert _rows(queued) == [("reporting_moderator_notice", "queued", False)]
 
     env = instance_env(tmp_path / "instance", database_url, **settings)
     first = start_worker(env, tmp_path / "worker1.log")
@@ -65,7 +65,7 @@ def test_a_moderator_notice_a_killed_worker_was_sending_is_sent_again_once(
         first.popen.wait(timeout=10)
     finally:
         first.stop()
-    assert _rows(queued) == [("moderator_notice", "queued", True)]  # claimed by a worker that is gone
+    assert _rows(queued) == [("reporting_moderator_notice", "queued", True)]  # claimed by a worker that is gone
     pending = queued.extensions["redumbrella.queue"].huey.pending()
     assert "reporting.notify_moderators" not in [task.name for task in pending]  # the queue forgot it
 
@@ -77,7 +77,8 @@ def test_a_moderator_notice_a_killed_worker_was_sending_is_sent_again_once(
         assert resend_lost.run_now() == 0  # and only once
     second = start_worker(env, tmp_path / "worker2.log")
     try:
-        wait_for(lambda: _rows(queued) == [("moderator_notice", "sent", False)], 60, "the notice to be sent", second)
+        wait_for(lambda: _rows(queued) == [("reporting_moderator_notice", "sent", False)], 60, "the notice to be sent",
+                 second)
     finally:
         second.stop()
     assert [message["To"] for message in smtp.messages] == ["mod@example.org"]
@@ -91,7 +92,7 @@ def test_the_sweep_runs_in_every_worker_and_leaves_live_claims_alone(app):
 
     assert "core.resend_lost" in app.extensions["redumbrella.queue"].names
     with app.app_context(), connection():
-        row = OutgoingMail.create(kind="moderator_notice", target="report:R-TEST01", task="reporting.notify_moderators",
-                                  task_args="[1]", claimed_by=claimer())
+        row = OutgoingMail.create(kind="reporting_moderator_notice", target="report:R-TEST01",
+                                  task="reporting.notify_moderators", task_args="[1]", claimed_by=claimer())
         assert resend_lost.run_now() == 0
         assert OutgoingMail.get_by_id(row.id).claimed_by is not None

@@ -20,6 +20,7 @@ from core import __version__
 from core.cli import cli
 from core.db import connection
 from core.hookspecs import hookimpl
+from core.mail import MailKind
 from core.permissions import Permission
 from core.plugins import PluginInfo, PluginLoadError, PluginNameError, get_registry
 from core.schema import status, upgrade
@@ -329,7 +330,9 @@ def test_the_tutorial_quotes_the_naming_messages_start_up_prints(app, make_app, 
                     table_name = "dropin"
         """,
     })
-    assert quoted == [message(blueprint), message(permission), message(table)]
+    kind = _versioned("dropins")
+    kind.register_mail_kinds = hookimpl(lambda app: [MailKind("reminder", "Reminder", "admin.users")])
+    assert quoted == [message(blueprint), message(permission), message(table), message(kind)]
 
 
 def test_help_still_lists_cores_commands_when_a_plugin_is_broken():

@@ -134,7 +134,7 @@ def test_a_notice_the_mail_server_refuses_is_kept_to_be_tried_again(make_app, ma
     _send(app, "198.51.100.7")  # nothing listens: the notice fails (the report is kept)
     with in_db(app):
         rows = [(row.kind, row.status, row.attempts, row.last_error) for row in OutgoingMail.select()]
-    assert rows == [("moderator_notice", "queued", 1, "MailError")]
+    assert rows == [("reporting_moderator_notice", "queued", 1, "MailError")]
 
 
 def test_the_address_is_never_stored(app):

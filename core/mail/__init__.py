@@ -13,14 +13,17 @@ One module per job; every name is imported from here (`from core.mail import sen
 - sending.py: send_messages(messages) sends a batch over one session and returns one result per
   message: None when it was accepted, else the exception. A failure to connect raises MailError
   for the whole batch. send_message(message) sends one and raises MailError when it was not sent.
-- record.py: core's own e-mails (one-time links, password resets, answers to applications) each
-  get an OutgoingMail row when they are queued: what kind of message, for which record, and how
-  it went, never the address or the text. queue_mail(task, kind, target, *ids) writes the row and
-  queues the task; @tracked on the task records each attempt. A message still not sent after its
-  last retry is "failed", and staff see it, with the ones still being retried, at /admin/messages
-  (core.views.outbox), as they see alert deliveries. So a page only ever says a message is being
-  sent, never that it was. The row also keeps its task's name and record ids and the sending
-  worker's claim, so resend_lost (every minute) sends again a message whose worker was killed.
+- record.py: e-mails about one record (core's one-time links, password resets and answers to
+  applications; modules' notices and bookings) each get an OutgoingMail row when they are queued:
+  what kind of message, for which record, and how it went, never the address or the text.
+  queue_mail(task, kind, target, *ids) writes the row and queues the task; @tracked on the task
+  records each attempt. A message still not sent after its last retry is "failed", and staff see
+  it, with the ones still being retried, at /admin/messages (core.views.outbox), as they see
+  alert deliveries. So a page only ever says a message is being sent, never that it was. The row
+  also keeps its task's name and record ids and the sending worker's claim, so resend_lost (every
+  minute) sends again a message whose worker was killed.
+- kinds.py: MailKind(name, label, permission), declared by core and each module through the
+  register_mail_kinds hook: what a kind of message is, and which staff see it at /admin/messages.
 - errors.py: MailError, TemporaryFailure, PermanentFailure, NotConnected.
 
 Subjects must be neutral ("Your link", "An update"): they show on lock screens and in shared
@@ -31,6 +34,7 @@ no address or text sits in the queue storage.
 
 from core.mail.compose import MessageTemplate, build_message, external_url, render_message
 from core.mail.errors import MailError, NotConnected, PermanentFailure, TemporaryFailure
+from core.mail.kinds import MailKind, mail_kinds
 from core.mail.record import (
     FAILED,
     MAIL_RETRIES,
@@ -40,6 +44,7 @@ from core.mail.record import (
     SENT,
     OutgoingMail,
     queue_mail,
+    send_again,
     tracked,
     unsent,
 )
@@ -48,7 +53,7 @@ from core.mail.session import IDLE_CHECK_SECONDS, MAIL_FOLDER_NAME, MailSession,
 
 __all__ = [
     "FAILED", "IDLE_CHECK_SECONDS", "MAIL_FOLDER_NAME", "MAIL_RETRIES", "MAIL_RETRY_DELAY", "NOT_NEEDED", "QUEUED",
-    "SENT", "MailError", "MailSession", "MessageTemplate", "NotConnected", "OutgoingMail", "PermanentFailure",
-    "TemporaryFailure", "build_message", "external_url", "mail_folder", "queue_mail", "render_message",
-    "send_message", "send_messages", "tracked", "unsent",
+    "SENT", "MailError", "MailKind", "MailSession", "MessageTemplate", "NotConnected", "OutgoingMail",
+    "PermanentFailure", "TemporaryFailure", "build_message", "external_url", "mail_folder", "mail_kinds", "queue_mail",
+    "render_message", "send_again", "send_message", "send_messages", "tracked", "unsent",
 ]

@@ -1,4 +1,4 @@
-"""The record of core's e-mails: one OutgoingMail row per message queued, never its address or text.
+"""The mail record: one OutgoingMail row per message queued, never its address or text.
 
 queue_mail(task, kind, target, *ids) writes the row and queues the task; @tracked on the task
 records each attempt. A message still not sent after its last retry is "failed", and staff see it,
@@ -32,9 +32,9 @@ MAIL_RETRY_DELAY = 300
 
 
 class OutgoingMail(BaseModel):
-    """One e-mail core queued and what became of it. No address, no text: a kind and a record."""
+    """One e-mail queued and what became of it. No address, no text: a kind and a record."""
 
-    kind = CharField(max_length=32)  # set_password, invitation, reset_password, application_declined
+    kind = CharField(max_length=32)  # a core.mail.MailKind's name: set_password, training_booking...
     target = CharField(max_length=64)  # the record it is about: user:12, invitation:3, application:5
     status = CharField(max_length=16, default=QUEUED, index=True)
     attempts = IntegerField(default=0)
@@ -53,12 +53,16 @@ class OutgoingMail(BaseModel):
 CLAIM_LEASE = datetime.timedelta(minutes=15)  # for a claim made on another host, which cannot be judged
 
 
-def queue_mail(task, kind: str, target: str, *args) -> OutgoingMail:
-    """Write the message's row, then queue the task (with mail_id) that sends it."""
+def queue_mail(task, kind: str, target: str, *args, delay: int | None = None) -> OutgoingMail:
+    """Write the message's row, then queue the task (with mail_id) that sends it, after `delay`
+    seconds if given. kind is a core.mail.MailKind's name; args are record ids and codes only."""
     with db.atomic():
         row = OutgoingMail.create(kind=kind, target=target, task=current_queue().name_of(task),
                                   task_args=json.dumps(args))
-    task(*args, mail_id=row.id)
+    if delay:
+        task.schedule_in(delay, *args, mail_id=row.id)
+    else:
+        task(*args, mail_id=row.id)
     return row
 
 
@@ -120,11 +124,17 @@ def resend_lost() -> int:
         with db.atomic():  # only the sweep that clears the claim queues it again
             taken = (OutgoingMail.update(claimed_by=None, claimed_at=None)
                      .where((OutgoingMail.id == row.id) & (OutgoingMail.claimed_by == row.claimed_by)).execute())
-        if taken and current_queue().enqueue_named(row.task, *json.loads(row.task_args or "[]"), mail_id=row.id):
+        if taken and send_again(row):
             resent += 1
     if resent:
         log.warning("mail sent again after its worker died", extra={"event": "mail_resent", "count": resent})
     return resent
+
+
+def send_again(row: OutgoingMail) -> bool:
+    """Queue the row's task again with its record ids; False when no task has its name (any more)."""
+    return bool(row.task) and current_queue().enqueue_named(row.task, *json.loads(row.task_args or "[]"),
+                                                            mail_id=row.id)
 
 
 def unsent(kinds, limit: int = 200) -> list[OutgoingMail]:

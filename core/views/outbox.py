@@ -1,52 +1,30 @@
-"""Messages not sent: core's e-mails that failed or are still waiting (core.mail.OutgoingMail).
+"""Messages not sent: e-mails in the mail record that failed or are still waiting (core.mail.OutgoingMail).
 
 Staff see what each message was and which record it is about, never an address or a text, and
-can try a failed one again. Each kind is shown only to staff who handle it: links for approved
-members and answers to applications to those who manage applications, invitations and password
-resets to those who manage accounts.
+can try a failed one again. Each kind is shown only to staff holding the permission its owner
+declared (core.mail.kinds): links for approved members to those who manage applications,
+password resets to those who manage accounts, a module's notices to that module's staff.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from core.db import db, utcnow
-from core.mail import FAILED, QUEUED, OutgoingMail, unsent
+from core.mail import FAILED, QUEUED, MailKind, OutgoingMail, mail_kinds, send_again, unsent
+from core.mail.kinds import SEE_UNSENT
 from core.permissions import requires, user_has
 
 bp = Blueprint("outbox", __name__, url_prefix="/admin/messages")
-SEE_UNSENT = "admin.messages"
-
-# kind: (what it is, the permission of the staff who handle it)
-KINDS = {
-    "set_password": (_l("Link for an approved member to set a password"), "admin.members"),
-    "application_declined": (_l("Answer to a declined application"), "admin.members"),
-    "invitation": (_l("Invitation to a staff account"), "admin.users"),
-    "reset_password": (_l("Password reset link"), "admin.users"),
-    # Only for those who may know the address has an account (core.accounts.membership.duplicates).
-    "existing_account": (_l("Answer to an application from someone who already has an account"), "admin.users"),
-}
 
 
-def _task(kind: str):
-    from core.accounts import invitations, membership, reset
-
-    return {
-        "set_password": invitations.mail_password_link,
-        "application_declined": membership.mail_application_declined,
-        "invitation": invitations.mail_invitation,
-        "reset_password": reset.mail_reset_link,
-        "existing_account": membership.mail_existing_account,
-    }[kind]
-
-
-def _visible_kinds() -> list[str]:
-    return [kind for kind, (_label, permission) in KINDS.items()
-            if user_has(current_app, current_user, permission)]
+def _visible_kinds() -> dict[str, MailKind]:
+    """The kinds of message this person handles (core.mail.kinds: each declares its permission)."""
+    return {name: kind for name, kind in mail_kinds(current_app).items()
+            if user_has(current_app, current_user, kind.permission)}
 
 
 def status_label(row: OutgoingMail) -> str:
@@ -60,8 +38,8 @@ def status_label(row: OutgoingMail) -> str:
 @bp.route("")
 @requires(SEE_UNSENT)
 def index():
-    rows = unsent(_visible_kinds())
-    return render_template("admin/messages.html", rows=rows, kinds=KINDS, status_label=status_label,
+    kinds = _visible_kinds()
+    return render_template("admin/messages.html", rows=unsent(kinds), kinds=kinds, status_label=status_label,
                            form=FlaskForm(), FAILED=FAILED)
 
 
@@ -73,12 +51,12 @@ def retry(mail_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     row = OutgoingMail.get_or_none(OutgoingMail.id == mail_id)
-    if row is None or row.kind not in _visible_kinds() or row.status != FAILED:
+    if row is None or row.kind not in _visible_kinds() or row.status != FAILED or not row.task:
         abort(404)
     with db.atomic():
         row.status, row.attempts, row.updated_at = QUEUED, 0, utcnow()
         row.save()
         record("mail.retried", target=f"mail:{row.id}")
-    _task(row.kind)(int(row.target.partition(":")[2]), mail_id=row.id)
+    send_again(row)
     flash(_("We are trying to send it again."), "info")
     return redirect(url_for("outbox.index"), code=303)

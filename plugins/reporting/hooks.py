@@ -65,6 +65,16 @@ def register_tasks(app):
 
 
 @hookimpl
+def register_mail_kinds(app):
+    from core.mail import MailKind
+    from plugins.reporting.notices import MODERATOR_NOTICE, REPORTER_NOTICE
+
+    return [MailKind(MODERATOR_NOTICE, _l("Notice to moderators that a report came in"), "reporting.moderate"),
+            MailKind(REPORTER_NOTICE, _l("Notice to a reporter with an account that the team wrote to them"),
+                     "reporting.moderate")]
+
+
+@hookimpl
 def settings_schema(app):
     from plugins.reporting.schemas import ReportingSettings
 
@@ -108,11 +118,11 @@ def report_submitted(app, report):
     the report's id only, and its row in core's mail record lets a notice that a killed worker was
     sending be sent again."""
     from core.mail import queue_mail
-    from plugins.reporting.notices import moderators_need_telling
+    from plugins.reporting.notices import MODERATOR_NOTICE, moderators_need_telling
     from plugins.reporting.tasks import notify_moderators
 
     if moderators_need_telling(report):
-        queue_mail(notify_moderators, "moderator_notice", report.target(), report.id)
+        queue_mail(notify_moderators, MODERATOR_NOTICE, report.target(), report.id)
 
 
 @hookimpl

@@ -17,6 +17,8 @@ from plugins.reporting.models import URGENCY_URGENT, Report
 
 log = logging.getLogger("redumbrella.reporting")
 NOTICES = throttle.Limit("reporting-notice", per=datetime.timedelta(minutes=15))
+# The notices' kinds in core's mail record (hooks.register_mail_kinds), so staff see one not sent.
+MODERATOR_NOTICE, REPORTER_NOTICE = "reporting_moderator_notice", "reporting_reporter_notice"
 
 
 def moderators_need_telling(report: Report) -> bool:

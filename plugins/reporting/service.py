@@ -251,10 +251,11 @@ def add_message(report: Report, kind: str, body: str, author=None) -> ReportMess
         record(action, target=report.target(), actor_id=getattr(author, "id", None) if author else None)
     if kind == "to_reporter" and report.reporter_id is not None:
         from core.mail import queue_mail
+        from plugins.reporting.notices import REPORTER_NOTICE
         from plugins.reporting.tasks import notify_reporter
 
         # An account holder hears there is a message (never what it says); the row makes it durable.
-        queue_mail(notify_reporter, "reporter_notice", report.target(), report.id)
+        queue_mail(notify_reporter, REPORTER_NOTICE, report.target(), report.id)
     return message
 
 

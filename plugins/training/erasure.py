@@ -72,9 +72,9 @@ def _withdraw_certificates(app, user_id: int) -> None:
 def _give_place_away(session_id: int) -> None:
     """A place the account held goes to the waiting list, as a cancellation would."""
     from core.db import lock_row
-    from core.mail import OutgoingMail
+    from core.mail import queue_mail
     from plugins.training.models import Session
-    from plugins.training.sessions import _promote
+    from plugins.training.sessions import BOOKING_MAIL, _promote
     from plugins.training.tasks import mail_booking
 
     lock_row(Session, session_id)
@@ -82,5 +82,5 @@ def _give_place_away(session_id: int) -> None:
     if session is None or session.cancelled_at is not None:
         return
     for booking in _promote(session):
-        row = OutgoingMail.create(kind="training_promoted", target=f"training_booking:{booking.id}")
-        mail_booking.schedule_in(PROMOTION_MAIL_DELAY, booking.id, "promoted", mail_id=row.id)
+        queue_mail(mail_booking, BOOKING_MAIL, f"training_booking:{booking.id}", booking.id, "promoted",
+                   delay=PROMOTION_MAIL_DELAY)

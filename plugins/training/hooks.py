@@ -105,6 +105,15 @@ def register_tasks(app):
 
 
 @hookimpl
+def register_mail_kinds(app):
+    from core.mail import MailKind
+    from plugins.training.sessions import BOOKING_MAIL
+
+    return [MailKind(BOOKING_MAIL, _l("E-mail about a training booking: a place, a change, a reminder or a "
+                                      "cancellation"), "training.manage")]
+
+
+@hookimpl
 def register_commands(app):
     from plugins.training.commands import add_course, verify
 

@@ -483,12 +483,15 @@ def pending_approvals(approver) -> list[Booking]:
 # -- e-mail with calendar files -----------------------------------------------------------------------
 
 
+BOOKING_MAIL = "training_booking"  # its core.mail.MailKind (hooks.py); which message it is goes to the task
+
+
 def _send(notices: list[tuple[int, str]]) -> None:
     """Queue one e-mail per (booking id, kind), after the change is committed."""
     from plugins.training.tasks import mail_booking
 
     for booking_id, kind in notices:
-        queue_mail(mail_booking, f"training_{kind}", f"training_booking:{booking_id}", booking_id, kind)
+        queue_mail(mail_booking, BOOKING_MAIL, f"training_booking:{booking_id}", booking_id, kind)
 
 
 def date_event(date: SessionDate, session: Session, email: str | None, cancelled: bool) -> CalendarEvent:
