@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -30,8 +31,10 @@ from packaging.version import InvalidVersion, Version
 from core import __version__ as CORE_VERSION
 from core import hookspecs, stored_state
 from core.config import ConfigError
-from core.db import run_sql
+from core.db import db, run_sql
 from core.models import PluginState
+
+log = logging.getLogger("redumbrella.plugins")
 
 ENTRY_POINT_GROUP = "redumbrella.plugins"
 CORE = "core"
@@ -168,7 +171,7 @@ class PluginRegistry:
 
         record("plugin.enabled" if enabled else "plugin.disabled", target=f"plugin:{name}")
         hook = "plugin_enabled" if enabled else "plugin_disabled"
-        self.call(hook, include=(name,), app=self.app, name=name)
+        self.notify(hook, include=(name,), app=self.app, name=name)
 
     def _check_and_save(self, name: str, enabled: bool, current: set[str]) -> None:
         """Inside the lock: refuse a change that breaks a requirement, else store it."""
@@ -198,6 +201,25 @@ class PluginRegistry:
         active = self.enabled() | frozenset(include)
         skip = frozenset(self.infos) - active
         return self._caller(hook_name, skip)(**kwargs)
+
+    def notify(self, hook_name: str, include: tuple[str, ...] = (), **kwargs) -> None:
+        """Tell every enabled plugin (and those in include) that something happened, one at a time.
+
+        For events whose change is already made (a report committed, a module turned on): one
+        plugin's failure is logged by type and place, the others are still told, and the caller goes
+        on, so a module's bug never costs a reporter the receipt of a report that was kept. Inside a
+        transaction each plugin gets a savepoint, so its failed statement does not spoil the rest.
+        """
+        for plugin in sorted(self.enabled() | frozenset(include)):
+            tell = self._caller(hook_name, frozenset(self.infos) - {plugin})
+            try:
+                if db.in_transaction():
+                    with db.atomic():
+                        tell(**kwargs)
+                else:
+                    tell(**kwargs)
+            except Exception:  # noqa: BLE001  # logged; the event's change stands
+                log.exception("hook failed", extra={"event": "hook_failed", "plugin": plugin, "reason": hook_name})
 
     def call_each(self, hook_name: str, enabled_only: bool = False, **kwargs) -> list[tuple[str, object]]:
         """Call a hook plugin by plugin, returning (plugin name, result) pairs.

@@ -185,7 +185,7 @@ def create_report(data: dict, reporter=None, source: str = "web", draft: Draft |
         record("report.submitted", target=report.target())
         # Only the hour: not even the reference (docs/webhooks.md#reportreceived).
         webhooks.emit("report.received", {"report": {"received_at": now.strftime("%Y-%m-%dT%H:00:00Z")}})
-    get_registry().call("report_submitted", app=current_app._get_current_object(), report=report)
+    get_registry().notify("report_submitted", app=current_app._get_current_object(), report=report)
     return Submitted(report, receipt)
 
 
@@ -322,7 +322,7 @@ def give_consent(report: Report, purpose: str, user=None, contact: dict | None =
             report.updated_at = utcnow()
             report.save(only=[getattr(Report, name) for name in SUPPORT_FIELDS] + [Report.updated_at])
         record("report.consent_given", target=f"{report.target()}:{purpose}", actor_id=getattr(user, "id", None))
-    get_registry().call("consent_given", app=current_app._get_current_object(), report=report, purpose=purpose)
+    get_registry().notify("consent_given", app=current_app._get_current_object(), report=report, purpose=purpose)
     return True
 
 
@@ -340,7 +340,7 @@ def withdraw_consent(report: Report, purpose: str, by: str, user=None) -> bool:
             record("report.consent_withdrawn", target=f"{report.target()}:{purpose}",
                    actor_id=getattr(user, "id", None))
     if updated:
-        get_registry().call("consent_withdrawn", app=current_app._get_current_object(), report=report,
+        get_registry().notify("consent_withdrawn", app=current_app._get_current_object(), report=report,
                             purpose=purpose)
     return bool(updated)
 
@@ -379,7 +379,7 @@ def set_status(report: Report, status: str, user, duplicate_of: str | None = Non
         report.save(only=changed)
         record(f"report.{status}", target=report.target(), actor_id=user.id if user else None)
     if status == "verified" and not was_verified:
-        get_registry().call("report_verified", app=current_app._get_current_object(), report=report)
+        get_registry().notify("report_verified", app=current_app._get_current_object(), report=report)
     return report
 
 
