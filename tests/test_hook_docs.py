@@ -153,11 +153,11 @@ def test_headings_inside_code_blocks_are_not_sections():
 # -- behaviour: when and on which plugins each hook is called --------------------------------------
 
 ROOT = DOC.parent.parent
-CALL = re.compile(r"\.(call|collect|call_each|call_plugin)\(\s*\"([a-z_]+)\"")
+CALL = re.compile(r"\.(call|collect|call_each|call_plugin|notify)\(\s*\"([a-z_]+)\"")
 # Hooks called with a name held in a variable, and where: (file, the text of that call).
 CALLED_BY_NAME_IN_A_VARIABLE = {
-    "plugin_enabled": ("core/plugins.py", "self.call(hook, include=(name,)"),
-    "plugin_disabled": ("core/plugins.py", "self.call(hook, include=(name,)"),
+    "plugin_enabled": ("core/plugins.py", "self.notify(hook, include=(name,)"),
+    "plugin_disabled": ("core/plugins.py", "self.notify(hook, include=(name,)"),
 }
 PHRASES = {"installed": "every installed plugin", "enabled": "enabled plugins"}
 
@@ -175,7 +175,8 @@ def _call_text(text: str, start: int) -> str:
 def call_sites(roots=("core", "plugins")) -> dict[str, set[str]]:
     """{hook: {"installed" | "enabled" | "one"}}: how core and the plugins call each hook, read from
     their source. call_each reaches every installed plugin unless enabled_only=True; call and
-    collect reach enabled plugins unless they include every installed one; call_plugin one plugin."""
+    collect (and notify, for events) reach enabled plugins unless they include every installed one;
+    call_plugin one plugin."""
     found: dict[str, set[str]] = {}
     for root in roots:
         for path in sorted((ROOT / root).rglob("*.py")):
