@@ -118,3 +118,27 @@ def test_the_catalog_template_is_what_extract_writes(tmp_path):
         spanish = {message.id: message.string for message in read_po(handle, locale="es") if message.id}
     assert wanted == set(spanish), "the Spanish catalog and the template have different strings"
     assert [msgid for msgid, text in spanish.items() if not text] == [], "strings left untranslated"
+
+
+def test_mail_templates_are_packaged_and_their_strings_extracted(tmp_path):
+    """A mail template (templates/dropins/mail/*.txt) is package data and babel.cfg reads it, so
+    an installed plugin has its mail text, translated (findings C, M2)."""
+    import glob
+    import shutil
+    import tomllib
+
+    patterns = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    package = tmp_path / "redumbrella_dropins"
+    mail = package / "templates" / "dropins" / "mail" / "reminder.txt"
+    mail.parent.mkdir(parents=True)
+    mail.write_text('{% block subject %}{{ _("A drop-in reminder") }}{% endblock %}\n', encoding="utf-8")
+    shipped = {name for pattern in patterns["redumbrella_dropins"]  # setuptools globs recursively too
+               for name in glob.glob(pattern, root_dir=package, recursive=True)}
+    assert "templates/dropins/mail/reminder.txt" in shipped
+
+    shutil.copy(EXAMPLE / "babel.cfg", tmp_path / "babel.cfg")
+    subprocess.run(  # noqa: S603 - the tutorial's own command
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-o", "out.pot",
+         "redumbrella_dropins"], cwd=tmp_path, check=True, capture_output=True,
+    )
+    assert 'msgid "A drop-in reminder"' in (tmp_path / "out.pot").read_text(encoding="utf-8")
