@@ -26,4 +26,5 @@ def up(migrator, db):
 
 
 def down(migrator, db):
+    # Run by tests only (core.schema): no command downgrades an instance; restore a backup instead.
     db.execute_sql("DROP TABLE dropins_dropin")
