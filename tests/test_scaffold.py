@@ -100,3 +100,17 @@ def test_a_new_plugin_starts_with_this_release_series():
     from packaging.specifiers import SpecifierSet
 
     assert SpecifierSet(compatible_releases()).contains(__version__, prereleases=True)
+
+
+def test_the_scaffold_packages_tests_and_extracts_as_the_tutorial_does(tmp_path):
+    """What the tutorial's example does to package its templates, extract mail text and enable its
+    requirements in tests, the scaffold does too (the same files, names apart)."""
+    root = write("dropins", tmp_path).root
+    example = Path(__file__).resolve().parent.parent / "examples" / "redumbrella-dropins"
+    for name in ("babel.cfg", "tests/conftest.py"):
+        assert (root / name).read_text() == (example / name).read_text(), f"the scaffold's {name} differs"
+
+    def package_data(path):
+        return path.read_text().split("[tool.setuptools.package-data]")[1].split("\n\n")[0]
+
+    assert package_data(root / "pyproject.toml") == package_data(example / "pyproject.toml")
