@@ -96,10 +96,13 @@ class PluginRegistry:
         self.infos: dict[str, PluginInfo] = {}
         self.modules: dict[str, ModuleType] = {}
         found = [(self._core_module(), CORE_VERSION)]
-        found += [(ep.load(), _distribution_version(ep)) for ep in self._entry_points()]
+        found += [(_load(ep), _distribution_version(ep)) for ep in self._entry_points()]
         found += [(module, "") for module in extra_plugins]
         for module, installed_version in found:
-            info = module.plugin_info
+            info = getattr(module, "plugin_info", None)
+            if not isinstance(info, PluginInfo):
+                raise PluginLoadError(f"{module.__name__} is installed as a plugin but has no PluginInfo "
+                                      "named plugin_info")
             if info.name in self.infos:
                 raise PluginLoadError(f"two plugins are called {info.name}")
             info = replace(info, version=info.version or installed_version)
@@ -323,6 +326,22 @@ class PluginRegistry:
             if module_name.startswith(f"{package}."):
                 return name
         return None
+
+
+def _load(entry_point) -> ModuleType:
+    """Import one installed plugin. A plugin that cannot be imported (a missing dependency, a bug)
+    stops start-up with one line naming it and the way back, not a traceback: it may be one that
+    guards something (training's partner gate), so the site does not run without it."""
+    try:
+        return entry_point.load()
+    except Exception as exc:  # noqa: BLE001  # any import-time failure is this plugin's
+        dist = getattr(entry_point, "dist", None)
+        distribution = (dist.metadata["Name"] if dist is not None else "") or entry_point.value.partition(".")[0]
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        way_back = ("reinstall Red Umbrella" if distribution.lower() == CORE_DISTRIBUTION
+                    else f"fix it, or remove it with `pip uninstall {distribution}`")
+        raise PluginLoadError(f"plugin {entry_point.name} could not be loaded ({reason}): {way_back}, "
+                              "then start again") from exc
 
 
 def _distribution_version(entry_point) -> str:

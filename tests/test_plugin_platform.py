@@ -103,6 +103,22 @@ def _installed_plugin(site: Path, name: str, version: str, requires_core: str) -
     (info / "entry_points.txt").write_text(f"[redumbrella.plugins]\n{name} = {name}_plugin\n")
 
 
+def test_a_plugin_that_cannot_be_imported_stops_start_up_with_one_line_and_the_way_back(app, database_url, tmp_path):
+    """Not a traceback, and not a site running without it: it may be a module that guards access."""
+    site = tmp_path / "site"
+    _installed_plugin(site, "vanbroken", "0.1.0", "")
+    module = site / "vanbroken_plugin.py"
+    module.write_text("import a_dependency_that_is_not_installed\n" + module.read_text())
+    env = instance_env(tmp_path / "instance", database_url)
+    env["PYTHONPATH"] = str(site)
+    expected = ("redumbrella: configuration error: plugin vanbroken could not be loaded (ModuleNotFoundError: "
+                "No module named 'a_dependency_that_is_not_installed'): fix it, or remove it with "
+                "`pip uninstall redumbrella-vanbroken`, then start again")
+    for command in (["plugins", "list"], ["plugins", "disable", "vanbroken"]):
+        result = run_cli(command, env)
+        assert (result.returncode, result.stderr.strip()) == (2, expected), command
+
+
 def test_the_command_line_stops_with_one_line_and_lists_versions(app, database_url, tmp_path):
     site = tmp_path / "site"
     _installed_plugin(site, "vanold", "0.4.0", f"<{RELEASE}")
