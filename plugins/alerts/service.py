@@ -23,9 +23,12 @@ from __future__ import annotations
 import datetime
 import json
 
+from flask import current_app
+
 from core import webhooks
 from core.audit import record
 from core.db import db, utcnow
+from core.plugins import get_registry
 from plugins.alerts import _, federation
 from plugins.alerts.config import settings
 from plugins.alerts.content import EDITABLE, apply_values, check_publishable, check_values
@@ -249,6 +252,7 @@ def publish(alert: Alert, actor) -> Alert:
         federation.sync(alert)
     record("alerts.published", target=alert.target(), actor_id=actor.id if actor else None)
     delivery.kick(queued)
+    get_registry().notify("alert_published", app=current_app._get_current_object(), alert=alert)
     return alert
 
 
@@ -297,6 +301,7 @@ def withdraw(alert: Alert, actor, reason: str | None = None) -> Alert:
         federation.sync(alert)
     record("alerts.withdrawn", target=alert.target(), actor_id=actor.id if actor else None)
     delivery.kick(queued)
+    get_registry().notify("alert_withdrawn", app=current_app._get_current_object(), alert=alert)
     return alert
 
 
