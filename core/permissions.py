@@ -117,6 +117,55 @@ def access_paused(app, user, permission: str) -> AccessPaused | None:
     return None
 
 
+def may_use(app, user, permission: str) -> bool:
+    """Whether a person may use a permission now: they hold it and no enabled plugin pauses it.
+    What the request guard decides for the permission a view declares; a view or helper that
+    decides for itself (a public feed that also takes a personal token, a count in the menu)
+    asks this rather than user_has alone."""
+    return user_has(app, user, permission) and access_paused(app, user, permission) is None
+
+
+def paused_among(app, user_ids, permission: str) -> set[int]:
+    """Which of these accounts hold `permission` but have its use paused now: for work done for
+    many people outside a request (a queue task sending alerts), where may_use would read the
+    enabled plugins and each person's roles once a person.
+
+    Reads which plugins are enabled once; when none of them implements access_paused, answers at
+    once. Otherwise it reads the accounts and their roles in one statement and asks each such
+    plugin about each holder, the account loaded without its encrypted details (id, roles,
+    active, locale).
+    """
+    from core.accounts.models import User
+    from core.db import run_sql
+    from core.plugins import get_registry
+
+    ids = sorted(set(user_ids))
+    if not ids or permission in (PUBLIC, SIGNED_IN):
+        return set()
+    registry = get_registry(app)
+    askers = [name for name in sorted(registry.enabled()) if registry.implements("access_paused", name)]
+    if not askers:
+        return set()
+    sql = ('SELECT u.id, u.active, u.locale, u.session_version, r.role FROM "user" u '  # noqa: S608  # nosec B608
+           f"JOIN user_role r ON r.user_id = u.id WHERE u.id IN ({', '.join(['%s'] * len(ids))})")  # placeholders
+    accounts, roles = {}, {}
+    for user_id, active, locale, session_version, role in run_sql(sql, ids).fetchall():
+        accounts[user_id] = (bool(active), locale, session_version)
+        roles.setdefault(user_id, set()).add(role)
+    granted, paused = roles_for(app, permission), set()
+    for user_id, names in roles.items():
+        if not names & granted:
+            continue
+        active, locale, session_version = accounts[user_id]
+        user = User(id=user_id, active=active, locale=locale, session_version=session_version)
+        user._role_names = frozenset(names)  # read above: role_names would read them again
+        for name in askers:
+            if any(registry.call_plugin("access_paused", name, app=app, user=user, permission=permission) or ()):
+                paused.add(user_id)
+                break
+    return paused
+
+
 def init_app(app) -> None:
     from core.plugins import get_registry
 

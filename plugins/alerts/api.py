@@ -19,7 +19,7 @@ from core.api import ApiValidationError, error_responses, load_json
 from core.db import run_sql
 from core.identifiers import InvalidIdentifier
 from core.per_app import per_app
-from core.permissions import PUBLIC, requires, user_has
+from core.permissions import PUBLIC, access_paused, requires, user_has
 from core.views.errors import render_error
 from plugins.alerts import _, check, feeds, labels, service, sms, subscriptions
 from plugins.alerts.check_answers import answer_message, check_limits, quota_message
@@ -308,32 +308,46 @@ def withdraw_alert(alert_id: int):
 # -- partner feeds --------------------------------------------------------------------------------
 
 
-def _feed_alerts() -> list[dict] | None:
-    """The newest visible alerts, or None when the caller has no feed token and no read permission."""
-    if not user_has(current_app, current_user, "alerts.read") and feeds.authenticate() is None:
-        return None
+def _feed_alerts() -> list[dict]:
     names = labels.names()
     query = filtered(filters_from_request()).limit(100)
     return [public_dict(alert, labels=names) for alert in query]
 
 
-@bp.route("/feeds/alerts.json", methods=["GET"])
-@requires(PUBLIC)  # a partner's feed token is checked here; without one, 401
-def feed_json():
-    alerts = _feed_alerts()
-    if alerts is None:
+def _feed_refused():
+    """None when the caller may have the feed: with a partner organisation's feed token, or as a
+    person who may read alerts now. Otherwise the answer: 403 for a person whose reading is
+    paused (the access_paused hook: the same message and link as on every alerts page), 401 for
+    anyone else. The feeds are public routes so that a feed token can be checked here, so the
+    request guard's pause check is made here too."""
+    if feeds.authenticate() is not None:
+        return None
+    if not user_has(current_app, current_user, "alerts.read"):
         return render_error(401)
-    return jsonify({"alerts": alerts})
+    paused = access_paused(current_app, current_user, "alerts.read")
+    if paused is not None:
+        return render_error(403, paused.message, link=paused.link, link_label=paused.link_label)
+    return None
+
+
+@bp.route("/feeds/alerts.json", methods=["GET"])
+@requires(PUBLIC)  # a partner's feed token, or a reader's own access, is checked here; without either, 401
+def feed_json():
+    refused = _feed_refused()
+    if refused is not None:
+        return refused
+    return jsonify({"alerts": _feed_alerts()})
 
 
 @bp.route("/feeds/alerts.atom", methods=["GET"])
-@requires(PUBLIC)  # a partner's feed token is checked here; without one, 401
+@requires(PUBLIC)  # a partner's feed token, or a reader's own access, is checked here; without either, 401
 def feed_atom():
-    alerts = _feed_alerts()
-    if alerts is None:
-        return render_error(401)
+    refused = _feed_refused()
+    if refused is not None:
+        return refused
     self_url = url_for("alerts_api.feed_atom", _external=True)
-    body = feeds.atom(alerts, self_url, lambda alert: url_for("alerts.show", alert_id=alert["id"], _external=True))
+    body = feeds.atom(_feed_alerts(), self_url,
+                      lambda alert: url_for("alerts.show", alert_id=alert["id"], _external=True))
     return Response(body, mimetype="application/atom+xml")
 
 
@@ -452,5 +466,5 @@ def register_api(spec) -> None:
                     "description": "A partner feed token (or an access token) as a bearer token.",
                     "security": secured, "parameters": filters[:5],
                     "responses": {"200": {"description": "The newest 100 alerts.", "content": {media: {}}},
-                                  **error_responses(401)}},
+                                  **error_responses(401, 403)}},
         })

@@ -102,11 +102,12 @@ def nav_items(app, user):
 
 
 def _alerts_label(app, user):
-    """'Alerts', or 'Alerts (2 new)' for a reader with alerts new or updated since their last visit."""
-    from core.permissions import user_has
+    """'Alerts', or 'Alerts (2 new)' for a reader with alerts new or updated since their last visit
+    (none for a reader whose reading is paused: the link leads to why)."""
+    from core.permissions import may_use
     from plugins.alerts import ngettext, unread
 
-    if not (user and user.is_authenticated and user_has(app, user, "alerts.read")):
+    if not (user and user.is_authenticated and may_use(app, user, "alerts.read")):
         return _l("Alerts")
     count = unread.count_new(user)
     return ngettext("Alerts (%(num)d new)", "Alerts (%(num)d new)", count) if count else _l("Alerts")

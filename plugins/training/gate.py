@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 
-from flask import url_for
+from flask import g, has_app_context, has_request_context, url_for
 
 from core.permissions import AccessPaused, roles_for
 from plugins.training import _
@@ -31,16 +31,29 @@ def pause_for(app, user, permission: str) -> AccessPaused | None:
         return None
     if roles_for(app, permission) & user.role_names != {"partner"}:
         return None  # held through another role (member, moderator): the gate is for partners
-    from core.settings import plugin_settings
-
-    settings = plugin_settings("training")
+    settings = _settings()
     course_id = settings.get("partner_gate_course")
     if not course_id or permission not in settings.get("gate_permissions", ()):
         return None
     if has_current_certificate(user.id, course_id):
         return None
+    # The link is for a page or an API answer; a queue task (sending alerts) needs only the answer.
+    link = url_for("training.course", course_id=course_id) if has_request_context() else None
     return AccessPaused(
         _("Your access to alerts and the number check is paused: it needs a current certificate of a "
           "training course, and yours has ended or has not been issued yet. It comes back as soon as you "
           "hold a current certificate."),
-        url_for("training.course", course_id=course_id), _("Take or renew the course"))
+        link, _("Take or renew the course"))
+
+
+def _settings() -> dict:
+    """The module's settings: read once per request (core.settings), and once per queue task
+    outside one, where a drain of the outbox asks about every partner it sends to."""
+    from core.settings import plugin_settings
+
+    if has_request_context() or not has_app_context():
+        return plugin_settings("training")
+    here = g._get_current_object()
+    if "training_gate_settings" not in here:
+        here.training_gate_settings = plugin_settings("training")
+    return here.training_gate_settings

@@ -17,6 +17,7 @@ from flask import current_app
 from core.claims import claimer
 from core.db import utcnow
 from core.mail import NotConnected, PermanentFailure, TemporaryFailure
+from core.permissions import paused_among
 from plugins.alerts.delivery.digests import build_digests, digest_counts
 from plugins.alerts.delivery.fan_out import reached
 from plugins.alerts.delivery.outbox import (
@@ -34,6 +35,12 @@ from plugins.alerts.models import CANCELLED, FAILED, PENDING, SENT, Alert, Deliv
 from plugins.alerts.reading import is_visible
 
 log = logging.getLogger("redumbrella.alerts.delivery")
+
+# Messages about something new to read. A person whose reading of alerts is paused (the
+# access_paused hook: the training module's partner gate) is not sent them: each is cancelled
+# when it would go, their subscription unchanged. A withdrawal still reaches them: it is about
+# something they were already sent, so they stop passing it on.
+TELLS_WHAT_IS_NEW = ("alert", "update", "digest")
 
 
 def kick(due: Counter | dict) -> None:
@@ -79,11 +86,13 @@ def _send_claimed(sender: Sender, who: str) -> int:
     alert_ids = {row.alert_id for row in rows if row.alert_id}
     alerts = {alert.id: alert for alert in Alert.select().where(Alert.id.in_(alert_ids))} if alert_ids else {}
     sender.versions = {alert_id: alert.version for alert_id, alert in alerts.items()}
+    paused = paused_among(current_app, {row.user_id for row in rows if row.kind in TELLS_WHAT_IS_NEW}, "alerts.read")
     sent = 0
     for row in rows:
         if (
             not row.active
             or not row.subscribed
+            or (row.kind in TELLS_WHAT_IS_NEW and row.user_id in paused)
             or (row.kind in ("alert", "update") and not is_visible(alerts[row.alert_id]))
             or (row.kind == "withdraw" and not reached(row.alert_id, row.user_id, row.channel).exists())
             or (row.kind == "digest" and not any(digest_counts(row).values()))
