@@ -214,8 +214,22 @@ def worker(workers):
 
     if current_app.config["QUEUE_IMMEDIATE"]:
         raise click.ClickException("REDUMBRELLA_QUEUE_IMMEDIATE is on: tasks run in the web process, no worker needed")
-    with _Db():
-        _fail_if_behind()  # tasks would fail on missing tables; say so once instead
+    from peewee import InterfaceError, OperationalError
+
+    try:
+        with _Db():
+            _fail_if_behind()  # tasks would fail on missing tables; say so once instead
+    except (OperationalError, InterfaceError) as exc:
+        # Typical at boot, when the database starts after the worker: one log line, not a traceback,
+        # and exit status 1, so the supervisor starts it again (systemd's Restart=on-failure).
+        import logging
+
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        logging.getLogger("redumbrella.worker").error(
+            "the database cannot be reached (%s): the worker stops", reason,
+            extra={"event": "database_unavailable", "reason": type(exc).__name__},
+        )
+        sys.exit(1)
     run_worker(current_app, workers or current_app.config["QUEUE_WORKERS"])
 
 
