@@ -238,7 +238,7 @@ def worker(workers):
 
 @cli.group()
 def db():
-    """Database migrations."""
+    """The database: its migrations, and moving it from SQLite to PostgreSQL."""
 
 
 @db.command("upgrade")
@@ -270,6 +270,38 @@ def db_status():
         behind += len(owner.pending)
     if behind:
         raise click.ClickException(f"the database is behind by {behind} migration(s): run `redumbrella db upgrade`")
+
+
+@db.command("copy-to")
+@click.argument("target_url", metavar="POSTGRESQL_URL")
+@with_appcontext
+def db_copy_to(target_url):
+    """Copy this instance's SQLite database into an empty PostgreSQL database, then check the copy.
+
+    Run it with the web server and the queue worker stopped. The SQLite database is only read.
+    """
+    from core.move import MoveError, copy_to, shown_url
+
+    try:
+        result = copy_to(current_app, target_url)
+    except MoveError as exc:
+        raise click.ClickException(str(exc)) from None
+    shown = shown_url(target_url)
+    click.echo(f"copied {sum(result.tables.values())} rows in {len(result.tables)} tables to {shown}")
+    click.echo("checked: the same row count in every table; "
+               f"audit log {'as in SQLite, head ' + result.audit_head if result.audit_head else 'empty'}; "
+               f"{result.decrypted} encrypted value(s) sampled, every one decrypted")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    if result.queued_tasks:
+        click.echo(f"queue: {result.queued_tasks} task(s) waiting; they stay in the queue and run against "
+                   "PostgreSQL when the worker starts")
+    click.echo("The SQLite database was not changed. Keep it, and keep the site on it stopped.")
+    click.echo("Next:")
+    click.echo(f"  1. set REDUMBRELLA_DATABASE_URL={shown} (with the password) where the services read their "
+               "settings (/etc/redumbrella/env), for the web server, the worker and every command;")
+    click.echo("  2. `redumbrella db status`, then start the web server and the worker;")
+    click.echo("  3. check /healthz says \"database\": \"ok\", and `redumbrella audit verify`.")
 
 
 # -- plugins -----------------------------------------------------------------------------
