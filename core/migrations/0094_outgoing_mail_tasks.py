@@ -3,6 +3,8 @@ record, so a failed one can still be tried again from /admin/messages, which now
 message's own task (core.mail.send_again) instead of looking it up by kind."""
 import json
 
+from peewee import Table
+
 # kind: (its task's queue name, the prefix of its target before the record id)
 CORE_TASKS = {
     "set_password": ("core.mail_password_link", "user:"),
@@ -14,14 +16,12 @@ CORE_TASKS = {
 
 
 def up(migrator, db):
-    rows = db.execute_sql("SELECT id, kind, target FROM core_outgoing_mail WHERE task IS NULL").fetchall()
-    for row_id, kind, target in rows:
-        task, prefix = CORE_TASKS.get(kind, (None, None))
-        if task is None or not target.startswith(prefix) or not target[len(prefix):].isascii() \
-                or not target[len(prefix):].isdigit():
-            continue
-        db.execute_sql(f"UPDATE core_outgoing_mail SET task = {db.param}, task_args = {db.param} WHERE id = {db.param}",
-                       (task, json.dumps([int(target[len(prefix):])]), row_id))
+    mail = Table("core_outgoing_mail", ("id", "kind", "target", "task", "task_args")).bind(db)
+    for row in mail.select(mail.id, mail.kind, mail.target).where(mail.task.is_null()).dicts():
+        task, prefix = CORE_TASKS.get(row["kind"], (None, None))
+        record = row["target"][len(prefix):] if task and row["target"].startswith(prefix) else ""
+        if record.isascii() and record.isdigit():
+            mail.update(task=task, task_args=json.dumps([int(record)])).where(mail.id == row["id"]).execute()
 
 
 def down(migrator, db):

@@ -1,12 +1,14 @@
 """The notices' rows in core's mail record are named after the module, as core.mail.MailKind asks,
 so /admin/messages can show moderators a notice that was not sent."""
+from peewee import Table
 
 RENAMED = {"moderator_notice": "reporting_moderator_notice", "reporter_notice": "reporting_reporter_notice"}
 
 
 def _rename(db, names: dict[str, str]) -> None:
+    mail = Table("core_outgoing_mail", ("id", "kind")).bind(db)
     for old, new in names.items():
-        db.execute_sql(f"UPDATE core_outgoing_mail SET kind = {db.param} WHERE kind = {db.param}", (new, old))
+        mail.update(kind=new).where(mail.kind == old).execute()
 
 
 def up(migrator, db):

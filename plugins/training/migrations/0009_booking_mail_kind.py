@@ -4,30 +4,33 @@ to the task with the booking. Rows queued before core kept tasks (core 0093) get
 failed one can be tried again from /admin/messages."""
 import json
 
+from peewee import Table
+
 TASK = "training.mail_booking"
 KIND = "training_booking"
 PREFIX = "training_"
 TARGET = "training_booking:"
 
 
+def _mail(db):
+    return Table("core_outgoing_mail", ("id", "kind", "target", "task", "task_args")).bind(db)
+
+
 def up(migrator, db):
-    rows = db.execute_sql(f"SELECT id, kind, target, task FROM core_outgoing_mail WHERE kind LIKE {db.param}",
-                          (PREFIX + "%",)).fetchall()
-    for row_id, kind, target, task in rows:
-        if kind == KIND or not kind.startswith(PREFIX):
+    mail = _mail(db)
+    for row in mail.select(mail.id, mail.kind, mail.target, mail.task).where(mail.kind.startswith(PREFIX)).dicts():
+        if row["kind"] == KIND or not row["kind"].startswith(PREFIX):  # LIKE takes "_" for any letter
             continue
-        booking = target[len(TARGET):] if target.startswith(TARGET) else ""
-        if task is None and booking.isascii() and booking.isdigit():
-            db.execute_sql(f"UPDATE core_outgoing_mail SET kind = {db.param}, task = {db.param}, task_args = {db.param}"
-                           f" WHERE id = {db.param}", (KIND, TASK, json.dumps([int(booking), kind[len(PREFIX):]]), row_id))
-        else:
-            db.execute_sql(f"UPDATE core_outgoing_mail SET kind = {db.param} WHERE id = {db.param}", (KIND, row_id))
+        changes = {"kind": KIND}
+        booking = row["target"][len(TARGET):] if row["target"].startswith(TARGET) else ""
+        if row["task"] is None and booking.isascii() and booking.isdigit():
+            changes.update(task=TASK, task_args=json.dumps([int(booking), row["kind"][len(PREFIX):]]))
+        mail.update(**changes).where(mail.id == row["id"]).execute()
 
 
 def down(migrator, db):
-    rows = db.execute_sql(f"SELECT id, task_args FROM core_outgoing_mail WHERE kind = {db.param}", (KIND,)).fetchall()
-    for row_id, task_args in rows:
-        args = json.loads(task_args or "[]")
+    mail = _mail(db)
+    for row in mail.select(mail.id, mail.task_args).where(mail.kind == KIND).dicts():
+        args = json.loads(row["task_args"] or "[]")
         if len(args) == 2:
-            db.execute_sql(f"UPDATE core_outgoing_mail SET kind = {db.param} WHERE id = {db.param}",
-                           (PREFIX + args[1], row_id))
+            mail.update(kind=PREFIX + args[1]).where(mail.id == row["id"]).execute()
