@@ -90,6 +90,17 @@ def retention_rules(app):
 
 @hookimpl
 def nav_items(app, user):
+    items = _nav_items()
+    if not getattr(user, "is_authenticated", False):
+        # Someone who asked without an account comes back with their receipt: "Your support" is
+        # where it works. Only for visitors who are not signed in: members' and staff's menus are
+        # longer already, and "Get support" links to it for everyone.
+        items.append(NavItem(_l("Your support"), "casework_client.page", PUBLIC, order=13,
+                             description=_l("Already asked for support? See our answer with your receipt.")))
+    return items
+
+
+def _nav_items() -> list:
     return [NavItem(_l("Cases"), "casework.index", "casework.cases", order=30),
             NavItem(_l("Referrals"), "casework.referrals", "casework.cases", order=29),
             NavItem(_l("Get support"), "casework.support", PUBLIC, order=12,

@@ -26,6 +26,7 @@ from core.db import utcnow
 from core.fields import Text
 from core.numbers import whole_number
 from core.permissions import PUBLIC, requires
+from core.tokens import new_token
 from plugins.casework import _, service
 from plugins.casework.access import CASES, SUPERVISE, break_glass, case_for, is_supervisor, visible_cases
 from plugins.casework.models import (
@@ -42,7 +43,7 @@ from plugins.casework.schemas import DECLINE_REASONS, ContactInSchema
 from plugins.casework.sections import section, sections_for
 from plugins.casework.timeline import events
 
-bp = Blueprint("casework", __name__, url_prefix="/casework")
+bp = Blueprint("casework", __name__, url_prefix="/casework", static_folder="static")
 REFER = "casework.refer"
 
 
@@ -202,17 +203,34 @@ def _languages() -> dict:
 @bp.route("/support", methods=["GET", "POST"])
 @requires(PUBLIC)
 def support():
+    """Ask for support. Each form carries a one-time key: sending the same form again (a reload of
+    the answer, a double tap) makes no second request and shows "already sent" instead; the
+    receipt is shown once, on the answer to the first send, and kept nowhere."""
     if not service.settings()["allow_self_referral"]:
         abort(404)
     values = dict(request.form) if request.method == "POST" else {}
+    form_key = _form_key(request.form.get("form_key")) if request.method == "POST" else None
+    values["form_key"] = form_key or new_token(nbytes=16)
     if request.method == "GET" or request.form.get("action") != "send":
         return render_template("casework/support.html", values=values, errors={}, languages=_languages())
     data, errors = _contact_form(request.form)
     if errors:
         return render_template("casework/support.html", values=values, errors=errors,
                                languages=_languages()), 422
-    _referral_row, receipt = service.self_referral(data, _user() if current_user.is_authenticated else None)
-    return render_template("casework/support_done.html", receipt=receipt)
+    try:
+        _referral_row, receipt = service.self_referral(data, _user() if current_user.is_authenticated else None,
+                                                       form_key=form_key)
+    except service.AlreadySent:
+        return render_template("casework/support_done.html", receipt=None, already_sent=True)
+    return render_template("casework/support_done.html", receipt=receipt, already_sent=False)
+
+
+def _form_key(posted: str | None) -> str | None:
+    """The form's one-time key as sent, when it looks like one of ours (new_token(nbytes=16))."""
+    posted = (posted or "").strip()
+    if 16 <= len(posted) <= 64 and all(char.isascii() and (char.isalnum() or char in "-_") for char in posted):
+        return posted
+    return None
 
 
 @bp.route("/refer", methods=["GET", "POST"])
