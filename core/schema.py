@@ -86,17 +86,35 @@ def pending(app, history: tuple | None = None) -> list[str]:
     row count or latest time), as `db upgrade` or a rollback in another process does. history: that
     (count, latest) pair when the caller read it already (HISTORY_STAMP_SQL, in a statement of its own).
     """
+    return list(_history_state(app, history)[0])
+
+
+def newer(app, history: tuple | None = None) -> list[str]:
+    """Applied migrations of core or an installed plugin that this code has no file for: a newer
+    release ran `db upgrade` on this database while this process still runs the older code (it
+    must be restarted on the new code). Read with pending(), from the same cached history: no
+    statement of its own. A plugin whose package was removed is not this code's, and not counted.
+    """
+    return list(_history_state(app, history)[1])
+
+
+def _history_state(app, history: tuple | None) -> tuple[list[str], list[str]]:
+    """(pending, newer), read again only when the history's stamp changed."""
     known = _known(app)
     if not history_exists(app):  # a database never migrated
-        return [name for _owner, names in known for name in names]
+        return [name for _owner, names in known for name in names], []
     count, latest = history if history is not None else run_sql(HISTORY_STAMP_SQL).fetchone()
     seen = app.extensions.get(_SEEN)
     if seen is not None and seen[0] == (count, str(latest)):
-        return list(seen[1])
+        return seen[1], seen[2]
     applied = {name for (name,) in run_sql("SELECT name FROM schema_migration")}
     result = [name for _owner, names in known for name in names if name not in applied]
-    app.extensions[_SEEN] = ((count, str(latest)), result)  # one assignment: threads may race, harmlessly
-    return list(result)
+    files = {name for _owner, names in known for name in names}
+    prefixes = tuple(f"{owner}:" for owner, _names in known)
+    ahead = sorted(name for name in applied if name.startswith(prefixes) and name not in files)
+    # One assignment: threads may race, harmlessly.
+    app.extensions[_SEEN] = ((count, str(latest)), result, ahead)
+    return result, ahead
 
 
 def history_exists(app) -> bool:
