@@ -10,8 +10,11 @@ The archive is a gzipped tar file, readable by its owner only, holding:
   `database.dump` (PostgreSQL, `pg_dump --format=custom` inside the very snapshot the manifest's
   counts were read in);
 - `queue.sqlite3`: the SQLite task queue, copied the same way (tasks not yet run, by id only);
-- `keys/` and `secret_key`: only with `--include-keys`. A backup beside its keys protects nothing,
-  so by default it holds only fingerprints, and restore checks that the instance has the keys.
+- `keys/`: only with `--include-keys`: every key file of the instance's keys/ folder (core's key
+  ring, as the instance uses it, and the modules' key files). A backup beside its keys protects
+  nothing, so by default it holds only fingerprints, and restore checks that the instance has the
+  keys. The secret key (`secret_key`) is never in it: it reads nothing, and a new one only signs
+  everyone out.
 
 Restore refuses a non-empty instance unless forced, refuses keys that do not fit the manifest
 before anything is written, then checks that every encrypted column decrypts (a sample of each)
@@ -64,8 +67,10 @@ def create(app, target: Path, include_keys: bool = False) -> dict:
         raise BackupError(f"{target} already exists: choose a new name (a backup is never written over)")
     if not target.parent.is_dir():
         raise BackupError(f"{target.parent} is not a folder")
-    with connection():  # nothing is written: a backup never waits for the site's writers
-        sqlite = is_sqlite()
+    sqlite = is_sqlite()  # SQLite is read through its own files below, never through the site's pool
+    if not sqlite:
+        with connection():  # the database answers: nothing is written, a backup never waits for writers
+            pass
     with tempfile.TemporaryDirectory(prefix=".redumbrella-backup-", dir=target.parent) as work:
         work = Path(work)
         if sqlite:
@@ -99,7 +104,7 @@ def _sqlite_path() -> Path:
 def _copy_sqlite(source: Path, copy: Path) -> dict:
     """SQLite's online backup API in one step: a single read transaction, so the copy is consistent
     while the site keeps writing (WAL lets the writers go on)."""
-    src = sqlite3.connect(source, timeout=30)
+    src = _open_for_copy(source)
     dst = sqlite3.connect(copy)
     try:
         src.backup(dst)  # pages=-1: every page in one step, inside one read transaction
@@ -112,6 +117,38 @@ def _copy_sqlite(source: Path, copy: Path) -> dict:
         return _describe(dst.cursor(), _sqlite_tables(dst))
     finally:
         dst.close()
+
+
+def _open_for_copy(source: Path) -> sqlite3.Connection:
+    """A connection to read a SQLite file from. On a disk that turned read-only (often a dying one,
+    whose data must be got off), a WAL database cannot be opened the usual way (SQLite writes its
+    -shm file even to read): nothing can write the file there, so it is read as immutable, unless a
+    -wal file still holds commits not yet in the database file, which that would leave out."""
+    if not source.is_file():  # sqlite3 would make an empty one, and back that up
+        raise BackupError(f"there is no database at {source}: check REDUMBRELLA_INSTANCE_PATH and DATABASE_URL")
+    connection = sqlite3.connect(source, timeout=30)
+    try:
+        connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # SQLite opens the file here
+        return connection
+    except sqlite3.OperationalError as exc:
+        connection.close()
+        if not _on_read_only_disk(source):
+            raise BackupError(f"{source} cannot be read ({exc}): nothing was written") from None
+        wal = source.with_name(source.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise BackupError(
+                f"{source.parent} is on a read-only disk and {wal.name} still holds the latest changes: copy the "
+                f"whole folder (the database with its -wal and -shm files) onto a disk that can be written, then "
+                f"run the backup with REDUMBRELLA_INSTANCE_PATH set to that copy. Nothing was written"
+            ) from None
+    return sqlite3.connect(f"{source.resolve().as_uri()}?immutable=1", uri=True)
+
+
+def _on_read_only_disk(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def _sqlite_tables(connection) -> list[str]:
@@ -217,7 +254,7 @@ def _copy_queue(app, copy: Path) -> dict:
 
 
 def _online_copy(source: Path, target: Path) -> None:
-    src = sqlite3.connect(source, timeout=30)
+    src = _open_for_copy(source)
     dst = sqlite3.connect(target, timeout=30)
     try:
         src.backup(dst)
@@ -381,6 +418,8 @@ def restore(app, archive_path: Path, force: bool = False) -> Restored:
         if manifest.get("keys_included"):
             _put_keys_back(app, archive, result, keep_replaced=not empty)
         _check_keys(app, manifest)
+        if "key_files" not in manifest:
+            result.notes.append(_older_key_note(app))
         with tempfile.TemporaryDirectory(prefix=".redumbrella-restore-") as work:
             work = Path(work)
             data = _member(archive, manifest["database_file"])
@@ -492,6 +531,18 @@ def _check_keys(app, manifest: dict) -> None:
             + f". Put the key files kept from that time in {Path(app.instance_path) / 'keys'} (or set the "
             "variables), then run restore again. Nothing was changed."
         )
+
+
+def _older_key_note(app) -> str:
+    """Backups made before key file fingerprints name only core's keys: the modules' key files the
+    old instance had (a certificate signing key, say) cannot be checked, so the operator is told."""
+    from core.crypto import KEY_DIR_NAME
+
+    return ("WARNING: this backup was made by an older release, which did not record the key files of its "
+            f"instance's {KEY_DIR_NAME}/ folder: only core's keys were checked. Copy every file of the old "
+            f"instance's {KEY_DIR_NAME}/ folder into {Path(app.instance_path) / KEY_DIR_NAME} before starting "
+            "the site: a module that finds its key missing makes a new one, and nothing the old key signed "
+            "verifies any more")
 
 
 def _missing_key_files(app, need: dict[str, list[str]]) -> list[str]:

@@ -4,11 +4,17 @@ Plugins declare tasks with @task or @periodic_task in their tasks.py, unbound to
 return them from the register_tasks hook. Core binds them to the app's huey under the name
 "<plugin>.<function>", runs each inside an app context with a database connection, and skips a
 task whose plugin is disabled at the moment it would run.
+
+The SQLite queue file is opened (and made) on first use, not when the app is built: a command that
+never enqueues (`backup` of an instance whose disk turned read-only) runs without it. The worker
+opens it before it starts; a file that cannot be opened is one clear line (QueueStorageError).
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +24,7 @@ from flask import current_app
 from huey import RedisHuey, SqliteHuey, crontab
 
 from core import db as database
+from core.config import ConfigError
 
 log = logging.getLogger("redumbrella.queue")
 EXTENSION = "redumbrella.queue"
@@ -126,16 +133,61 @@ def _runner(app, owner: str, function: Callable, periodic: bool = False) -> Call
     return run
 
 
+class QueueStorageError(ConfigError):
+    """The SQLite queue file cannot be opened for writing (a read-only or full disk, a folder the
+    service's user cannot write): printed as one line, like a bad setting."""
+
+
+class _LazyStorage:
+    """huey's SQLite storage, opened on first use (huey opens it, and writes its pragmas and tables,
+    as soon as it is made)."""
+
+    def __init__(self, make: Callable, path: Path):
+        self._make, self._path = make, path
+        self._storage = None
+        self._lock = threading.Lock()
+
+    def open(self):
+        if self._storage is None:
+            with self._lock:
+                if self._storage is None:
+                    try:
+                        self._path.parent.mkdir(parents=True, exist_ok=True)
+                        self._storage = self._make()
+                    except (OSError, sqlite3.Error) as exc:
+                        raise QueueStorageError(
+                            f"the task queue {self._path} cannot be opened for writing ({exc}): "
+                            f"{self._path.parent} must be writable by this user, on a disk that is "
+                            "neither read-only nor full"
+                        ) from None
+        return self._storage
+
+    def __getattr__(self, name):
+        return getattr(self.open(), name)
+
+
+class _LazySqliteHuey(SqliteHuey):
+    def create_storage(self):
+        if self.immediate:  # in memory: nothing to open (`redumbrella --help`)
+            return super().create_storage()
+        return _LazyStorage(super().create_storage, Path(self.storage_kwargs["filename"]))
+
+
 def make_huey(app):
     config = app.config
     immediate = config["QUEUE_IMMEDIATE"]
     if config["REDIS_URL"]:
         return RedisHuey("redumbrella", url=config["REDIS_URL"], immediate=immediate, utc=True)
     path = Path(app.instance_path) / "queue.sqlite3"
-    if not immediate:  # an immediate queue lives in memory: no folder to make (`redumbrella --help`)
-        path.parent.mkdir(parents=True, exist_ok=True)
     # The same 10 s wait for a busy queue file as the database has (huey's default is 5 s).
-    return SqliteHuey("redumbrella", filename=str(path), immediate=immediate, utc=True, timeout=10)
+    return _LazySqliteHuey("redumbrella", filename=str(path), immediate=immediate, utc=True, timeout=10)
+
+
+def open_storage(huey) -> None:
+    """Open the queue's storage now (the SQLite file is otherwise opened on first use)."""
+    storage = huey.storage
+    if isinstance(storage, _LazyStorage):
+        storage.open()
 
 
 def init_app(app) -> Queue:
@@ -155,6 +207,7 @@ def current_queue() -> Queue:
 def run_worker(app, workers: int, worker_type: str = "thread") -> None:
     """Run a huey consumer in the foreground until it is stopped (SIGINT/SIGTERM)."""
     queue = app.extensions[EXTENSION]
+    open_storage(queue.huey)  # a queue file that cannot be written: one line, before any thread starts
     consumer = queue.huey.create_consumer(
         workers=workers,
         worker_type=worker_type,
