@@ -5,8 +5,11 @@
      (app.css: .js-only, .no-js-only);
    - leaves on the button, on Esc (even while typing) and on Shift pressed three times in a row
      (each press within 5 seconds of the last, announced to screen readers as GOV.UK does);
-   - when leaving: blanks the page at once, then replaces it with the neutral site (replace, not
-     assign: this page leaves the history);
+   - when leaving: first asks the site to forget what the page keeps for this browser (each
+     <form data-quick-exit-forget> of the page, sent with navigator.sendBeacon, which does not wait
+     for an answer and still arrives after the page is gone: the report form deletes its draft),
+     then blanks the page at once and replaces it with the neutral site (replace, not assign: this
+     page leaves the history);
    - afterwards, for as long as this tab is open: any page of this site that was open before Quick
      exit and is reached again with Back or Forward is blanked and replaced by the neutral site
      too, before it is drawn. A page opened afresh afterwards (address typed again) is not.
@@ -75,9 +78,22 @@
 
   function exitLink() { return document.querySelector("[data-quick-exit]"); }
 
+  // POST each of the page's "forget" forms (with their CSRF token) without waiting for an answer.
+  // Never in the way of leaving: any failure is ignored.
+  function forget() {
+    try {
+      if (!navigator.sendBeacon) { return; }
+      var forms = document.querySelectorAll("form[data-quick-exit-forget]");
+      for (var i = 0; i < forms.length; i += 1) {
+        try { navigator.sendBeacon(forms[i].action, new FormData(forms[i])); } catch (e) { /* keep going */ }
+      }
+    } catch (e) { /* keep going */ }
+  }
+
   function leave(url) {
     if (leaving) { return; }
     leaving = true;
+    forget();  // before the page is emptied: the forms go with it
     write(EXIT_KEY, JSON.stringify({ url: url, page: Number(read(COUNT_KEY) || 0) }));
     var link = exitLink();
     var words = link && link.getAttribute("data-leaving");
