@@ -38,10 +38,10 @@ def test_the_log_says_where_an_error_happened_and_never_what_was_sent(failing_ap
     client = failing_app.test_client()
     token = csrf_token(client, FORM)
     failing_plugin.FAIL_ON.add("nav_items")
-    with captured_log() as log_output:
+    with captured_log() as log_output:  # a page drawn in answer to a POST (the report form redirects)
         response = client.post(
-            f"{FORM}?q={canary}",
-            data={"csrf_token": token, "action": "next", "step": "what", "narrative": f"he said {canary}"},
+            f"/reporting/follow-up?q={canary}",
+            data={"csrf_token": token, "receipt": f"he said {canary}"},
             headers={"X-Note": canary, "User-Agent": canary},
         )
     assert response.status_code == 500
@@ -49,7 +49,7 @@ def test_the_log_says_where_an_error_happened_and_never_what_was_sent(failing_ap
     assert canary not in text, "the request, the error's message and its locals stay out of the log"
     (entry,) = _errors(text)
     assert entry["exception"] == "PluginBug" and entry["reason"] == "PluginBug"
-    assert entry["endpoint"] == "reporting.report"
+    assert entry["endpoint"] == "reporting.follow_up"
     stack = entry["stack"]
     # Where it happened: file, line and function of each frame, the innermost last.
     assert stack[-1].startswith("tests/fixtures/failing_plugin.py:") and stack[-1].endswith(" in _maybe_fail")
@@ -70,11 +70,19 @@ def test_an_api_error_never_claims_nothing_was_lost(failing_app):
     assert _errors(log_output.getvalue())[0]["stack"][-1].endswith(" in _maybe_fail")
 
 
-def test_the_report_form_says_answers_are_kept_only_when_they_are(failing_app):
+def test_the_report_form_says_answers_are_kept_only_when_they_are(failing_app, monkeypatch):
+    from plugins.reporting import views
+
     client = failing_app.test_client()
     client.get(FORM)
-    # The first step's answers are stored in the draft, then the page fails: they are still there.
-    failing_plugin.FAIL_ON.add("nav_items")
+    real_render = views.render_template
+
+    def broken_page(*args, **kwargs):
+        raise failing_plugin.PluginBug("the page could not be drawn")
+
+    # The first step's answers are stored in the draft (the POST), then the page after the redirect
+    # fails: they are still there.
+    monkeypatch.setattr(views, "render_template", broken_page)
     kept = step(client, WHAT, step_code="what")
     assert kept.status_code == 500
     page = kept.get_data(as_text=True)
@@ -86,14 +94,18 @@ def test_the_report_form_says_answers_are_kept_only_when_they_are(failing_app):
 
     # Sending deletes the draft (the report is stored); a failure after that must not say the
     # answers are still here, since they are not.
+    monkeypatch.setattr(views, "render_template", real_render)
     fill_in(client)
-    failing_plugin.FAIL_ON.add("report_submitted")
+    monkeypatch.setattr(views, "render_template", broken_page)
     sent = step(client, action="send", step_code="check")
     assert sent.status_code == 500
     page = sent.get_data(as_text=True)
     assert "still here" not in page and FALSE_CLAIM not in page
     with in_db(failing_app):
-        assert Draft.select().count() == 0
+        assert not any(WHAT["narrative"] in (row.data or "") for row in Draft.select())  # only "sent"
+    # and the receipt was not lost with the page that failed: the next one shows it
+    monkeypatch.setattr(views, "render_template", real_render)
+    assert 'id="receipt"' in client.get(FORM).get_data(as_text=True)
 
 
 def test_a_page_error_without_a_draft_claims_nothing(failing_app):

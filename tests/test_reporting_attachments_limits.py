@@ -46,7 +46,7 @@ def _settings(app, **values):
 def _upload(client, *files):
     return post_form(client, FORM, {"step": "files", "action": "upload",
                                     "files": [(io.BytesIO(data), name) for name, data in files]},
-                     token_from=FORM, content_type="multipart/form-data")
+                     token_from=FORM, content_type="multipart/form-data", follow_redirects=True)
 
 
 def _stored(app) -> list:

@@ -32,7 +32,10 @@ def in_db(app):
 
 def step(client, data: dict | None = None, action: str = "next", step_code: str | None = None, **kwargs):
     """POST one step of the form, the way the browser does (same address every time), with the
-    CSRF token a page of this session carried (read once, fetched again if the session changed)."""
+    CSRF token a page of this session carried (read once, fetched again if the session changed),
+    and follow the redirect to the page it shows (post/redirect/get; follow_redirects=False to
+    see the redirect itself)."""
+    kwargs.setdefault("follow_redirects", True)
     payload = {"action": action, **(data or {})}
     if step_code:
         payload["step"] = step_code
@@ -46,8 +49,10 @@ def step(client, data: dict | None = None, action: str = "next", step_code: str 
 
 
 def fill_in(client, what=None, when=None, who=None, wishes=None):
-    """Walk every step up to the check page; returns the check page's response."""
-    client.get(FORM)
+    """Walk every step up to the check page; returns the check page's response. After a report
+    was sent in this session, "Start a new report" first (the form says it was sent until then)."""
+    if "Start a new report" in client.get(FORM).get_data(as_text=True):
+        step(client, action="new")
     for code, values in (("what", what or WHAT), ("when", when or WHEN), ("who", who or WHO),
                          ("wishes", wishes or WISHES), ("files", {})):
         response = step(client, values, step_code=code)

@@ -1,5 +1,5 @@
-"""The step-by-step report form: one address, no redirects, a draft that survives steps and mistakes,
-consent shown again before sending, a receipt shown once, and nothing about the device stored."""
+"""The step-by-step report form: one address, post/redirect/get, a draft that survives steps and
+mistakes, consent shown again before sending, a receipt shown once, and nothing about the device stored."""
 
 from __future__ import annotations
 
@@ -24,15 +24,17 @@ def _page(response) -> str:
     return response.get_data(as_text=True)
 
 
-def test_every_step_posts_to_the_same_address_and_answers_without_redirects(app, client):
+def test_every_step_posts_to_the_same_address_and_is_redirected_back_to_it(app, client):
     first = client.get(FORM)
     assert first.status_code == 200
     assert 'action="/reporting/report"' in _page(first)
     headings = []
     for code, values in (("what", WHAT), ("when", WHEN), ("who", WHO), ("wishes", WISHES), ("files", {})):
-        response = step(client, values, step_code=code)
-        assert response.status_code == 200  # the next step itself, not a 30x to another address
-        assert "Location" not in response.headers
+        posted = step(client, values, step_code=code, follow_redirects=False)
+        # post/redirect/get to the same address: Back and reload never send the form again
+        assert posted.status_code == 303 and posted.headers["Location"] == FORM
+        response = client.get(FORM)
+        assert response.status_code == 200
         page = _page(response)
         assert 'action="/reporting/report"' in page
         assert "step=" not in response.request.url and response.request.path == FORM
@@ -60,15 +62,19 @@ def test_anonymous_report_is_stored_encrypted_with_a_receipt_shown_once(app, cli
         assert kinds == [("email", "dave@example.com"), ("handle", "dave_x"), ("phone", "+447700900123"),
                          ("plate", "AB12CDE")]
         assert sorted(c.purpose for c in Consent.select()) == ["share_alert", "wants_support"]
-        assert Draft.select().count() == 0  # the draft is gone once the report is sent
+        # the draft is gone once the report is sent: what its key leads to now says only "sent"
+        assert Draft.select().count() == 1 and "sent" in Draft.get().data and WHAT["narrative"] not in Draft.get().data
         raw = db.execute_sql("SELECT narrative, location, support_contact FROM reporting_report").fetchone()
         assert all(value.startswith("gAAAA") for value in raw)  # Fernet tokens, not text
 
-    # The receipt is never shown again: the form starts afresh, and re-sending does not repeat it.
+    # The receipt is never shown again: a reload (or a resend) says the report was already sent,
+    # with its reference, and makes no second report.
     again = client.get(FORM)
-    assert receipt not in _page(again)
+    assert receipt not in _page(again) and "Your report was already sent" in _page(again)
     resent = step(client, action="send", step_code="check")
-    assert resent.status_code == 409 and receipt not in _page(resent)
+    assert resent.status_code == 200 and receipt not in _page(resent)
+    assert "Your report was already sent" in _page(resent) and reference in _page(resent)
+    assert "Please start again" not in _page(resent)
     with in_db(app):
         assert Report.select().count() == 1
 
@@ -93,13 +99,16 @@ def test_a_mistake_keeps_everything_typed_and_links_the_message_to_the_field(app
     assert 'value="behind the big hotel"' in _page(forward)
 
 
-def test_a_reload_shows_the_current_step_with_its_answers(app, client):
+def test_a_reload_asks_before_showing_the_answers_then_shows_the_current_step(app, client):
     client.get(FORM)
     step(client, WHAT, step_code="what")
     step(client, WHEN, step_code="when")
     reloaded = client.get(FORM)
     page = _page(reloaded)
-    assert "<h1>The person who did this</h1>" in page
+    assert reloaded.status_code == 200 and "You have a report that is not sent yet" in page
+    assert "near the station" not in page and "hit me" not in page  # nothing shown before asking
+    resumed = step(client, {"page": "resume"}, action="resume", step_code="who")
+    assert "<h1>The person who did this</h1>" in _page(resumed)
     back = step(client, {}, action="back", step_code="who")
     assert 'value="near the station"' in _page(back)
 
@@ -182,7 +191,11 @@ def test_deleting_the_answers_removes_the_draft(app, client):
         assert Draft.select().count() == 1
         stored = db.execute_sql("SELECT data FROM reporting_draft").fetchone()[0]
         assert "hit me" not in stored and stored.startswith("gAAAA")  # the draft is encrypted
-    response = step(client, {}, action="discard", step_code="when")
+    asked = step(client, {}, action="discard", step_code="when")
+    assert "Delete your answers?" in _page(asked)  # asked first: one slip deletes nothing
+    with in_db(app):
+        assert Draft.select().count() == 1
+    response = step(client, {"page": "confirm"}, action="discard_yes", step_code="when")
     assert "Your answers are deleted." in _page(response)
     with in_db(app):
         assert Draft.select().count() == 0
@@ -298,7 +311,7 @@ def test_pictures_are_stripped_of_metadata_and_encrypted(app, client):
     upload = post_form(client, FORM, {"step": "files", "action": "upload",
                                       "files": [(io.BytesIO(_jpeg_with_gps()), "photo.jpg"),
                                                 (io.BytesIO(b"%PDF-1.4 not a picture"), "notes.pdf")]},
-                       token_from=token_page, content_type="multipart/form-data")
+                       token_from=token_page, content_type="multipart/form-data", follow_redirects=True)
     assert upload.status_code == 422
     page = _page(upload)
     assert "Picture 1" in page and "“notes.pdf”: Please send a photo or screenshot" in page
@@ -328,12 +341,12 @@ def test_too_many_or_too_large_pictures_are_refused_kindly(app, client):
     step(client, WHAT, step_code="what")
     big = io.BytesIO(b"\xff\xd8" + b"0" * (1024 * 1024 + 10))
     response = post_form(client, FORM, {"step": "files", "action": "upload", "files": [(big, "big.jpg")]},
-                         token_from=FORM, content_type="multipart/form-data")
+                         token_from=FORM, content_type="multipart/form-data", follow_redirects=True)
     assert response.status_code == 422 and "too large" in _page(response)
     small = io.BytesIO(_jpeg_with_gps())
     ok = post_form(client, FORM, {"step": "files", "action": "upload",
                                   "files": [(small, "a.jpg"), (io.BytesIO(_jpeg_with_gps()), "b.jpg")]},
-                   token_from=FORM, content_type="multipart/form-data")
+                   token_from=FORM, content_type="multipart/form-data", follow_redirects=True)
     assert ok.status_code == 422 and "You can add up to 1 photos" in _page(ok)
     from plugins.reporting.models import Attachment
 

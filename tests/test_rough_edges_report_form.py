@@ -74,8 +74,8 @@ def test_a_needed_choice_list_says_so_and_is_not_offered_as_optional(app, client
 def test_every_consent_question_is_marked_needed_and_each_error_names_its_question(app, client):
     client.get(FORM)
     for code, values in (("what", WHAT), ("when", WHEN), ("who", {})):
-        step(client, values, step_code=code)
-    wishes = _page(client.get(FORM))
+        shown = step(client, values, step_code=code)
+    wishes = _page(shown)
     assert "What you would like us to do" in wishes
     for purpose in ("share_alert", "police_intelligence", "police_report", "wants_support", "research"):
         fieldset = re.search(rf'<fieldset id="f-consent_{purpose}"[^>]*>\s*<legend>(.*?)</legend>', wishes, re.S)

@@ -1,6 +1,7 @@
 """Pages of the reporting plugin for reporters, under /reporting/.
 
-/reporting/report     the step-by-step form (one address for every step; see form.py)
+/reporting/report     the step-by-step form (one address for every step, post/redirect/get; see wizard.py)
+/reporting/report/forget  Quick exit's beacon: deletes this session's draft
 /reporting/follow-up  status, messages, more information and consent, opened with a receipt (POST only)
 /reporting/mine       the same for reports made while signed in
 """
@@ -8,8 +9,9 @@
 from __future__ import annotations
 
 import logging
+import time
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from peewee import fn
 
@@ -101,24 +103,27 @@ def _context() -> dict:
 
 
 def _render_step(step: str, state: dict, draft, errors: dict | None = None, notice: str | None = None,
-                 status: int = 200):
+                 status: int = 200, mode: str = "step"):
+    """One page of the form. mode "step" shows a step with its answers; "resume" (a later visit)
+    and "confirm_discard" show none of them; "sending" says a send is still being made."""
     ctx = _context()
     all_steps = wizard.steps(ctx["with_files"])
     codes = [s.code for s in all_steps]
     if step not in codes:
         step = codes[0]
     files = []
-    if draft is not None and ctx["with_files"]:
+    if draft is not None and ctx["with_files"] and mode == "step":
         files = list(Attachment.select(Attachment.id, Attachment.content_type, Attachment.size)
                      .where(Attachment.draft == draft).order_by(Attachment.id))
     summary = None
-    if step == "check":
+    if step == "check" and mode == "step":
         summary = wizard.payload(state, ctx["for_others"])
     choices = {kind: options.configured(kind) for kind in options.KNOWN}
     first_choice = {"incident_types": choices["incident_types"][0].code} if choices.get("incident_types") else {}
     return (
         render_template(
             "reporting/form.html",
+            mode=mode,
             step=step,
             steps=all_steps,
             position=codes.index(step) + 1,
@@ -149,6 +154,24 @@ def _neighbour(step: str, offset: int, with_files: bool) -> str:
     return codes[max(0, min(len(codes) - 1, index + offset))]
 
 
+def _again():
+    """Post/redirect/get: every POST of the form is answered with a redirect to the form's own
+    address, so the browser's Back and reload never ask to send a form again."""
+    return redirect(url_for("reporting.report"), code=303)
+
+
+def _show_next(draft, state: dict, step: str, errors: dict | None = None, notice: str | None = None,
+               status: int = 200):
+    """Save the draft at this step, with what the GET after the redirect shows once, and redirect."""
+    state["step"] = step
+    wizard.set_view(state, errors=errors or None, notice=notice, status=status)
+    wizard.save_state(draft, state)
+    return _again()
+
+
+SEND_WAIT_SECONDS = 8.0  # how long a page waits for a send of the same draft that is under way
+
+
 @bp.route("/report", methods=["GET", "POST"])
 @requires(PUBLIC)
 def report():
@@ -157,92 +180,174 @@ def report():
         return render_template("reporting/sign_in_needed.html"), 200
     draft = wizard.load_draft()
     if request.method == "GET":
-        state = wizard.state_of(draft) if draft else wizard.empty_state()
-        return _render_step(state["step"], state, draft)
+        return _show(draft)
+    return _act(draft, ctx)
 
+
+def _show(draft):
+    """GET: the page for where the draft is. The answers are shown only right after one of the
+    form's own POSTs; any other visit asks first ("resume")."""
+    record = wizard.sent_row()
+    if record is not None:
+        return _sent(record)
+    if draft is None:
+        return _render_step("what", wizard.empty_state(), None)
+    state = wizard.state_of(draft)
+    view = wizard.take_view(draft)
+    if view is None:
+        if wizard.has_answers(draft, state):
+            return _render_step(state["step"], state, draft, mode="resume")
+        view = {}
+    if view.get("confirm") == "discard":
+        return _render_step(state["step"], state, draft, mode="confirm_discard")
+    return _render_step(state["step"], state, draft, errors=view.get("errors"), notice=view.get("notice"),
+                        status=int(view.get("status") or 200))
+
+
+def _sent(record):
+    """"Report sent" with its receipt, once; afterwards "Your report was already sent". A send of
+    the same draft still under way (a double tap) is waited for a few seconds."""
+    deadline = time.monotonic() + SEND_WAIT_SECONDS
+    while not wizard.sent_of(wizard.state_of(record)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        record = wizard.sent_row()
+        if record is None:  # the send failed and let go: the draft is as it was
+            return _show(wizard.load_draft())
+    if not wizard.sent_of(wizard.state_of(record)):
+        draft = wizard.load_draft()
+        state = wizard.state_of(draft) if draft else wizard.empty_state()
+        return _render_step(state["step"], state, draft, mode="sending", status=202)
+
+    def draw(sent: dict) -> str:
+        return render_template("reporting/done.html", reference=sent["reference"], receipt=sent.get("receipt"),
+                               signed_in=bool(sent.get("signed_in")), already=sent["again"])
+
+    page = wizard.show_sent(record, draw)
+    if page is None:
+        return _render_step("what", wizard.empty_state(), None)
+    return page
+
+
+def _act(draft, ctx):
+    """POST: do what was asked, save, and redirect to the form's address (_again)."""
     action = request.form.get("action", "next")
     posted_step = request.form.get("step", "what")
+    record = wizard.sent_row()
+    if record is not None:
+        # Sent already, or being sent (a second tap, a resend, an old tab): never a second report.
+        # The GET says it was sent, with its reference; "Start a new report" clears it.
+        if action == "new" and wizard.sent_of(wizard.state_of(record)):
+            wizard.forget_own_draft()
+        return _again()
+    if action in {"new", "discard_yes"}:
+        if draft is not None:
+            wizard.forget_own_draft()
+            flash(_("Your answers are deleted."), "info")
+        return _again()
     if draft is None:
         if action == "send" or posted_step != "what":
-            # The draft expired (or was sent from another tab): say so, never fail silently.
+            # The draft expired (or was deleted): say so, never fail silently.
             draft = wizard.new_draft()
-            return _render_step("what", wizard.empty_state(), draft, notice=_(
+            return _show_next(draft, wizard.empty_state(), "what", status=409, notice=_(
                 "Your earlier answers are no longer here: for your safety they are deleted after a few hours, "
-                "or once a report is sent. Please start again."), status=409)
+                "or once a report is sent. Please start again."))
         draft = wizard.new_draft()
     state = wizard.state_of(draft)
-
-    if action == "discard":
-        wizard.forget_draft(draft)
-        return _render_step("what", wizard.empty_state(), None, notice=_("Your answers are deleted."))
+    state.pop("view", None)
 
     # Keep what was typed on this step before anything is checked, so nothing is ever lost.
     owned = wizard.step_fields(posted_step, state["people"], ctx["for_others"])
-    state["values"].update(wizard.take_values(request.form, owned))
+    if request.form.get("page") not in {"resume", "confirm"}:  # pages without the step's fields
+        state["values"].update(wizard.take_values(request.form, owned))
     for_others, required = ctx["for_others"], ctx["required"]
 
+    if action == "discard":
+        state["step"] = posted_step if posted_step in {s.code for s in wizard.steps(ctx["with_files"])} \
+            else state["step"]
+        wizard.set_view(state, confirm="discard")
+        wizard.save_state(draft, state)
+        return _again()
+    if action in {"discard_no", "resume"}:
+        return _show_next(draft, state, state["step"])
     if action == "add_person":
         wizard.add_person(state)
-        state["step"] = "who"
-        wizard.save_state(draft, state)
-        return _render_step("who", state, draft)
+        return _show_next(draft, state, "who")
     if action.startswith("remove_person:"):
         index = whole_number(action.partition(":")[2])
         if index is not None and 0 <= index < state["people"]:
             wizard.remove_person(state, index)
-        state["step"] = "who"
-        wizard.save_state(draft, state)
-        return _render_step("who", state, draft)
+        return _show_next(draft, state, "who")
     if action == "upload":
         wizard.save_state(draft, state)
         errors = _store_uploads(draft=draft, report=None)
-        return _render_step("files", state, draft, errors={"files": errors} if errors else None,
-                            status=422 if errors else 200)
+        return _show_next(draft, state, "files", errors={"files": errors} if errors else None,
+                          status=422 if errors else 200)
     if action.startswith("remove_file:"):
         file_id = whole_number(action.partition(":")[2])
         if file_id is not None:
             Attachment.delete().where((Attachment.id == file_id) & (Attachment.draft == draft)).execute()
-        wizard.save_state(draft, state)
-        return _render_step("files", state, draft)
+        return _show_next(draft, state, "files")
     if posted_step == "files" and action in {"next", "back"} and _has_uploads():
         # Pictures chosen but "Add" not pressed: keep them rather than lose them.
         errors = _store_uploads(draft=draft, report=None)
         if errors:
-            wizard.save_state(draft, state)
-            return _render_step("files", state, draft, errors={"files": errors}, status=422)
+            return _show_next(draft, state, "files", errors={"files": errors}, status=422)
     if action.startswith("goto:"):
-        target = action.partition(":")[2]
-        state["step"] = target
-        wizard.save_state(draft, state)
-        return _render_step(target, state, draft)
+        return _show_next(draft, state, action.partition(":")[2])
     if action == "back":
-        state["step"] = _neighbour(posted_step, -1, ctx["with_files"])
-        wizard.save_state(draft, state)
-        return _render_step(state["step"], state, draft)
+        return _show_next(draft, state, _neighbour(posted_step, -1, ctx["with_files"]))
 
     data, errors = wizard.check(state, for_others, required)
     if action == "send":
         if errors:
-            step = wizard.first_step_with_errors(errors, state, for_others, ctx["with_files"])
-            state["step"] = step
-            wizard.save_state(draft, state)
-            shown = errors if step == "check" else wizard.errors_for_step(errors, step, state, for_others)
-            return _render_step(step, state, draft, errors=shown, status=422)
-        reporter = current_user._get_current_object() if current_user.is_authenticated else None
-        submitted = service.create_report(data, reporter=reporter, source="web", draft=draft)
-        wizard.forget_draft(None)
-        return render_template("reporting/done.html", report=submitted.report, receipt=submitted.receipt)
+            return _send_errors(draft, state, errors, ctx)
+        return _send(draft, ctx)
 
     # "next": check only this step's answers; the others are checked when they are reached.
     step_errors = wizard.errors_for_step(errors, posted_step, state, for_others)
     if step_errors:
-        state["step"] = posted_step
-        wizard.save_state(draft, state)
-        return _render_step(posted_step, state, draft, errors=step_errors, status=422)
-    state["step"] = _neighbour(posted_step, 1, ctx["with_files"])
-    wizard.save_state(draft, state)
-    shown = {k: v for k, v in errors.items() if k == "_schema"} if state["step"] == "check" else None
-    return _render_step(state["step"], state, draft, errors=shown)
+        return _show_next(draft, state, posted_step, errors=step_errors, status=422)
+    following = _neighbour(posted_step, 1, ctx["with_files"])
+    shown = {k: v for k, v in errors.items() if k == "_schema"} if following == "check" else None
+    return _show_next(draft, state, following, errors=shown)
+
+
+def _send_errors(draft, state: dict, errors: dict, ctx):
+    for_others = ctx["for_others"]
+    step = wizard.first_step_with_errors(errors, state, for_others, ctx["with_files"])
+    shown = errors if step == "check" else wizard.errors_for_step(errors, step, state, for_others)
+    return _show_next(draft, state, step, errors=shown, status=422)
+
+
+def _send(draft, ctx):
+    """Make the report, once per draft: two sends at once (a double tap) make one report, and a
+    send of a draft already sent makes none. The draft is claimed under its row's lock first, and
+    the report is made from the answers as stored then."""
+    outcome, claimed = wizard.claim_send(draft)
+    if outcome != wizard.CLAIMED:
+        return _again()  # the GET shows the report that was (or is being) sent, or a fresh form
+    try:
+        data, errors = wizard.check(claimed, ctx["for_others"], ctx["required"])
+        if errors:  # the answers changed in another tab since this page was shown
+            wizard.release_send(draft)
+            return _send_errors(draft, claimed, errors, ctx)
+        reporter = current_user._get_current_object() if current_user.is_authenticated else None
+        submitted = service.create_report(data, reporter=reporter, source="web", draft=draft)
+    except Exception:
+        wizard.release_send(draft)  # no report was made: the draft may be sent again
+        raise
+    wizard.mark_sent(submitted.report.reference, submitted.receipt, signed_in=reporter is not None)
+    return _again()
+
+
+@bp.route("/report/forget", methods=["POST"])
+@requires(PUBLIC)
+def forget():
+    """Quick exit's beacon (core/static/js/quick-exit.js): delete this session's draft, or the
+    "sent" row with an unshown receipt, on the way out. Only the caller's own, with the page's CSRF
+    token; answers nothing the page would show."""
+    wizard.forget_own_draft()
+    return "", 204
 
 
 def _has_uploads() -> bool:

@@ -1,10 +1,22 @@
 """The step-by-step report form: its steps, its draft, and how its answers become a report.
 
-The form works without JavaScript. Every step POSTs to the same address and the answer is the next
-step's page (no redirects), so the address bar and the browser history never show how far someone
-got or what they chose. The answers so far live in an encrypted Draft row; the session holds only a
-random key to it. Answers are saved as typed *before* they are checked, so a mistake never loses
-anything. The web form builds the same payload as the JSON API and checks it with the same schema.
+The form works without JavaScript. Every step POSTs to the same address and is answered with a
+redirect (303) to that same address, whose GET shows the step the draft is at (post/redirect/get:
+the browser's Back and reload never resubmit a form), so the address bar and the browser history
+never show how far someone got or what they chose. The answers so far live in an encrypted Draft
+row; the session holds only a random key to it. Answers are saved as typed *before* they are
+checked, so a mistake never loses anything. The web form builds the same payload as the JSON API
+and checks it with the same schema.
+
+What the GET right after a POST shows (the step's errors, a notice, the delete confirmation) is
+kept in the draft as its "view" for that one GET (VIEW_SECONDS). A GET without one (a reload, Back,
+the address typed again, another tab) does not show the answers at once: it asks first (the
+"resume" page), in case someone else picked the phone up after a Quick exit without JavaScript.
+
+Sending is once per draft: under the draft row's lock the send makes a second row for the same
+session key ("sending"), the report is made (which deletes the draft in the same transaction), and
+that row then says "sent" with the reference, and the receipt until it has been shown once
+(SENT_LIFETIME); a resend, a second tap or a reload finds it.
 """
 
 from __future__ import annotations
@@ -18,7 +30,7 @@ from flask import session
 from marshmallow import ValidationError
 
 from core import text as text_rule
-from core.db import utcnow
+from core.db import db, lock_row, utcnow
 from core.tokens import hash_token, new_token
 from core.views.errors import input_kept
 from plugins.reporting import _, _l
@@ -28,6 +40,13 @@ from plugins.reporting.schemas import MAX_PERPETRATORS, ReportSchema, too_long_m
 SESSION_KEY = "reporting_draft"
 KEEP_CHARACTERS = 25_000  # of one answer in the draft; more than any field takes (its real length is kept too)
 DRAFT_LIFETIME = datetime.timedelta(hours=3)
+# How long "your report was already sent" answers a resend (the draft's key, the reference and, until
+# shown once, the receipt): long enough for a reload or a retry after a network failure.
+SENT_LIFETIME = datetime.timedelta(minutes=30)
+# A send that claimed the draft and neither finished nor failed in this time died with its process
+# (far longer than any request may run); if its draft still exists, no report was made from it.
+SEND_CLAIM_TIMEOUT = datetime.timedelta(minutes=2)
+VIEW_SECONDS = 60  # how soon after its POST the redirected GET must come to show that POST's answer
 REPORT_FOR_OTHERS_ROLES = frozenset({"partner", "caseworker"})
 
 PERSON_LISTS = ("names", "phones", "emails", "handles")
@@ -109,17 +128,25 @@ def state_of(draft: Draft) -> dict:
     return {**empty_state(), **state}
 
 
-def save_state(draft: Draft, state: dict) -> None:
-    draft.data = json.dumps(state)
-    draft.expires_at = utcnow() + DRAFT_LIFETIME
-    draft.save()
+def save_state(draft: Draft, state: dict) -> bool:
+    """Store the answers, unless the draft is being sent or was sent meanwhile (another tab, a
+    second tap): a send is never undone by an older page. False when not stored."""
+    with db.atomic():
+        lock_row(Draft, draft.key_hash)
+        if Draft.get_or_none(Draft.key_hash == draft.key_hash) is None or sent_row() is not None:
+            return False
+        draft.data = json.dumps(state)
+        draft.expires_at = utcnow() + DRAFT_LIFETIME
+        draft.save()
     _kept(draft)  # a failure after this point may tell the person their answers are still here
+    return True
 
 
 def _kept(draft: Draft) -> None:
     """Let a 500 page say the answers are still here, if the draft row still exists by then (a
     report that was sent deletes it)."""
     key_hash = draft.key_hash
+
     input_kept(lambda: Draft.get_or_none(Draft.key_hash == key_hash) is not None)
 
 
@@ -128,6 +155,161 @@ def forget_draft(draft: Draft | None) -> None:
         draft.delete_instance()  # its attachments go with it (ON DELETE CASCADE)
     session.pop(SESSION_KEY, None)
     input_kept(None)
+
+
+def forget_own_draft() -> bool:
+    """Delete the draft (or the "sent" row) of this session, whatever state it is in (Quick exit,
+    "Delete my answers"). True when there was one."""
+    key = session.pop(SESSION_KEY, None)
+    input_kept(None)
+    if not key:
+        return False
+    with db.atomic():
+        return Draft.delete().where(Draft.key_hash.in_([hash_token(key), _sent_key(key)])).execute() > 0
+
+
+def has_answers(draft: Draft, state: dict) -> bool:
+    """Whether a draft holds anything typed or chosen (an empty one is shown without asking)."""
+    from plugins.reporting.models import Attachment
+
+    if state.get("step") != "what" or state.get("people", 1) > 1:
+        return True
+    if any(value for key, value in state["values"].items() if not key.startswith(LENGTH_PREFIX)):
+        return True
+    return Attachment.select().where(Attachment.draft == draft).exists()
+
+
+# -- what the GET after a POST shows, once -------------------------------------------------------------
+
+
+def set_view(state: dict, **view) -> None:
+    """What the next GET shows (errors, notice, status, confirm), if it comes within VIEW_SECONDS."""
+    state["view"] = {"at": utcnow().timestamp(), **view}
+
+
+def take_view(draft: Draft) -> dict | None:
+    """The view kept by the last POST, removed so that it is shown once; None when there is none
+    or it is too old (then the page asks before showing any answer)."""
+    with db.atomic():
+        lock_row(Draft, draft.key_hash)
+        fresh = Draft.get_or_none(Draft.key_hash == draft.key_hash)
+        if fresh is None:
+            return None
+        state = state_of(fresh)
+        view = state.pop("view", None)
+        if view is None:
+            return None
+        fresh.data = json.dumps(state)
+        fresh.save()
+    if utcnow().timestamp() - float(view.get("at") or 0) > VIEW_SECONDS:
+        return None
+    return view
+
+
+# -- sending once ------------------------------------------------------------------------------------
+#
+# A send is recorded in a second row beside the draft, keyed by the same session key (sent_key):
+# "sending" while the report is being made, then "sent" with its reference (and its receipt until
+# shown). It is made under the draft row's lock, so of two sends at once only one makes a report,
+# and it outlives the draft, which the report deletes in its own transaction.
+
+CLAIMED, SENDING, SENT, GONE = "claimed", "sending", "sent", "gone"
+
+
+def _sent_key(key: str) -> str:
+    return hash_token(key + ":sent")
+
+
+def sent_row() -> Draft | None:
+    """This session's record of a send (being made, or made), if any and not expired."""
+    key = session.get(SESSION_KEY)
+    if not key:
+        return None
+    row = Draft.get_or_none(Draft.key_hash == _sent_key(key))
+    if row is None or row.expires_at < utcnow():
+        return None
+    if _stale(state_of(row)) and Draft.get_or_none(Draft.key_hash == hash_token(key)) is not None:
+        return None  # a send that died before making its report: the draft may be sent again
+    return row
+
+
+def sent_of(state: dict) -> dict | None:
+    """{"reference", "receipt" (None once shown, or for a signed-in reporter), "signed_in"} of a
+    send that made its report, else None."""
+    return state.get("sent")
+
+
+def sending_since(state: dict) -> float | None:
+    return state.get("sending")
+
+
+def _stale(state: dict) -> bool:
+    since = sending_since(state)
+    return bool(since) and not sent_of(state) and \
+        utcnow().timestamp() - since > SEND_CLAIM_TIMEOUT.total_seconds()
+
+
+def claim_send(draft: Draft) -> tuple[str, dict | None]:
+    """Take the right to make this draft's report, under the draft row's lock, so that two sends at
+    once (a double tap) make one report. Returns (CLAIMED, the answers as stored) for the one that
+    may send, else (SENDING | SENT | GONE, None)."""
+    key = session.get(SESSION_KEY)
+    sent_key = _sent_key(key)
+    with db.atomic():
+        lock_row(Draft, draft.key_hash)
+        fresh = Draft.get_or_none(Draft.key_hash == draft.key_hash)
+        record = Draft.get_or_none(Draft.key_hash == sent_key)
+        if record is not None:
+            state = state_of(record)
+            if sent_of(state):
+                return SENT, None
+            if fresh is None or not _stale(state):
+                return SENDING, None
+            record.delete_instance()  # a send that died: its draft is still here, so no report was made
+        if fresh is None or fresh.expires_at < utcnow():
+            return GONE, None
+        Draft.create(key_hash=sent_key, data=json.dumps({"sending": utcnow().timestamp()}),
+                     expires_at=utcnow() + SENT_LIFETIME)
+    return CLAIMED, state_of(fresh)
+
+
+def release_send(draft: Draft) -> None:
+    """The send failed: if its report was not made (the draft is still here), it may be sent again."""
+    sent_key = _sent_key(session.get(SESSION_KEY))
+    with db.atomic():
+        lock_row(Draft, draft.key_hash)
+        if Draft.get_or_none(Draft.key_hash == draft.key_hash) is not None:
+            Draft.delete().where(Draft.key_hash == sent_key).execute()
+
+
+def mark_sent(reference: str, receipt: str | None, signed_in: bool) -> None:
+    """After the report was made (and its draft deleted with it): the send's row says "sent"."""
+    sent_key = _sent_key(session.get(SESSION_KEY))
+    state = {"sent": {"reference": reference, "receipt": receipt, "signed_in": signed_in}}
+    with db.atomic():
+        Draft.delete().where(Draft.key_hash == sent_key).execute()
+        Draft.create(key_hash=sent_key, data=json.dumps(state), expires_at=utcnow() + SENT_LIFETIME)
+
+
+def show_sent(record: Draft, draw):
+    """Draw the page of a sent report with draw(details), and only once it is drawn remove its
+    receipt from the row, under the row's lock: whoever asks first gets the receipt, nobody gets it
+    twice ("again" in the details of every later ask), and a page that fails to draw loses nothing.
+    None when the row is gone."""
+    with db.atomic():
+        lock_row(Draft, record.key_hash)
+        fresh = Draft.get_or_none(Draft.key_hash == record.key_hash)
+        sent = sent_of(state_of(fresh)) if fresh is not None else None
+        if not sent:
+            return None
+        page = draw({**sent, "again": bool(sent.get("shown"))})
+        if not sent.get("shown"):
+            fresh.data = json.dumps({"sent": {**sent, "receipt": None, "shown": True}})
+            fresh.save()
+    return page
+
+
+# -- the answers of a step ---------------------------------------------------------------------------
 
 
 def take_values(form, names: list[str]) -> dict:
@@ -255,6 +437,14 @@ def check(state: dict, for_others: bool, required: tuple[str, ...]) -> tuple[dic
         data = None
         for name, messages in form_errors(exc.messages, values).items():
             errors.setdefault(name, []).extend(messages)
+    if "occurred_on" in errors:
+        # The web form takes 31/03/2024 (its hint's example, see _web_date) as well as the ISO date
+        # a date picker sends; say so rather than the API's "2024-03-31".
+        from plugins.reporting.schemas import PastDate
+
+        unreadable = str(PastDate().example())
+        errors["occurred_on"] = [_("Please give a date like 31/03/2024.") if str(m) == unreadable else m
+                                 for m in errors["occurred_on"]]
     for key, length in values.items():
         name = key.removeprefix(LENGTH_PREFIX)
         limit = _limit_of(name) if key.startswith(LENGTH_PREFIX) and length else None
@@ -280,8 +470,18 @@ def _per_line(messages, text: str | None) -> list[str]:
     for index, value in sorted(messages.items(), key=lambda item: int(item[0])):
         line = lines[int(index)] if int(index) < len(lines) else ""
         for message in _flatten(value):
-            result.append(_("“%(text)s”: %(message)s", text=line, message=message))
+            result.append(_("“%(text)s”: %(message)s", text=shortened(line), message=message))
     return result
+
+
+QUOTE_CHARACTERS = 40  # of an answer quoted in an error message: enough to say which line is meant
+
+
+def shortened(text: str, limit: int = QUOTE_CHARACTERS) -> str:
+    """An answer as an error message quotes it: its first `limit` characters and "…" when longer,
+    so a very long line does not fill the page twice (the summary, and under the question)."""
+    text = text or ""
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
 
 
 def form_errors(messages: dict, values: dict) -> dict[str, list[str]]:
