@@ -14,7 +14,6 @@ import secrets
 
 from flask import current_app
 
-from core import throttle
 from core.accounts.models import User
 from core.audit import record
 from core.db import db, lock_row, utcnow
@@ -54,12 +53,6 @@ class Conflict(CaseworkError):
 
 class AlreadySent(CaseworkError):
     """This form was sent before (a reload, a double tap): nothing new is made."""
-
-
-# One "Get support" form sends one request: its one-time key is claimed in the same transaction that
-# makes the referral (a second claim within a day finds the first). Counted in core.throttle's table,
-# one row per form and hour, keyed by a hash of the key; rows go when their window ends.
-SUPPORT_FORMS = throttle.Limit("casework-support-form", per=datetime.timedelta(days=1), buckets=24)
 
 
 def settings() -> dict:
@@ -160,17 +153,16 @@ def withdraw_referral_for_report(report) -> Referral | None:
 def self_referral(data: dict, user=None, form_key: str | None = None) -> tuple[Referral, str | None]:
     """Someone asks for support themselves; an anonymous person gets a receipt for their client page.
 
-    form_key: the one-time key of the form it came from. A form sent again (a reload of the answer,
-    a double tap on a slow connection) raises AlreadySent and makes nothing."""
+    form_key: the one-time key of the form it came from (core.once), claimed in the transaction that
+    makes the referral. A form sent again (a reload of the answer, a double tap on a slow
+    connection) raises AlreadySent and makes nothing."""
+    from core import once
     from core.receipts import new_receipt, receipt_cost, receipt_digits, receipt_hash
-    from core.tokens import hash_token
 
     receipt = None
     with db.atomic():
-        if form_key is not None:
-            key = hash_token(form_key)[:64]
-            if throttle.hit(SUPPORT_FORMS, [key])[key] > 1:
-                raise AlreadySent
+        if not once.claim(form_key):
+            raise AlreadySent
         referral = Referral(source="self", **_contact_values(data), needs=data.get("needs"))
         if user is not None and getattr(user, "is_authenticated", False):
             referral.client = user.id

@@ -20,13 +20,13 @@ from flask_babel import format_date, format_datetime
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from core import once
 from core.accounts.models import User
 from core.audit import record
 from core.db import utcnow
 from core.fields import Text
 from core.numbers import whole_number
 from core.permissions import PUBLIC, requires
-from core.tokens import new_token
 from plugins.casework import _, service
 from plugins.casework.access import CASES, SUPERVISE, break_glass, case_for, is_supervisor, visible_cases
 from plugins.casework.models import (
@@ -209,8 +209,8 @@ def support():
     if not service.settings()["allow_self_referral"]:
         abort(404)
     values = dict(request.form) if request.method == "POST" else {}
-    form_key = _form_key(request.form.get("form_key")) if request.method == "POST" else None
-    values["form_key"] = form_key or new_token(nbytes=16)
+    form_key = once.posted_key(request.form.get("form_key")) if request.method == "POST" else None
+    values["form_key"] = form_key or once.new_key()
     if request.method == "GET" or request.form.get("action") != "send":
         return render_template("casework/support.html", values=values, errors={}, languages=_languages())
     data, errors = _contact_form(request.form)
@@ -223,14 +223,6 @@ def support():
     except service.AlreadySent:
         return render_template("casework/support_done.html", receipt=None, already_sent=True)
     return render_template("casework/support_done.html", receipt=receipt, already_sent=False)
-
-
-def _form_key(posted: str | None) -> str | None:
-    """The form's one-time key as sent, when it looks like one of ours (new_token(nbytes=16))."""
-    posted = (posted or "").strip()
-    if 16 <= len(posted) <= 64 and all(char.isascii() and (char.isalnum() or char in "-_") for char in posted):
-        return posted
-    return None
 
 
 @bp.route("/refer", methods=["GET", "POST"])

@@ -15,6 +15,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from peewee import fn
 
+from core import once
+from core.db import db
 from core.numbers import whole_number
 from core.permissions import PUBLIC, SIGNED_IN, requires, user_has
 from plugins.reporting import _, options, service, wizard
@@ -434,9 +436,12 @@ def _reporter_action(report: Report, by_receipt: bool) -> tuple[str | None, dict
         if len(body) > MAX_MESSAGE:
             return None, {"body": [_("Please keep this under %(count)d characters (it has %(length)d).",
                                      count=MAX_MESSAGE, length=len(body))]}
-        service.add_message(report, "from_reporter", body)
-        if report.status == "needs_info":
-            service.reporter_answered(report)
+        with db.atomic():  # the form's one-time key (core.once) and the message commit together
+            if not once.claim(once.posted_key(request.form.get("form_key"))):
+                return _("This message was already sent: we did not add it twice."), {}
+            service.add_message(report, "from_reporter", body)
+            if report.status == "needs_info":
+                service.reporter_answered(report)
         return _("Thank you. Your message is sent; our team will read it."), {}
     if action == "upload":
         errors = _store_uploads(report=report)
@@ -448,6 +453,8 @@ def _reporter_action(report: Report, by_receipt: bool) -> tuple[str | None, dict
         purpose = action.partition(":")[2]
         if purpose not in PURPOSES:
             return None, {}
+        if purpose in AGREE_FIRST and request.form.get("agree") != "y":
+            return None, {f"agree-{purpose}": [_("Please tick the box to say you agree, then say yes.")]}
         contact = None
         if purpose == "wants_support":
             contact, errors = _support_contact(request.form)
@@ -464,6 +471,11 @@ def _reporter_action(report: Report, by_receipt: bool) -> tuple[str | None, dict
                      purpose=purpose_short_labels()[purpose]), {}
         return None, {}
     return None, {}
+
+
+# Something shared with the police cannot always be taken back: the page asks for a tick first, and
+# so does the server (the browser's "required" is not a guard).
+AGREE_FIRST = ("police_intelligence", "police_report")
 
 
 def _support_contact(posted) -> tuple[dict | None, dict]:
@@ -490,6 +502,7 @@ def _render_status(report: Report, receipt: str | None = None, notice: str | Non
         receipt=receipt,
         notice=notice,
         errors=errors or {},
+        form_key=once.new_key(),
         messages=service.reporter_messages(report),
         consents=service.consent_states(report),
         file_count=Attachment.select().where(Attachment.report == report).count(),
