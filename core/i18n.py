@@ -116,6 +116,20 @@ def _dashed(available: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(code.replace("_", "-") for code in available)
 
 
+def choose_language(code: str) -> bool:
+    """Make `code` this visitor's language: kept in the session, and on a signed-in person's account.
+    False (nothing changed) for a code the instance does not offer. The page after a redirect is in
+    it (this request's language was already read)."""
+    if code not in current_app.config["LOCALES"]:
+        return False
+    session[SESSION_KEY] = code
+    user = current_user._get_current_object()
+    if getattr(user, "is_authenticated", False):
+        user.locale = code
+        user.save(only=["locale"])
+    return True
+
+
 def _chosen_language(config) -> str:
     available = config["LOCALES"]
     if not has_request_context():  # a queue task or a command: no session, no browser to ask

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
-from flask_login import current_user
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 
 from core.accounts.auth import safe_next
-from core.i18n import SESSION_KEY
+from core.i18n import choose_language
 from core.navigation import nav_items
 from core.permissions import PUBLIC, requires
 
@@ -44,13 +43,9 @@ def contact_lines() -> list[str]:
 @bp.route("/language", methods=["POST"])
 @requires(PUBLIC)
 def set_language():
-    """The language switcher: a plain form, so it works without JavaScript."""
-    code = request.form.get("locale", "")
-    if code in current_app.config["LOCALES"]:
-        session[SESSION_KEY] = code
-        if current_user.is_authenticated:
-            current_user.locale = code
-            current_user.save(only=["locale"])
+    """The language switcher: a plain form, so it works without JavaScript. A page with answers being
+    typed points the switcher at its own form instead (base.html's language_form), which keeps them."""
+    choose_language(request.form.get("locale", ""))
     return redirect(safe_next(request.form.get("next")) or url_for("core.index"), code=303)
 
 

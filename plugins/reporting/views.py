@@ -17,6 +17,7 @@ from peewee import fn
 
 from core import once
 from core.db import db
+from core.i18n import choose_language
 from core.numbers import whole_number
 from core.permissions import PUBLIC, SIGNED_IN, requires, user_has
 from plugins.reporting import _, options, service, wizard
@@ -271,6 +272,9 @@ def _act(draft, ctx):
         return _again()
     if action in {"discard_no", "resume"}:
         return _show_next(draft, state, state["step"])
+    if action == "language":  # the footer's switcher, pointed at this form: the answers above are kept
+        choose_language(request.form.get("locale", ""))
+        return _show_next(draft, state, posted_step)
     if action == "add_person":
         wizard.add_person(state)
         return _show_next(draft, state, "who")
