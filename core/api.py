@@ -30,7 +30,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
-from marshmallow import RAISE, Schema, ValidationError, fields
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
@@ -204,10 +204,42 @@ def translate_field(field: fields.Field, messages: dict[str, str]) -> None:
         defaults.update(getattr(klass, "default_error_messages", {}))
     field.error_messages = {key: messages[key] if key in messages and value == defaults.get(key) else value
                             for key, value in field.error_messages.items()}
+    field.validators = [_translated(validator, is_list=isinstance(field, fields.List))
+                        for validator in field.validators]
     inner = getattr(field, "inner", None)
     if inner is not None:
         field.inner = copy.copy(inner)
         translate_field(field.inner, messages)
+
+
+def _translated(validator, is_list: bool = False):
+    """A copy of one of marshmallow's validators saying its default (English) message in the
+    request's language; a validator with its own message, or another kind, is kept as it is.
+    marshmallow formats the message with str.format: the translations hold no braces."""
+    if isinstance(validator, validate.OneOf) and validator.error == validate.OneOf.default_message:
+        return validate.OneOf(validator.choices, validator.labels, error=_("Please choose one of the listed answers."))
+    if isinstance(validator, validate.Range) and validator.error is None \
+            and validator.min_inclusive and validator.max_inclusive:
+        low, high = validator.min, validator.max
+        if low is not None and high is not None:
+            error = _("Please give a number from %(min)s to %(max)s.", min=low, max=high)
+        elif low is not None:
+            error = _("Please give a number of at least %(min)s.", min=low)
+        else:
+            error = _("Please give a number of at most %(max)s.", max=high)
+        return validate.Range(low, high, error=error)
+    if isinstance(validator, validate.Length) and validator.error is None and validator.equal is None:
+        low, high = validator.min, validator.max
+        if is_list:
+            error = (_("Please give at most %(max)d.", max=high) if low is None
+                     else _("Please give at least %(min)d.", min=low) if high is None
+                     else _("Please give from %(min)d to %(max)d.", min=low, max=high))
+        else:
+            error = (_("Please keep this to %(max)d characters or fewer.", max=high) if low is None
+                     else _("Please write at least %(min)d characters.", min=low) if high is None
+                     else _("Please write from %(min)d to %(max)d characters.", min=low, max=high))
+        return validate.Length(low, high, error=error)
+    return validator
 
 
 class ApiSchema(Schema):
@@ -223,9 +255,15 @@ class ApiSchema(Schema):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.error_messages = {**self.error_messages, **_schema_messages()}
-        messages = _field_messages()
-        for field in self.fields.values():
-            translate_field(field, messages)
+        translate_fields(self)
+
+
+def translate_fields(schema: Schema) -> None:
+    """Every field's built-in messages and validators' messages in the request's language (for a
+    schema that is not an ApiSchema, such as a settings page's)."""
+    messages = _field_messages()
+    for field in schema.fields.values():
+        translate_field(field, messages)
 
 
 def load_json(schema: Schema) -> dict:

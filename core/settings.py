@@ -93,6 +93,10 @@ def _loaded(schema_class: type[Schema] | None, stored_text: str) -> dict:
 def save_settings(plugin: str, raw: dict) -> dict:
     """Validate raw input with the plugin's schema and store it; raises ValidationError."""
     schema = schema_for(plugin)
+    if has_request_context():  # a person reads the messages: in their language
+        from core.api import translate_fields
+
+        translate_fields(schema)
     loaded = schema.load(raw)
     data = schema.dump(loaded)
     PluginSetting.insert(plugin=plugin, data=json.dumps(data), changed_at=utcnow()).on_conflict(
