@@ -239,8 +239,11 @@ def _act(draft, ctx):
     if record is not None:
         # Sent already, or being sent (a second tap, a resend, an old tab): never a second report.
         # The GET says it was sent, with its reference; "Start a new report" clears it.
-        if action == "new" and wizard.sent_of(wizard.state_of(record)):
-            wizard.forget_own_draft()
+        if action in {"new", "kept_receipt"} and wizard.sent_of(wizard.state_of(record)):
+            wizard.forget_own_draft()  # nothing of the report is left for this browser to show
+            if action == "kept_receipt":
+                flash(_("Thank you. This phone or computer no longer shows anything of your report."), "info")
+                return redirect(url_for("reporting.index"), code=303)
         return _again()
     if action in {"new", "discard_yes"}:
         if draft is not None:
@@ -350,7 +353,7 @@ def _send(draft, ctx):
 @requires(PUBLIC)
 def forget():
     """Quick exit's beacon (core/static/js/quick-exit.js): delete this session's draft, or the
-    "sent" row with an unshown receipt, on the way out. Only the caller's own, with the page's CSRF
+    "sent" row with its receipt, on the way out. Only the caller's own, with the page's CSRF
     token; answers nothing the page would show."""
     wizard.forget_own_draft()
     return "", 204

@@ -15,8 +15,9 @@ the address typed again, another tab) does not show the answers at once: it asks
 
 Sending is once per draft: under the draft row's lock the send makes a second row for the same
 session key ("sending"), the report is made (which deletes the draft in the same transaction), and
-that row then says "sent" with the reference, and the receipt until it has been shown once
-(SENT_LIFETIME); a resend, a second tap or a reload finds it.
+that row then says "sent" with the reference, and the receipt for RECEIPT_SHOWN_FOR or until the
+person says they have kept it (SENT_LIFETIME); a resend, a second tap or a reload finds it and
+shows the same receipt again, so a tap that the browser drew over, or a reload, never loses it.
 """
 
 from __future__ import annotations
@@ -40,9 +41,12 @@ from plugins.reporting.schemas import MAX_PERPETRATORS, ReportSchema, too_long_m
 SESSION_KEY = "reporting_draft"
 KEEP_CHARACTERS = 25_000  # of one answer in the draft; more than any field takes (its real length is kept too)
 DRAFT_LIFETIME = datetime.timedelta(hours=3)
-# How long "your report was already sent" answers a resend (the draft's key, the reference and, until
-# shown once, the receipt): long enough for a reload or a retry after a network failure.
+# How long "your report was already sent" answers a resend (the draft's key, the reference and, for
+# RECEIPT_SHOWN_FOR, the receipt): long enough for a reload or a retry after a network failure.
 SENT_LIFETIME = datetime.timedelta(minutes=30)
+# How long "Report sent" shows the receipt again to the same browser (a double tap the browser drew
+# over, a reload, Back from a link): then, or once the person says they kept it, it is dropped.
+RECEIPT_SHOWN_FOR = datetime.timedelta(minutes=10)
 # A send that claimed the draft and neither finished nor failed in this time died with its process
 # (far longer than any request may run); if its draft still exists, no report was made from it.
 SEND_CLAIM_TIMEOUT = datetime.timedelta(minutes=2)
@@ -209,8 +213,8 @@ def take_view(draft: Draft) -> dict | None:
 # -- sending once ------------------------------------------------------------------------------------
 #
 # A send is recorded in a second row beside the draft, keyed by the same session key (sent_key):
-# "sending" while the report is being made, then "sent" with its reference (and its receipt until
-# shown). It is made under the draft row's lock, so of two sends at once only one makes a report,
+# "sending" while the report is being made, then "sent" with its reference (and its receipt for
+# RECEIPT_SHOWN_FOR). It is made under the draft row's lock, so of two sends at once only one makes a report,
 # and it outlives the draft, which the report deletes in its own transaction.
 
 CLAIMED, SENDING, SENT, GONE = "claimed", "sending", "sent", "gone"
@@ -234,8 +238,8 @@ def sent_row() -> Draft | None:
 
 
 def sent_of(state: dict) -> dict | None:
-    """{"reference", "receipt" (None once shown, or for a signed-in reporter), "signed_in"} of a
-    send that made its report, else None."""
+    """{"reference", "receipt" (None after RECEIPT_SHOWN_FOR, or for a signed-in reporter),
+    "signed_in", "at"} of a send that made its report, else None."""
     return state.get("sent")
 
 
@@ -285,28 +289,30 @@ def release_send(draft: Draft) -> None:
 def mark_sent(reference: str, receipt: str | None, signed_in: bool) -> None:
     """After the report was made (and its draft deleted with it): the send's row says "sent"."""
     sent_key = _sent_key(session.get(SESSION_KEY))
-    state = {"sent": {"reference": reference, "receipt": receipt, "signed_in": signed_in}}
+    state = {"sent": {"reference": reference, "receipt": receipt, "signed_in": signed_in,
+                      "at": utcnow().timestamp()}}
     with db.atomic():
         Draft.delete().where(Draft.key_hash == sent_key).execute()
         Draft.create(key_hash=sent_key, data=json.dumps(state), expires_at=utcnow() + SENT_LIFETIME)
 
 
 def show_sent(record: Draft, draw):
-    """Draw the page of a sent report with draw(details), and only once it is drawn remove its
-    receipt from the row, under the row's lock: whoever asks first gets the receipt, nobody gets it
-    twice ("again" in the details of every later ask), and a page that fails to draw loses nothing.
-    None when the row is gone."""
+    """Draw the page of a sent report with draw(details). For RECEIPT_SHOWN_FOR after sending it
+    shows the receipt each time this browser asks; after that the receipt is removed from the row,
+    under its lock, and the page says the report was sent ("again" in the details). None when the
+    row is gone."""
     with db.atomic():
         lock_row(Draft, record.key_hash)
         fresh = Draft.get_or_none(Draft.key_hash == record.key_hash)
         sent = sent_of(state_of(fresh)) if fresh is not None else None
         if not sent:
             return None
-        page = draw({**sent, "again": bool(sent.get("shown"))})
-        if not sent.get("shown"):
-            fresh.data = json.dumps({"sent": {**sent, "receipt": None, "shown": True}})
+        recent = utcnow().timestamp() - float(sent.get("at") or 0) <= RECEIPT_SHOWN_FOR.total_seconds()
+        if not recent and sent.get("receipt"):
+            sent = {**sent, "receipt": None}
+            fresh.data = json.dumps({"sent": sent})
             fresh.save()
-    return page
+        return draw({**sent, "again": not recent})
 
 
 # -- the answers of a step ---------------------------------------------------------------------------
