@@ -66,6 +66,7 @@ def test_restoring_an_older_backup_warns_about_the_modules_key_files(make_app, t
         assert "WARNING" not in again.output
 
 
+@pytest.mark.once  # run in the SQLite pass only: the instance folder holds the database only with SQLite
 @pytest.mark.skipif(using_postgres(), reason="the instance folder holds the database only with SQLite")
 def test_backup_gets_the_data_off_a_disk_turned_read_only(make_app, database_url, tmp_path):
     with small_disk(tmp_path / "disk", 64) as disk:
