@@ -16,7 +16,7 @@ from peewee import JOIN
 
 from core.accounts.models import User, UserRole
 from core.db import db, utcnow
-from core.permissions import roles_for
+from core.permissions import paused_among, roles_for
 from plugins.alerts.models import (
     BUNDLED,
     CANCELLED,
@@ -106,11 +106,22 @@ def audience(alert: Alert) -> dict:
     - daily: how many of those people get it in their daily message;
     - on_site_only: subscribers to its regions who chose "On this site only" (no message; the
       alert list marks it new for them).
+
+    People whose reading of alerts is paused now (the access_paused hook: the training module's
+    partner gate) are in none of these: the drain cancels their messages (dispatch.TELLS_WHAT_IS_NEW)
+    and they cannot open the alert list, so the preview counts only who will actually be told.
     """
     outbox = _Outbox()
+    subscribers = list(recipients(alert))
+    paused: set[int] = set()
+    ids = [user_id for user_id, _channels, _frequency in subscribers]
+    for start in range(0, len(ids), INSERT_CHUNK):  # one statement per chunk, as the drain asks per batch
+        paused |= paused_among(current_app, ids[start:start + INSERT_CHUNK], "alerts.read")
     counts: Counter = Counter()
     people = daily = on_site_only = 0
-    for _user_id, channels, frequency in recipients(alert):
+    for user_id, channels, frequency in subscribers:
+        if user_id in paused:
+            continue
         mine = outbox.channels(channels)
         if not mine:
             on_site_only += "web" in (channels or "").split(",")
