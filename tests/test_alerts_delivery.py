@@ -10,12 +10,12 @@ import subprocess
 import sys
 
 import pytest
+from alerts_fixtures import draft, in_app, publish
 from helpers import csrf_token, enable, post_form, sign_in
 from smtp_server import SmtpServer
 from test_alerts_helpers import (
     GatewayServer,
     mail_settings,
-    make_report,
     make_subscribers,
     message_ids,
     sms_test_plugin,
@@ -23,60 +23,6 @@ from test_alerts_helpers import (
 
 from core import claims
 from core.db import connection
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def on(app):
-    enable(app, "reporting", "alerts")
-    return app
-
-
-@pytest.fixture
-def mailing(on, make_app, smtp):
-    """The app, sending to the real SMTP server, with links to a neutral address."""
-    return make_app(mail_settings(smtp))
-
-
-@pytest.fixture
-def moderator(on, make_user):
-    return make_user("moderator", email="mod@example.org")
-
-
-def in_app(app, function, *args, **kwargs):
-    with app.test_request_context(), connection():
-        return function(*args, **kwargs)
-
-
-def draft(app, moderator, region="london", **report_kwargs):
-    from core.accounts.models import User
-    from plugins.alerts import service
-
-    def make():
-        report = make_report(region=region, **report_kwargs)
-        return service.create_from_reports([report], {"summary": "SUMMARY-TEXT about a man.", "title": "TITLE-TEXT"},
-                                           User.get_by_id(moderator.id))
-
-    return in_app(app, make)
-
-
-def publish(app, moderator, alert):
-    from core.accounts.models import User
-    from plugins.alerts import service
-    from plugins.alerts.models import Alert
-
-    def review_and_publish():
-        actor = User.get_by_id(moderator.id)
-        service.review(Alert.get_by_id(alert.id), actor)
-        return service.publish(Alert.get_by_id(alert.id), actor)
-
-    return in_app(app, review_and_publish)
 
 
 def deliveries(app) -> list:

@@ -13,23 +13,9 @@ import secrets
 import pytest
 from alerts_fixtures import in_app, preview_form, publish_from_preview
 from helpers import csrf_token, enrol_two_factor, post_form, sign_in
-from smtp_server import SmtpServer
-from test_alerts_helpers import mail_settings, make_report, make_subscribers, message_ids
+from test_alerts_helpers import make_report, make_subscribers, message_ids
 
 from core.db import connection, db
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mailing(on, make_app, smtp):
-    """The app, sending to the real SMTP server, with links to a neutral address."""
-    return make_app(mail_settings(smtp))
 
 
 def token_headers(app, user) -> dict:

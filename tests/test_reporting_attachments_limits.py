@@ -16,9 +16,9 @@ import zlib
 from pathlib import Path
 
 import pytest
-from helpers import enable, post_form
+from helpers import post_form
 from PIL import Image
-from test_reporting_common import FORM, WHAT, in_db, step
+from test_reporting_common import FORM, WHAT, _page, in_db, step, with_reporting
 
 ROOT = Path(__file__).resolve().parent.parent
 # Cleaning holds at most 96 MiB of pixels (MAX_WORKING_BYTES), plus Pillow's encoder and the output;
@@ -26,14 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MEMORY_BOUND_MIB = 160
 
 
-@pytest.fixture
-def app(app):
-    enable(app, "reporting")
-    return app
-
-
-def _page(response) -> str:
-    return response.get_data(as_text=True)
+app = with_reporting  # every test here: the app with the reporting module on
 
 
 def _settings(app, **values):

@@ -1,11 +1,15 @@
-"""Shared steps for the reporting tests (no tests here): walk the real form, call the real API."""
+"""Shared steps for the reporting tests (no tests here): walk the real form, call the real API.
+
+A test file takes the app with the reporting module on as its own ``app`` fixture with one line,
+``app = with_reporting`` (the fixture is found by the name it is bound to in that file)."""
 
 from __future__ import annotations
 
 import re
 from contextlib import contextmanager
 
-from helpers import csrf_token
+import pytest
+from helpers import csrf_token, enable
 
 from core.db import connection
 
@@ -22,6 +26,18 @@ WHO = {"p0-names": "Dave\nBig D", "p0-phones": "07700 900123", "p0-emails": "Dav
 WISHES = {"consent_share_alert": "yes", "consent_police_intelligence": "no", "consent_police_report": "no",
           "consent_wants_support": "yes", "consent_research": "no", "support_contact": "07700 900999",
           "support_safe_times": "text only"}
+
+
+@pytest.fixture
+def with_reporting(app):
+    """The app with the reporting module on."""
+    enable(app, "reporting")
+    return app
+
+
+def _page(response) -> str:
+    """The text of a response (the page a test client got)."""
+    return response.get_data(as_text=True)
 
 
 @contextmanager

@@ -6,22 +6,25 @@ from __future__ import annotations
 import io
 import re
 
-import pytest
-from helpers import enable, post_form, sign_in
+from helpers import post_form, sign_in
 from PIL import Image
-from test_reporting_common import FORM, WHAT, WHEN, WHO, WISHES, fill_in, in_db, send_report, step
+from test_reporting_common import (
+    FORM,
+    WHAT,
+    WHEN,
+    WHO,
+    WISHES,
+    _page,
+    fill_in,
+    in_db,
+    send_report,
+    step,
+    with_reporting,
+)
 
 from core.db import db
 
-
-@pytest.fixture
-def app(app):
-    enable(app, "reporting")
-    return app
-
-
-def _page(response) -> str:
-    return response.get_data(as_text=True)
+app = with_reporting  # every test here: the app with the reporting module on
 
 
 def test_every_step_posts_to_the_same_address_and_is_redirected_back_to_it(app, client):

@@ -13,19 +13,23 @@ from http.cookiejar import CookieJar
 from urllib.parse import urlencode
 
 import pytest
-from helpers import enable, post_form
-from test_reporting_common import FORM, RECEIPT_PATTERN, WHAT, WHEN, WHO, fill_in, in_db, send_report, step
+from helpers import post_form
+from test_reporting_common import (
+    FORM,
+    RECEIPT_PATTERN,
+    WHAT,
+    WHEN,
+    WHO,
+    _page,
+    fill_in,
+    in_db,
+    send_report,
+    step,
+    with_reporting,
+)
 from werkzeug.serving import make_server
 
-
-@pytest.fixture
-def app(app):
-    enable(app, "reporting")
-    return app
-
-
-def _page(response) -> str:
-    return response.get_data(as_text=True)
+app = with_reporting  # every test here: the app with the reporting module on
 
 
 def _drafts(app) -> int:

@@ -9,17 +9,13 @@ import types
 
 import pytest
 from helpers import enable, post_form, sign_in
-from test_reporting_common import WHAT, WHEN, WHO, WISHES, api_report, in_db, send_report
+from test_reporting_common import WHAT, WHEN, WHO, WISHES, _page, api_report, in_db, send_report, with_reporting
 
 from core.db import db, utcnow
 from core.hookspecs import hookimpl
 from core.plugins import PluginInfo
 
-
-@pytest.fixture
-def app(app):
-    enable(app, "reporting")
-    return app
+app = with_reporting  # every test here: the app with the reporting module on
 
 
 @pytest.fixture
@@ -33,10 +29,6 @@ def staff(app, moderator):
     client = app.test_client()
     sign_in(client, moderator)
     return client
-
-
-def _page(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def _report(body_overrides: dict | None = None, client=None, app=None) -> str:

@@ -7,19 +7,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from helpers import enable, post_form, sign_in
-from test_reporting_common import FORM, WHAT, WHEN, WISHES, fill_in, in_db, send_report, step
+from test_reporting_common import FORM, WHAT, WHEN, WISHES, _page, fill_in, in_db, send_report, step, with_reporting
 
-
-@pytest.fixture
-def app(app):
-    enable(app, "reporting")
-    return app
-
-
-def _page(response) -> str:
-    return response.get_data(as_text=True)
+app = with_reporting  # every test here: the app with the reporting module on
 
 
 def _require(app, *names: str) -> None:

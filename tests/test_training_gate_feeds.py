@@ -10,47 +10,25 @@ from __future__ import annotations
 
 import datetime
 
-import pytest
+from alerts_fixtures import draft, in_app, publish
 from casework_common import bearer, in_db, token_for
-from helpers import enable, sign_in
-from smtp_server import SmtpServer
-from test_alerts_helpers import mail_settings, make_report, make_subscribers
-from test_training_gate import PAUSED, _course, _gate, _menu
+from helpers import sign_in
+from test_alerts_helpers import make_subscribers
+from test_training_gate import PAUSED, _course, _gate, _menu, gated
 
-from core.db import connection, utcnow
+from core.db import utcnow
 
 FEEDS = ("/api/v1/feeds/alerts.json", "/api/v1/feeds/alerts.atom")
 
 
-@pytest.fixture
-def gated(app):
-    enable(app, "reporting", "alerts", "training")
-    return app
+# The gate's app (reporting, alerts and training on), also under the name alerts_fixtures.py's
+# moderator and mailing ask for.
+on = gated
 
 
-@pytest.fixture
-def moderator(gated, make_user):
-    return make_user("moderator", email="mod@example.org")
-
-
-def in_app(app, function, *args, **kwargs):
-    with app.test_request_context(), connection():
-        return function(*args, **kwargs)
-
-
-def _publish(app, moderator, title="TITLE-TEXT", phones=("07700 900123",)):
-    from core.accounts.models import User
-    from plugins.alerts import service
-
-    def make():
-        actor = User.get_by_id(moderator.id)
-        alert = service.create_from_reports([make_report(phones=phones)], {"summary": "SUMMARY-TEXT", "title": title},
-                                            actor)
-        service.review(alert, actor)
-        service.publish(alert, actor)
-        return alert.id
-
-    return in_app(app, make)
+def _publish(app, moderator, title="TITLE-TEXT") -> int:
+    """An alert about a report with the phone number 07700 900123, published; returns its id."""
+    return publish(app, moderator, draft(app, moderator, title=title, phones=["07700 900123"])).id
 
 
 def _certificate(app, user_id, course_id, expires_on=None):
@@ -140,18 +118,6 @@ def test_the_menu_counts_no_new_alerts_for_a_paused_partner(gated, make_user, mo
 
 
 # -- alert messages -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mailing(gated, make_app, smtp):
-    return make_app(mail_settings(smtp))
 
 
 def _deliveries(app, alert_id) -> dict[int, str]:

@@ -13,6 +13,12 @@
   person reaches: the list of alerts and one alert are each checked once, not every alert.
   Downloads (CSV, calendar files, PDFs) and redirects are noted but not opened as pages.
 - ``NOT_CRAWLED``: the pages no crawl opens, each with the reason.
+
+For the report form's browser tests (test_reporting_browser.py, test_reporting_quick_exit_browser.py):
+
+- ``with_reporting``: a fixture, the app with the reporting module on; a test file takes it under
+  the name its tests ask for with one line, ``reporting = with_reporting``.
+- ``save_and_continue(page)``: press "Save and continue" on the report form and wait for the next page.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from __future__ import annotations
 from collections import deque
 from urllib.parse import urlsplit
 
-from helpers import TEST_PASSWORD, enrol_two_factor, next_two_factor_code
+import pytest
+from helpers import TEST_PASSWORD, enable, enrol_two_factor, next_two_factor_code
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
@@ -180,3 +187,19 @@ def crawl(page, base_url: str, app, start, visit, skip=frozenset()) -> dict[str,
             if link.netloc == here and link.scheme in ("http", "https"):
                 queue.append(link.path + (f"?{link.query}" if link.query else ""))
     return seen
+
+
+# -- the report form ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def with_reporting(app):
+    """The app with the reporting module on."""
+    enable(app, "reporting")
+    return app
+
+
+def save_and_continue(page) -> None:
+    """Press "Save and continue" on the report form and wait for the page it leads to."""
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save and continue").click()

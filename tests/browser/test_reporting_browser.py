@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import enable
 
+from browser.site_pages import save_and_continue, with_reporting
 from core.db import connection
 
 pytestmark = pytest.mark.browser
@@ -16,15 +16,7 @@ pytestmark = pytest.mark.browser
 PHONE = (360, 740)
 
 
-@pytest.fixture
-def reporting(app):
-    enable(app, "reporting")
-    return app
-
-
-def _continue(page):
-    with page.expect_navigation():
-        page.get_by_role("button", name="Save and continue").click()
+reporting = with_reporting  # every test here: the app with the reporting module on
 
 
 def _fill_report(page, base: str, expect_same_address: bool = True) -> None:
@@ -37,27 +29,27 @@ def _fill_report(page, base: str, expect_same_address: bool = True) -> None:
     page.get_by_label("Robbery or theft").check()
     page.get_by_label("Physical assault").check()
     page.get_by_label("In your own words, what happened?").fill("He grabbed my bag at the door and ran.")
-    _continue(page)
+    save_and_continue(page)
     assert page.url == form and page.get_by_role("heading", name="When and where").is_visible()
 
     # A mistake: a date in the future. The page says so, next to the field, and keeps the rest.
     page.get_by_label("Date it happened").fill("2999-01-01")
     page.get_by_label("Which area?").select_option("london")
     page.get_by_label("Where, roughly?").fill("by the canal")
-    _continue(page)
+    save_and_continue(page)
     assert page.url == form
     assert page.get_by_text("This date is in the future. Please check it.").first.is_visible()
     assert page.get_by_label("Where, roughly?").input_value() == "by the canal"
     assert page.get_by_label("Which area?").input_value() == "london"
     page.get_by_label("Date it happened").fill("2024-05-01")
     page.get_by_label("Roughly what time?").select_option("night")
-    _continue(page)
+    save_and_continue(page)
 
     assert page.get_by_role("heading", name="The person who did this").is_visible()
     page.get_by_label("Names or nicknames they used").fill("Dave")
     page.get_by_label("Phone numbers").fill("07700 900123")
     page.get_by_label("Number plate").fill("AB12 CDE")
-    _continue(page)
+    save_and_continue(page)
 
     assert page.get_by_role("heading", name="What you would like us to do").is_visible()
     page.locator("#f-consent_share_alert-yes").check()
@@ -65,10 +57,10 @@ def _fill_report(page, base: str, expect_same_address: bool = True) -> None:
     page.locator("#f-consent_police_report-no").check()
     page.locator("#f-consent_wants_support-no").check()
     page.locator("#f-consent_research-no").check()
-    _continue(page)
+    save_and_continue(page)
 
     assert page.get_by_role("heading", name="Photos or screenshots").is_visible()
-    _continue(page)
+    save_and_continue(page)
     assert page.url == form
     assert page.get_by_role("heading", name="Check and send").is_visible()
 
@@ -145,15 +137,15 @@ def test_report_pages_have_no_serious_accessibility_problems(reporting, live_ser
     problems = axe_serious(page)
     headings = []
     for _step in range(3):  # what, when, who: nothing is needed, so each answers the next step
-        _continue(page)
+        save_and_continue(page)
         headings.append(page.locator("h1").inner_text())
-    _continue(page)  # the consent choices are explicit: the page answers with its errors
+    save_and_continue(page)  # the consent choices are explicit: the page answers with its errors
     assert page.locator("#error-summary").is_visible()
     problems += axe_serious(page)
     for purpose in ("share_alert", "police_intelligence", "police_report", "wants_support", "research"):
         page.locator(f"#f-consent_{purpose}-no").check()
-    _continue(page)
-    _continue(page)
+    save_and_continue(page)
+    save_and_continue(page)
     headings.append(page.locator("h1").inner_text())
     problems += axe_serious(page)
     assert headings == ["When and where", "The person who did this", "What you would like us to do", "Check and send"]

@@ -5,8 +5,8 @@ off); reloading "Report sent" does not send again and does not say "start again"
 from __future__ import annotations
 
 import pytest
-from helpers import enable
 
+from browser.site_pages import save_and_continue, with_reporting
 from core.db import connection
 
 pytestmark = pytest.mark.browser
@@ -14,15 +14,7 @@ pytestmark = pytest.mark.browser
 PHONE = (360, 640)
 
 
-@pytest.fixture
-def reporting(app):
-    enable(app, "reporting")
-    return app
-
-
-def _continue(page):
-    with page.expect_navigation():
-        page.get_by_role("button", name="Save and continue").click()
+reporting = with_reporting  # every test here: the app with the reporting module on
 
 
 def _drafts(app) -> int:
@@ -37,7 +29,7 @@ def test_quick_exit_deletes_the_draft_before_leaving(reporting, live_server, neu
     page = browser_page(javascript=True, viewport=PHONE)
     page.goto(f"{live_server}/reporting/report")
     page.get_by_label("In your own words, what happened?").fill("He found out where I live")
-    _continue(page)
+    save_and_continue(page)
     page.get_by_label("Where, roughly?").fill("secret place")
     assert _drafts(reporting) == 1
     with page.expect_navigation(url=neutral_site):
@@ -67,9 +59,9 @@ def test_back_and_reload_without_javascript_never_resubmit_and_never_show_answer
     page.goto(f"{live_server}/reporting/")
     page.goto(form)
     page.get_by_label("In your own words, what happened?").fill("abc")
-    _continue(page)
+    save_and_continue(page)
     page.get_by_label("Where, roughly?").fill("town")
-    _continue(page)
+    save_and_continue(page)
     assert page.get_by_role("heading", name="The person who did this").is_visible()
 
     page.go_back()
@@ -89,13 +81,13 @@ def test_reloading_report_sent_shows_the_same_receipt_until_kept(reporting, live
     page = browser_page(javascript=False, viewport=PHONE)
     page.goto(f"{live_server}/reporting/report")
     page.get_by_label("In your own words, what happened?").fill("He would not pay.")
-    _continue(page)
-    _continue(page)
-    _continue(page)
+    save_and_continue(page)
+    save_and_continue(page)
+    save_and_continue(page)
     for question in ("share_alert", "police_intelligence", "police_report", "wants_support", "research"):
         page.locator(f"#f-consent_{question}-no").check()
-    _continue(page)
-    _continue(page)
+    save_and_continue(page)
+    save_and_continue(page)
     with page.expect_navigation():
         page.get_by_role("button", name="Send my report").click()
     assert page.locator("#receipt").count() == 1, page.inner_text("main")[:1500]
