@@ -219,18 +219,68 @@ def worker(workers):
     try:
         with _Db():
             _fail_if_behind()  # tasks would fail on missing tables; say so once instead
+            _fail_if_read_only()  # ... or on every write, each with its stack, every minute
     except (OperationalError, InterfaceError) as exc:
-        # Typical at boot, when the database starts after the worker: one log line, not a traceback,
-        # and exit status 1, so the supervisor starts it again (systemd's Restart=on-failure).
-        import logging
+        # Typical at boot, when the database starts after the worker, or on a disk turned read-only:
+        # one log line, not a traceback, and exit status 1, so the supervisor starts it again
+        # (systemd's Restart=on-failure).
+        _worker_stops(exc)
+    run_worker(current_app, workers or current_app.config["QUEUE_WORKERS"])
 
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        logging.getLogger("redumbrella.worker").error(
+
+def _fail_if_read_only() -> None:
+    """SQLite: refuse to start on a database that can be read but not written (a disk turned
+    read-only after a crash left the -wal and -shm files: the pragmas pass, every task would fail).
+    Asks SQLite itself: takes the write lock, sets user_version to what it is, rolls back, so nothing
+    is written. Through the raw connection, not db.atomic(): that would first open the writers' lock
+    file, whose own warning is not the one line wanted here. A database busy past the busy timeout is
+    not read-only: the worker starts as before."""
+    import sqlite3
+
+    from peewee import OperationalError
+
+    from core.db import cannot_write, db, is_sqlite
+
+    if not is_sqlite():
+        return
+    raw = db.connection()
+    try:
+        (version,) = raw.execute("PRAGMA user_version").fetchone()
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            raw.execute(f"PRAGMA user_version = {int(version)}")
+        finally:
+            if raw.in_transaction:  # SQLite may have rolled back already
+                raw.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        if cannot_write(exc):
+            raise OperationalError(str(exc)) from exc
+
+
+def _worker_stops(exc: Exception) -> None:
+    """One JSON log line saying why the worker cannot start, then exit status 1. The reason is the
+    driver's first line and the error's type: never a query's parameters."""
+    import logging
+
+    from core.db import cannot_write, db, is_sqlite
+
+    log = logging.getLogger("redumbrella.worker")
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if is_sqlite() and cannot_write(exc):
+        from pathlib import Path
+
+        folder = Path(db.obj.database).resolve().parent
+        log.error(
+            "the database cannot be written (%s): the worker stops. %s must be writable by this user, on a "
+            "disk that is neither read-only nor full; /healthz says which (\"disk\")",
+            reason, folder, extra={"event": "database_not_writable", "reason": type(exc).__name__},
+        )
+    else:
+        log.error(
             "the database cannot be reached (%s): the worker stops", reason,
             extra={"event": "database_unavailable", "reason": type(exc).__name__},
         )
-        sys.exit(1)
-    run_worker(current_app, workers or current_app.config["QUEUE_WORKERS"])
+    sys.exit(1)
 
 
 # -- db ----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import datetime
 import functools
 import hashlib
 import re
+import sqlite3
 import time
 import weakref
 from urllib.parse import urlparse
@@ -244,6 +245,24 @@ def init_app(app) -> None:
     def _close(exc):
         if not db.is_closed():
             db.close()
+
+
+def cannot_write(error: BaseException) -> bool:
+    """Whether a database error is SQLite unable to write the database where it is, rather than a
+    database that is down or busy: the file, or the -wal and -shm files beside it, cannot be opened
+    for writing (SQLITE_CANTOPEN, as the pragmas find when a connection opens on a read-only disk),
+    or a write is refused on a connection SQLite opened read-only (SQLITE_READONLY). Looks through
+    peewee's wrapping to the sqlite3 error; any other database's error answers False."""
+    seen: BaseException | None = error
+    for _depth in range(4):  # peewee's error wraps sqlite3's: one or two steps
+        if seen is None:
+            break
+        code = getattr(seen, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)  # primary code
+        wrapped = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = wrapped or seen.__cause__ or seen.__context__
+    return False
 
 
 class connection:
