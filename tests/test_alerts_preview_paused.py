@@ -12,36 +12,19 @@ import datetime
 import re
 
 import pytest
-from alerts_fixtures import in_app, preview_form, publish_from_preview
+from alerts_fixtures import draft, in_app, preview_form, publish_from_preview
 from casework_common import in_db
-from helpers import enable, sign_in
-from smtp_server import SmtpServer
-from test_alerts_helpers import mail_settings, make_report, make_subscribers
-from test_training_gate import _course, _gate
+from helpers import sign_in
+from test_alerts_helpers import make_subscribers
+from test_training_gate import _course, _gate, gated
 from test_training_gate_feeds import _certificate
 
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mailing(app, make_app, smtp):
-    """Reporting, alerts and training on, mailing to the real SMTP server."""
-    enable(app, "reporting", "alerts", "training")
-    return make_app(mail_settings(smtp))
-
-
-@pytest.fixture
-def moderator(mailing, make_user):
-    return make_user("moderator", email="mod@example.org")
+on = gated  # reporting, alerts and training: alerts_fixtures' smtp, mailing and moderator on it
 
 
 @pytest.fixture
 def mod_client(mailing, moderator):
+    """The moderator signed in on the app that mails (publishing from the preview sends at once)."""
     client = mailing.test_client()
     sign_in(client, moderator)
     return client
@@ -61,14 +44,7 @@ def people(mailing):
 
 
 def _draft(app, moderator, title: str) -> int:
-    from core.accounts.models import User
-    from plugins.alerts import service
-
-    def make():
-        return service.create_from_reports([make_report(region="london")], {"summary": "SUMMARY-TEXT", "title": title},
-                                           User.get_by_id(moderator.id)).id
-
-    return in_app(app, make)
+    return draft(app, moderator, title=title).id
 
 
 def _told(page: str) -> int:
