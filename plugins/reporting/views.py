@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from peewee import fn
 
 from core import once
-from core.db import db
+from core.db import db, lock_row
 from core.i18n import choose_language
 from core.numbers import whole_number
 from core.permissions import PUBLIC, SIGNED_IN, requires, user_has
 from plugins.reporting import _, options, service, wizard
 from plugins.reporting.attachments import ACCEPT_ATTRIBUTE, AttachmentError, clean_image
-from plugins.reporting.models import PURPOSES, STATUSES, Attachment, Report
+from plugins.reporting.models import PURPOSES, STATUSES, Attachment, Draft, Report
 from plugins.reporting.schemas import MAX_MESSAGE
 
 log = logging.getLogger("redumbrella.reporting")
@@ -145,6 +146,7 @@ def _render_step(step: str, state: dict, draft, errors: dict | None = None, noti
             accept=ACCEPT_ATTRIBUTE,
             person_fields=wizard.person_field,
             label_for=options.label_for,
+            form_key=once.new_key(),  # the pictures step's one-time key (_store_uploads)
             **ctx,
         ),
         status,
@@ -288,9 +290,9 @@ def _act(draft, ctx):
         return _show_next(draft, state, "who")
     if action == "upload":
         wizard.save_state(draft, state)
-        errors = _store_uploads(draft=draft, report=None)
-        return _show_next(draft, state, "files", errors={"files": errors} if errors else None,
-                          status=422 if errors else 200)
+        added = _store_uploads(draft=draft, form_key=once.posted_key(request.form.get("form_key")))
+        return _show_next(draft, state, "files", errors={"files": added.errors} if added.errors else None,
+                          notice=_already_added() if added.repeat else None, status=422 if added.errors else 200)
     if action.startswith("remove_file:"):
         file_id = whole_number(action.partition(":")[2])
         if file_id is not None:
@@ -298,9 +300,9 @@ def _act(draft, ctx):
         return _show_next(draft, state, "files")
     if posted_step == "files" and action in {"next", "back"} and _has_uploads():
         # Pictures chosen but "Add" not pressed: keep them rather than lose them.
-        errors = _store_uploads(draft=draft, report=None)
-        if errors:
-            return _show_next(draft, state, "files", errors={"files": errors}, status=422)
+        added = _store_uploads(draft=draft, form_key=once.posted_key(request.form.get("form_key")))
+        if added.errors:
+            return _show_next(draft, state, "files", errors={"files": added.errors}, status=422)
     if action.startswith("goto:"):
         return _show_next(draft, state, action.partition(":")[2])
     if action == "back":
@@ -363,47 +365,87 @@ def _has_uploads() -> bool:
     return any(f and f.filename for f in request.files.getlist("files"))
 
 
-def _store_uploads(draft=None, report=None) -> list[str]:
-    """Clean and store uploaded images; return error messages (one per refused file)."""
+def _already_added() -> str:
+    return _("These pictures were already added: we did not add them twice.")
+
+
+@dataclass
+class _Added:
+    """What _store_uploads did."""
+
+    errors: list[str] = field(default_factory=list)  # one message per refused file, or for the limit
+    count: int = 0  # pictures stored by this request
+    repeat: bool = False  # the same form sent again (a reload, a double tap): stored by its first send
+
+
+def _store_uploads(draft=None, report=None, form_key: str | None = None) -> _Added:
+    """Clean the uploaded images and store them with the draft (or the report).
+
+    Cleaning comes first, outside any transaction: it can take a second a picture, and on SQLite
+    a transaction holds the write lock for the whole site. Then one transaction claims the form's
+    one-time key (core.once: a reload or a double tap stores the pictures once, and a failure
+    leaves it unclaimed), checks the limits again against what is stored by then (another tab
+    may have added some; the owner's row is locked first, so two tabs queue up), and stores them."""
+    uploads = [f for f in request.files.getlist("files") if f and f.filename]
+    if not uploads:
+        return _Added([_("Please choose a photo or screenshot first.")])
     config = service.settings()
     limit = config["max_attachments"]
     max_bytes = config["max_attachment_mb"] * 1024 * 1024
-    owner = (Attachment.draft == draft) if draft is not None else (Attachment.report == report)
-    count, stored = Attachment.select(fn.COUNT(Attachment.id), fn.COALESCE(fn.SUM(Attachment.size), 0)).where(
-        owner).scalar(as_tuple=True)
-    budget = limit * max_bytes  # what all of a draft's (or report's) pictures may take together
-    # Unsent reports' pictures, all together: anyone can start a report, so without a ceiling for
-    # the whole site, drafts that are never sent could fill the disk before they expire.
-    waiting = _draft_pictures_bytes() if draft is not None else 0
-    ceiling = config["draft_pictures_mb"] * 1024 * 1024
-    errors = []
-    uploads = [f for f in request.files.getlist("files") if f and f.filename]
-    if not uploads:
-        return [_("Please choose a photo or screenshot first.")]
+    too_many = _("You can add up to %(count)d photos or screenshots.", count=limit)
+    held, _size = _held(draft, report)
+    errors: list[str] = []
+    cleaned: list[tuple[bytes, str]] = []
     for upload in uploads:
-        if count >= limit:
-            errors.append(_("You can add up to %(count)d photos or screenshots.", count=limit))
+        if held + len(cleaned) >= limit:
+            errors.append(too_many)
             break
         try:
-            data, content_type = clean_image(upload.read(max_bytes + 1), max_bytes)
+            cleaned.append(clean_image(upload.read(max_bytes + 1), max_bytes))
         except AttachmentError as exc:
             errors.append(_("“%(name)s”: %(message)s", name=upload.filename[:80], message=str(exc)))
-            continue
-        if stored + len(data) > budget:  # only after the limits were lowered: each picture fits max_bytes
-            errors.append(_("You can add up to %(count)d photos or screenshots.", count=limit))
-            break
-        if draft is not None and waiting + len(data) > ceiling:
-            log.warning("unsent reports' pictures at their limit", extra={"event": "draft_pictures_full",
-                                                                         "plugin": "reporting"})
-            errors.append(_("We cannot take more pictures just now. You can send your report without them, "
-                            "and add them when you follow it up."))
-            break
-        Attachment.create(draft=draft, report=report, content_type=content_type, size=len(data), data=data,
-                          from_reporter=True)
-        count += 1
-        stored += len(data)
-        waiting += len(data)
-    return errors
+    if not cleaned:
+        return _Added(errors)
+    added = 0
+    with db.atomic():
+        if not once.claim(form_key):
+            return _Added(repeat=True)
+        if draft is not None:
+            lock_row(Draft, draft.key_hash)
+        else:
+            lock_row(Report, report.id)
+        count, stored = _held(draft, report)
+        budget = limit * max_bytes  # what all of a draft's (or report's) pictures may take together
+        # Unsent reports' pictures, all together: anyone can start a report, so without a ceiling
+        # for the whole site, drafts that are never sent could fill the disk before they expire.
+        waiting = _draft_pictures_bytes() if draft is not None else 0
+        ceiling = config["draft_pictures_mb"] * 1024 * 1024
+        for data, content_type in cleaned:
+            # The budget matters only after the limits were lowered: each picture fits max_bytes.
+            if count >= limit or stored + len(data) > budget:
+                if too_many not in errors:
+                    errors.append(too_many)
+                break
+            if draft is not None and waiting + len(data) > ceiling:
+                log.warning("unsent reports' pictures at their limit", extra={"event": "draft_pictures_full",
+                                                                             "plugin": "reporting"})
+                errors.append(_("We cannot take more pictures just now. You can send your report without them, "
+                                "and add them when you follow it up."))
+                break
+            Attachment.create(draft=draft, report=report, content_type=content_type, size=len(data), data=data,
+                              from_reporter=True)
+            count += 1
+            stored += len(data)
+            waiting += len(data)
+            added += 1
+    return _Added(errors, added)
+
+
+def _held(draft, report) -> tuple[int, int]:
+    """How many pictures the draft (or report) has, and their bytes together."""
+    owner = (Attachment.draft == draft) if draft is not None else (Attachment.report == report)
+    return Attachment.select(fn.COUNT(Attachment.id), fn.COALESCE(fn.SUM(Attachment.size), 0)).where(
+        owner).scalar(as_tuple=True)
 
 
 def _draft_pictures_bytes() -> int:
@@ -451,10 +493,13 @@ def _reporter_action(report: Report, by_receipt: bool) -> tuple[str | None, dict
                 service.reporter_answered(report)
         return _("Thank you. Your message is sent; our team will read it."), {}
     if action == "upload":
-        errors = _store_uploads(report=report)
-        if errors:
-            return None, {"files": errors}
-        service.reporter_added_files(report)
+        added = _store_uploads(report=report, form_key=once.posted_key(request.form.get("form_key")))
+        if added.repeat:
+            return _already_added(), {}
+        if added.count:
+            service.reporter_added_files(report)
+        if added.errors:
+            return None, {"files": added.errors}
         return _("Thank you. Your photos are added to your report."), {}
     if action.startswith("give:"):
         purpose = action.partition(":")[2]
@@ -510,6 +555,7 @@ def _render_status(report: Report, receipt: str | None = None, notice: str | Non
         notice=notice,
         errors=errors or {},
         form_key=once.new_key(),
+        files_key=once.new_key(),  # "Add these pictures" has its own: sending a message is not adding them
         messages=service.reporter_messages(report),
         consents=service.consent_states(report),
         file_count=Attachment.select().where(Attachment.report == report).count(),
