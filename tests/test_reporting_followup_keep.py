@@ -1,7 +1,9 @@
-"""Nothing a reporter has chosen is doubled on the way: adding pictures on "Follow up a report"
-(and My reports), sent twice (a reload, a double tap, two at the same moment), stores them once,
-and so does a double tap on "Add these pictures" in the report form. Also: the "not sent yet" and
-"Delete your answers?" pages post what their buttons need.
+"""Nothing a reporter has typed or chosen is lost or doubled on the way:
+
+- on "Follow up a report" (and My reports), changing the language keeps the message being typed,
+  sends nothing, and leaves the message box's one-time key (core.once) unclaimed;
+- adding pictures there, sent twice (a reload, a double tap, two at the same moment), stores them once;
+- the "not sent yet" and "Delete your answers?" pages post what their buttons need.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ import io
 import re
 import threading
 
-from helpers import enable, post_form
+from helpers import enable, post_form, sign_in
 from PIL import Image
 from test_reporting_common import FORM, WHAT, in_db, send_report, step
 
 FOLLOW_UP = "/reporting/follow-up"
+TYPED = "He came back on Friday, in the same silver car.\nI wrote the plate down: AB12 CDE."
 
 
 def _page(response) -> str:
@@ -29,6 +32,14 @@ def _png(colour=(0, 0, 255)) -> bytes:
 
 def _form_key(page: str, index: int = 0) -> str:
     return re.findall(r'name="form_key" value="([^"]+)"', page)[index]
+
+
+def _message_form(page: str) -> str:
+    return re.search(r'<form[^>]*id="message-form".*?</form>', page, re.S).group(0)
+
+
+def _textarea(page: str) -> str:
+    return re.search(r'<textarea id="f-body"[^>]*>(.*?)</textarea>', page, re.S).group(1)
 
 
 def _report(app, reference: str) -> dict:
@@ -47,6 +58,13 @@ def _report(app, reference: str) -> dict:
         }
 
 
+def _set_status(app, reference: str, status: str) -> None:
+    from plugins.reporting.models import Report
+
+    with in_db(app):
+        Report.update(status=status).where(Report.reference == reference).execute()
+
+
 def _files_step(client) -> str:
     step(client, WHAT, step_code="what")
     return _page(step(client, {}, action="goto:files", step_code="when"))
@@ -57,6 +75,100 @@ def _draft_pictures(app) -> int:
 
     with in_db(app):
         return Attachment.select().where(Attachment.draft.is_null(False)).count()
+
+
+# -- the message box keeps what was typed through a change of language ------------------------------
+
+
+def test_changing_language_on_the_follow_up_page_keeps_the_message_and_sends_nothing(app):
+    enable(app, "reporting")
+    client = app.test_client()
+    reference, receipt = send_report(client)
+    _set_status(app, reference, "needs_info")  # an answer would put it back in triage: a switch must not
+    before = _report(app, reference)
+    page = _page(post_form(client, FOLLOW_UP, {"receipt": receipt}))
+    switcher = re.search(r'<form[^>]*id="language".*?</form>', page, re.S).group(0)
+    assert 'name="locale" form="message-form"' in switcher
+    assert 'form="message-form" name="action" value="language"' in switcher
+    key = _form_key(page)
+
+    switched = post_form(client, FOLLOW_UP, {"receipt": receipt, "action": "language", "locale": "pl",
+                                             "body": TYPED, "form_key": key})
+    assert switched.status_code == 200
+    text = _page(switched)
+    assert '<html lang="pl"' in text
+    assert "Napisz do naszego zespołu lub dodaj informacje" in text  # the box's label, in Polish
+    assert _textarea(text) == TYPED  # as typed
+    assert "has-error" not in text and 'class="error' not in text
+    assert f'name="receipt" value="{receipt}"' in _message_form(text)  # still opens the same report
+    assert _form_key(text) == key  # the same key back, unclaimed
+    assert _report(app, reference) == before  # no message, no status change, no audit entry
+
+    # The message, sent now with that key, is sent once; the page from before the switch, sending
+    # it again with the same key, adds nothing.
+    sent = post_form(client, FOLLOW_UP, {"receipt": receipt, "action": "message", "body": TYPED, "form_key": key})
+    assert sent.status_code == 200 and '<html lang="pl"' in _page(sent)
+    again = post_form(client, FOLLOW_UP, {"receipt": receipt, "action": "message", "body": TYPED,
+                                          "form_key": key})
+    assert "Ta wiadomość została już wysłana" in _page(again)  # "already sent", in the chosen language
+    after = _report(app, reference)
+    assert after["messages"] == [TYPED]
+    assert after["status"] == "triage"
+
+
+def test_an_empty_message_box_changes_language_without_an_error(app):
+    enable(app, "reporting")
+    client = app.test_client()
+    reference, receipt = send_report(client)
+    switched = post_form(client, FOLLOW_UP, {"receipt": receipt, "action": "language", "locale": "es", "body": ""})
+    assert switched.status_code == 200
+    text = _page(switched)
+    assert '<html lang="es"' in text and "has-error" not in text
+    assert _textarea(text) == ""
+    assert _report(app, reference)["messages"] == []
+
+
+def test_a_language_the_site_does_not_offer_keeps_the_page_and_the_message(app):
+    enable(app, "reporting")
+    client = app.test_client()
+    reference, receipt = send_report(client)
+    switched = post_form(client, FOLLOW_UP, {"receipt": receipt, "action": "language", "locale": "xx",
+                                             "body": "Still here."})
+    assert switched.status_code == 200
+    text = _page(switched)
+    assert '<html lang="en' in text and _textarea(text) == "Still here."
+    assert _report(app, reference)["messages"] == []
+
+
+def test_a_message_refused_as_too_long_is_kept_in_the_box(app):
+    from plugins.reporting.schemas import MAX_MESSAGE
+
+    enable(app, "reporting")
+    client = app.test_client()
+    reference, receipt = send_report(client)
+    long = "a" * (MAX_MESSAGE + 1)
+    refused = post_form(client, FOLLOW_UP, {"receipt": receipt, "action": "message", "body": long})
+    assert refused.status_code == 422
+    assert _textarea(_page(refused)) == long  # shortened by the person, not thrown away by us
+    assert _report(app, reference)["messages"] == []
+
+
+def test_a_signed_in_reporter_keeps_the_message_on_my_reports_too(app, make_user):
+    member = make_user("member")
+    enable(app, "reporting")
+    client = app.test_client()
+    sign_in(client, member)
+    reference, _receipt = send_report(client)
+    path = f"/reporting/mine/{reference}"
+    page = _page(client.get(path))
+    assert 'form="message-form" name="action" value="language"' in page
+    switched = post_form(client, path, {"action": "language", "locale": "pl", "body": TYPED,
+                                        "form_key": _form_key(page)}, token_from=path)
+    assert switched.status_code == 200  # drawn at once: a redirect would lose the message
+    text = _page(switched)
+    assert '<html lang="pl"' in text and _textarea(text) == TYPED
+    assert _report(app, reference)["messages"] == []
+    assert '<html lang="pl"' in _page(client.get(path))  # kept on the account for the next pages
 
 
 # -- pictures added on the follow-up page are added once -------------------------------------------

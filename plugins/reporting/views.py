@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from peewee import fn
 
 from core import once
 from core.db import db, lock_row
-from core.i18n import choose_language
+from core.i18n import choose_language, force_language
 from core.numbers import whole_number
 from core.permissions import PUBLIC, SIGNED_IN, requires, user_has
 from plugins.reporting import _, options, service, wizard
@@ -361,6 +362,15 @@ def forget():
     return "", 204
 
 
+def _switch_language():
+    """The footer's language switcher, pointed at a form of the page (base.html's language_form):
+    the chosen language is kept for the next pages, and whatever this request still says (a page
+    drawn now, a message kept for the page after a redirect) is said in it. Nothing changes for a
+    language the instance does not offer."""
+    code = request.form.get("locale", "")
+    return force_language(code) if choose_language(code) else contextlib.nullcontext()
+
+
 def _has_uploads() -> bool:
     return any(f and f.filename for f in request.files.getlist("files"))
 
@@ -471,8 +481,25 @@ def follow_up():
         return render_template("reporting/follow_up.html", errors={"receipt": [_(
             "We could not open a report with that receipt. Please check the numbers. Receipts stop working "
             "after a while, and some reports are deleted when they are no longer needed.")]}), 404
+    if request.form.get("action") == "language":
+        return _language_switched(found, receipt=receipt)
     notice, errors = _reporter_action(found, by_receipt=True)
-    return _render_status(found, receipt=receipt, notice=notice, errors=errors)
+    return _render_status(found, receipt=receipt, notice=notice, errors=errors, typed=_typed(errors))
+
+
+def _language_switched(report: Report, receipt: str | None = None):
+    """The footer's switcher, which belongs to the message box (status.html's language_form): the
+    same page in the chosen language, with the message as it was typed. Nothing is sent, stored or
+    checked, and the box's one-time key goes back unclaimed: the message, sent later, is sent once,
+    even if the page from before the switch sends it too."""
+    with _switch_language():
+        return _render_status(report, receipt=receipt, typed=request.form.get("body", ""),
+                              form_key=once.posted_key(request.form.get("form_key")))
+
+
+def _typed(errors: dict) -> str:
+    """The message as typed, when the page shows an error: kept, never lost (empty otherwise)."""
+    return request.form.get("body", "") if errors else ""
 
 
 def _reporter_action(report: Report, by_receipt: bool) -> tuple[str | None, dict]:
@@ -546,7 +573,9 @@ def _support_contact(posted) -> tuple[dict | None, dict]:
 
 
 def _render_status(report: Report, receipt: str | None = None, notice: str | None = None,
-                   errors: dict | None = None):
+                   errors: dict | None = None, typed: str = "", form_key: str | None = None):
+    """The reporter's page. typed: what is in the message box (kept through an error or a change of
+    language); form_key: the box's one-time key, when the page is drawn again for the same message."""
     config = service.settings()
     return render_template(
         "reporting/status.html",
@@ -554,7 +583,8 @@ def _render_status(report: Report, receipt: str | None = None, notice: str | Non
         receipt=receipt,
         notice=notice,
         errors=errors or {},
-        form_key=once.new_key(),
+        typed={"body": typed},
+        form_key=form_key or once.new_key(),
         files_key=once.new_key(),  # "Add these pictures" has its own: sending a message is not adding them
         messages=service.reporter_messages(report),
         consents=service.consent_states(report),
@@ -581,6 +611,8 @@ def my_report(reference: str):
     if found is None:
         abort(404)
     if request.method == "POST":
+        if request.form.get("action") == "language":
+            return _language_switched(found)  # drawn here, not redirected: the message typed is kept
         notice, errors = _reporter_action(found, by_receipt=False)
         if not errors:
             from flask import flash
@@ -588,5 +620,5 @@ def my_report(reference: str):
             if notice:
                 flash(notice, "info")
             return redirect(url_for("reporting.my_report", reference=reference), code=303)
-        return _render_status(found, errors=errors)
+        return _render_status(found, errors=errors, typed=_typed(errors))
     return _render_status(found)
