@@ -3,6 +3,8 @@
 - on "Follow up a report" (and My reports), changing the language keeps the message being typed,
   sends nothing, and leaves the message box's one-time key (core.once) unclaimed;
 - adding pictures there, sent twice (a reload, a double tap, two at the same moment), stores them once;
+- on the report form's pictures step, changing the language adds the pictures chosen but not yet
+  added, as "Add these pictures" would, with any error in the new language;
 - the "not sent yet" and "Delete your answers?" pages post what their buttons need.
 """
 
@@ -252,6 +254,50 @@ def test_a_double_tap_on_add_in_the_report_form_adds_the_pictures_once(app):
                           step_code="files", content_type="multipart/form-data")) for _tap in range(2)]
     assert "already added" not in answers[0] and "These pictures were already added" in answers[1]
     assert _draft_pictures(app) == 1
+
+
+# -- the report form's pictures step keeps pictures chosen through a change of language --------------
+
+
+def test_changing_language_on_the_pictures_step_adds_the_pictures_chosen(app):
+    enable(app, "reporting")
+    client = app.test_client()
+    page = _files_step(client)
+    assert 'id="f-files"' in page
+    switched = step(client, {"locale": "pl", "form_key": _form_key(page),
+                             "files": [(io.BytesIO(_png()), "a.png"), (io.BytesIO(_png((9, 9, 9))), "b.png")]},
+                    action="language", step_code="files", content_type="multipart/form-data")
+    assert switched.status_code == 200
+    text = _page(switched)
+    assert '<html lang="pl"' in text
+    assert text.count('value="remove_file:') == 2  # both listed as added, on the same step
+    assert _draft_pictures(app) == 2
+
+
+def test_a_refused_picture_on_a_change_of_language_is_explained_in_the_new_language(app):
+    enable(app, "reporting")
+    client = app.test_client()
+    page = _files_step(client)
+    switched = step(client, {"locale": "pl", "form_key": _form_key(page),
+                             "files": [(io.BytesIO(b""), "empty.png"), (io.BytesIO(_png()), "good.png")]},
+                    action="language", step_code="files", content_type="multipart/form-data")
+    assert switched.status_code == 422
+    text = _page(switched)
+    assert '<html lang="pl"' in text
+    assert "„empty.png”: Ten plik jest pusty." in text  # "That file is empty.", in Polish
+    assert "That file is empty." not in text
+    assert text.count('value="remove_file:') == 1 and _draft_pictures(app) == 1
+
+
+def test_changing_language_on_the_pictures_step_without_pictures_asks_for_none(app):
+    enable(app, "reporting")
+    client = app.test_client()
+    _files_step(client)
+    switched = step(client, {"locale": "pl"}, action="language", step_code="files")
+    assert switched.status_code == 200
+    text = _page(switched)
+    assert '<html lang="pl"' in text and "has-error" not in text
+    assert _draft_pictures(app) == 0
 
 
 # -- the pages without the step's fields -----------------------------------------------------------

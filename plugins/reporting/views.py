@@ -279,8 +279,15 @@ def _act(draft, ctx):
     if action in {"discard_no", "resume"}:
         return _show_next(draft, state, state["step"])
     if action == "language":  # the footer's switcher, pointed at this form: the answers above are kept
-        choose_language(request.form.get("locale", ""))
-        return _show_next(draft, state, posted_step)
+        with _switch_language():  # a picture's error, said now, is in the new language too
+            if posted_step == "files" and _has_uploads():
+                # A file input cannot be filled in again by the server: pictures chosen but not
+                # added yet are added now, as "Add these pictures" would, rather than lost.
+                wizard.save_state(draft, state)
+                added = _store_uploads(draft=draft, form_key=once.posted_key(request.form.get("form_key")))
+                if added.errors:
+                    return _show_next(draft, state, "files", errors={"files": added.errors}, status=422)
+            return _show_next(draft, state, posted_step)
     if action == "add_person":
         wizard.add_person(state)
         return _show_next(draft, state, "who")
