@@ -150,14 +150,18 @@ def withdraw_referral_for_report(report) -> Referral | None:
     return waiting
 
 
-def self_referral(data: dict, user=None, form_key: str | None = None) -> tuple[Referral, str | None]:
+def self_referral(data: dict, user=None, form_key: str | None = None,
+                  keep_receipt_as: str | None = None) -> tuple[Referral, str | None]:
     """Someone asks for support themselves; an anonymous person gets a receipt for their client page.
 
     form_key: the one-time key of the form it came from (core.once), claimed in the transaction that
     makes the referral. A form sent again (a reload of the answer, a double tap on a slow
-    connection) raises AlreadySent and makes nothing."""
+    connection) raises AlreadySent and makes nothing.
+    keep_receipt_as: where the receipt is kept, in the same transaction, to be shown again to the
+    browser that sent the form (plugins.casework.support_receipts.row_key), if anywhere."""
     from core import once
     from core.receipts import new_receipt, receipt_cost, receipt_digits, receipt_hash
+    from plugins.casework import support_receipts
 
     receipt = None
     with db.atomic():
@@ -172,6 +176,8 @@ def self_referral(data: dict, user=None, form_key: str | None = None) -> tuple[R
             referral.receipt_cost = receipt_cost()
             referral.receipt_hash = receipt_hash(receipt_digits(receipt), referral.receipt_cost, SCOPE)
         referral.save(force_insert=True)
+        if receipt is not None and keep_receipt_as is not None:
+            support_receipts.keep(keep_receipt_as, receipt)
         _audit("referral.created", referral.target(), user if receipt is None else None)
     _notify_team(referral)
     return referral, receipt

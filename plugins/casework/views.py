@@ -3,6 +3,7 @@
 /casework/                      the caller's caseload (every case for supervisors, with filters)
 /casework/referrals             the referral queue: accept (opens a case) or decline with a reason
 /casework/support               "Get support": anyone asks for support (anonymous allowed)
+/casework/support/forget        Quick exit's beacon: the receipt kept for this browser goes
 /casework/refer                 a partner refers someone who agreed to it
 /casework/cases/<reference>     the case page, built from sections (plugins/casework/sections.py)
 /casework/break-glass           open a case that is not yours, with a reason supervisors see
@@ -27,7 +28,7 @@ from core.db import utcnow
 from core.fields import Text
 from core.numbers import whole_number
 from core.permissions import PUBLIC, requires
-from plugins.casework import _, service
+from plugins.casework import _, service, support_receipts
 from plugins.casework.access import CASES, SUPERVISE, break_glass, case_for, is_supervisor, visible_cases
 from plugins.casework.models import (
     CONTACT_CHANNELS,
@@ -204,25 +205,52 @@ def _languages() -> dict:
 @requires(PUBLIC)
 def support():
     """Ask for support. Each form carries a one-time key: sending the same form again (a reload of
-    the answer, a double tap) makes no second request and shows "already sent" instead; the
-    receipt is shown once, on the answer to the first send, and kept nowhere."""
+    the answer, a double tap) makes no second request. For a few minutes the browser that sent it
+    is shown the same receipt again, until the person says they have kept it ("kept_receipt");
+    after that, or to another browser, the answer says only that the request is already there
+    (plugins/casework/support_receipts.py)."""
     if not service.settings()["allow_self_referral"]:
         abort(404)
-    values = dict(request.form) if request.method == "POST" else {}
-    form_key = once.posted_key(request.form.get("form_key")) if request.method == "POST" else None
+    posted = request.method == "POST"
+    action = request.form.get("action") if posted else None
+    form_key = once.posted_key(request.form.get("form_key")) if posted else None
+    anonymous = not current_user.is_authenticated
+    if action == "kept_receipt":
+        support_receipts.forget(support_receipts.row_key(form_key))
+        flash(_("Thank you. This phone or computer no longer shows your receipt."), "info")
+        return redirect(url_for("core.index"), code=303)
+    values = dict(request.form) if posted else {}
     values["form_key"] = form_key or once.new_key()
-    if request.method == "GET" or request.form.get("action") != "send":
+    if action != "send":
+        if anonymous:
+            support_receipts.browser_key(create=True)  # before any send: a second tap carries it too
         return render_template("casework/support.html", values=values, errors={}, languages=_languages())
     data, errors = _contact_form(request.form)
     if errors:
         return render_template("casework/support.html", values=values, errors=errors,
                                languages=_languages()), 422
+    kept_as = support_receipts.row_key(form_key, create=True) if anonymous else None
     try:
-        _referral_row, receipt = service.self_referral(data, _user() if current_user.is_authenticated else None,
-                                                       form_key=form_key)
+        _referral_row, receipt = service.self_referral(data, None if anonymous else _user(), form_key=form_key,
+                                                       keep_receipt_as=kept_as)
     except service.AlreadySent:
-        return render_template("casework/support_done.html", receipt=None, already_sent=True)
-    return render_template("casework/support_done.html", receipt=receipt, already_sent=False)
+        # Asked after the first send committed (its key's claim waited for it): its receipt, if
+        # this browser sent it and it is still kept; else only "we already have this request".
+        receipt = support_receipts.shown(kept_as)
+        if receipt is None:
+            return render_template("casework/support_done.html", receipt=None, already_sent=True)
+    return render_template("casework/support_done.html", receipt=receipt, already_sent=False,
+                           form_key=form_key if kept_as else None)
+
+
+@bp.route("/support/forget", methods=["POST"])
+@requires(PUBLIC)
+def support_forget():
+    """Quick exit's beacon (core/static/js/quick-exit.js) from "Your request is sent": the receipt
+    kept for this browser is deleted on the way out. Only the caller's own, with the page's CSRF
+    token; answers nothing the page would show."""
+    support_receipts.forget(support_receipts.row_key(once.posted_key(request.form.get("form_key"))))
+    return "", 204
 
 
 @bp.route("/refer", methods=["GET", "POST"])
