@@ -1,10 +1,15 @@
-""""Get support" keeps its receipt for the browser that sent the form.
+""""Get support" keeps its receipt for the browser that sent the form, and keeps what was typed when
+the language changes.
 
 A second tap (whose answer the browser draws over the first), or a reload, shows the same receipt
 again for ten minutes, to that browser only, until "I have kept my receipt" or Quick exit; then,
 or to another browser, only "we already have this request". The receipt is kept encrypted, never
 in the session cookie, never logged. Two sends of one form at once make one request and both
 answers show the same receipt.
+
+The footer's language switcher posts the form's answers (action "language"): the page comes back
+in the new language with everything typed, with no request made, no key claimed and no error
+shown for answers not finished.
 """
 
 from __future__ import annotations
@@ -273,3 +278,54 @@ def test_the_receipt_is_kept_in_the_transaction_that_makes_the_request(app):
         assert receipt and SentReceipt.get_by_id(free).receipt == receipt
         with pytest.raises(service.AlreadySent):
             service.self_referral({"contact": "07700 900555"}, None, form_key="k" * 22, keep_receipt_as=free)
+
+
+# -- changing the language -----------------------------------------------------------------------------
+
+TYPED = {"working_name": "Robin", "contact_method": "signal", "safe_times": "Texts after 6pm",
+         "may_leave_message": "no", "language": "es", "needs": "Somewhere safe to stay"}
+
+
+def _switcher(page: str) -> str:
+    return re.search(r'<form[^>]*id="language".*?</form>', page, re.S).group(0)
+
+
+@pytest.mark.once
+def test_the_language_switcher_posts_the_support_form(app, client):
+    switcher = _switcher(client.get(SUPPORT).get_data(as_text=True))
+    assert 'name="locale" form="support-form"' in switcher
+    assert 'form="support-form" name="action" value="language"' in switcher
+
+
+@pytest.mark.once
+def test_changing_language_keeps_what_was_typed_and_sends_nothing(app, client):
+    key, token = _open_form(client)
+    # The way to reach them, the one needed answer, is not typed yet: no error for it.
+    switched = client.post(SUPPORT, data={"csrf_token": token, "form_key": key, **TYPED, "contact": "",
+                                          "action": "language", "locale": "pl"})
+    page = switched.get_data(as_text=True)
+    assert switched.status_code == 200
+    assert '<html lang="pl"' in page and "Poproś o wsparcie" in page  # the page, in Polish
+    assert 'value="Robin"' in page and 'value="Texts after 6pm"' in page and "Somewhere safe to stay" in page
+    assert re.search(r'<option value="signal"[^>]*selected', page)
+    assert re.search(r'<option value="es"[^>]*selected', page)
+    assert re.search(r'<input[^>]*value="no"[^>]*checked', page)
+    assert "error-summary" not in page and "aria-invalid" not in page
+    assert _form_key(page) == key  # the same form: its key, still unclaimed
+    assert _referral_count(app) == 0 and _kept_rows(app) == []
+    assert 'name="locale" form="support-form"' in _switcher(page)  # and the switcher still keeps the answers
+
+    assert '<html lang="pl"' in client.get("/").get_data(as_text=True)  # the choice is kept for what follows
+    sent = _send(client, key, token, **TYPED)  # the same key sends the request: it was not claimed
+    assert sent.status_code == 200 and _receipt(sent)
+    assert _referral_count(app) == 1
+
+
+@pytest.mark.once
+def test_an_unknown_language_changes_nothing_and_keeps_the_answers(app, client):
+    key, token = _open_form(client)
+    kept = client.post(SUPPORT, data={"csrf_token": token, "form_key": key, **TYPED,
+                                      "action": "language", "locale": "xx"})
+    page = kept.get_data(as_text=True)
+    assert kept.status_code == 200 and '<html lang="en' in page and 'value="Robin"' in page
+    assert _referral_count(app) == 0

@@ -18,6 +18,7 @@ import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime
+from flask_babel import refresh as refresh_language
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -26,6 +27,7 @@ from core.accounts.models import User
 from core.audit import record
 from core.db import utcnow
 from core.fields import Text
+from core.i18n import choose_language
 from core.numbers import whole_number
 from core.permissions import PUBLIC, requires
 from plugins.casework import _, service, support_receipts
@@ -208,7 +210,11 @@ def support():
     the answer, a double tap) makes no second request. For a few minutes the browser that sent it
     is shown the same receipt again, until the person says they have kept it ("kept_receipt");
     after that, or to another browser, the answer says only that the request is already there
-    (plugins/casework/support_receipts.py)."""
+    (plugins/casework/support_receipts.py).
+
+    The footer's language switcher posts this form (action "language", base.html's language_form):
+    the page comes back in the new language with what was typed, sending nothing, claiming
+    nothing and finding no fault with answers not yet finished."""
     if not service.settings()["allow_self_referral"]:
         abort(404)
     posted = request.method == "POST"
@@ -222,6 +228,8 @@ def support():
     values = dict(request.form) if posted else {}
     values["form_key"] = form_key or once.new_key()
     if action != "send":
+        if action == "language" and choose_language(request.form.get("locale", "")):
+            refresh_language()  # this answer is drawn in the language just chosen
         if anonymous:
             support_receipts.browser_key(create=True)  # before any send: a second tap carries it too
         return render_template("casework/support.html", values=values, errors={}, languages=_languages())
