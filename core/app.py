@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from types import ModuleType
+from types import FunctionType, ModuleType
 
 from flask import Flask
 
@@ -14,6 +14,28 @@ from core.mail import kinds as mail_kinds
 from core.plugins import PluginRegistry
 
 
+class Platform(Flask):
+    """Flask, remembering for each function whether it must be wrapped to run synchronously.
+
+    Flask asks this of every request hook and view on every request (a dozen times a request,
+    each an inspection of the function's code flags); a plain function's answer never changes.
+    Bound methods are made afresh at each use, so they are not remembered: the table stays as
+    small as the set of hooks and views.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync_of: dict = {}
+
+    def ensure_sync(self, func):
+        known = self._sync_of.get(func)
+        if known is None:
+            known = super().ensure_sync(func)
+            if type(func) is FunctionType:
+                self._sync_of[func] = known
+        return known
+
+
 def create_app(overrides: dict | None = None, extra_plugins: tuple[ModuleType, ...] = ()) -> Flask:
     """Build the app. Raises core.config.ConfigError, with one clear line, on a bad setting (core's
     own, or one a plugin checks in its check_config hook), or an environment that lacks the driver
@@ -23,7 +45,7 @@ def create_app(overrides: dict | None = None, extra_plugins: tuple[ModuleType, .
     """
     check_top_level_names()  # no other distribution may install `core`, `plugins` or `locales`
     instance_path = (overrides or {}).get("INSTANCE_PATH") or instance_path_from_env()
-    app = Flask("core", instance_path=str(instance_path), instance_relative_config=True)
+    app = Platform("core", instance_path=str(instance_path), instance_relative_config=True)
     from core.api import install_converters
 
     install_converters(app)  # before any blueprint: `<int:...>` ids are bounded to 63 bits

@@ -159,3 +159,27 @@ def test_the_checks_answer_kept_per_worker_follows_a_wording_edit_made_elsewhere
     sign_in(admin, make_user("admin", email="wording.answer@example.org"))
     assert change(admin, "en", "alerts", shipped, "Nothing is known about this. Stay careful.").status_code == 303
     assert [message(), message("es")] == ["Nothing is known about this. Stay careful.", spanish]
+
+
+def test_flask_remembers_plain_functions_only(on, member):
+    """core.app.Platform remembers, per function, whether Flask must wrap it to run it; the table
+    holds the app's hooks and views, and does not grow with requests (a bound method, made afresh
+    at each use, is never kept)."""
+    _row, token = in_app(on, lambda: tokens.create_token(User.get_by_id(member.id), "checks"))
+    client = on.test_client()
+    _check(client, token)
+    known = dict(on._sync_of)
+    assert on.before_request_funcs[None][0] in known, "a request hook is remembered"
+    for _n in range(5):
+        assert _check(client, token).status_code == 200
+        client.get("/healthz")
+    client.get("/healthz")
+    assert len(on._sync_of) <= len(known) + 1, "requests add nothing but /healthz's view"
+
+    class Hooks:
+        def hook(self):
+            return None
+
+    made_afresh = Hooks().hook
+    assert on.ensure_sync(made_afresh) == made_afresh
+    assert made_afresh not in on._sync_of
