@@ -45,10 +45,16 @@ def test_sending_the_same_form_again_makes_no_second_request(app, client):
     assert _referral_count(app) == 1
 
     again = _send(client, key)  # a reload of "Your request is sent", or a second tap
-    page = again.get_data(as_text=True)
     assert again.status_code == 200 and _referral_count(app) == 1
+    assert receipt in again.get_data(as_text=True), "the same browser sees the same receipt again"
+
+    elsewhere = app.test_client()  # another browser with the same form: no second request, no receipt
+    other = elsewhere.post("/casework/support", data={"csrf_token": csrf_token(elsewhere, "/casework/support"),
+                                                       "form_key": key, **FORM})
+    page = other.get_data(as_text=True)
+    assert other.status_code == 200 and _referral_count(app) == 1
     assert "already have this request" in page
-    assert receipt not in page and not re.search(r"\d{4} \d{4} \d{4} \d{4}", page)  # shown once only
+    assert receipt not in page and not re.search(r"\d{4} \d{4} \d{4} \d{4}", page)
 
     fresh = _form_key(client.get("/casework/support").get_data(as_text=True))
     assert fresh != key
