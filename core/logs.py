@@ -18,8 +18,6 @@ import time
 import traceback
 from pathlib import Path
 
-from flask import g, request
-
 SAFE_FIELDS = ("event", "method", "endpoint", "status", "duration_ms", "plugin", "task", "count", "reason", "channel")
 MAX_FRAMES = 40  # the innermost frames are kept: that is where it happened
 _ROOT = Path(__file__).resolve().parent.parent
@@ -96,6 +94,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def init_app(app) -> None:
+    # Flask only here: gunicorn's master imports this module for the formatter
+    # (core.gunicorn_log), and should not load Flask for it.
+    from flask import g, request
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger("redumbrella")

@@ -33,6 +33,21 @@ def test_the_app_and_its_home_page_load_no_page_specific_library(database_url, t
     assert result.stdout.strip() == "[]"
 
 
+def test_gunicorns_master_loads_only_its_logger_not_the_platform():
+    """serve's gunicorn master imports core.gunicorn_log for its logger class; importing core with
+    it used to load the whole platform into the master too (25 to 52 MiB RSS)."""
+    script = textwrap.dedent("""
+        import sys
+        import core.gunicorn_log
+        print(sorted({name.split(".")[0] for name in sys.modules} & {"flask", "werkzeug", "jinja2", "peewee",
+                                                                       "huey", "babel", "cryptography",
+                                                                       "phonenumbers", "marshmallow", "pluggy"}))
+    """)
+    result = run([PYTHON, "-c", script], dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
