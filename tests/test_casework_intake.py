@@ -226,6 +226,20 @@ def test_a_partner_refers_someone_only_with_their_recorded_agreement(app, client
     assert referral.client_agreed_at is not None
 
 
+def test_changing_language_on_the_referral_form_keeps_what_was_typed_and_sends_nothing(app, client, make_user):
+    sign_in(client, make_user("partner"))
+    page = client.get("/casework/refer").get_data(as_text=True)
+    assert 'form="refer-form" name="action" value="language"' in page  # the switcher posts the form
+    form = {"working_name": "Sam", "contact_method": "phone", "contact": "07700 900333", "client_agreed": "y",
+            "action": "language", "locale": "fr"}
+    switched = post_form(client, "/casework/refer", form, token_from="/casework/refer")
+    text = switched.get_data(as_text=True)
+    assert switched.status_code == 200 and '<html lang="fr"' in text
+    assert 'value="Sam"' in text and 'value="07700 900333"' in text
+    assert "error-summary" not in text
+    assert referrals(app) == []
+
+
 def test_a_member_cannot_refer_for_someone_else(app, client, make_user):
     sign_in(client, make_user("member"))
     assert client.get("/casework/refer").status_code == 403
