@@ -80,3 +80,65 @@ def default_install_python(database: str):
             subprocess.run([str(python), "-m", "pip", "install", "-q", *pinned, *packages],  # noqa: S603  # nosec B603
                            check=True, stdout=subprocess.DEVNULL)
     return str(python)
+
+
+def install_stack(app, person_of) -> None:
+    """What the fixed stack and the platform's standing rules cost on every request, and nothing of
+    the platform's own code, installed on a bare Flask app (the stack's floors: bench_check's
+    make_stack_floor_app, yardsticks' make_app(stack=True)):
+
+    - Flask-Login: the person comes from the bearer token through a request loader, person_of(token)
+      -> account id or None (the token's statement, through the driver);
+    - flask-babel: each request's language is chosen (Accept-Language, before the view);
+    - one JSON log line a request (core.logs.JsonFormatter, to standard error as the platform's);
+    - the platform's security headers (core.security's values), and no-store on every answer.
+
+    Not here: guards, the plugin registry, the two-factor rule, the wording overlay, per-app caches,
+    the audit model. What a platform row loses beyond its stack's floor is what they cost."""
+    import logging
+    import sys
+    import time
+
+    from flask import g, request
+    from flask_babel import Babel, get_locale
+    from flask_login import LoginManager, UserMixin
+
+    from core.logs import JsonFormatter
+    from core.security import ALWAYS, CONTENT_SECURITY_POLICY, NOT_KEPT
+
+    app.config.setdefault("SECRET_KEY", "the stack's floor")
+    Babel(app, locale_selector=lambda: request.accept_languages.best_match(["en", "fr", "es", "ar"]) or "en")
+    logins = LoginManager(app)
+
+    class Person(UserMixin):
+        def __init__(self, number: int):
+            self.id = number
+
+    @logins.request_loader
+    def _person(here):
+        token = here.headers.get("Authorization", "")
+        account = person_of(token.removeprefix("Bearer ")) if token.startswith("Bearer ") else None
+        return Person(account) if account else None
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("bench.stack.request")
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+    @app.before_request
+    def _begin():
+        g.started = time.perf_counter()
+        str(get_locale())
+
+    @app.after_request
+    def _end(response):
+        headers = response.headers
+        headers.add("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        for key, value in (*ALWAYS, *NOT_KEPT):
+            headers.add(key, value)
+        log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "request", None, None, extra={
+            "event": "request", "method": request.method, "endpoint": request.endpoint or "-",
+            "status": response.status_code, "duration_ms": round((time.perf_counter() - g.started) * 1000, 1)}))
+        return response

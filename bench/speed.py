@@ -12,7 +12,10 @@ each with gunicorn and 2 sync workers on 127.0.0.1:
 
 - the platform (core.wsgi:app, production settings: Argon2id t=3, 64 MiB for receipts, INFO logs),
 - the bare Flask yardsticks (bench/yardsticks.py), giving the platform's own answers back,
-- the check's floor (bench_check.make_floor_app: the check's statements through the driver alone).
+- the check's floor (bench_check.make_floor_app: the check's statements through the driver alone),
+- the stack's floor (bench_check.make_stack_floor_app: the floor plus what Flask-Login, marshmallow,
+  flask-babel, the stored state, the warning list, the durable default, the log line and the
+  security headers cost, and none of the platform's own code), measured in the check row's rounds.
 
 Each HTTP row loads the yardstick and then the platform for the same time with the same load
 (wrk, 8 connections; a Python load generator without wrk), alternating for --rounds rounds, and
@@ -305,15 +308,13 @@ def measure(server: Server, load: Load, seconds: float, args, workdir: Path) -> 
 
 
 def compare(row: Row, yardstick: Server, yard_load: Load, platform: Server, load: Load, args, workdir: Path,
-            floor: Server | None = None) -> None:
+            floors: tuple[Server, ...] = ()) -> None:
     """Yardstick and platform, same load, same time, alternating; ratio of the summed rates.
-    With a floor (bare Flask plus the platform's statements for the address), it is measured in
-    the same rounds, to show what those statements alone leave of the yardstick."""
+    Floors (bare Flask plus the platform's statements for the address; the stack's floor) are
+    measured in the same rounds, to show what each alone leaves of the yardstick."""
     row.load = loadavg()
     warm = 0.3 if args.short else 2
-    sides = [(yardstick, yard_load, []), (platform, load, [])]
-    if floor is not None:
-        sides.insert(1, (floor, load, []))
+    sides = [(yardstick, yard_load, []), *((floor, load, []) for floor in floors), (platform, load, [])]
     for server, what, _results in sides:
         measure(server, what, warm, args, workdir)
     for number in range(args.rounds):
@@ -334,8 +335,7 @@ def compare(row: Row, yardstick: Server, yard_load: Load, platform: Server, load
         row.notes.append("rounds: " + ", ".join(f"{p['rate'] / y['rate']:.2f}" for y, p in zip(yard, plat, strict=True)
                                                 if y["rate"]))
     shown = row.notes[0]
-    if floor is not None:
-        below = sides[1][2]
+    for floor, _load, below in sides[1:-1]:
         rate_f = _mean(below, "rate")
         row.notes.append(
             f"{floor.name}: {rate_f:,.0f} req/s ({_mean(below, 'cpu_ms'):.2f} CPU ms/req), "
@@ -559,18 +559,28 @@ def main() -> int:
                                           chdir=BENCH))
             yardstick = Server("bare Flask", servers[-1], yard_port)
             wait_for_port(yard_port, servers[-1], workdir / "yard.log")
-            statements = None
+            floors: tuple[Server, ...] = ()
             if any(name in chosen for name in HTTP_ROWS if name != "check"):
                 statements_port = free_port()
                 servers.append(start_gunicorn("yardsticks:make_app(statements=True)", yard_env, statements_port,
                                               workdir / "statements.log", chdir=BENCH))
                 wait_for_port(statements_port, servers[-1], workdir / "statements.log")
                 statements = Server("bare Flask + the platform's statements", servers[-1], statements_port)
+                stack_get_port = free_port()
+                servers.append(start_gunicorn("yardsticks:make_app(stack=True)", yard_env, stack_get_port,
+                                              workdir / "stack_get.log", chdir=BENCH))
+                wait_for_port(stack_get_port, servers[-1], workdir / "stack_get.log")
+                floors = (statements, Server("the stack's floor", servers[-1], stack_get_port))
             if "check" in chosen:
                 servers.append(start_gunicorn("bench_check:make_floor_app()", env, floor_port,
                                               workdir / "floor.log", chdir=BENCH))
                 wait_for_port(floor_port, servers[-1], workdir / "floor.log")
                 floor = Server("floor", servers[-1], floor_port)
+                stack_port = free_port()
+                servers.append(start_gunicorn("bench_check:make_stack_floor_app()", env, stack_port,
+                                              workdir / "stack.log", chdir=BENCH))
+                wait_for_port(stack_port, servers[-1], workdir / "stack.log")
+                stack = Server("the stack's floor", servers[-1], stack_port)
             status, answer = fetch(platform_port, "/api/v1/check", seeded["tokens"][0],
                                    json.dumps({"identifier": seeded["hit"]}).encode())
             assert status == 200 and json.loads(answer)["result"] == "caution", (status, answer)
@@ -589,9 +599,9 @@ def main() -> int:
             row = ROWS[key]
             if key == "check":
                 load = Load("POST", "/api/v1/check", check_bodies, tokens)
-                compare(row, floor, load, platform, load, args, workdir)
+                compare(row, floor, load, platform, load, args, workdir, floors=(stack,))
             elif key in loads:
-                compare(row, yardstick, loads[key][0], platform, loads[key][1], args, workdir, floor=statements)
+                compare(row, yardstick, loads[key][0], platform, loads[key][1], args, workdir, floors=floors)
             elif key == "report":
                 report_row(row, platform_port, args.reports)
             elif key == "memory":

@@ -44,7 +44,10 @@ STATEMENTS = {
 
 
 def statement_runner():
-    """run(path, token): the path's statements through the driver, on one connection per process."""
+    """run(path, token): the path's statements through the driver, on one connection per process;
+    holder_of(token): the bearer token's holder (the first statement alone), or None. run(path,
+    token, holder=callable) asks the callable for the holder instead of running that statement
+    (the stack's floor: Flask-Login's request loader runs it)."""
     import hashlib
 
     from core.db import prepared_statement
@@ -84,12 +87,21 @@ def statement_runner():
             state["queue"] = sqlite3.connect(Path(os.environ["REDUMBRELLA_INSTANCE_PATH"]) / "queue.sqlite3")
         state["queue"].execute("SELECT COUNT(id) FROM task WHERE queue = ?", ("redumbrella",)).fetchone()
 
-    def run(path: str, token: str) -> None:
+    def holder_of(token: str) -> int | None:
+        cur = cursor()
+        execute(cur, _HOLDER, (hashlib.sha256(token.encode()).hexdigest(),))
+        rows = cur.fetchall()
+        return rows[0][2] if rows else None
+
+    def run(path: str, token: str, ask_holder=None) -> None:
         cur = cursor()
         holder = None
         for sql, params in STATEMENTS[path]:
             if sql == "queue":
                 queue_count()
+                continue
+            if sql == _HOLDER and ask_holder is not None:
+                holder = ask_holder() or 0
                 continue
             values = tuple(hashlib.sha256(token.encode()).hexdigest() if value == "token"
                            else holder if value == "holder" else value for value in params)
@@ -98,22 +110,34 @@ def statement_runner():
             if holder is None and sql == _HOLDER:
                 holder = rows[0][2] if rows else 0
 
-    return run
+    return run, holder_of
 
 
-def make_app(statements: bool = False):
+def make_app(statements: bool = False, stack: bool = False):
+    """Bare Flask; with statements, each GET row's floor (above); with stack too, the stack's floor
+    for the row: the same plus common.install_stack (Flask-Login's request loader running the
+    token's statement, the language, the log line, the security headers)."""
     from flask import Flask, jsonify, render_template, request
 
     capture = Path(os.environ["BENCH_CAPTURE"])
     answers = json.loads(capture.read_text())
     bare = Flask("yardsticks", template_folder=str(capture.parent / "templates"))
-    if statements:
-        run = statement_runner()
+    if statements or stack:
+        run, holder_of = statement_runner()
+        holder = None
+        if stack:
+            from common import install_stack  # bench/common.py: run from bench/, on sys.path
+            from flask_login import current_user
+
+            install_stack(bare, holder_of)
+
+            def holder():
+                return current_user.id if current_user.is_authenticated else None
 
         @bare.before_request
         def _statements():
             if request.path in STATEMENTS:
-                run(request.path, request.headers.get("Authorization", "").removeprefix("Bearer "))
+                run(request.path, request.headers.get("Authorization", "").removeprefix("Bearer "), holder)
 
     @bare.post("/api/v1/check")
     def check():

@@ -36,6 +36,8 @@ def test_speed_bench_short_run_prints_every_row(tmp_path):
         # Every row has a value and a verdict (yes or NO), none failed or was skipped.
         assert re.search(r"\s(yes|NO)\s", line.group(0)), line.group(0)
     assert "ERRORS" not in out.stdout, out.stdout
+    # The check row and each GET row measure their stack's floor in the same rounds.
+    assert out.stdout.count("the stack's floor:") >= 5, out.stdout
     assert "Load:" in out.stdout and "load average" in out.stdout
 
 
