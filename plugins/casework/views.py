@@ -267,10 +267,10 @@ def refer():
     """A partner refers someone who agreed to it. The footer's language switcher posts this form
     (action "language"): the page comes back in that language with what was typed, sending nothing."""
     values = dict(request.form) if request.method == "POST" else {}
-    if request.method == "POST" and request.form.get("action") == "language":
-        if choose_language(request.form.get("locale", "")):
-            refresh_language()
-    if request.method == "GET" or request.form.get("action") == "language":
+    switching = request.method == "POST" and request.form.get("action") == "language"
+    if switching and choose_language(request.form.get("locale", "")):
+        refresh_language()
+    if request.method == "GET" or switching:
         return render_template("casework/refer.html", values=values, errors={}, languages=_languages())
     data, errors = _contact_form(request.form)
     if data is not None and not data.get("contact"):
