@@ -6,8 +6,9 @@ import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from conftest import using_postgres
-from helpers import enrol_two_factor
+from helpers import enable, enrol_two_factor
 
 from core.db import connection, db
 
@@ -74,3 +75,18 @@ def make_case(app, worker, **contact):
         referral = Referral.create(source="self", working_name="Test Sky", contact="07700 900001",
                                    contact_method="text", **contact)
         return service.accept_referral(referral, worker).reference
+
+
+@pytest.fixture
+def with_casework(app):
+    """The app with the casework module on; a test file takes it as ``app = with_casework``."""
+    enable(app, "casework")
+    return app
+
+
+def referral_count(app) -> int:
+    """How many referrals (requests for support, a partner's referrals) there are."""
+    from plugins.casework.models import Referral
+
+    with in_db(app):
+        return Referral.select().count()

@@ -6,26 +6,15 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from casework_common import in_db
-from helpers import csrf_token, enable, sign_in
+from casework_common import referral_count, with_casework
+from helpers import csrf_token, sign_in
 
 FORM = {"action": "send", "working_name": "Robin", "contact_method": "text", "contact": "07700 900444",
         "safe_times": "after 6", "may_leave_message": "no"}
 ARABIC = {"Accept-Language": "ar"}
 
 
-@pytest.fixture
-def app(app):
-    enable(app, "casework")
-    return app
-
-
-def _referral_count(app) -> int:
-    from plugins.casework.models import Referral
-
-    with in_db(app):
-        return Referral.select().count()
+app = with_casework  # every test here: the app with the casework module on
 
 
 def _form_key(page: str) -> str:
@@ -42,36 +31,36 @@ def test_sending_the_same_form_again_makes_no_second_request(app, client):
     first = _send(client, key)
     assert first.status_code == 200
     receipt = re.search(r"<strong>([\d ]{19})</strong>", first.get_data(as_text=True)).group(1)
-    assert _referral_count(app) == 1
+    assert referral_count(app) == 1
 
     again = _send(client, key)  # a reload of "Your request is sent", or a second tap
-    assert again.status_code == 200 and _referral_count(app) == 1
+    assert again.status_code == 200 and referral_count(app) == 1
     assert receipt in again.get_data(as_text=True), "the same browser sees the same receipt again"
 
     elsewhere = app.test_client()  # another browser with the same form: no second request, no receipt
     other = elsewhere.post("/casework/support", data={"csrf_token": csrf_token(elsewhere, "/casework/support"),
                                                        "form_key": key, **FORM})
     page = other.get_data(as_text=True)
-    assert other.status_code == 200 and _referral_count(app) == 1
+    assert other.status_code == 200 and referral_count(app) == 1
     assert "already have this request" in page
     assert receipt not in page and not re.search(r"\d{4} \d{4} \d{4} \d{4}", page)
 
     fresh = _form_key(client.get("/casework/support").get_data(as_text=True))
     assert fresh != key
-    assert _send(client, fresh).status_code == 200 and _referral_count(app) == 2  # a new form is a new request
+    assert _send(client, fresh).status_code == 200 and referral_count(app) == 2  # a new form is a new request
 
 
 def test_a_corrected_form_keeps_its_key_and_still_sends_once(app, client):
     key = _form_key(client.get("/casework/support").get_data(as_text=True))
     refused = _send(client, key, contact="")
-    assert refused.status_code == 422 and _referral_count(app) == 0
+    assert refused.status_code == 422 and referral_count(app) == 0
     assert _form_key(refused.get_data(as_text=True)) == key
     assert _send(client, key).status_code == 200 and _send(client, key).status_code == 200
-    assert _referral_count(app) == 1
+    assert referral_count(app) == 1
 
 
 def test_a_made_up_key_is_not_trusted_but_still_sends(app, client):
-    assert _send(client, "<script>").status_code == 200 and _referral_count(app) == 1
+    assert _send(client, "<script>").status_code == 200 and referral_count(app) == 1
     page = client.get("/casework/support").get_data(as_text=True)
     assert "<script>" not in _form_key(page)
 
@@ -142,4 +131,4 @@ def test_two_sends_of_one_form_at_the_same_moment_make_one_request(app):
     for thread in threads:
         thread.join()
     assert sorted(outcome == "already" for outcome in outcomes) == [False, True]
-    assert _referral_count(app) == 1
+    assert referral_count(app) == 1

@@ -21,9 +21,9 @@ import threading
 import time
 
 import pytest
-from casework_common import in_db, raw_database_text
+from casework_common import in_db, raw_database_text, referral_count, with_casework
 from conftest import using_postgres
-from helpers import csrf_token, enable, sign_in
+from helpers import csrf_token, sign_in
 
 from core.db import db, utcnow
 
@@ -34,17 +34,7 @@ RECEIPT = re.compile(r'<p class="receipt" id="receipt"><bdi dir="ltr"><strong>(\
 ANY_RECEIPT = re.compile(r"\d{4} \d{4} \d{4} \d{4}")
 
 
-@pytest.fixture
-def app(app):
-    enable(app, "casework")
-    return app
-
-
-def _referral_count(app) -> int:
-    from plugins.casework.models import Referral
-
-    with in_db(app):
-        return Referral.select().count()
+app = with_casework  # every test here: the app with the casework module on
 
 
 def _kept_rows(app) -> list:
@@ -102,7 +92,7 @@ def test_a_second_tap_or_a_reload_shows_the_same_receipt_with_a_way_to_say_it_is
         assert again.status_code == 200 and _receipt(again) == receipt
         assert "We already have this request" not in page and _kept_button(page)
         assert "few minutes" in page  # says how long it is shown, not "only once"
-    assert _referral_count(app) == 1
+    assert referral_count(app) == 1
 
     [row] = _kept_rows(app)
     assert set(type(row)._meta.fields) == {"key_hash", "receipt", "expires_at"}  # nothing else of the request
@@ -121,7 +111,7 @@ def test_i_have_kept_my_receipt_forgets_it_and_a_later_send_says_only_already_se
     assert _kept_rows(app) == []
 
     _only_already_sent(_send(client, key, token))
-    assert _referral_count(app) == 1
+    assert referral_count(app) == 1
 
 
 def test_another_browser_with_the_same_form_key_gets_no_receipt(app, client):
@@ -131,7 +121,7 @@ def test_another_browser_with_the_same_form_key_gets_no_receipt(app, client):
     other_key, _other_token = _open_form(other)  # a browser with its own session
     assert other_key != key
     _only_already_sent(_send(other, key))  # the first browser's form key, sent from the second
-    assert _referral_count(app) == 1
+    assert referral_count(app) == 1
     assert _receipt(_send(client, key, token)) == receipt  # still there for the browser that sent it
 
 
@@ -212,7 +202,7 @@ def test_nothing_is_kept_for_someone_signed_in(app, client, make_user):
     assert first.status_code == 200 and not _receipt(first)
     again = _send(client, key, token, contact="")
     assert "We already have this request" in again.get_data(as_text=True)
-    assert _referral_count(app) == 1 and _kept_rows(app) == []
+    assert referral_count(app) == 1 and _kept_rows(app) == []
 
 
 # -- two sends at once ---------------------------------------------------------------------------------
@@ -255,7 +245,7 @@ def test_two_sends_of_one_form_at_once_make_one_request_and_both_show_its_receip
     assert all(answer.status_code == 200 for answer in answers.values())
     receipts = {_receipt(answer) for answer in answers.values()}
     assert len(receipts) == 1 and None not in receipts  # the same receipt in both answers
-    assert _referral_count(app) == 1 and len(_kept_rows(app)) == 1
+    assert referral_count(app) == 1 and len(_kept_rows(app)) == 1
 
 
 def test_the_receipt_is_kept_in_the_transaction_that_makes_the_request(app):
@@ -312,13 +302,13 @@ def test_changing_language_keeps_what_was_typed_and_sends_nothing(app, client):
     assert re.search(r'<input[^>]*value="no"[^>]*checked', page)
     assert "error-summary" not in page and "aria-invalid" not in page
     assert _form_key(page) == key  # the same form: its key, still unclaimed
-    assert _referral_count(app) == 0 and _kept_rows(app) == []
+    assert referral_count(app) == 0 and _kept_rows(app) == []
     assert 'name="locale" form="support-form"' in _switcher(page)  # and the switcher still keeps the answers
 
     assert '<html lang="pl"' in client.get("/").get_data(as_text=True)  # the choice is kept for what follows
     sent = _send(client, key, token, **TYPED)  # the same key sends the request: it was not claimed
     assert sent.status_code == 200 and _receipt(sent)
-    assert _referral_count(app) == 1
+    assert referral_count(app) == 1
 
 
 @pytest.mark.once
@@ -328,4 +318,4 @@ def test_an_unknown_language_changes_nothing_and_keeps_the_answers(app, client):
                                       "action": "language", "locale": "xx"})
     page = kept.get_data(as_text=True)
     assert kept.status_code == 200 and '<html lang="en' in page and 'value="Robin"' in page
-    assert _referral_count(app) == 0
+    assert referral_count(app) == 0

@@ -19,6 +19,9 @@ For the report form's browser tests (test_reporting_browser.py, test_reporting_q
 - ``with_reporting``: a fixture, the app with the reporting module on; a test file takes it under
   the name its tests ask for with one line, ``reporting = with_reporting``.
 - ``save_and_continue(page)``: press "Save and continue" on the report form and wait for the next page.
+
+For casework's (test_casework_browser.py, test_casework_support_language.py): ``with_casework``,
+taken the same way (``casework = with_casework``).
 """
 
 from __future__ import annotations
@@ -196,6 +199,13 @@ def crawl(page, base_url: str, app, start, visit, skip=frozenset()) -> dict[str,
 def with_reporting(app):
     """The app with the reporting module on."""
     enable(app, "reporting")
+    return app
+
+
+@pytest.fixture
+def with_casework(app):
+    """The app with the casework module on."""
+    enable(app, "casework")
     return app
 
 

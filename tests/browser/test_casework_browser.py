@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import enable
 
+from browser.site_pages import with_casework
 from core.db import connection
 
 pytestmark = pytest.mark.browser
@@ -17,10 +17,7 @@ pytestmark = pytest.mark.browser
 PHONE = (360, 740)
 
 
-@pytest.fixture
-def casework(app):
-    enable(app, "casework")
-    return app
+casework = with_casework  # every test here: the app with the casework module on
 
 
 def _submit(page, name: str) -> None:

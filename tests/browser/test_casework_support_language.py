@@ -11,8 +11,8 @@ import contextlib
 import re
 
 import pytest
-from helpers import enable
 
+from browser.site_pages import with_casework
 from core.db import connection
 
 pytestmark = pytest.mark.browser
@@ -20,10 +20,7 @@ pytestmark = pytest.mark.browser
 PHONE = (360, 740)
 
 
-@pytest.fixture
-def casework(app):
-    enable(app, "casework")
-    return app
+casework = with_casework  # every test here: the app with the casework module on
 
 
 def _count(app, model_name: str) -> int:
