@@ -247,19 +247,23 @@ def init_app(app) -> None:
             db.close()
 
 
+_CANNOT_WRITE = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
+
+
 def cannot_write(error: BaseException) -> bool:
     """Whether a database error is SQLite unable to write the database where it is, rather than a
     database that is down or busy: the file, or the -wal and -shm files beside it, cannot be opened
     for writing (SQLITE_CANTOPEN, as the pragmas find when a connection opens on a read-only disk),
-    or a write is refused on a connection SQLite opened read-only (SQLITE_READONLY). Looks through
-    peewee's wrapping to the sqlite3 error; any other database's error answers False."""
+    a write is refused on a connection SQLite opened read-only (SQLITE_READONLY), or the disk is
+    full or failing (SQLITE_FULL; SQLITE_IOERR, what a full tmpfs gives). Looks through peewee's
+    wrapping to the sqlite3 error; any other database's error answers False."""
     seen: BaseException | None = error
     for _depth in range(4):  # peewee's error wraps sqlite3's: one or two steps
         if seen is None:
             break
         code = getattr(seen, "sqlite_errorcode", None)
         if code is not None:
-            return code & 0xFF in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)  # primary code
+            return code & 0xFF in _CANNOT_WRITE  # the primary code
         wrapped = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
         seen = wrapped or seen.__cause__ or seen.__context__
     return False

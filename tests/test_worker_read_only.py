@@ -1,7 +1,7 @@
 """A queue worker started on a disk turned read-only (SQLite) says so in one JSON log line naming
 the folder to fix, and exits with status 1, as it does when its database cannot be reached: no
 traceback, no personal data, and no worker left running whose every task fails. Two ways a disk is
-found read-only:
+found read-only (and a full disk, which the worker reports the same way):
 
 - after a clean stop: SQLite cannot make its -wal and -shm files, and the pragmas fail as the
   connection opens;
@@ -94,7 +94,8 @@ def _assert_one_line_and_exit_1(done, instance: Path, cause: str) -> None:
     assert entry["level"] == "ERROR" and entry["logger"] == "redumbrella.worker"
     assert entry["event"] == "database_not_writable" and entry["reason"] == "OperationalError"
     message = entry["message"]
-    assert message.startswith(f"the database cannot be written ({cause}): the worker stops."), message
+    assert message.startswith(f"the database cannot be written ({cause}"), message
+    assert "): the worker stops." in message, message
     assert f"{instance} must be writable by this user" in message and "/healthz" in message
     assert EMAIL not in everything  # nothing of what the database holds
 
@@ -128,6 +129,27 @@ def test_a_worker_on_a_disk_turned_read_only_after_a_crash_logs_one_line_and_exi
         # The web side still reads the database, and /healthz says the disk is read-only.
         status, health = _health(make_app, instance, database)
         assert status == 503 and health["disk"] == "read-only" and health["database"] == "ok"
+
+
+def _fill(disk: Path) -> None:
+    """Write to the disk until it is full."""
+    with open(disk / "filler", "wb") as filler:  # noqa: PTH123 - written until the disk refuses
+        try:
+            while True:
+                filler.write(b"\0" * (1 << 20))
+                filler.flush()
+        except OSError:
+            return
+
+
+def test_a_worker_on_a_full_disk_says_the_database_cannot_be_written(make_app, make_user, database_url, tmp_path):
+    """A full disk (SQLite's "disk I/O error" or "database or disk is full") is the operator's to
+    fix where the database is, not a database that cannot be reached."""
+    make_user("member", email=EMAIL)
+    with small_disk(tmp_path / "disk", 64) as disk:
+        instance, database = _instance_on(disk, database_url, make_app)
+        _fill(disk)
+        _assert_one_line_and_exit_1(_worker_on(instance, database), instance, "")
 
 
 def test_a_worker_whose_database_can_be_written_starts(make_app, database_url, tmp_path):
