@@ -280,3 +280,43 @@ def test_unsent_reports_pictures_have_a_ceiling_for_the_whole_site(app, client):
     _settings(app, draft_pictures_mb=20)  # an administrator raises it: the same picture goes in
     response = _upload(client, ("a.jpg", picture))
     assert response.status_code == 200 and "Picture 1" in _page(response)
+
+
+def test_pictures_refused_at_the_ceiling_leave_the_forms_key_unclaimed(app, client):
+    """A send that stores nothing (the site's ceiling for unsent reports' pictures is reached) must
+    not use up the form's one-time key: a reload is refused the same way, not told "already added",
+    and once there is room the same form stores the picture."""
+    import datetime
+
+    from core import once
+    from core.db import utcnow
+    from plugins.reporting.models import Attachment, Draft
+
+    _settings(app, draft_pictures_mb=10)
+    with in_db(app):
+        other = Draft.create(key_hash="e" * 64, expires_at=utcnow() + datetime.timedelta(hours=3))
+        for _n in range(20):
+            Attachment.create(draft=other, content_type="image/png", size=512 * 1024, data=b"x")
+    client.get(FORM)
+    step(client, WHAT, step_code="what")
+    key = once.new_key()
+    picture = _encoded(_noise((300, 300)), "JPEG", quality=95)
+
+    def send():
+        return post_form(client, FORM, {"step": "files", "action": "upload", "form_key": key,
+                                        "files": [(io.BytesIO(picture), "a.jpg")]},
+                         token_from=FORM, content_type="multipart/form-data", follow_redirects=True)
+
+    for _attempt in range(2):  # the first send, then its reload
+        refused = send()
+        assert refused.status_code == 422, _page(refused)[:2000]
+        assert "We cannot take more pictures just now" in _page(refused)
+        assert "already added" not in _page(refused)
+    assert len(_stored(app)) == 20
+
+    _settings(app, draft_pictures_mb=20)
+    stored = send()
+    assert stored.status_code == 200 and "Picture 1" in _page(stored)
+    assert len(_stored(app)) == 21
+    again = send()  # now it was stored: a reload stores nothing more
+    assert "These pictures were already added" in _page(again) and len(_stored(app)) == 21

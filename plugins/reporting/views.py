@@ -400,9 +400,10 @@ def _store_uploads(draft=None, report=None, form_key: str | None = None) -> _Add
 
     Cleaning comes first, outside any transaction: it can take a second a picture, and on SQLite
     a transaction holds the write lock for the whole site. Then one transaction claims the form's
-    one-time key (core.once: a reload or a double tap stores the pictures once, and a failure
-    leaves it unclaimed), checks the limits again against what is stored by then (another tab
-    may have added some; the owner's row is locked first, so two tabs queue up), and stores them."""
+    one-time key (core.once: a reload or a double tap stores the pictures once, and a send that
+    stores none, failed or refused by a limit, leaves it unclaimed), checks the limits again
+    against what is stored by then (another tab may have added some; the owner's row is locked
+    first, so two tabs queue up), and stores them."""
     uploads = [f for f in request.files.getlist("files") if f and f.filename]
     if not uploads:
         return _Added([_("Please choose a photo or screenshot first.")])
@@ -424,7 +425,7 @@ def _store_uploads(draft=None, report=None, form_key: str | None = None) -> _Add
     if not cleaned:
         return _Added(errors)
     added = 0
-    with db.atomic():
+    with db.atomic() as transaction:
         if not once.claim(form_key):
             return _Added(repeat=True)
         if draft is not None:
@@ -455,6 +456,8 @@ def _store_uploads(draft=None, report=None, form_key: str | None = None) -> _Add
             stored += len(data)
             waiting += len(data)
             added += 1
+        if not added:  # every picture refused: the key stays unclaimed, so a reload tries again
+            transaction.rollback()
     return _Added(errors, added)
 
 
