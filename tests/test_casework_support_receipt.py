@@ -319,3 +319,30 @@ def test_an_unknown_language_changes_nothing_and_keeps_the_answers(app, client):
     page = kept.get_data(as_text=True)
     assert kept.status_code == 200 and '<html lang="en' in page and 'value="Robin"' in page
     assert referral_count(app) == 0
+
+
+@pytest.mark.once
+def test_changing_language_on_the_answer_keeps_the_receipt_in_view(app, client):
+    """The footer's switcher on "Your request is sent" posts the "kept" form: the same page in the
+    new language, receipt and all; another browser with the same form gets no receipt that way."""
+    key, token = _open_form(client)
+    first = _send(client, key, token)
+    receipt = _receipt(first)
+    switcher = _switcher(first.get_data(as_text=True))
+    assert 'form="receipt-form" name="action" value="language"' in switcher
+
+    switched = client.post(SUPPORT, data={"csrf_token": token, "form_key": key, "page": "receipt",
+                                          "action": "language", "locale": "fr"})
+    page = switched.get_data(as_text=True)
+    assert switched.status_code == 200 and '<html lang="fr"' in page
+    assert _receipt(switched) == receipt and _kept_button_anywhere(page)
+    assert referral_count(app) == 1 and len(_kept_rows(app)) == 1
+
+    elsewhere = app.test_client()
+    other = elsewhere.post(SUPPORT, data={"csrf_token": csrf_token(elsewhere, SUPPORT), "form_key": key,
+                                          "page": "receipt", "action": "language", "locale": "fr"})
+    assert other.status_code == 200 and not ANY_RECEIPT.search(other.get_data(as_text=True))
+
+
+def _kept_button_anywhere(page: str) -> bool:
+    return 'name="action" value="kept_receipt"' in page

@@ -225,6 +225,14 @@ def support():
         support_receipts.forget(support_receipts.row_key(form_key))
         flash(_("Thank you. This phone or computer no longer shows your receipt."), "info")
         return redirect(url_for("core.index"), code=303)
+    if action == "language" and request.form.get("page") == "receipt":
+        # The switcher on "Your request is sent": the same page in the language chosen, with the
+        # receipt still kept for this browser (only "we already have this request" once it is not).
+        if choose_language(request.form.get("locale", "")):
+            refresh_language()
+        receipt = support_receipts.shown(support_receipts.row_key(form_key)) if anonymous else None
+        return render_template("casework/support_done.html", receipt=receipt, already_sent=receipt is None,
+                               form_key=form_key if receipt else None)
     values = dict(request.form) if posted else {}
     values["form_key"] = form_key or once.new_key()
     if action != "send":
