@@ -159,7 +159,19 @@ def _reload_if_rotated() -> bool:
 
 def _write_secret(path: Path, text: str) -> None:
     """Create a key file whole or not at all: written under a private name, then linked into place
-    (which fails if it exists), so a process starting at the same moment never reads it half-written."""
+    (which fails if it exists), so a process starting at the same moment never reads it half-written.
+    A folder that cannot be written (a read-only or full disk, another user's) is a ConfigError
+    naming the file: one line, as every other start-up problem, not a traceback."""
+    try:
+        _create_secret(path, text)
+    except OSError as error:
+        raise ConfigError(
+            f"{path} is missing and cannot be made ({error.strerror or type(error).__name__}): start once where "
+            "the instance folder can be written, or restore its keys/ folder from a backup"
+        ) from None
+
+
+def _create_secret(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -167,3 +167,18 @@ def test_a_worker_whose_database_can_be_written_starts(make_app, database_url, t
         finally:
             worker.stop()
         assert '"ERROR"' not in worker.output() and "Traceback" not in worker.output(), worker.output()[-2000:]
+
+
+def test_missing_key_files_on_a_read_only_disk_are_one_line_not_a_traceback(tmp_path):
+    """A first start (no keys/ yet) on a disk that cannot be written: the key files cannot be made,
+    and every command says so in one line naming the file, as for any other start-up problem."""
+    with small_disk(tmp_path / "disk", 64) as disk:
+        instance = disk / "instance"
+        instance.mkdir()
+        make_read_only(disk)
+        database = instance / "redumbrella.sqlite3"
+        for command in (["worker"], ["plugins", "list"]):
+            done = run_cli(command, _env(instance, database), timeout=30)
+            everything = done.stdout + done.stderr
+            assert done.returncode != 0 and "Traceback" not in everything, everything[-2000:]
+            assert f"{instance / 'keys'}" in everything and "cannot be made" in everything, everything[-2000:]
