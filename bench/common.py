@@ -106,7 +106,7 @@ def install_stack(app, person_of) -> None:
     from core.logs import JsonFormatter
     from core.security import ALWAYS, CONTENT_SECURITY_POLICY, NOT_KEPT
 
-    app.config.setdefault("SECRET_KEY", "the stack's floor")
+    app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or "the stack's floor"
     Babel(app, locale_selector=lambda: request.accept_languages.best_match(["en", "fr", "es", "ar"]) or "en")
     logins = LoginManager(app)
 

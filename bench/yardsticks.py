@@ -116,7 +116,9 @@ def statement_runner():
 def make_app(statements: bool = False, stack: bool = False):
     """Bare Flask; with statements, each GET row's floor (above); with stack too, the stack's floor
     for the row: the same plus common.install_stack (Flask-Login's request loader running the
-    token's statement, the language, the log line, the security headers)."""
+    token's statement, the language, the log line, the security headers) and, for the home page,
+    the CSRF token its forms carry (Flask-WTF's, made for each new visitor and kept in the session
+    cookie it sets, as the platform's page does)."""
     from flask import Flask, jsonify, render_template, request
 
     capture = Path(os.environ["BENCH_CAPTURE"])
@@ -158,6 +160,10 @@ def make_app(statements: bool = False, stack: bool = False):
 
     @bare.get("/")
     def home():
+        if stack:
+            from flask_wtf.csrf import generate_csrf
+
+            generate_csrf()
         return render_template("home.html", lang=answers["home_lang"], title=answers["home_title"])
 
     return bare
