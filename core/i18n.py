@@ -130,6 +130,15 @@ def choose_language(code: str) -> bool:
     return True
 
 
+def language_switched():
+    """The footer's language switcher, posted to a form of the page (base.html's language_form,
+    action "language"): make the posted language this visitor's (choose_language), and, used as
+    `with language_switched():`, draw what this request still says in it (the page drawn again
+    with the answers typed, a message flashed). Nothing changes for a language not offered."""
+    code = request.form.get("locale", "")
+    return force_language(code) if choose_language(code) else contextlib.nullcontext()
+
+
 def _chosen_language(config) -> str:
     available = config["LOCALES"]
     if not has_request_context():  # a queue task or a command: no session, no browser to ask

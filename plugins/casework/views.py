@@ -14,11 +14,11 @@ audited). Forms are plain HTML with a CSRF token; everything works without JavaS
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime
-from flask_babel import refresh as refresh_language
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -27,7 +27,7 @@ from core.accounts.models import User
 from core.audit import record
 from core.db import utcnow
 from core.fields import Text
-from core.i18n import choose_language
+from core.i18n import language_switched
 from core.numbers import whole_number
 from core.permissions import PUBLIC, requires
 from plugins.casework import _, service, support_receipts
@@ -228,19 +228,17 @@ def support():
     if action == "language" and request.form.get("page") == "receipt":
         # The switcher on "Your request is sent": the same page in the language chosen, with the
         # receipt still kept for this browser (only "we already have this request" once it is not).
-        if choose_language(request.form.get("locale", "")):
-            refresh_language()
         receipt = support_receipts.shown(support_receipts.row_key(form_key)) if anonymous else None
-        return render_template("casework/support_done.html", receipt=receipt, already_sent=receipt is None,
-                               form_key=form_key if receipt else None)
+        with language_switched():
+            return render_template("casework/support_done.html", receipt=receipt, already_sent=receipt is None,
+                                   form_key=form_key if receipt else None)
     values = dict(request.form) if posted else {}
     values["form_key"] = form_key or once.new_key()
     if action != "send":
-        if action == "language" and choose_language(request.form.get("locale", "")):
-            refresh_language()  # this answer is drawn in the language just chosen
         if anonymous:
             support_receipts.browser_key(create=True)  # before any send: a second tap carries it too
-        return render_template("casework/support.html", values=values, errors={}, languages=_languages())
+        with language_switched() if action == "language" else contextlib.nullcontext():
+            return render_template("casework/support.html", values=values, errors={}, languages=_languages())
     data, errors = _contact_form(request.form)
     if errors:
         return render_template("casework/support.html", values=values, errors=errors,
@@ -275,11 +273,11 @@ def refer():
     """A partner refers someone who agreed to it. The footer's language switcher posts this form
     (action "language"): the page comes back in that language with what was typed, sending nothing."""
     values = dict(request.form) if request.method == "POST" else {}
-    switching = request.method == "POST" and request.form.get("action") == "language"
-    if switching and choose_language(request.form.get("locale", "")):
-        refresh_language()
-    if request.method == "GET" or switching:
+    if request.method == "GET":
         return render_template("casework/refer.html", values=values, errors={}, languages=_languages())
+    if request.form.get("action") == "language":
+        with language_switched():
+            return render_template("casework/refer.html", values=values, errors={}, languages=_languages())
     data, errors = _contact_form(request.form)
     if data is not None and not data.get("contact"):
         errors = {"contact": [_("Please give a safe way to reach them.")]}

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from peewee import fn
 
 from core import once
 from core.db import db, lock_row
-from core.i18n import choose_language, force_language
+from core.i18n import language_switched
 from core.numbers import whole_number
 from core.permissions import PUBLIC, SIGNED_IN, requires, user_has
 from plugins.reporting import _, options, service, wizard
@@ -279,7 +278,7 @@ def _act(draft, ctx):
     if action in {"discard_no", "resume"}:
         return _show_next(draft, state, state["step"])
     if action == "language":  # the footer's switcher, pointed at this form: the answers above are kept
-        with _switch_language():  # a picture's error, said now, is in the new language too
+        with language_switched():  # a picture's error, said now, is in the new language too
             if posted_step == "files" and _has_uploads():
                 # A file input cannot be filled in again by the server: pictures chosen but not
                 # added yet are added now, as "Add these pictures" would, rather than lost.
@@ -367,15 +366,6 @@ def forget():
     token; answers nothing the page would show."""
     wizard.forget_own_draft()
     return "", 204
-
-
-def _switch_language():
-    """The footer's language switcher, pointed at a form of the page (base.html's language_form):
-    the chosen language is kept for the next pages, and whatever this request still says (a page
-    drawn now, a message kept for the page after a redirect) is said in it. Nothing changes for a
-    language the instance does not offer."""
-    code = request.form.get("locale", "")
-    return force_language(code) if choose_language(code) else contextlib.nullcontext()
 
 
 def _has_uploads() -> bool:
@@ -502,7 +492,7 @@ def _language_switched(report: Report, receipt: str | None = None):
     same page in the chosen language, with the message as it was typed. Nothing is sent, stored or
     checked, and the box's one-time key goes back unclaimed: the message, sent later, is sent once,
     even if the page from before the switch sends it too."""
-    with _switch_language():
+    with language_switched():
         return _render_status(report, receipt=receipt, typed=request.form.get("body", ""),
                               form_key=once.posted_key(request.form.get("form_key")))
 
