@@ -300,19 +300,23 @@ def show_sent(record: Draft, draw):
     """Draw the page of a sent report with draw(details). For RECEIPT_SHOWN_FOR after sending it
     shows the receipt each time this browser asks; after that the receipt is removed from the row,
     under its lock, and the page says the report was sent ("again" in the details). None when the
-    row is gone."""
-    with db.atomic():
-        lock_row(Draft, record.key_hash)
-        fresh = Draft.get_or_none(Draft.key_hash == record.key_hash)
-        sent = sent_of(state_of(fresh)) if fresh is not None else None
-        if not sent:
-            return None
-        recent = utcnow().timestamp() - float(sent.get("at") or 0) <= RECEIPT_SHOWN_FOR.total_seconds()
-        if not recent and sent.get("receipt"):
+    row is gone. Only that removal writes: showing the page takes no lock (on SQLite a transaction
+    holds the write lock for the whole site, and drawing a page needs none of it)."""
+    sent = sent_of(state_of(record))
+    if not sent:
+        return None
+    recent = utcnow().timestamp() - float(sent.get("at") or 0) <= RECEIPT_SHOWN_FOR.total_seconds()
+    if not recent and sent.get("receipt"):
+        with db.atomic():
+            lock_row(Draft, record.key_hash)
+            fresh = Draft.get_or_none(Draft.key_hash == record.key_hash)
+            sent = sent_of(state_of(fresh)) if fresh is not None else None
+            if not sent:
+                return None
             sent = {**sent, "receipt": None}
             fresh.data = json.dumps({"sent": sent})
             fresh.save()
-        return draw({**sent, "again": not recent})
+    return draw({**sent, "again": not recent})
 
 
 # -- the answers of a step ---------------------------------------------------------------------------
