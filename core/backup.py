@@ -625,30 +625,9 @@ def _check_restored(app, manifest: dict, result: Restored) -> None:
 
 def _decrypt_sample() -> int:
     """Decrypt the first and last values of every encrypted column; raise if any does not open."""
-    from cryptography.fernet import InvalidToken
+    from core.key_check import UndecryptableValue, decrypt_sample
 
-    from core.commands import _encrypted_columns
-    from core.crypto import keyring
-    from core.db import db
-
-    ring = keyring()
-    count = 0
-    tables = set(db.get_tables())
-    for model, column in _encrypted_columns():
-        table, name = model._meta.table_name, column.column_name
-        if table not in tables:
-            continue
-        pk = model._meta.primary_key.column_name
-        for order in ("ASC", "DESC"):
-            rows = db.execute_sql(
-                f'SELECT "{name}" FROM "{table}" WHERE "{name}" IS NOT NULL '  # noqa: S608  # nosec B608  # model metadata
-                f'ORDER BY "{pk}" {order} LIMIT {SAMPLE_PER_COLUMN // 2}'
-            ).fetchall()
-            for (token,) in rows:
-                try:
-                    ring.fernet.decrypt(token.encode("ascii") if isinstance(token, str) else bytes(token))
-                except InvalidToken:
-                    raise BackupError(f"a value in {table}.{name} cannot be decrypted with this instance's "
-                                      "encryption keys") from None
-                count += 1
-    return count
+    try:
+        return decrypt_sample(SAMPLE_PER_COLUMN)
+    except UndecryptableValue as exc:
+        raise BackupError(f"a value in {exc} cannot be decrypted with this instance's encryption keys") from None

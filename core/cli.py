@@ -132,6 +132,18 @@ def _fail_if_behind() -> None:
         )
 
 
+def _upgrade() -> list[str]:
+    """Migrate, only with keys that fit the data already there (a migration may write encrypted
+    values); then record the keys, once the table for them exists."""
+    from core.key_check import confirm
+    from core.schema import upgrade
+
+    confirm(current_app)
+    applied = upgrade(current_app)
+    confirm(current_app)
+    return applied
+
+
 # -- init, serve, worker ---------------------------------------------------------------------
 
 
@@ -143,14 +155,13 @@ def _fail_if_behind() -> None:
 def init(base_url):
     """Create the instance: folder, keys, secret key, config.toml's BASE_URL and the database."""
     from core.config import ConfigError, add_to_config_file, check_base_url
-    from core.schema import upgrade
 
     try:
         base_url = check_base_url(base_url)
     except ConfigError as exc:
         raise click.BadParameter(str(exc).replace("REDUMBRELLA_BASE_URL", "--base-url")) from None
     with _Db():
-        applied = upgrade(current_app)
+        applied = _upgrade()
     click.echo(f"Instance ready in {current_app.instance_path}")
     click.echo(f"Database: {len(applied)} migration(s) applied" if applied else "Database: already up to date")
     if current_app.config["BASE_URL"]:
@@ -176,8 +187,11 @@ def serve(host, port, workers, threads, with_worker):
 
     One web process of four threads by default: the app is about 70 MiB a process, and a thread
     waiting on the database or a slow hash lets the others answer (docs/deployment.md)."""
+    from core.key_check import confirm
+
     with _Db():
         _fail_if_behind()
+        confirm(current_app)  # before anything serves or writes with keys that cannot read the data
     # glibc gives each thread that allocates its own malloc arena; Python threads take turns under
     # the GIL anyway, so two arenas cost no speed and save memory (an operator's value wins).
     env = {"MALLOC_ARENA_MAX": "2", **os.environ, "REDUMBRELLA_INSTANCE_PATH": current_app.instance_path}
@@ -216,10 +230,13 @@ def worker(workers):
         raise click.ClickException("REDUMBRELLA_QUEUE_IMMEDIATE is on: tasks run in the web process, no worker needed")
     from peewee import InterfaceError, OperationalError
 
+    from core.key_check import confirm
+
     try:
         with _Db():
             _fail_if_behind()  # tasks would fail on missing tables; say so once instead
             _fail_if_read_only()  # ... or on every write, each with its stack, every minute
+            confirm(current_app)  # keys that cannot read the data: one line, exit 2, nothing written
     except (OperationalError, InterfaceError) as exc:
         # Typical at boot, when the database starts after the worker, or on a disk turned read-only:
         # one log line, not a traceback, and exit status 1, so the supervisor starts it again
@@ -295,10 +312,8 @@ def db():
 @with_appcontext
 def db_upgrade():
     """Apply all pending migrations (core first, then each plugin)."""
-    from core.schema import upgrade
-
     with _Db():
-        applied = upgrade(current_app)
+        applied = _upgrade()
     for name in applied:
         click.echo(f"applied {name}")
     click.echo("Database is up to date.")

@@ -52,22 +52,6 @@ def keys():
     """Encryption keys kept in the instance folder."""
 
 
-def _encrypted_columns():
-    """Every (model, field) pair holding encrypted text, across core and installed plugins."""
-    from core.crypto import EncryptedTextField
-    from core.db import BaseModel
-
-    def walk(cls):
-        for sub in cls.__subclasses__():
-            yield sub
-            yield from walk(sub)
-
-    for model in walk(BaseModel):
-        for field in model._meta.sorted_fields:
-            if isinstance(field, EncryptedTextField):
-                yield model, field
-
-
 @keys.command("rotate")
 @with_appcontext
 def keys_rotate():
@@ -121,10 +105,12 @@ def keys_rotate_audit():
 
 def _reencrypt(ring) -> int:
     """Rewrite each token under the newest key, in raw SQL so the field does not encrypt twice."""
+    from core.crypto import encrypted_columns
+
     count = 0
     param = db.param
     with connection(), db.atomic():
-        for model, field in _encrypted_columns():
+        for model, field in encrypted_columns():
             if not model.table_exists():
                 continue
             table, column = model._meta.table_name, field.column_name
@@ -147,8 +133,10 @@ def _reencrypt(ring) -> int:
 def demo(password):
     """Fill this instance with clearly fake sample data and one account per role."""
     from core.demo import fill
+    from core.key_check import confirm
 
     with connection():
+        confirm(current_app)
         accounts, password = fill(current_app, password or secrets.token_urlsafe(9))
     click.echo("Demo data created. Everything in it is made up.")
     base = current_app.config["BASE_URL"]

@@ -84,16 +84,20 @@ def keyring() -> KeyRing:
 
 
 def load_keys(app, create: bool = True) -> KeyRing:
-    """Keys from REDUMBRELLA_ENCRYPTION_KEYS / _BLIND_INDEX_KEY, else from instance/keys/."""
+    """Keys from REDUMBRELLA_ENCRYPTION_KEYS / _BLIND_INDEX_KEY / _AUDIT_KEYS, else from instance/keys/,
+    where a missing file is made (a new instance's keys; core.key_check stops a start whose new keys
+    meet data written with others)."""
     global _keyring, _key_file, _key_file_mtime
     key_dir = Path(app.instance_path) / KEY_DIR_NAME
     _key_file = None
+    made = []  # key files this start had to make: core.key_check names them if they do not fit the data
     if app.config["ENCRYPTION_KEYS"]:
         encryption = [k.strip().encode() for k in app.config["ENCRYPTION_KEYS"].split(",") if k.strip()]
     else:
         path = key_dir / ENCRYPTION_KEYS_FILE
         if not path.exists() and create:
             _write_secret(path, Fernet.generate_key().decode() + "\n")
+            made.append(path.name)
         encryption = [line.strip().encode() for line in path.read_text().splitlines() if line.strip()]
         _key_file, _key_file_mtime = path, path.stat().st_mtime
     if app.config["BLIND_INDEX_KEY"]:
@@ -102,6 +106,7 @@ def load_keys(app, create: bool = True) -> KeyRing:
         path = key_dir / BLIND_INDEX_KEY_FILE
         if not path.exists() and create:
             _write_secret(path, os.urandom(32).hex() + "\n")
+            made.append(path.name)
         blind = path.read_text().strip().encode()
     if app.config["AUDIT_KEYS"]:
         audit = [k.strip().encode() for k in app.config["AUDIT_KEYS"].split(",") if k.strip()]
@@ -109,6 +114,7 @@ def load_keys(app, create: bool = True) -> KeyRing:
         path = key_dir / AUDIT_KEYS_FILE
         if not path.exists() and create:
             _write_secret(path, os.urandom(32).hex() + "\n")
+            made.append(path.name)
         audit = [line.strip().encode() for line in path.read_text().splitlines() if line.strip()]
     if not audit:
         raise ConfigError(f"{key_dir / AUDIT_KEYS_FILE} holds no audit key")
@@ -117,6 +123,7 @@ def load_keys(app, create: bool = True) -> KeyRing:
     except ValueError:
         raise ConfigError("an encryption key is malformed: each must be a Fernet key (44 characters)") from None
     app.extensions["redumbrella.keyring"] = _keyring
+    app.extensions["redumbrella.keys_made"] = tuple(made)
     return _keyring
 
 
@@ -185,6 +192,21 @@ def _create_secret(path: Path, text: str) -> None:
         pass
     finally:
         temporary.unlink()
+
+
+def encrypted_columns():
+    """Every (model, field) pair holding encrypted text, across core and the plugins imported."""
+    from core.db import BaseModel
+
+    def walk(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from walk(sub)
+
+    for model in walk(BaseModel):
+        for field in model._meta.sorted_fields:
+            if isinstance(field, EncryptedTextField):
+                yield model, field
 
 
 class EncryptedTextField(TextField):

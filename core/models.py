@@ -1,7 +1,8 @@
-"""Core tables: which plugins are enabled, plugin settings, and the worker heartbeat."""
+"""Core tables: which plugins are enabled, plugin settings, the worker heartbeat and the key check."""
 
-from peewee import BooleanField, CharField, DateTimeField, TextField
+from peewee import BooleanField, CharField, DateTimeField, IntegerField, TextField
 
+from core.crypto import EncryptedTextField
 from core.db import BaseModel, utcnow
 
 
@@ -26,3 +27,15 @@ class Heartbeat(BaseModel):
 
     name = CharField(primary_key=True, max_length=64)
     seen_at = DateTimeField(default=utcnow)
+
+
+class KeyCheck(BaseModel):
+    """Proof of the keys this database's data was written with: one row (core.key_check)."""
+
+    id = IntegerField(primary_key=True)
+    sealed = EncryptedTextField()  # a known text under the encryption keys; `keys rotate` re-encrypts it
+    blind_index = CharField(max_length=16)  # the blind-index key's fingerprint (core.crypto.fingerprint)
+    recorded_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "core_key_check"

@@ -97,11 +97,11 @@ def _counts(app) -> dict[str, int]:
 
 def _every_encrypted_value(app) -> int:
     """Decrypt every encrypted value of every column, through the models as the site reads them."""
-    from core.commands import _encrypted_columns
+    from core.crypto import encrypted_columns
 
     count = 0
     with app.app_context(), connection():
-        for model, column in _encrypted_columns():
+        for model, column in encrypted_columns():
             if not model.table_exists():
                 continue
             for value in model.select(column).where(column.is_null(False)).tuples():

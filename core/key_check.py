@@ -1,0 +1,166 @@
+"""Refuse to run on data the configured keys cannot open.
+
+A key file that is missing at start-up is made afresh (core.crypto.load_keys): right for a new
+instance, ruinous beside existing data. An instance moved without its keys/ folder, a service
+started with another instance folder but the same PostgreSQL database, or REDUMBRELLA_*_KEYS from
+another instance would go on writing under keys that cannot read what is already stored: reports
+no one can open again, and blind indexes that no longer match, so the number check would answer
+"nothing reported" for a reported offender.
+
+So the database keeps proof of its keys (core_key_check: a known text under the encryption keys,
+and the blind-index key's fingerprint), written by the first command that finds the keys fitting.
+The commands that serve or change data (init, db upgrade, serve, worker, and each web worker as it
+boots) check it first and stop with one line. A database from before that table is checked
+against its data instead: a sample of its encrypted values must decrypt, and an account's e-mail
+must give its stored blind index.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cryptography.fernet import InvalidToken
+
+from core.config import ConfigError
+from core.crypto import KEY_DIR_NAME, encrypted_columns, fingerprint, keyring
+from core.db import db
+
+SEALED_TEXT = "Red Umbrella key check"
+_KEYS = {  # what the message names for each kind of key: where it comes from
+    "encryption": ("encryption.keys", "REDUMBRELLA_ENCRYPTION_KEYS"),
+    "blind_index": ("blind_index.key", "REDUMBRELLA_BLIND_INDEX_KEY"),
+    "audit": ("audit.keys", "REDUMBRELLA_AUDIT_KEYS"),
+}
+
+
+class UndecryptableValue(Exception):
+    """A stored value the configured encryption keys cannot open; says which column."""
+
+
+def confirm(app) -> None:
+    """Stop with a ConfigError when the keys do not fit the data; record them when none are recorded.
+    Needs an open connection. Cheap once recorded: one row and the newest audit entry are read."""
+    tables = set(db.get_tables())
+    wrong = _wrong_keys(tables)
+    if wrong:
+        raise ConfigError(_explain(app, wrong))
+    if "core_key_check" in tables:
+        from core.models import KeyCheck
+
+        ring = keyring()
+        # One statement, and a start that raced this one has written the same proof: nothing to read first.
+        KeyCheck.insert(id=1, sealed=SEALED_TEXT, blind_index=fingerprint(ring.blind_index_key)).on_conflict_ignore(
+        ).execute()
+
+
+def decrypt_sample(per_column: int, tables: set[str] | None = None) -> int:
+    """Decrypt up to per_column values of every encrypted column (its first and last rows); return how
+    many opened, or raise UndecryptableValue naming the first column that holds one that does not."""
+    tables = set(db.get_tables()) if tables is None else tables
+    count = 0
+    for model, field in encrypted_columns():
+        table, column = model._meta.table_name, field.column_name
+        if table not in tables:
+            continue
+        pk = model._meta.primary_key.column_name
+        for order in ("ASC", "DESC") if per_column > 1 else ("ASC",):
+            rows = db.execute_sql(
+                f'SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL '  # noqa: S608  # nosec B608  # model metadata
+                f'ORDER BY "{pk}" {order} LIMIT {max(1, per_column // 2)}'
+            ).fetchall()
+            for (token,) in rows:
+                try:
+                    keyring().fernet.decrypt(token.encode("ascii") if isinstance(token, str) else bytes(token))
+                except InvalidToken:
+                    raise UndecryptableValue(f"{table}.{column}") from None
+                count += 1
+    return count
+
+
+def _wrong_keys(tables: set[str]) -> list[str]:
+    """Which of core's keys do not fit: 'encryption', 'blind_index', 'audit'."""
+    recorded = None
+    if "core_key_check" in tables:
+        recorded = db.execute_sql('SELECT "sealed", "blind_index" FROM "core_key_check" WHERE "id" = 1').fetchone()
+    if recorded:
+        wrong = [] if _opens(recorded[0]) else ["encryption"]
+        if recorded[1] != fingerprint(keyring().blind_index_key):
+            wrong.append("blind_index")
+    else:
+        wrong = _wrong_by_data(tables)
+    if "audit_entry" in tables and not _audit_key_fits():
+        wrong.append("audit")
+    return wrong
+
+
+def _opens(token: str) -> bool:
+    try:
+        return keyring().decrypt(token) == SEALED_TEXT
+    except (InvalidToken, ValueError):
+        return False
+
+
+def _wrong_by_data(tables: set[str]) -> list[str]:
+    """For a database with no recorded proof: one value of each encrypted column must decrypt, and the
+    first account with an e-mail must be found by it."""
+    try:
+        decrypt_sample(1, tables)
+    except UndecryptableValue:
+        return ["encryption"]  # the blind index cannot be tried: its e-mail cannot be read
+    return [] if _blind_index_fits(tables) else ["blind_index"]
+
+
+def _blind_index_fits(tables: set[str]) -> bool:
+    """An account's stored e-mail index equals the index of its e-mail under this key (taken as
+    fitting when there is no such account)."""
+    if "user" not in tables:
+        return True
+    from core.accounts.models import User
+
+    row = db.execute_sql(
+        'SELECT "email", "email_index" FROM "user" WHERE "email" IS NOT NULL AND "email_index" IS NOT NULL '
+        'ORDER BY "id" LIMIT 1'
+    ).fetchone()
+    if row is None:
+        return True
+    return User.email_lookup(keyring().decrypt(row[0])) == row[1]
+
+
+def _audit_key_fits() -> bool:
+    """The newest signed audit entry was signed by a key this instance has."""
+    row = db.execute_sql(
+        'SELECT "key_id" FROM "audit_entry" WHERE "key_id" <> \'\' ORDER BY "id" DESC LIMIT 1'
+    ).fetchone()
+    return row is None or row[0] in keyring().audit_keys
+
+
+def _explain(app, wrong: list[str]) -> str:
+    """One line: which keys, which of them this start made, and what to do."""
+    made = app.extensions.get("redumbrella.keys_made", ())
+    names = []
+    for kind in wrong:
+        file_name, setting = _KEYS[kind]
+        source = setting if app.config[setting.removeprefix("REDUMBRELLA_")] else f"{KEY_DIR_NAME}/{file_name}"
+        new = " (missing, so made new at this start)" if file_name in made else ""
+        names.append(f"{source}{new}")
+    return (
+        f"the keys do not fit the data in this database: {', '.join(names)} cannot open what was written with "
+        f"the keys it had. Nothing was written. Put back the instance's {KEY_DIR_NAME}/ folder from the key "
+        f"backup ({Path(app.instance_path) / KEY_DIR_NAME}), or set the REDUMBRELLA_*_KEYS it ran with; "
+        "see docs/deployment.md, \"The keys do not fit\""
+    )
+
+
+def keys_fit_or_unknown(app) -> None:
+    """confirm() for a web worker as it boots: a database that cannot be reached yet is not a reason
+    to stop (requests will say so, and /healthz), only keys that do not fit are."""
+    from peewee import InterfaceError, OperationalError
+
+    from core.db import connection
+
+    with app.app_context():
+        try:
+            with connection():
+                confirm(app)
+        except (OperationalError, InterfaceError):
+            pass

@@ -1,0 +1,127 @@
+"""Keys that do not fit the data stop every command that serves or writes (core.key_check).
+
+Real processes on the test database (SQLite copy or PostgreSQL): the instance keeps its keys in
+files, as a default install does, and a file is taken away, replaced or overridden as an operator
+might by mistake."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+
+import pytest
+from cryptography.fernet import Fernet
+from fixtures.processes import instance_env, run_cli, start_web, wait_for
+from playhouse.db_url import connect
+
+
+@pytest.fixture
+def instance(tmp_path, database_url):
+    """An instance with keys in keys/, a demo's worth of encrypted data, and its keys put aside."""
+    folder = tmp_path / "instance"
+    env = instance_env(folder, database_url, secrets=False,
+                       SECRET_KEY="test-secret-key-that-is-long-enough-0123456789")
+    for args in (["init"], ["demo", "--password", "a long demo passphrase"]):
+        done = run_cli(args, env, timeout=120)
+        assert done.returncode == 0, done.stderr
+    kept = tmp_path / "kept-keys"
+    shutil.copytree(folder / "keys", kept)
+    return env, folder / "keys", kept
+
+
+def _counts(database_url: str) -> tuple[int, int]:
+    database = connect(database_url)
+    try:
+        return tuple(database.execute_sql(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]  # noqa: S608
+                     for table in ("user", "audit_entry"))
+    finally:
+        database.close()
+
+
+def _refused(done, *names: str) -> None:
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith("redumbrella: configuration error: the keys do not fit the data"), done.stderr
+    for name in names:
+        assert name in line, line
+    assert "Traceback" not in done.stderr
+
+
+def test_a_lost_encryption_key_file_stops_every_command_and_writes_nothing(instance, database_url):
+    env, keys, kept = instance
+    before = _counts(database_url)
+    (keys / "encryption.keys").unlink()
+
+    first = run_cli(["db", "upgrade"], env)
+    _refused(first, "keys/encryption.keys (missing, so made new at this start)")
+    for args in (["worker"], ["serve", "--port", "1"], ["demo"]):
+        _refused(run_cli(args, env), "keys/encryption.keys")
+    assert _counts(database_url) == before
+
+    shutil.copy(kept / "encryption.keys", keys / "encryption.keys")  # the key backup put back
+    assert run_cli(["db", "upgrade"], env).returncode == 0
+
+
+def test_a_web_worker_does_not_boot_with_keys_from_another_instance(instance, tmp_path):
+    env, _keys, _kept = instance
+    other = {**env, "REDUMBRELLA_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    web, _port = start_web(other, tmp_path / "web.log")
+    try:
+        wait_for(lambda: not web.alive(), 60, "gunicorn to stop")
+        assert "keys do not fit the data" in web.output()
+        assert "REDUMBRELLA_ENCRYPTION_KEYS" in web.output()
+    finally:
+        web.stop()
+
+
+def test_another_blind_index_key_or_audit_key_stops(instance):
+    env, _keys, _kept = instance
+    _refused(run_cli(["worker"], {**env, "REDUMBRELLA_BLIND_INDEX_KEY": secrets.token_hex(32)}),
+             "REDUMBRELLA_BLIND_INDEX_KEY")
+    _refused(run_cli(["users", "create", "x@example.org", "--role", "admin"],
+                     {**env, "REDUMBRELLA_AUDIT_KEYS": secrets.token_hex(32)}),
+             "REDUMBRELLA_AUDIT_KEYS")
+
+
+def test_a_database_from_before_the_record_is_checked_by_its_data(instance, database_url):
+    """An instance upgraded to this release has no recorded proof: its own values are tried."""
+    env, keys, kept = instance
+    database = connect(database_url)
+    try:
+        database.execute_sql('DELETE FROM "core_key_check"')
+    finally:
+        database.close()
+
+    (keys / "blind_index.key").unlink()
+    _refused(run_cli(["db", "upgrade"], env), "keys/blind_index.key (missing, so made new at this start)")
+    (keys / "encryption.keys").write_text(Fernet.generate_key().decode() + "\n")
+    _refused(run_cli(["db", "upgrade"], env), "keys/encryption.keys")
+
+    for name in ("encryption.keys", "blind_index.key"):
+        shutil.copy(kept / name, keys / name)
+    assert run_cli(["db", "upgrade"], env).returncode == 0
+    database = connect(database_url)
+    try:
+        assert database.execute_sql('SELECT COUNT(*) FROM "core_key_check"').fetchone()[0] == 1  # recorded now
+    finally:
+        database.close()
+
+
+def test_rotated_keys_still_fit_after_the_old_key_is_dropped(instance):
+    env, keys, _kept = instance
+    rotated = run_cli(["keys", "rotate"], env)
+    assert rotated.returncode == 0, rotated.stderr
+    newest = (keys / "encryption.keys").read_text().splitlines()[0]
+    (keys / "encryption.keys").write_text(newest + "\n")  # every value is under the new key now
+    done = run_cli(["db", "upgrade"], env)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_line_names_a_section_the_deployment_guide_has():
+    from pathlib import Path
+
+    from core import key_check
+
+    assert 'The keys do not fit' in Path(key_check.__file__).read_text()
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "deployment.md").read_text()
+    assert "\n### The keys do not fit\n" in guide
