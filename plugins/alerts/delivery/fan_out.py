@@ -32,7 +32,8 @@ from plugins.alerts.models import (
     SubscriptionRegion,
 )
 
-INSERT_CHUNK = 500
+INSERT_CHUNK = 500  # delivery rows written per INSERT
+PAUSED_QUERY_CHUNK = 500  # people asked about per paused_among() call: one IN (...) list a statement
 
 
 def recipients(alert: Alert):
@@ -115,8 +116,8 @@ def audience(alert: Alert) -> dict:
     subscribers = list(recipients(alert))
     paused: set[int] = set()
     ids = [user_id for user_id, _channels, _frequency in subscribers]
-    for start in range(0, len(ids), INSERT_CHUNK):  # one statement per chunk, as the drain asks per batch
-        paused |= paused_among(current_app, ids[start:start + INSERT_CHUNK], "alerts.read")
+    for start in range(0, len(ids), PAUSED_QUERY_CHUNK):  # the drain asks per batch the same way
+        paused |= paused_among(current_app, ids[start:start + PAUSED_QUERY_CHUNK], "alerts.read")
     counts: Counter = Counter()
     people = daily = on_site_only = 0
     for user_id, channels, frequency in subscribers:
