@@ -23,6 +23,15 @@ def heartbeat():
     beat()
 
 
+@periodic_task(crontab(minute="*/5"))
+def forget_ended_receipts() -> int:
+    """A receipt kept to be shown again (core.kept_receipts) goes soon after its few minutes are
+    over, rather than staying encrypted until the daily sweep."""
+    from core.kept_receipts import forget_ended
+
+    return forget_ended()
+
+
 @hookimpl
 def register_roles(app):
     """The roles every module needs; a plugin adds its own (casework's caseworker, training's trainer)."""
@@ -76,8 +85,9 @@ def register_tasks(app):
     from core.mail.record import resend_lost
     from core.retention import purge_expired
 
-    return [heartbeat, purge_expired, resend_lost, invitations.mail_password_link, invitations.mail_invitation,
-            membership.mail_application_declined, membership.mail_existing_account, reset.mail_reset_link,
+    return [heartbeat, forget_ended_receipts, purge_expired, resend_lost, invitations.mail_password_link,
+            invitations.mail_invitation, membership.mail_application_declined, membership.mail_existing_account,
+            reset.mail_reset_link,
             *webhooks.tasks(), *federation.tasks()]
 
 
@@ -118,4 +128,17 @@ def retention_rules(app):
     from core.accounts.housekeeping import retention_rules as auth_rules
     from core.accounts.membership import retention_rules as membership_rules
 
-    return [*membership_rules(), *auth_rules(app), *webhooks.retention_rules(), *federation.retention_rules()]
+    return [*membership_rules(), *auth_rules(app), *webhooks.retention_rules(), *federation.retention_rules(),
+            _kept_receipts_rule()]
+
+
+def _kept_receipts_rule():
+    """Receipts kept to be shown again go every few minutes (forget_ended_receipts); the sweep
+    catches any left while the queue was stopped."""
+    import datetime
+
+    from core.models import KeptReceipt
+    from core.retention import RetentionRule
+
+    return RetentionRule(model=KeptReceipt, age_field=KeptReceipt.expires_at, max_age=datetime.timedelta(seconds=1),
+                         label="receipts kept to be shown again")

@@ -1,4 +1,5 @@
-"""Core tables: which plugins are enabled, plugin settings, the worker heartbeat and the key check."""
+"""Core tables: which plugins are enabled, plugin settings, the worker heartbeat, the key check and
+receipts kept to be shown again."""
 
 from peewee import BooleanField, CharField, DateTimeField, IntegerField, TextField
 
@@ -39,3 +40,15 @@ class KeyCheck(BaseModel):
 
     class Meta:
         table_name = "core_key_check"
+
+
+class KeptReceipt(BaseModel):
+    """A receipt kept for a few minutes to show again to the browser given it (core.kept_receipts).
+    Nothing else: not what it opens, nor when it was made."""
+
+    key_hash = CharField(max_length=64, primary_key=True)  # a hash of keys only that browser holds
+    receipt = EncryptedTextField()
+    expires_at = DateTimeField(index=True)
+
+    class Meta:
+        table_name = "core_kept_receipt"

@@ -787,8 +787,8 @@ SESSION_DETAILS = "a session's dates, venue and online link: course arrangements
 NOT_PERSONAL = {
     "core.set_language": "a language code from a fixed list",
     "reporting.forget": "no input but the CSRF token: Quick exit's beacon deletes the caller's own draft",
-    "casework.support_forget": "no input but the CSRF token and the form's key: Quick exit's beacon deletes "
-                               "the receipt kept for the caller's own browser",
+    "core.forget_receipt": "no input but the CSRF token and the form's key: Quick exit's beacon deletes "
+                           "the receipt kept for the caller's own browser",
     "auth.logout": "no input",
     "auth.login_code": "a six-digit one-time code; it is a secret but not about a person",
     "auth.two_factor_confirm": "a six-digit one-time code",

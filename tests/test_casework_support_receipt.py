@@ -38,10 +38,10 @@ app = with_casework  # every test here: the app with the casework module on
 
 
 def _kept_rows(app) -> list:
-    from plugins.casework.models import SentReceipt
+    from core.models import KeptReceipt
 
     with in_db(app):
-        return list(SentReceipt.select())
+        return list(KeptReceipt.select())
 
 
 def _form_key(page: str) -> str:
@@ -126,17 +126,17 @@ def test_another_browser_with_the_same_form_key_gets_no_receipt(app, client):
 
 
 def test_after_ten_minutes_the_receipt_is_not_shown_again_and_is_deleted(app, client):
-    from plugins.casework.models import SentReceipt
-    from plugins.casework.tasks import forget_ended_receipts
+    from core.builtin import forget_ended_receipts
+    from core.models import KeptReceipt
 
     key, token = _open_form(client)
     assert _receipt(_send(client, key, token))
     later_key, later_token = _open_form(client)
     assert _receipt(_send(client, later_key, later_token))  # a second request, still in its ten minutes
     with in_db(app):
-        first = SentReceipt.select().order_by(SentReceipt.expires_at).first()
-        SentReceipt.update(expires_at=utcnow() - datetime.timedelta(seconds=1)).where(
-            SentReceipt.key_hash == first.key_hash).execute()
+        first = KeptReceipt.select().order_by(KeptReceipt.expires_at).first()
+        KeptReceipt.update(expires_at=utcnow() - datetime.timedelta(seconds=1)).where(
+            KeptReceipt.key_hash == first.key_hash).execute()
 
     _only_already_sent(_send(client, key, token))
     with app.test_request_context(), in_db(app):
@@ -146,13 +146,13 @@ def test_after_ten_minutes_the_receipt_is_not_shown_again_and_is_deleted(app, cl
 
 
 def test_the_retention_sweep_deletes_a_receipt_whose_time_is_over(app, client):
+    from core.models import KeptReceipt
     from core.retention import sweep
-    from plugins.casework.models import SentReceipt
 
     key, token = _open_form(client)
     _send(client, key, token)
     with in_db(app):
-        SentReceipt.update(expires_at=utcnow() - datetime.timedelta(seconds=5)).execute()
+        KeptReceipt.update(expires_at=utcnow() - datetime.timedelta(seconds=5)).execute()
         sweep(app)
     assert _kept_rows(app) == []
 
@@ -160,16 +160,16 @@ def test_the_retention_sweep_deletes_a_receipt_whose_time_is_over(app, client):
 def test_quick_exit_forgets_the_receipt_for_this_browser_only(app, client):
     key, token = _open_form(client)
     page = _send(client, key, token).get_data(as_text=True)
-    beacon = re.search(r'<form method="post" action="/casework/support/forget" data-quick-exit-forget hidden>'
+    beacon = re.search(r'<form method="post" action="/receipts/forget" data-quick-exit-forget hidden>'
                        r'.*?</form>', page, re.S).group(0)
     assert f'name="form_key" value="{key}"' in beacon
 
     other = app.test_client()
-    assert other.post("/casework/support/forget", data={"csrf_token": csrf_token(other, SUPPORT),
+    assert other.post("/receipts/forget", data={"csrf_token": csrf_token(other, SUPPORT),
                                                         "form_key": key}).status_code == 204
     assert len(_kept_rows(app)) == 1  # another browser cannot make it go
 
-    gone = client.post("/casework/support/forget", data={"csrf_token": token, "form_key": key})
+    gone = client.post("/receipts/forget", data={"csrf_token": token, "form_key": key})
     assert gone.status_code == 204 and gone.get_data() == b""
     assert _kept_rows(app) == []
     _only_already_sent(_send(client, key, token))
@@ -254,18 +254,19 @@ def test_the_receipt_is_kept_in_the_transaction_that_makes_the_request(app):
     finds the key claimed always finds the receipt too."""
     from peewee import IntegrityError
 
+    from core.models import KeptReceipt
     from plugins.casework import service
-    from plugins.casework.models import Referral, SentReceipt
+    from plugins.casework.models import Referral
 
     taken, free = "a" * 64, "b" * 64
     with app.test_request_context(), in_db(app):
-        SentReceipt.create(key_hash=taken, receipt="0000 0000 0000 0000", expires_at=utcnow())
+        KeptReceipt.create(key_hash=taken, receipt="0000 0000 0000 0000", expires_at=utcnow())
         with pytest.raises(IntegrityError):
             service.self_referral({"contact": "07700 900555"}, None, form_key="k" * 22, keep_receipt_as=taken)
         assert Referral.select().count() == 0
         _referral, receipt = service.self_referral({"contact": "07700 900555"}, None, form_key="k" * 22,
                                                    keep_receipt_as=free)  # the same key: it was not claimed
-        assert receipt and SentReceipt.get_by_id(free).receipt == receipt
+        assert receipt and KeptReceipt.get_by_id(free).receipt == receipt
         with pytest.raises(service.AlreadySent):
             service.self_referral({"contact": "07700 900555"}, None, form_key="k" * 22, keep_receipt_as=free)
 

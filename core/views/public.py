@@ -1,4 +1,5 @@
-"""Pages anyone may open: the home page, how to contact the team, the language switcher and /healthz."""
+"""Pages anyone may open: the home page, how to contact the team, the language switcher, Quick exit's
+beacon for a kept receipt and /healthz."""
 
 from __future__ import annotations
 
@@ -47,6 +48,18 @@ def set_language():
     typed points the switcher at its own form instead (base.html's language_form), which keeps them."""
     choose_language(request.form.get("locale", ""))
     return redirect(safe_next(request.form.get("next")) or url_for("core.index"), code=303)
+
+
+@bp.route("/receipts/forget", methods=["POST"])
+@requires(PUBLIC)
+def forget_receipt():
+    """Quick exit's beacon (core/static/js/quick-exit.js) from a page showing a kept receipt: it is
+    deleted on the way out (core.kept_receipts). Only the caller's own, with the page's CSRF token;
+    answers nothing the page would show."""
+    from core import kept_receipts, once
+
+    kept_receipts.forget(kept_receipts.key_for(once.posted_key(request.form.get("form_key"))))
+    return "", 204
 
 
 @bp.route("/healthz")

@@ -64,14 +64,11 @@ def settings_schema(app):
 
 @hookimpl
 def retention_rules(app):
-    """Closed cases (with everything on them) and declined or withdrawn referrals expire, and
-    receipts kept to be shown again once their few minutes are over."""
-    import datetime
-
+    """Closed cases (with everything on them) and declined or withdrawn referrals expire."""
     from peewee import fn
 
     from core.retention import RetentionRule, days_setting
-    from plugins.casework.models import Case, Referral, SentReceipt
+    from plugins.casework.models import Case, Referral
 
     return [
         RetentionRule(model=Case, age_field=Case.closed_at, max_age=days_setting("casework", "keep_closed_cases_days"),
@@ -88,10 +85,6 @@ def retention_rules(app):
                       condition=lambda: (Referral.status == "accepted")
                       & ~fn.EXISTS(Case.select(Case.id).where(Case.referral == Referral.id)),
                       label="accepted referrals whose case was deleted"),
-        # Receipts kept to be shown again go every few minutes (tasks.forget_ended_receipts); the
-        # sweep catches any left while the queue was stopped.
-        RetentionRule(model=SentReceipt, age_field=SentReceipt.expires_at, max_age=datetime.timedelta(seconds=1),
-                      label="receipts kept to show again after asking for support"),
     ]
 
 
@@ -132,9 +125,9 @@ def register_api(app, spec):
 @hookimpl
 def register_tasks(app):
     from plugins.casework.appointments import TASKS as appointment_tasks
-    from plugins.casework.tasks import forget_ended_receipts, notify_team, remind_tasks, tell_declined
+    from plugins.casework.tasks import notify_team, remind_tasks, tell_declined
 
-    return [notify_team, tell_declined, remind_tasks, forget_ended_receipts, *appointment_tasks]
+    return [notify_team, tell_declined, remind_tasks, *appointment_tasks]
 
 
 @hookimpl(optionalhook=True)

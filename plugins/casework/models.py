@@ -419,19 +419,6 @@ class BreakGlass(CaseworkModel):
         table_name = "casework_break_glass"
 
 
-class SentReceipt(BaseModel):
-    """The receipt of a request for support, kept for a few minutes to show again to the browser
-    that sent it (a second tap, a reload: plugins/casework/support_receipts.py). Nothing else of
-    the request: not which request it is, nor when it was made."""
-
-    key_hash = CharField(max_length=64, primary_key=True)  # sha256 of the form's one-time key and the browser's
-    receipt = EncryptedTextField()
-    expires_at = DateTimeField(index=True)
-
-    class Meta:
-        table_name = "casework_sent_receipt"
-
-
 MODELS = [Referral, Case, CaseReport, CaseEvent, Contact, Task, CaseMessage, Assessment, AssessmentNeed, SafetyPlan,
           Goal, JusticeStep, CompensationClaim, Appointment, ReferralOut, Disclosure, ClientConsent, Approval,
-          SupervisionNote, OutcomeMeasure, Feedback, BreakGlass, FeedbackToken, SentReceipt]
+          SupervisionNote, OutcomeMeasure, Feedback, BreakGlass, FeedbackToken]

@@ -158,10 +158,9 @@ def self_referral(data: dict, user=None, form_key: str | None = None,
     makes the referral. A form sent again (a reload of the answer, a double tap on a slow
     connection) raises AlreadySent and makes nothing.
     keep_receipt_as: where the receipt is kept, in the same transaction, to be shown again to the
-    browser that sent the form (plugins.casework.support_receipts.row_key), if anywhere."""
-    from core import once
+    browser that sent the form (core.kept_receipts.key_for), if anywhere."""
+    from core import kept_receipts, once
     from core.receipts import new_receipt, receipt_cost, receipt_digits, receipt_hash
-    from plugins.casework import support_receipts
 
     receipt = None
     with db.atomic():
@@ -177,7 +176,7 @@ def self_referral(data: dict, user=None, form_key: str | None = None,
             referral.receipt_hash = receipt_hash(receipt_digits(receipt), referral.receipt_cost, SCOPE)
         referral.save(force_insert=True)
         if receipt is not None and keep_receipt_as is not None:
-            support_receipts.keep(keep_receipt_as, receipt)
+            kept_receipts.keep(keep_receipt_as, receipt)
         _audit("referral.created", referral.target(), user if receipt is None else None)
     _notify_team(referral)
     return referral, receipt

@@ -121,12 +121,3 @@ def remind_tasks() -> int:
     sent = sum(1 for result in results if result is None)
     log.info("task reminders sent", extra={"event": "casework_reminders", "plugin": "casework", "count": sent})
     return sent
-
-
-@periodic_task(crontab(minute="*/5"))
-def forget_ended_receipts() -> int:
-    """Every few minutes: a receipt kept to be shown again (plugins.casework.support_receipts) is
-    deleted soon after its time is over, rather than kept encrypted until the daily sweep."""
-    from plugins.casework.support_receipts import forget_ended
-
-    return forget_ended()

@@ -3,7 +3,6 @@
 /casework/                      the caller's caseload (every case for supervisors, with filters)
 /casework/referrals             the referral queue: accept (opens a case) or decline with a reason
 /casework/support               "Get support": anyone asks for support (anonymous allowed)
-/casework/support/forget        Quick exit's beacon: the receipt kept for this browser goes
 /casework/refer                 a partner refers someone who agreed to it
 /casework/cases/<reference>     the case page, built from sections (plugins/casework/sections.py)
 /casework/break-glass           open a case that is not yours, with a reason supervisors see
@@ -22,7 +21,7 @@ from flask_babel import format_date, format_datetime
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from core import once
+from core import kept_receipts, once
 from core.accounts.models import User
 from core.audit import record
 from core.db import utcnow
@@ -30,7 +29,7 @@ from core.fields import Text
 from core.i18n import language_switched
 from core.numbers import whole_number
 from core.permissions import PUBLIC, requires
-from plugins.casework import _, service, support_receipts
+from plugins.casework import _, service
 from plugins.casework.access import CASES, SUPERVISE, break_glass, case_for, is_supervisor, visible_cases
 from plugins.casework.models import (
     CONTACT_CHANNELS,
@@ -210,7 +209,7 @@ def support():
     the answer, a double tap) makes no second request. For a few minutes the browser that sent it
     is shown the same receipt again, until the person says they have kept it ("kept_receipt");
     after that, or to another browser, the answer says only that the request is already there
-    (plugins/casework/support_receipts.py).
+    (core.kept_receipts).
 
     The footer's language switcher posts this form (action "language", base.html's language_form):
     the page comes back in the new language with what was typed, sending nothing, claiming
@@ -222,13 +221,13 @@ def support():
     form_key = once.posted_key(request.form.get("form_key")) if posted else None
     anonymous = not current_user.is_authenticated
     if action == "kept_receipt":
-        support_receipts.forget(support_receipts.row_key(form_key))
+        kept_receipts.forget(kept_receipts.key_for(form_key))
         flash(_("Thank you. This phone or computer no longer shows your receipt."), "info")
         return redirect(url_for("core.index"), code=303)
     if action == "language" and request.form.get("page") == "receipt":
         # The switcher on "Your request is sent": the same page in the language chosen, with the
         # receipt still kept for this browser (only "we already have this request" once it is not).
-        receipt = support_receipts.shown(support_receipts.row_key(form_key)) if anonymous else None
+        receipt = kept_receipts.shown(kept_receipts.key_for(form_key)) if anonymous else None
         with language_switched():
             return render_template("casework/support_done.html", receipt=receipt, already_sent=receipt is None,
                                    form_key=form_key if receipt else None)
@@ -236,35 +235,25 @@ def support():
     values["form_key"] = form_key or once.new_key()
     if action != "send":
         if anonymous:
-            support_receipts.browser_key(create=True)  # before any send: a second tap carries it too
+            kept_receipts.browser_key(create=True)  # before any send: a second tap carries it too
         with language_switched() if action == "language" else contextlib.nullcontext():
             return render_template("casework/support.html", values=values, errors={}, languages=_languages())
     data, errors = _contact_form(request.form)
     if errors:
         return render_template("casework/support.html", values=values, errors=errors,
                                languages=_languages()), 422
-    kept_as = support_receipts.row_key(form_key, create=True) if anonymous else None
+    kept_as = kept_receipts.key_for(form_key, create=True) if anonymous else None
     try:
         _referral_row, receipt = service.self_referral(data, None if anonymous else _user(), form_key=form_key,
                                                        keep_receipt_as=kept_as)
     except service.AlreadySent:
         # Asked after the first send committed (its key's claim waited for it): its receipt, if
         # this browser sent it and it is still kept; else only "we already have this request".
-        receipt = support_receipts.shown(kept_as)
+        receipt = kept_receipts.shown(kept_as)
         if receipt is None:
             return render_template("casework/support_done.html", receipt=None, already_sent=True)
     return render_template("casework/support_done.html", receipt=receipt, already_sent=False,
                            form_key=form_key if kept_as else None)
-
-
-@bp.route("/support/forget", methods=["POST"])
-@requires(PUBLIC)
-def support_forget():
-    """Quick exit's beacon (core/static/js/quick-exit.js) from "Your request is sent": the receipt
-    kept for this browser is deleted on the way out. Only the caller's own, with the page's CSRF
-    token; answers nothing the page would show."""
-    support_receipts.forget(support_receipts.row_key(once.posted_key(request.form.get("form_key"))))
-    return "", 204
 
 
 @bp.route("/refer", methods=["GET", "POST"])
