@@ -129,9 +129,11 @@ def test_delete_is_away_from_the_buttons_that_go_on(app, client):
 
 
 def _age_the_send(app, minutes: int) -> None:
-    """As if the report was sent this many minutes ago."""
+    """As if the report was sent this many minutes ago (its send's row, and its receipt kept by core)."""
+    import datetime
     import json
 
+    from core.models import KeptReceipt
     from plugins.reporting.models import Draft
 
     with in_db(app):
@@ -140,6 +142,9 @@ def _age_the_send(app, minutes: int) -> None:
             if "sent" in state:
                 state["sent"]["at"] -= minutes * 60
                 Draft.update(data=json.dumps(state)).where(Draft.key_hash == row.key_hash).execute()
+        for kept in KeptReceipt.select():
+            KeptReceipt.update(expires_at=kept.expires_at - datetime.timedelta(minutes=minutes)).where(
+                KeptReceipt.key_hash == kept.key_hash).execute()
 
 
 def test_the_receipt_is_shown_again_for_a_while_then_the_report_is_said_to_be_sent(app, client):
@@ -152,16 +157,25 @@ def test_the_receipt_is_shown_again_for_a_while_then_the_report_is_said_to_be_se
     resent = step(client, action="send", step_code="check")
     assert receipt in _page(resent) and "Please start again" not in _page(resent)
     assert _reports(app) == 1
+    from core.db import db
+    from core.models import KeptReceipt
+
+    with in_db(app):  # kept by core for this browser, encrypted
+        assert KeptReceipt.get().receipt == receipt
+        (stored,), = db.execute_sql('SELECT "receipt" FROM "core_kept_receipt"').fetchall()
+        assert receipt not in stored and receipt.replace(" ", "") not in stored
 
     _age_the_send(app, 11)
     later = _page(client.get(FORM))
     assert receipt not in later
     assert "Your report was already sent" in later and reference in later
+    from core.builtin import forget_ended_receipts
     from plugins.reporting.models import Draft
 
     with in_db(app):
-        assert receipt.replace(" ", "") not in "".join(row.data for row in Draft.select())
-        assert '"receipt": null' in Draft.get().data  # dropped once its time is up
+        assert receipt.replace(" ", "") not in "".join(row.data for row in Draft.select())  # never in the send's row
+    with app.test_request_context(), in_db(app):
+        assert forget_ended_receipts.run_now() == 1  # core kept it until its time was up, and no longer
 
     new = step(client, action="new")
     assert "Step 1 of" in _page(new) and "already sent" not in _page(new)
@@ -170,9 +184,15 @@ def test_the_receipt_is_shown_again_for_a_while_then_the_report_is_said_to_be_se
 
 def test_saying_the_receipt_is_kept_leaves_nothing_of_the_report_in_this_browser(app, client):
     _reference, receipt = send_report(client)
+    from core.models import KeptReceipt
+
+    with in_db(app):
+        assert KeptReceipt.select().count() == 1
     done = step(client, action="kept_receipt")
     assert "no longer shows anything of your report" in _page(done)
     assert _drafts(app) == 0
+    with in_db(app):
+        assert KeptReceipt.select().count() == 0  # core's copy goes with it
     page = _page(client.get(FORM))
     assert receipt not in page and "already sent" not in page and "Step 1 of" in page
 
@@ -309,6 +329,16 @@ def test_post_form_to_forget_needs_nothing_else(app, client):
     step(client, WHAT, step_code="what")
     assert post_form(client, "/reporting/report/forget", token_from="/").status_code == 204
     assert _drafts(app) == 0
+
+
+def test_quick_exit_after_sending_forgets_the_receipt_kept_for_this_browser(app, client):
+    from core.models import KeptReceipt
+
+    _reference, receipt = send_report(client)
+    assert post_form(client, "/reporting/report/forget", token_from="/").status_code == 204
+    with in_db(app):
+        assert KeptReceipt.select().count() == 0 and _drafts(app) == 0
+    assert receipt not in _page(client.get(FORM))
 
 
 def test_a_send_whose_process_died_lets_go_after_a_while(app, client):

@@ -15,9 +15,10 @@ the address typed again, another tab) does not show the answers at once: it asks
 
 Sending is once per draft: under the draft row's lock the send makes a second row for the same
 session key ("sending"), the report is made (which deletes the draft in the same transaction), and
-that row then says "sent" with the reference, and the receipt for RECEIPT_SHOWN_FOR or until the
-person says they have kept it (SENT_LIFETIME); a resend, a second tap or a reload finds it and
-shows the same receipt again, so a tap that the browser drew over, or a reload, never loses it.
+that row then says "sent" with the reference (SENT_LIFETIME), and the receipt is kept beside it by
+core for ten minutes or until the person says they have kept it (core.kept_receipts); a resend, a
+second tap or a reload finds them and shows the same receipt again, so a tap that the browser drew
+over, or a reload, never loses it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from flask import session
 from marshmallow import ValidationError
 
+from core import kept_receipts
 from core import text as text_rule
 from core.db import db, lock_row, utcnow
 from core.tokens import hash_token, new_token
@@ -41,12 +43,9 @@ from plugins.reporting.schemas import MAX_PERPETRATORS, ReportSchema, too_long_m
 SESSION_KEY = "reporting_draft"
 KEEP_CHARACTERS = 25_000  # of one answer in the draft; more than any field takes (its real length is kept too)
 DRAFT_LIFETIME = datetime.timedelta(hours=3)
-# How long "your report was already sent" answers a resend (the draft's key, the reference and, for
-# RECEIPT_SHOWN_FOR, the receipt): long enough for a reload or a retry after a network failure.
+# How long "your report was already sent" answers a resend (the draft's key and the reference; the
+# receipt for core.kept_receipts.SHOWN_FOR): long enough for a reload or a retry after a network failure.
 SENT_LIFETIME = datetime.timedelta(minutes=30)
-# How long "Report sent" shows the receipt again to the same browser (a double tap the browser drew
-# over, a reload, Back from a link): then, or once the person says they kept it, it is dropped.
-RECEIPT_SHOWN_FOR = datetime.timedelta(minutes=10)
 # A send that claimed the draft and neither finished nor failed in this time died with its process
 # (far longer than any request may run); if its draft still exists, no report was made from it.
 SEND_CLAIM_TIMEOUT = datetime.timedelta(minutes=2)
@@ -169,6 +168,7 @@ def forget_own_draft() -> bool:
     if not key:
         return False
     with db.atomic():
+        kept_receipts.forget(_receipt_key(key))
         return Draft.delete().where(Draft.key_hash.in_([hash_token(key), _sent_key(key)])).execute() > 0
 
 
@@ -213,15 +213,22 @@ def take_view(draft: Draft) -> dict | None:
 # -- sending once ------------------------------------------------------------------------------------
 #
 # A send is recorded in a second row beside the draft, keyed by the same session key (sent_key):
-# "sending" while the report is being made, then "sent" with its reference (and its receipt for
-# RECEIPT_SHOWN_FOR). It is made under the draft row's lock, so of two sends at once only one makes a report,
-# and it outlives the draft, which the report deletes in its own transaction.
+# "sending" while the report is being made, then "sent" with its reference (and, in the same
+# transaction, its receipt kept by core.kept_receipts). It is made under the draft row's lock, so of two
+# sends at once only one makes a report, and it outlives the draft, which the report deletes in its own
+# transaction.
 
 CLAIMED, SENDING, SENT, GONE = "claimed", "sending", "sent", "gone"
 
 
 def _sent_key(key: str) -> str:
     return hash_token(key + ":sent")
+
+
+def _receipt_key(key: str) -> str:
+    """Where core keeps this send's receipt: the draft's key lives only in this browser's session,
+    so no form key is needed (core.kept_receipts.key_for is for keys a page shows)."""
+    return hash_token(key + ":receipt")
 
 
 def sent_row() -> Draft | None:
@@ -238,8 +245,7 @@ def sent_row() -> Draft | None:
 
 
 def sent_of(state: dict) -> dict | None:
-    """{"reference", "receipt" (None after RECEIPT_SHOWN_FOR, or for a signed-in reporter),
-    "signed_in", "at"} of a send that made its report, else None."""
+    """{"reference", "signed_in", "at"} of a send that made its report, else None."""
     return state.get("sent")
 
 
@@ -287,36 +293,28 @@ def release_send(draft: Draft) -> None:
 
 
 def mark_sent(reference: str, receipt: str | None, signed_in: bool) -> None:
-    """After the report was made (and its draft deleted with it): the send's row says "sent"."""
-    sent_key = _sent_key(session.get(SESSION_KEY))
-    state = {"sent": {"reference": reference, "receipt": receipt, "signed_in": signed_in,
-                      "at": utcnow().timestamp()}}
+    """After the report was made (and its draft deleted with it): the send's row says "sent", and the
+    receipt is kept in the same transaction, so a second tap that finds "sent" finds the receipt."""
+    key = session.get(SESSION_KEY)
+    sent_key = _sent_key(key)
+    state = {"sent": {"reference": reference, "signed_in": signed_in, "at": utcnow().timestamp()}}
     with db.atomic():
         Draft.delete().where(Draft.key_hash == sent_key).execute()
         Draft.create(key_hash=sent_key, data=json.dumps(state), expires_at=utcnow() + SENT_LIFETIME)
+        if receipt is not None:
+            kept_receipts.keep(_receipt_key(key), receipt)
 
 
 def show_sent(record: Draft, draw):
-    """Draw the page of a sent report with draw(details). For RECEIPT_SHOWN_FOR after sending it
-    shows the receipt each time this browser asks; after that the receipt is removed from the row,
-    under its lock, and the page says the report was sent ("again" in the details). None when the
-    row is gone. Only that removal writes: showing the page takes no lock (on SQLite a transaction
-    holds the write lock for the whole site, and drawing a page needs none of it)."""
+    """Draw the page of a sent report with draw(details): "receipt" while core still keeps it for this
+    browser (core.kept_receipts: ten minutes, or until "I have kept my receipt"), and "again" once the
+    receipt's time is over. None when the row has no sent report. Writes nothing."""
     sent = sent_of(state_of(record))
     if not sent:
         return None
-    recent = utcnow().timestamp() - float(sent.get("at") or 0) <= RECEIPT_SHOWN_FOR.total_seconds()
-    if not recent and sent.get("receipt"):
-        with db.atomic():
-            lock_row(Draft, record.key_hash)
-            fresh = Draft.get_or_none(Draft.key_hash == record.key_hash)
-            sent = sent_of(state_of(fresh)) if fresh is not None else None
-            if not sent:
-                return None
-            sent = {**sent, "receipt": None}
-            fresh.data = json.dumps({"sent": sent})
-            fresh.save()
-    return draw({**sent, "again": not recent})
+    recent = utcnow().timestamp() - float(sent.get("at") or 0) <= kept_receipts.SHOWN_FOR.total_seconds()
+    receipt = kept_receipts.shown(_receipt_key(session.get(SESSION_KEY))) if recent else None
+    return draw({**sent, "receipt": receipt, "again": not recent})
 
 
 # -- the answers of a step ---------------------------------------------------------------------------
