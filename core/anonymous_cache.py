@@ -32,14 +32,16 @@ from dataclasses import dataclass
 from flask import Response, current_app, g, request, session
 from flask_login import current_user
 
-from core import stored_state
+from core import kept_receipts, stored_state
 from core.per_app import per_app
 
 EXTENSION = "redumbrella.anonymous_cache"
 # What an anonymous visitor's cookie session may hold for a kept answer to be theirs as well: a CSRF
-# token, a chosen language and Flask-Login's "_fresh" mark (False once a visitor without a login
-# came back). A flashed message, a sign-in or anything else makes the answer theirs alone.
-NEUTRAL_SESSION_KEYS = frozenset({"csrf_token", "locale", "_fresh"})
+# token, a chosen language, Flask-Login's "_fresh" mark (False once a visitor without a login came
+# back) and the random key a kept receipt is found by (core.kept_receipts: given by any form that
+# answers with a receipt, shown nowhere else). A flashed message, a sign-in or anything else makes
+# the answer theirs alone.
+NEUTRAL_SESSION_KEYS = frozenset({"csrf_token", "locale", "_fresh", kept_receipts.SESSION_KEY})
 MAX_ENTRIES = 256  # names x languages; more means something is wrong: start again
 
 

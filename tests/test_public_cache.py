@@ -94,6 +94,20 @@ def test_a_signed_in_member_a_flashed_message_and_a_query_get_their_own_page(wor
     assert "from=poster" not in home(app)
 
 
+def test_a_visitor_who_opened_get_support_is_served_the_kept_page(workers):
+    """Get support gives each browser a random key for its kept receipt: nothing of the home page
+    depends on it, so that visitor is served the page every anonymous visitor is."""
+    first, app = workers
+    enable(first, "casework")
+    visitor = app.test_client()
+    assert visitor.get("/casework/support").status_code == 200
+    with visitor.session_transaction() as session:
+        assert set(session) - {"csrf_token", "_fresh"} == {"kept_receipts"}
+    made = store(app).made
+    assert WELCOME in home(app, visitor) and store(app).made == made + 1  # made for them, and kept
+    assert WELCOME in home(app) and store(app).made == made + 1  # the next visitor is served it
+
+
 def test_each_language_its_own_page(workers):
     _first, app = workers
     english = home(app, **{"Accept-Language": "en"})
