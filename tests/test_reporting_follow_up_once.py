@@ -83,5 +83,5 @@ def test_a_yes_to_the_police_without_its_tick_is_refused_by_the_server(app):
                                           & Consent.withdrawn_at.is_null()).exists()
 
     assert not given()
-    assert post_form(client, FOLLOW_UP, {**give, "agree": "y"}).status_code == 200
+    assert post_form(client, FOLLOW_UP, {**give, "agree": "police_intelligence"}).status_code == 200
     assert given()

@@ -32,12 +32,17 @@ def _png(colour=(0, 0, 255)) -> bytes:
     return out.getvalue()
 
 
-def _form_key(page: str, index: int = 0) -> str:
-    return re.findall(r'name="form_key" value="([^"]+)"', page)[index]
+def _form_key(page: str) -> str:
+    return re.search(r'name="form_key" value="([^"]+)"', page).group(1)
 
 
-def _message_form(page: str) -> str:
-    return re.search(r'<form[^>]*id="message-form".*?</form>', page, re.S).group(0)
+def _files_key(page: str) -> str:
+    """"Add these pictures"'s own one-time key (the message has form_key)."""
+    return re.search(r'name="files_key" value="([^"]+)"', page).group(1)
+
+
+def _page_form(page: str) -> str:
+    return re.search(r'<form[^>]*id="follow-up-form".*?</form>', page, re.S).group(0)
 
 
 def _textarea(page: str) -> str:
@@ -90,8 +95,8 @@ def test_changing_language_on_the_follow_up_page_keeps_the_message_and_sends_not
     before = _report(app, reference)
     page = _page(post_form(client, FOLLOW_UP, {"receipt": receipt}))
     switcher = re.search(r'<form[^>]*id="language".*?</form>', page, re.S).group(0)
-    assert 'name="locale" form="message-form"' in switcher
-    assert 'form="message-form" name="action" value="language"' in switcher
+    assert 'name="locale" form="follow-up-form"' in switcher
+    assert 'form="follow-up-form" name="action" value="language"' in switcher
     key = _form_key(page)
 
     switched = post_form(client, FOLLOW_UP, {"receipt": receipt, "action": "language", "locale": "pl",
@@ -102,7 +107,7 @@ def test_changing_language_on_the_follow_up_page_keeps_the_message_and_sends_not
     assert "Napisz do naszego zespołu lub dodaj informacje" in text  # the box's label, in Polish
     assert _textarea(text) == TYPED  # as typed
     assert "has-error" not in text and 'class="error' not in text
-    assert f'name="receipt" value="{receipt}"' in _message_form(text)  # still opens the same report
+    assert f'name="receipt" value="{receipt}"' in _page_form(text)  # still opens the same report
     assert _form_key(text) == key  # the same key back, unclaimed
     assert _report(app, reference) == before  # no message, no status change, no audit entry
 
@@ -163,7 +168,7 @@ def test_a_signed_in_reporter_keeps_the_message_on_my_reports_too(app, make_user
     reference, _receipt = send_report(client)
     path = f"/reporting/mine/{reference}"
     page = _page(client.get(path))
-    assert 'form="message-form" name="action" value="language"' in page
+    assert 'form="follow-up-form" name="action" value="language"' in page
     switched = post_form(client, path, {"action": "language", "locale": "pl", "body": TYPED,
                                         "form_key": _form_key(page)}, token_from=path)
     assert switched.status_code == 200  # drawn at once: a redirect would lose the message
@@ -177,7 +182,7 @@ def test_a_signed_in_reporter_keeps_the_message_on_my_reports_too(app, make_user
 
 
 def _add_pictures(client, receipt: str, key: str, *pictures: bytes):
-    return post_form(client, FOLLOW_UP, {"receipt": receipt, "action": "upload", "form_key": key,
+    return post_form(client, FOLLOW_UP, {"receipt": receipt, "action": "upload", "files_key": key,
                                          "files": [(io.BytesIO(p), f"shot{i}.png") for i, p in enumerate(pictures)]},
                      content_type="multipart/form-data")
 
@@ -187,8 +192,8 @@ def test_pictures_sent_again_are_added_once_and_the_page_says_so(app):
     client = app.test_client()
     reference, receipt = send_report(client)
     page = _page(post_form(client, FOLLOW_UP, {"receipt": receipt}))
-    key = _form_key(page, 1)  # the pictures form's own key, not the message box's
-    assert key != _form_key(page, 0)
+    key = _files_key(page)  # the pictures' own key, not the message box's
+    assert key != _form_key(page)
 
     first = _add_pictures(client, receipt, key, _png(), _png((255, 0, 0)))
     assert first.status_code == 200 and "Your photos are added" in _page(first)
@@ -200,7 +205,7 @@ def test_pictures_sent_again_are_added_once_and_the_page_says_so(app):
     assert stored["audit"].count("report.files_added") == 1
 
     # The page after adding carries a new key: more pictures are new pictures.
-    more = _add_pictures(client, receipt, _form_key(_page(first), 1), _png((0, 255, 0)))
+    more = _add_pictures(client, receipt, _files_key(_page(first)), _png((0, 255, 0)))
     assert "Your photos are added" in _page(more)
     assert _report(app, reference)["pictures"] == 3
 
@@ -209,7 +214,7 @@ def test_refused_pictures_leave_the_key_unclaimed(app):
     enable(app, "reporting")
     client = app.test_client()
     reference, receipt = send_report(client)
-    key = _form_key(_page(post_form(client, FOLLOW_UP, {"receipt": receipt})), 1)
+    key = _files_key(_page(post_form(client, FOLLOW_UP, {"receipt": receipt})))
     refused = _add_pictures(client, receipt, key, b"not a picture")
     assert refused.status_code == 422
     assert _report(app, reference)["pictures"] == 0
@@ -223,7 +228,7 @@ def test_pictures_sent_twice_at_the_same_moment_are_added_once(app):
     clients = [app.test_client() for _ in range(2)]
     reference, receipt = send_report(clients[0])
     pages = [_page(post_form(c, FOLLOW_UP, {"receipt": receipt})) for c in clients]
-    key = _form_key(pages[0], 1)
+    key = _files_key(pages[0])
     tokens = [re.search(r'name="csrf_token" value="([^"]+)"', p).group(1) for p in pages]
     picture = _png()
     answers, ready = [], threading.Barrier(2)
@@ -231,7 +236,7 @@ def test_pictures_sent_twice_at_the_same_moment_are_added_once(app):
     def tap(client, token):
         ready.wait()
         response = client.post(FOLLOW_UP, data={"csrf_token": token, "receipt": receipt, "action": "upload",
-                                                "form_key": key, "files": [(io.BytesIO(picture), "shot.png")]},
+                                                "files_key": key, "files": [(io.BytesIO(picture), "shot.png")]},
                                content_type="multipart/form-data")
         answers.append((response.status_code, _page(response)))
 

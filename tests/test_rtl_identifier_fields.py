@@ -62,13 +62,14 @@ def test_the_support_contact_on_follow_up_is_left_to_right_and_the_police_need_a
     page = post_form(client, "/reporting/follow-up", {"receipt": receipt}, token_from="/reporting/follow-up",
                      headers=ARABIC).get_data(as_text=True)
     assert 'dir="ltr"' in field(page, "support_contact")
+    # One form for the page (the language switcher keeps all of it): each yes, with its tick, in its own item.
     for purpose in ("police_intelligence", "police_report"):
-        form = re.search(rf'<form[^>]*>(?:(?!</form>).)*value="give:{purpose}"(?:(?!</form>).)*</form>', page, re.S)
-        assert form, purpose
-        tick = re.search(r'<input type="checkbox"[^>]*>', form.group(0)).group(0)
-        assert "required" in tick and f'id="agree-{purpose}"' in tick
-        assert f'<label for="agree-{purpose}">' in form.group(0)
-    share = re.search(r'<form[^>]*>(?:(?!</form>).)*value="give:research"(?:(?!</form>).)*</form>', page, re.S)
+        item = re.search(rf'<li>(?:(?!</li>).)*value="give:{purpose}"(?:(?!</li>).)*</li>', page, re.S)
+        assert item, purpose
+        tick = re.search(r'<input type="checkbox"[^>]*>', item.group(0)).group(0)
+        assert f'id="agree-{purpose}"' in tick and f'name="agree" value="{purpose}"' in tick
+        assert f'<label for="agree-{purpose}">' in item.group(0)
+    share = re.search(r'<li>(?:(?!</li>).)*value="give:research"(?:(?!</li>).)*</li>', page, re.S)
     assert share and 'type="checkbox"' not in share.group(0)  # only the police yes needs the extra step
 
 

@@ -484,22 +484,46 @@ def follow_up():
     if request.form.get("action") == "language":
         return _language_switched(found, receipt=receipt)
     notice, errors = _reporter_action(found, by_receipt=True)
-    return _render_status(found, receipt=receipt, notice=notice, errors=errors, typed=_typed(errors))
+    return _render_status(found, receipt=receipt, notice=notice, errors=errors, typed=_kept() if errors else None)
 
 
 def _language_switched(report: Report, receipt: str | None = None):
-    """The footer's switcher, which belongs to the message box (status.html's language_form): the
-    same page in the chosen language, with the message as it was typed. Nothing is sent, stored or
-    checked, and the box's one-time key goes back unclaimed: the message, sent later, is sent once,
-    even if the page from before the switch sends it too."""
+    """The footer's switcher, which belongs to the page's one form (status.html's language_form):
+    the same page in the chosen language, with everything as it was typed or chosen (_kept).
+    Nothing is sent, given, stored or checked, and the one-time keys go back unclaimed: the
+    message and the pictures, sent later, are added once, even if the page from before the switch
+    sends them too. Pictures chosen but not added cannot be put back in their field, and are not
+    added: the language button posts their names only (the form is not multipart), and the page
+    names them and asks for them again. Unlike the report form's pictures step, which adds them
+    to a draft where they can still be removed, here they would go to our team at once."""
     with language_switched():
-        return _render_status(report, receipt=receipt, typed=request.form.get("body", ""),
-                              form_key=once.posted_key(request.form.get("form_key")))
+        chosen = _pictures_chosen()
+        notice = _("Changing the language did not add the pictures you chose (%(names)s). Please choose them "
+                   "again and press “%(button)s”.", names=", ".join(chosen),
+                   button=_("Add these pictures")) if chosen else None
+        return _render_status(report, receipt=receipt, notice=notice, typed=_kept(),
+                              form_key=once.posted_key(request.form.get("form_key")),
+                              files_key=once.posted_key(request.form.get("files_key")))
 
 
-def _typed(errors: dict) -> str:
-    """The message as typed, when the page shows an error: kept, never lost (empty otherwise)."""
-    return request.form.get("body", "") if errors else ""
+def _kept() -> dict:
+    """What the page's form holds as typed or chosen: drawn again after a change of language or
+    an error, never lost. Only what the page itself asks for."""
+    posted = request.form
+    kept = {name: posted.get(name, "") for name in ("body", *service.SUPPORT_FIELDS)}
+    kept["agree"] = [purpose for purpose in posted.getlist("agree") if purpose in AGREE_FIRST]
+    return kept
+
+
+def _pictures_chosen() -> list[str]:
+    """The names of pictures chosen but not added, as a change of language posts them: names
+    only (a page whose form is not multipart), or files (one that is); at most a few, shortened."""
+    names = [name for name in request.form.getlist("files") if name]
+    names += [f.filename for f in request.files.getlist("files") if f and f.filename]
+    return [name[:80] for name in names[:PICTURES_NAMED]]
+
+
+PICTURES_NAMED = 10  # pictures named on the page after a change of language; more are left unnamed
 
 
 def _reporter_action(report: Report, by_receipt: bool) -> tuple[str | None, dict]:
@@ -520,7 +544,7 @@ def _reporter_action(report: Report, by_receipt: bool) -> tuple[str | None, dict
                 service.reporter_answered(report)
         return _("Thank you. Your message is sent; our team will read it."), {}
     if action == "upload":
-        added = _store_uploads(report=report, form_key=once.posted_key(request.form.get("form_key")))
+        added = _store_uploads(report=report, form_key=once.posted_key(request.form.get("files_key")))
         if added.repeat:
             return _already_added(), {}
         if added.count:
@@ -532,7 +556,7 @@ def _reporter_action(report: Report, by_receipt: bool) -> tuple[str | None, dict
         purpose = action.partition(":")[2]
         if purpose not in PURPOSES:
             return None, {}
-        if purpose in AGREE_FIRST and request.form.get("agree") != "y":
+        if purpose in AGREE_FIRST and purpose not in request.form.getlist("agree"):  # the tick of this purpose
             return None, {f"agree-{purpose}": [_("Please tick the box to say you agree, then say yes.")]}
         contact = None
         if purpose == "wants_support":
@@ -573,9 +597,11 @@ def _support_contact(posted) -> tuple[dict | None, dict]:
 
 
 def _render_status(report: Report, receipt: str | None = None, notice: str | None = None,
-                   errors: dict | None = None, typed: str = "", form_key: str | None = None):
-    """The reporter's page. typed: what is in the message box (kept through an error or a change of
-    language); form_key: the box's one-time key, when the page is drawn again for the same message."""
+                   errors: dict | None = None, typed: dict | None = None, form_key: str | None = None,
+                   files_key: str | None = None):
+    """The reporter's page. typed: what its form holds (_kept, through an error or a change of
+    language); form_key and files_key: the message's and the pictures' one-time keys, when the page
+    is drawn again for the same message and pictures."""
     config = service.settings()
     return render_template(
         "reporting/status.html",
@@ -583,9 +609,9 @@ def _render_status(report: Report, receipt: str | None = None, notice: str | Non
         receipt=receipt,
         notice=notice,
         errors=errors or {},
-        typed={"body": typed},
+        typed=typed or {"agree": []},
         form_key=form_key or once.new_key(),
-        files_key=once.new_key(),  # "Add these pictures" has its own: sending a message is not adding them
+        files_key=files_key or once.new_key(),  # "Add these pictures" has its own: a message is not pictures
         messages=service.reporter_messages(report),
         consents=service.consent_states(report),
         file_count=Attachment.select().where(Attachment.report == report).count(),
@@ -612,7 +638,7 @@ def my_report(reference: str):
         abort(404)
     if request.method == "POST":
         if request.form.get("action") == "language":
-            return _language_switched(found)  # drawn here, not redirected: the message typed is kept
+            return _language_switched(found)  # drawn here, not redirected: what was typed is kept
         notice, errors = _reporter_action(found, by_receipt=False)
         if not errors:
             from flask import flash
@@ -620,5 +646,5 @@ def my_report(reference: str):
             if notice:
                 flash(notice, "info")
             return redirect(url_for("reporting.my_report", reference=reference), code=303)
-        return _render_status(found, errors=errors, typed=_typed(errors))
+        return _render_status(found, errors=errors, typed=_kept())
     return _render_status(found)
