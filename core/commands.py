@@ -103,6 +103,22 @@ def keys_rotate_audit():
     click.echo("Restart the web and queue workers so they sign with it; back the key file up again.")
 
 
+@keys.command("forget-file")
+@click.argument("name")
+@with_appcontext
+def keys_forget_file(name):
+    """Stop expecting a key file of keys/ that was removed on purpose: the module it belongs to makes a
+    new key when it next needs one, and nothing the old key signed verifies with it."""
+    from core.audit import record
+    from core.key_check import forget_key_file
+
+    with connection():
+        if not forget_key_file(name):
+            raise click.ClickException(f"{name} is not among the key files this instance expects")
+        record("keys.file_forgotten", target=f"keys:{name}"[:128])
+    click.echo(f"{name} is no longer expected; keep a backup of the keys/ folder again once a new key is made")
+
+
 def _reencrypt(ring) -> int:
     """Rewrite each token under the newest key, in raw SQL so the field does not encrypt twice."""
     from core.crypto import encrypted_columns

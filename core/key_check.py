@@ -8,7 +8,10 @@ no one can open again, and blind indexes that no longer match, so the number che
 "nothing reported" for a reported offender.
 
 So the database keeps proof of its keys (core_key_check: a known text under the encryption keys,
-and the blind-index key's fingerprint), written by the first command that finds the keys fitting.
+and the blind-index key's fingerprint), written by the first command that finds the keys fitting,
+and the names of the key files keys/ has held, a module's too (training's signing key, the
+federation keys): one of them missing stops a start too, before its module makes a new key that
+would disown everything the old one signed.
 The commands that serve or change data (init, db upgrade, serve, worker, and each web worker as it
 boots) check it first and stop with one line. A database from before that table is checked
 against its data instead: a sample of its encrypted values must decrypt, and an account's e-mail
@@ -17,10 +20,12 @@ must give its stored blind index.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from cryptography.fernet import InvalidToken
 
+from core.backup import instance_key_files
 from core.config import ConfigError
 from core.crypto import KEY_DIR_NAME, encrypted_columns, fingerprint, keyring
 from core.db import db
@@ -38,19 +43,53 @@ class UndecryptableValue(Exception):
 
 
 def confirm(app) -> None:
-    """Stop with a ConfigError when the keys do not fit the data; record them when none are recorded.
-    Needs an open connection. Cheap once recorded: one row and the newest audit entry are read."""
+    """Stop with a ConfigError when the keys do not fit the data, or a key file the instance had is
+    missing; otherwise record them (and any key file new since). Needs an open connection. Cheap once
+    recorded: one row and the newest audit entry are read, and the keys/ folder is listed."""
     tables = set(db.get_tables())
-    wrong = _wrong_keys(tables)
+    recorded = None
+    if "core_key_check" in tables:
+        recorded = db.execute_sql(
+            'SELECT "sealed", "blind_index", "key_files" FROM "core_key_check" WHERE "id" = 1').fetchone()
+    wrong = _wrong_keys(tables, recorded)
     if wrong:
         raise ConfigError(_explain(app, wrong))
-    if "core_key_check" in tables:
-        from core.models import KeyCheck
+    had = set(json.loads(recorded[2])) if recorded else set()
+    present = {path.name for path in instance_key_files(app)}
+    missing = sorted(had - present - _configured_elsewhere(app))
+    if missing:
+        raise ConfigError(_explain_missing(app, missing))
+    if "core_key_check" in tables and (recorded is None or not present <= had):
+        _record(sorted(had | present), first=recorded is None)
 
-        ring = keyring()
-        # One statement, and a start that raced this one has written the same proof: nothing to read first.
-        KeyCheck.insert(id=1, sealed=SEALED_TEXT, blind_index=fingerprint(ring.blind_index_key)).on_conflict_ignore(
-        ).execute()
+
+def _record(key_files: list[str], first: bool) -> None:
+    from core.models import KeyCheck
+
+    if first:  # one statement: a start that raced this one wrote the same proof, nothing to read first
+        KeyCheck.insert(id=1, sealed=SEALED_TEXT, blind_index=fingerprint(keyring().blind_index_key),
+                        key_files=json.dumps(key_files)).on_conflict_ignore().execute()
+    else:
+        KeyCheck.update(key_files=json.dumps(key_files)).where(KeyCheck.id == 1).execute()
+
+
+def forget_key_file(name: str) -> bool:
+    """Stop expecting a key file (one removed on purpose, so that its module makes a new key). True
+    when it was expected."""
+    from core.models import KeyCheck
+
+    with db.atomic():
+        row = KeyCheck.get_or_none(KeyCheck.id == 1)
+        had = json.loads(row.key_files) if row is not None else []
+        if name not in had:
+            return False
+        KeyCheck.update(key_files=json.dumps([n for n in had if n != name])).where(KeyCheck.id == 1).execute()
+    return True
+
+
+def _configured_elsewhere(app) -> set[str]:
+    """Core's key files whose keys come from REDUMBRELLA_*_KEYS now: they may be gone from keys/."""
+    return {file_name for file_name, setting in _KEYS.values() if app.config[setting.removeprefix("REDUMBRELLA_")]}
 
 
 def decrypt_sample(per_column: int, tables: set[str] | None = None) -> int:
@@ -77,11 +116,8 @@ def decrypt_sample(per_column: int, tables: set[str] | None = None) -> int:
     return count
 
 
-def _wrong_keys(tables: set[str]) -> list[str]:
+def _wrong_keys(tables: set[str], recorded: tuple | None) -> list[str]:
     """Which of core's keys do not fit: 'encryption', 'blind_index', 'audit'."""
-    recorded = None
-    if "core_key_check" in tables:
-        recorded = db.execute_sql('SELECT "sealed", "blind_index" FROM "core_key_check" WHERE "id" = 1').fetchone()
     if recorded:
         wrong = [] if _opens(recorded[0]) else ["encryption"]
         if recorded[1] != fingerprint(keyring().blind_index_key):
@@ -132,6 +168,17 @@ def _audit_key_fits() -> bool:
         'SELECT "key_id" FROM "audit_entry" WHERE "key_id" <> \'\' ORDER BY "id" DESC LIMIT 1'
     ).fetchone()
     return row is None or row[0] in keyring().audit_keys
+
+
+def _explain_missing(app, missing: list[str]) -> str:
+    folder = Path(app.instance_path) / KEY_DIR_NAME
+    names = ", ".join(f"{KEY_DIR_NAME}/{name}" for name in missing)
+    return (
+        f"{names} {'is' if len(missing) == 1 else 'are'} missing, and this instance had "
+        f"{'it' if len(missing) == 1 else 'them'}: a module that finds its key missing makes a new one, and nothing "
+        f"the old key signed would verify again. Nothing was written. Put the file back from the key backup "
+        f"({folder}); if it was removed on purpose, to have a new key made, run `redumbrella keys forget-file NAME`"
+    )
 
 
 def _explain(app, wrong: list[str]) -> str:

@@ -36,6 +36,7 @@ class KeyCheck(BaseModel):
     id = IntegerField(primary_key=True)
     sealed = EncryptedTextField()  # a known text under the encryption keys; `keys rotate` re-encrypts it
     blind_index = CharField(max_length=16)  # the blind-index key's fingerprint (core.crypto.fingerprint)
+    key_files = TextField(default="[]")  # JSON: names of every key file keys/ has held (a module's too)
     recorded_at = DateTimeField(default=utcnow)
 
     class Meta:

@@ -125,3 +125,37 @@ def test_the_line_names_a_section_the_deployment_guide_has():
     assert 'The keys do not fit' in Path(key_check.__file__).read_text()
     guide = (Path(__file__).resolve().parents[1] / "docs" / "deployment.md").read_text()
     assert "\n### The keys do not fit\n" in guide
+
+
+def test_a_module_key_file_the_instance_had_must_be_put_back_or_forgotten_on_purpose(instance, database_url):
+    """Any key file of keys/ (a module's: training's signing key, federation's) is expected once seen."""
+    env, keys, _kept = instance
+    (keys / "sample_module.key").write_text("ab" * 32 + "\n")
+    assert run_cli(["db", "upgrade"], env).returncode == 0  # seen, and from now on expected
+    kept = (keys / "sample_module.key").read_text()
+    (keys / "sample_module.key").unlink()
+    before = _counts(database_url)
+    for args in (["worker"], ["db", "upgrade"]):
+        refused = run_cli(args, env)
+        assert refused.returncode == 2
+        assert "keys/sample_module.key is missing, and this instance had it" in refused.stderr
+        assert "redumbrella keys forget-file NAME" in refused.stderr
+    assert _counts(database_url) == before
+
+    (keys / "sample_module.key").write_text(kept)
+    assert run_cli(["db", "upgrade"], env).returncode == 0
+    (keys / "sample_module.key").unlink()
+    assert run_cli(["keys", "forget-file", "sample_module.key"], env).returncode == 0
+    assert run_cli(["db", "upgrade"], env).returncode == 0
+    again = run_cli(["keys", "forget-file", "sample_module.key"], env)
+    assert again.returncode == 1 and "not among the key files this instance expects" in again.stderr
+    assert _counts(database_url)[1] == before[1] + 1  # the audit log says a key file was let go
+
+
+def test_core_keys_moved_into_the_environment_may_leave_keys(instance):
+    env, keys, _kept = instance
+    moved = {**env, "REDUMBRELLA_ENCRYPTION_KEYS": (keys / "encryption.keys").read_text().strip()}
+    (keys / "encryption.keys").unlink()
+    done = run_cli(["db", "upgrade"], moved)
+    assert done.returncode == 0, done.stderr
+    assert not (keys / "encryption.keys").exists()

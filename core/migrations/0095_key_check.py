@@ -1,4 +1,5 @@
-"""core_key_check: proof of the keys the data was written with, so a start with other keys stops
+"""core_key_check: proof of the keys the data was written with, and the names of the key files the
+instance has had, so a start with other keys, or without one of those files, stops
 (core.key_check). The row is written by the first command that checks the keys, not here."""
 import datetime
 
@@ -14,6 +15,7 @@ class KeyCheck(Model):
     id = IntegerField(primary_key=True)
     sealed = TextField()
     blind_index = CharField(max_length=16)
+    key_files = TextField(default="[]")
     recorded_at = DateTimeField(default=utcnow)
 
     class Meta:

@@ -55,6 +55,7 @@ CORE_ACTIONS = {
     "invitation.created": _l("Invitation sent"),
     "invitation.resent": _l("Invitation sent again"),
     "invitation.revoked": _l("Invitation withdrawn"),
+    "keys.file_forgotten": _l("A removed key file is no longer expected"),
     "keys.rotated": _l("Encryption key replaced"),
     "mail.retried": _l("Message sent again"),
     "membership.application_viewed": _l("Membership application read"),
