@@ -172,7 +172,7 @@ def test_pictures_chosen_but_not_added_are_named_in_the_new_language_and_not_sen
     assert '<html lang="fr"' in text
     notice = re.search(r'<p class="flash" role="status">(.*?)</p>', text, re.S).group(1)
     assert "IMG_2041.jpg, capture &lt;1&gt;.png" in notice  # named, so they can be found again
-    assert "“Ajouter ces images”" in notice  # the button it names is the one on the page, in French
+    assert "« Ajouter ces images »" in notice  # the button it names is the one on the page, in French
     assert "<label for=\"f-files\">Ajouter des images</label>" in text
     assert re.search(r'<textarea id="f-body"[^>]*>Typed too.</textarea>', text)
     assert _stored(reporting, reference) == before  # not added: they would reach the team at once
