@@ -56,31 +56,32 @@ def entry_hash(created_at, actor_id, action, target, previous_hash, key_id, key:
     return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-def record(action: str, target: str = "", actor_id: int | None = None) -> AuditEntry:
-    """Append an entry. Pass codes and references only, never names, numbers or free text."""
+def record(action: str, target: str = "", actor_id: int | None = None) -> int:
+    """Append an entry and return its id. Pass codes and references only, never names, numbers or
+    free text."""
     from core.crypto import keyring
 
     if actor_id is None and has_request_context() and current_user and current_user.is_authenticated:
         actor_id = current_user.id
     ring = keyring()
     key_id = ring.audit_signing_id
+    database = db.obj  # once: each attribute read through the proxy costs a failed lookup first
     # Inside a caller's transaction (an identifier check, a moderation step) the entry is part of
     # it; a savepoint would only add two statements.
-    with contextlib.nullcontext() if db.in_transaction() else db.atomic():
-        if not _is_sqlite():
+    with contextlib.nullcontext() if database.in_transaction() else database.atomic():
+        if not _is_sqlite(database):
             # One writer at a time extends the chain (SQLite already serialises writers).
-            db.execute_sql("LOCK TABLE audit_entry IN SHARE ROW EXCLUSIVE MODE")
-        # Plain statements: an entry is written on every check and every staff action.
+            database.execute_sql("LOCK TABLE audit_entry IN SHARE ROW EXCLUSIVE MODE")
+        # Plain statements and no model instance: an entry is written on every check and every
+        # staff action, and only its values are needed to hash and store it.
         last = run_sql("SELECT entry_hash FROM audit_entry ORDER BY id DESC LIMIT 1").fetchone()
-        entry = AuditEntry(created_at=utcnow(), actor_id=actor_id, action=action, target=target,
-                           previous_hash=last[0] if last else GENESIS, key_id=key_id)
-        entry.entry_hash = entry.compute_hash(ring.audit_keys[key_id])
-        entry.id = run_sql(
+        previous, now = last[0] if last else GENESIS, utcnow()
+        signed = entry_hash(now, actor_id, action, target, previous, key_id, ring.audit_keys[key_id])
+        return run_sql(
             "INSERT INTO audit_entry (created_at, actor_id, action, target, previous_hash, entry_hash, key_id) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (entry.created_at, actor_id, action, target, entry.previous_hash, entry.entry_hash, key_id),
+            (now, actor_id, action, target, previous, signed, key_id),
         ).fetchone()[0]
-    return entry
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ def head() -> Head:
     return Head(row[0], last[0] if last else GENESIS)
 
 
-def _is_sqlite() -> bool:
+def _is_sqlite(database=None) -> bool:
     from core.db import is_sqlite
 
-    return is_sqlite()
+    return is_sqlite(database)
