@@ -143,6 +143,14 @@ def version(locale: str) -> int:
     is built once from translated text and kept (a schema's messages), so that it never outlives
     an administrator's change."""
     code = language(locale)
+    memo = _memo(create=False)
+    if memo is None or code not in memo.tables:
+        # Nothing translated in it yet: its overrides will be read at the version this request's
+        # stored state holds, so that is the version, without reading them (a cached answer may
+        # need no translation at all: the identifier check's).
+        state = stored_state.current()
+        if state is not None:
+            return state.wording.get(code, 0)
     overrides(code)
     cached = store()._tables.get(code)
     return cached[0] if cached else 0
