@@ -378,11 +378,12 @@ def _member(archive: tarfile.TarFile, name: str) -> bytes | None:
 
 
 def instance_is_empty() -> bool:
-    """No table holds a row, apart from the migration history (an `init`-ed instance is empty)."""
+    """No table holds a row, apart from the migration history and the proof of the keys `init`
+    records (core.key_check): an `init`-ed instance is empty."""
     from core.db import db
 
     for table in db.get_tables():
-        if table == HISTORY_TABLE:
+        if table in (HISTORY_TABLE, "core_key_check"):
             continue
         if db.execute_sql(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone():  # noqa: S608  # nosec B608  # catalog names
             return False

@@ -14,9 +14,23 @@ from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from core.config import ConfigError
 
+# Commands that run with keys that may not fit the data: to put things right (forget-file, restore)
+# or to read without writing, when the instance has just been found with the wrong keys.
+KEYS_MAY_NOT_FIT = frozenset({"keys forget-file", "restore", "backup", "db status", "audit verify"})
+
 
 def _create_app():
-    return __import__("core.app", fromlist=["create_app"]).create_app()
+    """The app a command runs on. Before any command but KEYS_MAY_NOT_FIT runs, the keys must fit the
+    data already stored (core.key_check): a key file made at this start, or keys from another instance,
+    stop it with one line before it writes anything under them."""
+    app = __import__("core.app", fromlist=["create_app"]).create_app()
+    context = click.get_current_context(silent=True)
+    command = " ".join(context.command_path.split()[1:]) if context is not None else ""
+    if command not in KEYS_MAY_NOT_FIT:
+        from core.key_check import keys_fit_or_unknown
+
+        keys_fit_or_unknown(app)
+    return app
 
 
 def _create_app_for_reading():

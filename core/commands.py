@@ -149,10 +149,8 @@ def _reencrypt(ring) -> int:
 def demo(password):
     """Fill this instance with clearly fake sample data and one account per role."""
     from core.demo import fill
-    from core.key_check import confirm
 
     with connection():
-        confirm(current_app)
         accounts, password = fill(current_app, password or secrets.token_urlsafe(9))
     click.echo("Demo data created. Everything in it is made up.")
     base = current_app.config["BASE_URL"]

@@ -95,26 +95,20 @@ def load_keys(app, create: bool = True) -> KeyRing:
         encryption = [k.strip().encode() for k in app.config["ENCRYPTION_KEYS"].split(",") if k.strip()]
     else:
         path = key_dir / ENCRYPTION_KEYS_FILE
-        if not path.exists() and create:
-            _write_secret(path, Fernet.generate_key().decode() + "\n")
-            made.append(path.name)
+        _make_if_missing(path, create, made, lambda: Fernet.generate_key().decode() + "\n")
         encryption = [line.strip().encode() for line in path.read_text().splitlines() if line.strip()]
         _key_file, _key_file_mtime = path, path.stat().st_mtime
     if app.config["BLIND_INDEX_KEY"]:
         blind = app.config["BLIND_INDEX_KEY"].encode()
     else:
         path = key_dir / BLIND_INDEX_KEY_FILE
-        if not path.exists() and create:
-            _write_secret(path, os.urandom(32).hex() + "\n")
-            made.append(path.name)
+        _make_if_missing(path, create, made, lambda: os.urandom(32).hex() + "\n")
         blind = path.read_text().strip().encode()
     if app.config["AUDIT_KEYS"]:
         audit = [k.strip().encode() for k in app.config["AUDIT_KEYS"].split(",") if k.strip()]
     else:
         path = key_dir / AUDIT_KEYS_FILE
-        if not path.exists() and create:
-            _write_secret(path, os.urandom(32).hex() + "\n")
-            made.append(path.name)
+        _make_if_missing(path, create, made, lambda: os.urandom(32).hex() + "\n")
         audit = [line.strip().encode() for line in path.read_text().splitlines() if line.strip()]
     if not audit:
         raise ConfigError(f"{key_dir / AUDIT_KEYS_FILE} holds no audit key")
@@ -125,6 +119,12 @@ def load_keys(app, create: bool = True) -> KeyRing:
     app.extensions["redumbrella.keyring"] = _keyring
     app.extensions["redumbrella.keys_made"] = tuple(made)
     return _keyring
+
+
+def _make_if_missing(path: Path, create: bool, made: list[str], new_text) -> None:
+    """A new instance's key file, made when missing (and `create`); its name goes in `made`."""
+    if create and not path.exists() and _write_secret(path, new_text()):
+        made.append(path.name)
 
 
 def add_encryption_key(app) -> Path:
@@ -164,13 +164,14 @@ def _reload_if_rotated() -> bool:
     return True
 
 
-def _write_secret(path: Path, text: str) -> None:
+def _write_secret(path: Path, text: str) -> bool:
     """Create a key file whole or not at all: written under a private name, then linked into place
     (which fails if it exists), so a process starting at the same moment never reads it half-written.
     A folder that cannot be written (a read-only or full disk, another user's) is a ConfigError
-    naming the file: one line, as every other start-up problem, not a traceback."""
+    naming the file: one line, as every other start-up problem, not a traceback. True when this
+    process made it (False: another one, starting at the same moment, did)."""
     try:
-        _create_secret(path, text)
+        return _create_secret(path, text)
     except OSError as error:
         raise ConfigError(
             f"{path} is missing and cannot be made ({error.strerror or type(error).__name__}): start once where "
@@ -178,7 +179,7 @@ def _write_secret(path: Path, text: str) -> None:
         ) from None
 
 
-def _create_secret(path: Path, text: str) -> None:
+def _create_secret(path: Path, text: str) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -189,9 +190,10 @@ def _create_secret(path: Path, text: str) -> None:
     try:
         os.link(temporary, path)
     except FileExistsError:  # another process wrote it first; use theirs
-        pass
+        return False
     finally:
         temporary.unlink()
+    return True
 
 
 def encrypted_columns():

@@ -44,33 +44,59 @@ class UndecryptableValue(Exception):
 
 def confirm(app) -> None:
     """Stop with a ConfigError when the keys do not fit the data, or a key file the instance had is
-    missing; otherwise record them (and any key file new since). Needs an open connection. Cheap once
-    recorded: one row and the newest audit entry are read, and the keys/ folder is listed."""
+    missing; otherwise record them (and any key file or audit key new since). Needs an open
+    connection. Cheap once recorded: one row is read and the keys/ folder listed."""
     tables = set(db.get_tables())
-    recorded = None
-    if "core_key_check" in tables:
-        recorded = db.execute_sql(
-            'SELECT "sealed", "blind_index", "key_files" FROM "core_key_check" WHERE "id" = 1').fetchone()
+    recorded = _recorded(tables)
+    if recorded is None and _behind(app):
+        return  # an older schema may hold values its migrations have yet to encrypt: checked once migrated
     wrong = _wrong_keys(tables, recorded)
     if wrong:
         raise ConfigError(_explain(app, wrong))
-    had = set(json.loads(recorded[2])) if recorded else set()
+    had = recorded["key_files"] if recorded else set()
     present = {path.name for path in instance_key_files(app)}
     missing = sorted(had - present - _configured_elsewhere(app))
     if missing:
         raise ConfigError(_explain_missing(app, missing))
-    if "core_key_check" in tables and (recorded is None or not present <= had):
-        _record(sorted(had | present), first=recorded is None)
+    if "core_key_check" not in tables:
+        return
+    audit_ids = set(keyring().audit_keys)
+    if recorded is None:
+        _record_first(sorted(present), sorted(audit_ids))
+        wrong = _wrong_keys(tables, _recorded(tables))  # a start that raced this one, with other keys, won
+        if wrong:
+            raise ConfigError(_explain(app, wrong))
+    elif not present <= had or not audit_ids <= recorded["audit_keys"]:
+        from core.models import KeyCheck
+
+        KeyCheck.update(key_files=json.dumps(sorted(had | present)),
+                        audit_keys=json.dumps(sorted(recorded["audit_keys"] | audit_ids))).where(
+            KeyCheck.id == 1).execute()
 
 
-def _record(key_files: list[str], first: bool) -> None:
+def _recorded(tables: set[str]) -> dict | None:
+    if "core_key_check" not in tables:
+        return None
+    row = db.execute_sql('SELECT "sealed", "blind_index", "key_files", "audit_keys" FROM "core_key_check" '
+                         'WHERE "id" = 1').fetchone()
+    if row is None:
+        return None
+    return {"sealed": row[0], "blind_index": row[1], "key_files": set(json.loads(row[2])),
+            "audit_keys": set(json.loads(row[3]))}
+
+
+def _behind(app) -> bool:
+    from core.schema import pending
+
+    return bool(pending(app))
+
+
+def _record_first(key_files: list[str], audit_ids: list[str]) -> None:
+    """One statement: of two starts at once, the first to write wins; each reads it back after."""
     from core.models import KeyCheck
 
-    if first:  # one statement: a start that raced this one wrote the same proof, nothing to read first
-        KeyCheck.insert(id=1, sealed=SEALED_TEXT, blind_index=fingerprint(keyring().blind_index_key),
-                        key_files=json.dumps(key_files)).on_conflict_ignore().execute()
-    else:
-        KeyCheck.update(key_files=json.dumps(key_files)).where(KeyCheck.id == 1).execute()
+    KeyCheck.insert(id=1, sealed=SEALED_TEXT, blind_index=fingerprint(keyring().blind_index_key),
+                    key_files=json.dumps(key_files), audit_keys=json.dumps(audit_ids)).on_conflict_ignore().execute()
 
 
 def forget_key_file(name: str) -> bool:
@@ -116,15 +142,16 @@ def decrypt_sample(per_column: int, tables: set[str] | None = None) -> int:
     return count
 
 
-def _wrong_keys(tables: set[str], recorded: tuple | None) -> list[str]:
-    """Which of core's keys do not fit: 'encryption', 'blind_index', 'audit'."""
-    if recorded:
-        wrong = [] if _opens(recorded[0]) else ["encryption"]
-        if recorded[1] != fingerprint(keyring().blind_index_key):
-            wrong.append("blind_index")
-    else:
-        wrong = _wrong_by_data(tables)
-    if "audit_entry" in tables and not _audit_key_fits():
+def _wrong_keys(tables: set[str], recorded: dict | None) -> list[str]:
+    """Which of core's keys do not fit: 'encryption', 'blind_index', 'audit'. With a recorded proof:
+    the known text opens, the blind-index key is the same, and every audit key that ever signed is
+    still there. Without: the data's own values (a database from before the proof)."""
+    if recorded is None:
+        return _wrong_by_data(tables)
+    wrong = [] if _opens(recorded["sealed"]) else ["encryption"]
+    if recorded["blind_index"] != fingerprint(keyring().blind_index_key):
+        wrong.append("blind_index")
+    if not recorded["audit_keys"] <= set(keyring().audit_keys):
         wrong.append("audit")
     return wrong
 
@@ -139,11 +166,12 @@ def _opens(token: str) -> bool:
 def _wrong_by_data(tables: set[str]) -> list[str]:
     """For a database with no recorded proof: one value of each encrypted column must decrypt, and the
     first account with an e-mail must be found by it."""
+    wrong = [] if "audit_entry" not in tables or _audit_key_fits() else ["audit"]
     try:
         decrypt_sample(1, tables)
     except UndecryptableValue:
-        return ["encryption"]  # the blind index cannot be tried: its e-mail cannot be read
-    return [] if _blind_index_fits(tables) else ["blind_index"]
+        return ["encryption", *wrong]  # the blind index cannot be tried: its e-mail cannot be read
+    return wrong if _blind_index_fits(tables) else ["blind_index", *wrong]
 
 
 def _blind_index_fits(tables: set[str]) -> bool:
@@ -163,7 +191,10 @@ def _blind_index_fits(tables: set[str]) -> bool:
 
 
 def _audit_key_fits() -> bool:
-    """The newest signed audit entry was signed by a key this instance has."""
+    """The newest signed audit entry was signed by a key this instance has (entries name their key
+    since core migration 0040)."""
+    if "key_id" not in {column.name for column in db.get_columns("audit_entry")}:
+        return True
     row = db.execute_sql(
         'SELECT "key_id" FROM "audit_entry" WHERE "key_id" <> \'\' ORDER BY "id" DESC LIMIT 1'
     ).fetchone()
@@ -188,13 +219,14 @@ def _explain(app, wrong: list[str]) -> str:
     for kind in wrong:
         file_name, setting = _KEYS[kind]
         source = setting if app.config[setting.removeprefix("REDUMBRELLA_")] else f"{KEY_DIR_NAME}/{file_name}"
-        new = " (missing, so made new at this start)" if file_name in made else ""
+        new = " (it was missing: a new one was made just now)" if file_name in made else ""
         names.append(f"{source}{new}")
     return (
-        f"the keys do not fit the data in this database: {', '.join(names)} cannot open what was written with "
-        f"the keys it had. Nothing was written. Put back the instance's {KEY_DIR_NAME}/ folder from the key "
-        f"backup ({Path(app.instance_path) / KEY_DIR_NAME}), or set the REDUMBRELLA_*_KEYS it ran with; "
-        "see docs/deployment.md, \"The keys do not fit\""
+        f"the keys do not fit the data in this database: {', '.join(names)} {'holds' if len(names) == 1 else 'hold'}"
+        " other keys than the ones it was written with (a key file found missing, at this start or an earlier "
+        f"one, is made new in its place). Nothing was written. Put back the instance's {KEY_DIR_NAME}/ folder "
+        f"from the key backup ({Path(app.instance_path) / KEY_DIR_NAME}), or set the REDUMBRELLA_*_KEYS it ran "
+        "with; see docs/deployment.md, \"The keys do not fit\""
     )
 
 

@@ -37,6 +37,7 @@ class KeyCheck(BaseModel):
     sealed = EncryptedTextField()  # a known text under the encryption keys; `keys rotate` re-encrypts it
     blind_index = CharField(max_length=16)  # the blind-index key's fingerprint (core.crypto.fingerprint)
     key_files = TextField(default="[]")  # JSON: names of every key file keys/ has held (a module's too)
+    audit_keys = TextField(default="[]")  # JSON: ids of every audit key that has signed (core.crypto.audit_key_id)
     recorded_at = DateTimeField(default=utcnow)
 
     class Meta:

@@ -53,7 +53,7 @@ def test_a_lost_encryption_key_file_stops_every_command_and_writes_nothing(insta
     (keys / "encryption.keys").unlink()
 
     first = run_cli(["db", "upgrade"], env)
-    _refused(first, "keys/encryption.keys (missing, so made new at this start)")
+    _refused(first, "keys/encryption.keys (it was missing: a new one was made just now)")
     for args in (["worker"], ["serve", "--port", "1"], ["demo"]):
         _refused(run_cli(args, env), "keys/encryption.keys")
     assert _counts(database_url) == before
@@ -93,7 +93,7 @@ def test_a_database_from_before_the_record_is_checked_by_its_data(instance, data
         database.close()
 
     (keys / "blind_index.key").unlink()
-    _refused(run_cli(["db", "upgrade"], env), "keys/blind_index.key (missing, so made new at this start)")
+    _refused(run_cli(["db", "upgrade"], env), "keys/blind_index.key (it was missing: a new one was made just now)")
     (keys / "encryption.keys").write_text(Fernet.generate_key().decode() + "\n")
     _refused(run_cli(["db", "upgrade"], env), "keys/encryption.keys")
 
@@ -159,3 +159,60 @@ def test_core_keys_moved_into_the_environment_may_leave_keys(instance):
     done = run_cli(["db", "upgrade"], moved)
     assert done.returncode == 0, done.stderr
     assert not (keys / "encryption.keys").exists()
+
+
+def test_an_upgrade_from_before_a_column_was_encrypted_is_not_refused(instance, database_url):
+    """A release whose migrations still have to encrypt a column (alerts 0003: the withdrawal reason,
+    once plain text): the keys are tried on the data once migrated, not before."""
+    env, _keys, _kept = instance
+    database = connect(database_url)
+    try:
+        p = database.param
+        (alert_id,) = database.execute_sql('SELECT "id" FROM "alerts_alert" ORDER BY "id" LIMIT 1').fetchone()
+        database.execute_sql('DELETE FROM "core_key_check"')
+        database.execute_sql(f'DELETE FROM "schema_migration" WHERE "name" = {p}',
+                             ("alerts:0003_encrypt_withdrawal_reason",))
+        database.execute_sql(f'UPDATE "alerts_alert" SET "withdrawn_reason" = {p} WHERE "id" = {p}',
+                             ("a reason in plain text", alert_id))
+    finally:
+        database.close()
+    done = run_cli(["db", "upgrade"], env)
+    assert done.returncode == 0, done.stderr
+    assert "applied alerts:0003_encrypt_withdrawal_reason" in done.stdout
+    database = connect(database_url)
+    try:
+        assert database.execute_sql('SELECT COUNT(*) FROM "core_key_check"').fetchone()[0] == 1
+        (stored,) = database.execute_sql(f'SELECT "withdrawn_reason" FROM "alerts_alert" WHERE "id" = {database.param}',
+                                         (alert_id,)).fetchone()
+        assert stored.startswith("gAAAA")  # encrypted by the migration, under the instance's own key
+    finally:
+        database.close()
+
+
+def test_audit_entries_signed_under_a_new_audit_key_do_not_hide_the_lost_one(instance):
+    """Every audit key that ever signed is recorded: a command run with a fresh audit.keys (which signs
+    its own entry) must not make the next start look right."""
+    env, keys, kept = instance
+    (keys / "audit.keys").unlink()
+    refused = run_cli(["plugins", "disable", "training"], env)  # any command, not only those that serve
+    _refused(refused, "keys/audit.keys (it was missing: a new one was made just now)")
+    _refused(run_cli(["worker"], env), "keys/audit.keys")
+    shutil.copy(kept / "audit.keys", keys / "audit.keys")
+    assert run_cli(["db", "upgrade"], env).returncode == 0
+
+
+@pytest.mark.once
+def test_restore_into_an_instance_just_made_by_init(tmp_path):
+    """init records the proof of its own keys: the instance still counts as empty for restore."""
+    source = instance_env(tmp_path / "source", f"sqlite:///{tmp_path / 'source.sqlite3'}", secrets=False,
+                          SECRET_KEY="test-secret-key-that-is-long-enough-0123456789")
+    for args in (["init"], ["demo", "--password", "a long demo passphrase"],
+                 ["backup", "--include-keys", str(tmp_path / "copy.tar.gz")]):
+        done = run_cli(args, source, timeout=120)
+        assert done.returncode == 0, done.stderr
+    target = instance_env(tmp_path / "target", f"sqlite:///{tmp_path / 'target.sqlite3'}", secrets=False,
+                          SECRET_KEY="test-secret-key-that-is-long-enough-0123456789")
+    assert run_cli(["init"], target).returncode == 0
+    restored = run_cli(["restore", str(tmp_path / "copy.tar.gz")], target, timeout=120)
+    assert restored.returncode == 0, restored.stderr
+    assert run_cli(["db", "upgrade"], target).returncode == 0  # the restored keys fit the restored data

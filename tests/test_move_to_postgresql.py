@@ -131,6 +131,7 @@ def test_copy_a_sqlite_instance_to_postgresql_and_run_on_it(tmp_path, target):
     from core.accounts.models import User
     from core.accounts.tokens import create_token
     from core.demo import fill
+    from core.key_check import confirm
     from core.schema import upgrade
 
     instance = tmp_path / "instance"
@@ -156,6 +157,8 @@ def test_copy_a_sqlite_instance_to_postgresql_and_run_on_it(tmp_path, target):
     finally:
         other.close()
     assert busy.exit_code == 1 and "another process has redumbrella.sqlite3 open" in busy.output, busy.output
+    with source.app_context(), connection():
+        confirm(source)  # what any command records first (core.key_check): the keys, the key files made by now
     db.obj.close_all()
     counts, digest = _sqlite_state(database)
 

@@ -46,6 +46,9 @@ def _instance_on(disk: Path, database_url: str, make_app) -> tuple[Path, Path]:
     instance.mkdir()
     database = instance / "redumbrella.sqlite3"
     shutil.copyfile(source, database)
+    # The keys the data was written with (the test's own instance folder), as a moved instance keeps them.
+    if (Path(source).parent / "instance" / "keys").is_dir():
+        shutil.copytree(Path(source).parent / "instance" / "keys", instance / "keys")
     _app_on(instance, database, make_app)
     db.obj.close_all()  # nothing left open for writing: the disk could not be made read-only
     assert (instance / "keys").is_dir()

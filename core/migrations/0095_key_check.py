@@ -16,6 +16,7 @@ class KeyCheck(Model):
     sealed = TextField()
     blind_index = CharField(max_length=16)
     key_files = TextField(default="[]")
+    audit_keys = TextField(default="[]")
     recorded_at = DateTimeField(default=utcnow)
 
     class Meta:
