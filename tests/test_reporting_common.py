@@ -5,6 +5,7 @@ A test file takes the app with the reporting module on as its own ``app`` fixtur
 
 from __future__ import annotations
 
+import io
 import re
 from contextlib import contextmanager
 
@@ -38,6 +39,15 @@ def with_reporting(app):
 def _page(response) -> str:
     """The text of a response (the page a test client got)."""
     return response.get_data(as_text=True)
+
+
+def png(colour=(0, 0, 255)) -> bytes:
+    """A small picture, as a phone would send one."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(out, format="PNG")
+    return out.getvalue()
 
 
 @contextmanager

@@ -15,21 +15,10 @@ import re
 import threading
 
 from helpers import enable, post_form, sign_in
-from PIL import Image
-from test_reporting_common import FORM, WHAT, in_db, send_report, step
+from test_reporting_common import FORM, WHAT, _page, in_db, png, send_report, step
 
 FOLLOW_UP = "/reporting/follow-up"
 TYPED = "He came back on Friday, in the same silver car.\nI wrote the plate down: AB12 CDE."
-
-
-def _page(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def _png(colour=(0, 0, 255)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), colour).save(out, format="PNG")
-    return out.getvalue()
 
 
 def _form_key(page: str) -> str:
@@ -195,9 +184,9 @@ def test_pictures_sent_again_are_added_once_and_the_page_says_so(app):
     key = _files_key(page)  # the pictures' own key, not the message box's
     assert key != _form_key(page)
 
-    first = _add_pictures(client, receipt, key, _png(), _png((255, 0, 0)))
+    first = _add_pictures(client, receipt, key, png(), png((255, 0, 0)))
     assert first.status_code == 200 and "Your photos are added" in _page(first)
-    again = _add_pictures(client, receipt, key, _png(), _png((255, 0, 0)))  # the browser's resend on reload
+    again = _add_pictures(client, receipt, key, png(), png((255, 0, 0)))  # the browser's resend on reload
     assert again.status_code == 200
     assert "These pictures were already added: we did not add them twice." in _page(again)
     stored = _report(app, reference)
@@ -205,7 +194,7 @@ def test_pictures_sent_again_are_added_once_and_the_page_says_so(app):
     assert stored["audit"].count("report.files_added") == 1
 
     # The page after adding carries a new key: more pictures are new pictures.
-    more = _add_pictures(client, receipt, _files_key(_page(first)), _png((0, 255, 0)))
+    more = _add_pictures(client, receipt, _files_key(_page(first)), png((0, 255, 0)))
     assert "Your photos are added" in _page(more)
     assert _report(app, reference)["pictures"] == 3
 
@@ -219,7 +208,7 @@ def test_refused_pictures_leave_the_key_unclaimed(app):
     assert refused.status_code == 422
     assert _report(app, reference)["pictures"] == 0
     # Choosing a real picture and sending the same form again adds it.
-    assert "Your photos are added" in _page(_add_pictures(client, receipt, key, _png()))
+    assert "Your photos are added" in _page(_add_pictures(client, receipt, key, png()))
     assert _report(app, reference)["pictures"] == 1
 
 
@@ -230,7 +219,7 @@ def test_pictures_sent_twice_at_the_same_moment_are_added_once(app):
     pages = [_page(post_form(c, FOLLOW_UP, {"receipt": receipt})) for c in clients]
     key = _files_key(pages[0])
     tokens = [re.search(r'name="csrf_token" value="([^"]+)"', p).group(1) for p in pages]
-    picture = _png()
+    picture = png()
     answers, ready = [], threading.Barrier(2)
 
     def tap(client, token):
@@ -255,7 +244,7 @@ def test_a_double_tap_on_add_in_the_report_form_adds_the_pictures_once(app):
     enable(app, "reporting")
     client = app.test_client()
     key = _form_key(_files_step(client))
-    answers = [_page(step(client, {"form_key": key, "files": [(io.BytesIO(_png()), "shot.png")]}, action="upload",
+    answers = [_page(step(client, {"form_key": key, "files": [(io.BytesIO(png()), "shot.png")]}, action="upload",
                           step_code="files", content_type="multipart/form-data")) for _tap in range(2)]
     assert "already added" not in answers[0] and "These pictures were already added" in answers[1]
     assert _draft_pictures(app) == 1
@@ -270,7 +259,7 @@ def test_changing_language_on_the_pictures_step_adds_the_pictures_chosen(app):
     page = _files_step(client)
     assert 'id="f-files"' in page
     switched = step(client, {"locale": "pl", "form_key": _form_key(page),
-                             "files": [(io.BytesIO(_png()), "a.png"), (io.BytesIO(_png((9, 9, 9))), "b.png")]},
+                             "files": [(io.BytesIO(png()), "a.png"), (io.BytesIO(png((9, 9, 9))), "b.png")]},
                     action="language", step_code="files", content_type="multipart/form-data")
     assert switched.status_code == 200
     text = _page(switched)
@@ -284,7 +273,7 @@ def test_a_refused_picture_on_a_change_of_language_is_explained_in_the_new_langu
     client = app.test_client()
     page = _files_step(client)
     switched = step(client, {"locale": "pl", "form_key": _form_key(page),
-                             "files": [(io.BytesIO(b""), "empty.png"), (io.BytesIO(_png()), "good.png")]},
+                             "files": [(io.BytesIO(b""), "empty.png"), (io.BytesIO(png()), "good.png")]},
                     action="language", step_code="files", content_type="multipart/form-data")
     assert switched.status_code == 422
     text = _page(switched)

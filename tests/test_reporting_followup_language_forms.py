@@ -11,10 +11,8 @@ from __future__ import annotations
 import io
 import re
 
-import pytest
-from helpers import enable, post_form, sign_in
-from PIL import Image
-from test_reporting_common import WISHES, in_db, send_report
+from helpers import post_form, sign_in
+from test_reporting_common import WISHES, _page, in_db, png, send_report, with_reporting
 
 FOLLOW_UP = "/reporting/follow-up"
 NO_SUPPORT = {**WISHES, "consent_wants_support": "no", "support_contact": "", "support_safe_times": ""}
@@ -23,20 +21,7 @@ CONTACT = {"support_contact_method": "text", "support_contact": "07700 900555",
 FRENCH_SUPPORT_LEGEND = "Si vous voulez du soutien : comment vous joindre en sécurité ?"
 
 
-@pytest.fixture
-def reporting(app):
-    enable(app, "reporting")
-    return app
-
-
-def _page(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def _png(colour=(0, 0, 255)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), colour).save(out, format="PNG")
-    return out.getvalue()
+reporting = with_reporting  # every test here: the app with the reporting module on
 
 
 def _stored(app, reference: str) -> dict:
@@ -180,10 +165,10 @@ def test_pictures_chosen_but_not_added_are_named_in_the_new_language_and_not_sen
 
     # Chosen again and added: stored once, even when the page from before the switch adds them too.
     upload = {"receipt": receipt, "action": "upload", "files_key": key}
-    first = post_form(client, FOLLOW_UP, {**upload, "files": [(io.BytesIO(_png()), "IMG_2041.jpg")]},
+    first = post_form(client, FOLLOW_UP, {**upload, "files": [(io.BytesIO(png()), "IMG_2041.jpg")]},
                       content_type="multipart/form-data")
     assert first.status_code == 200 and '<html lang="fr"' in _page(first)
-    post_form(client, FOLLOW_UP, {**upload, "files": [(io.BytesIO(_png()), "IMG_2041.jpg")]},
+    post_form(client, FOLLOW_UP, {**upload, "files": [(io.BytesIO(png()), "IMG_2041.jpg")]},
               content_type="multipart/form-data")
     after = _stored(reporting, reference)
     assert after["pictures"] == 1 and after["audit"].count("report.files_added") == 1
@@ -193,7 +178,7 @@ def test_pictures_posted_whole_with_a_change_of_language_are_not_added_either(re
     """A client that sends the files themselves (multipart) with the switch: still named, not added."""
     client = reporting.test_client()
     reference, receipt = send_report(client, wishes=NO_SUPPORT)
-    switched = _switch(client, receipt, {"files": [(io.BytesIO(_png()), "shot.png")]},
+    switched = _switch(client, receipt, {"files": [(io.BytesIO(png()), "shot.png")]},
                        content_type="multipart/form-data")
     assert switched.status_code == 200
     assert "shot.png" in re.search(r'<p class="flash" role="status">(.*?)</p>', _page(switched), re.S).group(1)
