@@ -8,14 +8,14 @@ no one can open again, and blind indexes that no longer match, so the number che
 "nothing reported" for a reported offender.
 
 So the database keeps proof of its keys (core_key_check: a known text under the encryption keys,
-and the blind-index key's fingerprint), written by the first command that finds the keys fitting,
-and the names of the key files keys/ has held, a module's too (training's signing key, the
-federation keys): one of them missing stops a start too, before its module makes a new key that
-would disown everything the old one signed.
-The commands that serve or change data (init, db upgrade, serve, worker, and each web worker as it
-boots) check it first and stop with one line. A database from before that table is checked
-against its data instead: a sample of its encrypted values must decrypt, and an account's e-mail
-must give its stored blind index.
+the blind-index key's fingerprint, the ids of every audit key that has signed), written by the
+first command that finds the keys fitting, and the names of the key files keys/ has held, a
+module's too (training's signing key, the federation keys): one of them missing stops a start
+too, before its module makes a new key that would disown everything the old one signed.
+Every command (but core.cli.KEYS_MAY_NOT_FIT) and each web worker as it boots check it first and
+stop with one line. A database from before that table is checked against its data instead, once
+migrated: a sample of its encrypted values must decrypt, an account's e-mail must give its
+stored blind index, and the newest audit entry's key must be there.
 """
 
 from __future__ import annotations
@@ -105,8 +105,8 @@ def forget_key_file(name: str) -> bool:
     from core.models import KeyCheck
 
     with db.atomic():
-        row = KeyCheck.get_or_none(KeyCheck.id == 1)
-        had = json.loads(row.key_files) if row is not None else []
+        kept = KeyCheck.select(KeyCheck.key_files).where(KeyCheck.id == 1).scalar()
+        had = json.loads(kept) if kept is not None else []
         if name not in had:
             return False
         KeyCheck.update(key_files=json.dumps([n for n in had if n != name])).where(KeyCheck.id == 1).execute()
