@@ -35,6 +35,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.crypto import instance_key_files, is_key_file_name
+
 FORMAT = 1
 MANIFEST = "manifest.json"
 SQLITE_COPY = "database.sqlite3"
@@ -273,22 +275,6 @@ def key_fingerprints(app) -> dict:
         "blind_index": fingerprint(ring.blind_index_key),
         "audit": sorted(ring.audit_keys),
     }
-
-
-def is_key_file_name(name: str) -> bool:
-    """A key file of the keys/ folder: `*.key` or `*.keys`, core's or a module's. Copies kept aside
-    (`*.previous`, `*.before-restore-*`) and half-written files (`.name...`, `*.new`) are not."""
-    return not name.startswith(".") and name.endswith((".key", ".keys"))
-
-
-def instance_key_files(app) -> list[Path]:
-    """Every key file in the instance's keys/ folder, by name (none if the folder does not exist)."""
-    from core.crypto import KEY_DIR_NAME
-
-    folder = Path(app.instance_path) / KEY_DIR_NAME
-    if not folder.is_dir():
-        return []
-    return sorted(path for path in folder.iterdir() if is_key_file_name(path.name) and path.is_file())
 
 
 def _line_fingerprints(text: str) -> list[str]:

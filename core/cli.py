@@ -147,12 +147,12 @@ def _fail_if_behind() -> None:
 
 
 def _upgrade() -> list[str]:
-    """Migrate, only with keys that fit the data already there (a migration may write encrypted
-    values); then record the keys, once the table for them exists."""
+    """Migrate, then check and record the keys (core.key_check), now that the table for them exists
+    and every value is in its current form. The keys were checked already as the command started
+    (_create_app), against the proof, when the database had one."""
     from core.key_check import confirm
     from core.schema import upgrade
 
-    confirm(current_app)
     applied = upgrade(current_app)
     confirm(current_app)
     return applied
@@ -201,11 +201,8 @@ def serve(host, port, workers, threads, with_worker):
 
     One web process of four threads by default: the app is about 70 MiB a process, and a thread
     waiting on the database or a slow hash lets the others answer (docs/deployment.md)."""
-    from core.key_check import confirm
-
     with _Db():
         _fail_if_behind()
-        confirm(current_app)  # before anything serves or writes with keys that cannot read the data
     # glibc gives each thread that allocates its own malloc arena; Python threads take turns under
     # the GIL anyway, so two arenas cost no speed and save memory (an operator's value wins).
     env = {"MALLOC_ARENA_MAX": "2", **os.environ, "REDUMBRELLA_INSTANCE_PATH": current_app.instance_path}
@@ -244,13 +241,10 @@ def worker(workers):
         raise click.ClickException("REDUMBRELLA_QUEUE_IMMEDIATE is on: tasks run in the web process, no worker needed")
     from peewee import InterfaceError, OperationalError
 
-    from core.key_check import confirm
-
     try:
         with _Db():
             _fail_if_behind()  # tasks would fail on missing tables; say so once instead
             _fail_if_read_only()  # ... or on every write, each with its stack, every minute
-            confirm(current_app)  # keys that cannot read the data: one line, exit 2, nothing written
     except (OperationalError, InterfaceError) as exc:
         # Typical at boot, when the database starts after the worker, or on a disk turned read-only:
         # one log line, not a traceback, and exit status 1, so the supervisor starts it again

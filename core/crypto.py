@@ -121,6 +121,20 @@ def load_keys(app, create: bool = True) -> KeyRing:
     return _keyring
 
 
+def is_key_file_name(name: str) -> bool:
+    """A key file of the keys/ folder: `*.key` or `*.keys`, core's or a module's. Copies kept aside
+    (`*.previous`, `*.before-restore-*`) and half-written files (`.name...`, `*.new`) are not."""
+    return not name.startswith(".") and name.endswith((".key", ".keys"))
+
+
+def instance_key_files(app) -> list[Path]:
+    """Every key file in the instance's keys/ folder, by name (none if the folder does not exist)."""
+    folder = Path(app.instance_path) / KEY_DIR_NAME
+    if not folder.is_dir():
+        return []
+    return sorted(path for path in folder.iterdir() if is_key_file_name(path.name) and path.is_file())
+
+
 def _make_if_missing(path: Path, create: bool, made: list[str], new_text) -> None:
     """A new instance's key file, made when missing (and `create`); its name goes in `made`."""
     if create and not path.exists() and _write_secret(path, new_text()):

@@ -25,16 +25,15 @@ from pathlib import Path
 
 from cryptography.fernet import InvalidToken
 
-from core.backup import instance_key_files
 from core.config import ConfigError
-from core.crypto import KEY_DIR_NAME, encrypted_columns, fingerprint, keyring
+from core.crypto import KEY_DIR_NAME, encrypted_columns, fingerprint, instance_key_files, keyring
 from core.db import db
 
 SEALED_TEXT = "Red Umbrella key check"
-_KEYS = {  # what the message names for each kind of key: where it comes from
-    "encryption": ("encryption.keys", "REDUMBRELLA_ENCRYPTION_KEYS"),
-    "blind_index": ("blind_index.key", "REDUMBRELLA_BLIND_INDEX_KEY"),
-    "audit": ("audit.keys", "REDUMBRELLA_AUDIT_KEYS"),
+_KEYS = {  # each kind of core key: its file in keys/, and the setting that replaces the file when set
+    "encryption": ("encryption.keys", "ENCRYPTION_KEYS"),
+    "blind_index": ("blind_index.key", "BLIND_INDEX_KEY"),
+    "audit": ("audit.keys", "AUDIT_KEYS"),
 }
 
 
@@ -115,7 +114,7 @@ def forget_key_file(name: str) -> bool:
 
 def _configured_elsewhere(app) -> set[str]:
     """Core's key files whose keys come from REDUMBRELLA_*_KEYS now: they may be gone from keys/."""
-    return {file_name for file_name, setting in _KEYS.values() if app.config[setting.removeprefix("REDUMBRELLA_")]}
+    return {file_name for file_name, setting in _KEYS.values() if app.config[setting]}
 
 
 def decrypt_sample(per_column: int, tables: set[str] | None = None) -> int:
@@ -218,7 +217,7 @@ def _explain(app, wrong: list[str]) -> str:
     names = []
     for kind in wrong:
         file_name, setting = _KEYS[kind]
-        source = setting if app.config[setting.removeprefix("REDUMBRELLA_")] else f"{KEY_DIR_NAME}/{file_name}"
+        source = f"REDUMBRELLA_{setting}" if app.config[setting] else f"{KEY_DIR_NAME}/{file_name}"
         new = " (it was missing: a new one was made just now)" if file_name in made else ""
         names.append(f"{source}{new}")
     return (
