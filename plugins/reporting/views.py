@@ -515,6 +515,9 @@ def _kept() -> dict:
     return kept
 
 
+PICTURES_NAMED = 10  # pictures named on the page after a change of language; more are left unnamed
+
+
 def _pictures_chosen() -> list[str]:
     """The names of pictures chosen but not added, as a change of language posts them: names
     only (a page whose form is not multipart), or files (one that is); at most a few, shortened."""
@@ -522,8 +525,6 @@ def _pictures_chosen() -> list[str]:
     names += [f.filename for f in request.files.getlist("files") if f and f.filename]
     return [name[:80] for name in names[:PICTURES_NAMED]]
 
-
-PICTURES_NAMED = 10  # pictures named on the page after a change of language; more are left unnamed
 
 
 def _reporter_action(report: Report, by_receipt: bool) -> tuple[str | None, dict]:
