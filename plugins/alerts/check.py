@@ -130,18 +130,14 @@ def candidates(text: str, kind: str | None = None) -> list[tuple[str, str]]:
     return found
 
 
-def lookup(pairs: list[tuple[str, str]], today: datetime.date | None = None, blind=None) -> Outcome:
-    """Match blind indexes against visible alerts and consenting verified reports, in one statement
-    (one round trip to PostgreSQL): each matching alert's id, then one NULL row if a report matches.
-    blind: the check's own blind_index, when it has worked some out already."""
-    if not pairs:
-        return Outcome(NO_RECORD)
-    blind = blind or keyring().blind_index
-    indexes = [(kind, blind(kind, value)) for kind, value in pairs]
-    match = " OR ".join(["(i.kind = %s AND i.blind_index = %s)"] * len(indexes))
-    params = [part for pair in indexes for part in pair]
+@functools.cache
+def lookup_sql(readings: int) -> str:
+    """The look-up statement for this many readings: each matching visible alert's id, then one NULL
+    row if a consenting verified report matches. Parameters: (kind, blind index) per reading, today,
+    then the pairs again. bench/bench_check.py's floor runs this same statement."""
+    match = " OR ".join(["(i.kind = %s AND i.blind_index = %s)"] * readings)
     # Only placeholders are joined into this statement; every value is a parameter.
-    sql = (
+    return (
         "SELECT * FROM (SELECT DISTINCT a.id, a.published_at, a.kind FROM alerts_identifier i "  # noqa: S608  # nosec B608  # placeholders only
         "JOIN alerts_alert a ON a.id = i.alert_id "
         f"WHERE ({match}) AND a.status IN ('published', 'updated') "
@@ -156,7 +152,17 @@ def lookup(pairs: list[tuple[str, str]], today: datetime.date | None = None, bli
         "AND NOT EXISTS (SELECT 1 FROM alerts_source s JOIN alerts_alert w ON w.id = s.alert_id "
         "WHERE s.report_id = r.id AND w.status = 'withdrawn' AND w.kind = 'person'))"
     )
-    rows = run_sql(sql, [*params, today or utcnow().date(), *params]).fetchall()
+
+
+def lookup(pairs: list[tuple[str, str]], today: datetime.date | None = None, blind=None) -> Outcome:
+    """Match blind indexes against visible alerts and consenting verified reports, in one statement
+    (one round trip to PostgreSQL): each matching alert's id, then one NULL row if a report matches.
+    blind: the check's own blind_index, when it has worked some out already."""
+    if not pairs:
+        return Outcome(NO_RECORD)
+    blind = blind or keyring().blind_index
+    params = [part for kind, value in pairs for part in (kind, blind(kind, value))]
+    rows = run_sql(lookup_sql(len(pairs)), [*params, today or utcnow().date(), *params]).fetchall()
     if not rows:
         return Outcome(NO_RECORD)
     alerts = sorted((row for row in rows if row[0] is not None), key=lambda row: row[1], reverse=True)

@@ -37,6 +37,7 @@ import base64
 import binascii
 import concurrent.futures
 import datetime
+import functools
 import logging
 import re
 import time
@@ -103,6 +104,15 @@ def _blind(kind: str, value: str) -> str:
     return keyring().blind_index(kind, value)
 
 
+@functools.cache
+def listed_sql(indexes: int) -> str:
+    """The warning list's look-up for this many blind indexes (then the status): a plain statement,
+    as it runs on every identifier check (bench/bench_check.py's floor runs it too)."""
+    # Only placeholders are joined into it.
+    return ("SELECT kind, blind_index FROM alerts_warning_entry "  # noqa: S608  # nosec B608  # placeholders only
+            f"WHERE blind_index IN ({', '.join(['%s'] * indexes)}) AND status = %s")
+
+
 def listed(pairs: list[tuple[str, str]], blind=_blind) -> set[tuple[str, str]]:
     """The readings that are on the warning list (ours, or a peer's that an admin adopted). A listed
     phone number also covers it read as an online name (a WhatsApp link in a report's online names
@@ -114,12 +124,9 @@ def listed(pairs: list[tuple[str, str]], blind=_blind) -> set[tuple[str, str]]:
         wanted.setdefault((kind, blind(kind, value)), []).append((kind, value))
         if kind == "handle":
             wanted.setdefault(("phone", blind("phone", value)), []).append((kind, value))
-    # A plain statement: this runs on every identifier check. Only placeholders are joined into it.
     blinds = [blind for _kind, blind in wanted]
-    sql = ("SELECT kind, blind_index FROM alerts_warning_entry "  # noqa: S608  # nosec B608  # placeholders only
-           f"WHERE blind_index IN ({', '.join(['%s'] * len(blinds))}) AND status = %s")
     found = set()
-    for key in run_sql(sql, (*blinds, ACTIVE)).fetchall():
+    for key in run_sql(listed_sql(len(blinds)), (*blinds, ACTIVE)).fetchall():
         found.update(wanted.get(tuple(key), ()))
     return found
 
