@@ -185,10 +185,9 @@ def _floor_parts():
     import hashlib
     import hmac
 
-    import phonenumbers
-
     from core.audit import entry_hash
     from core.db import SQLITE_PRAGMAS, prepared_statement
+    from core.identifiers import normalise_phone
     from core.write_queue import WriteQueue
     from plugins.alerts.check import lookup_sql
     from plugins.alerts.federation_check import listed_sql
@@ -241,13 +240,13 @@ def _floor_parts():
 
     def work(cur, account: int, identifier: str, relax: bool = False) -> str:
         """What a check must do for a UK mobile number, as plugins.alerts.check.run_check does it:
-        read it (a phone, and the same number as an online name), leave out readings on the
-        warning list, look the rest up (one statement), then count, record and audit in one
+        read it (core.identifiers.normalise_phone: one E.164 form for every way of writing it, a
+        number of the wrong length refused) as a phone and as an online name, leave out readings
+        on the warning list, look the rest up (one statement), then count, record and audit in one
         transaction. The quota's address, the pattern watch's shape and tag and the audit entry are
         keyed hashes, as the platform's are. relax: the connection stays synchronous=FULL and this
         transaction alone commits with NORMAL, as the platform's do."""
-        number = phonenumbers.format_number(phonenumbers.parse(identifier, "GB"),
-                                            phonenumbers.PhoneNumberFormat.E164)
+        number = normalise_phone(identifier, "GB")  # E.164, a number with a digit missing refused
         readings = [(kind, blind(kind, number)) for kind in ("phone", "handle")]
         listed = {tuple(row) for row in run(cur, listed_sql(2), (*[index for _kind, index in readings],
                                                                    "active")).fetchall()}
