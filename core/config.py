@@ -292,21 +292,39 @@ def check_base_url(value) -> str:
 
 
 def add_to_config_file(instance: Path, key: str, value: str, comment: str) -> Path:
-    """Write KEY = "value" at the top of the instance's config.toml (made if missing, owner-only).
+    """Write KEY = "value" at the top of the instance's config.toml (made if missing, owner-only),
+    unless the file sets KEY already.
 
-    At the top, because a line added at the end would fall inside the file's last [table].
+    At the top, because a line added at the end would fall inside the file's last [table]. Two
+    commands doing this at once (two `init` as two containers start) take turns on a lock of the
+    instance folder, and the second finds the key set: a key written twice is a file TOML refuses.
+    The new file is written aside and renamed over the old one, so a process starting at that
+    moment never reads half of it.
     """
+    import fcntl
     import json
 
-    path = Path(instance) / CONFIG_FILE_NAME
     instance = Path(instance)
     instance.mkdir(parents=True, exist_ok=True, mode=0o700)
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    # A JSON string of ASCII text is a valid TOML basic string.
-    line = f"# {comment}\n{key} = {json.dumps(value)}\n"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(line + ("\n" + old if old else ""))
+    path = instance / CONFIG_FILE_NAME
+    folder = os.open(instance, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        try:
+            if key in tomllib.loads(old):
+                return path
+        except tomllib.TOMLDecodeError:
+            pass  # written as it always was: the start that reads it names the problem
+        # A JSON string of ASCII text is a valid TOML basic string.
+        line = f"# {comment}\n{key} = {json.dumps(value)}\n"
+        fresh = path.with_name(f".{path.name}.{os.getpid()}.new")
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(line + ("\n" + old if old else ""))
+        os.replace(fresh, path)
+    finally:
+        os.close(folder)  # and with it the lock
     return path
 
 

@@ -7,12 +7,14 @@ collide. Migrations run only from the CLI (`redumbrella db upgrade`, `init`), ne
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 from dataclasses import dataclass
 from pathlib import Path
 
 from playhouse.migrations import Migration, Runner
 
-from core.db import db, run_sql
+from core.db import db, is_sqlite, run_sql
 from core.per_app import per_app
 
 HISTORY_TABLE = "schema_migration"
@@ -139,8 +141,49 @@ def _known(app) -> list[tuple[str, list[str]]]:
 
 
 def upgrade(app) -> list[str]:
-    """Apply every pending migration, core first; return the names applied."""
+    """Apply every pending migration, core first; return the names applied. One process at a time
+    (migration_lock): each runner reads what is pending once it holds the lock."""
     applied = []
-    for runner in runners(app):
-        applied.extend(runner.up())
+    with migration_lock():
+        for runner in runners(app):
+            applied.extend(runner.up())
     return applied
+
+
+# PostgreSQL's advisory lock for migrating: one number for the whole database ("RUMIGRAT").
+MIGRATION_LOCK_KEY = 0x52554D4947524154
+
+
+@contextlib.contextmanager
+def migration_lock():
+    """Hold the database's migration lock: two `init` or `db upgrade` started together (two
+    containers starting at once) would both find a migration pending, and the second would fail on
+    the tables the first made. The second waits here, then finds nothing left to do.
+
+    PostgreSQL: a session advisory lock, let go with the connection if the process dies. SQLite: an
+    exclusive flock on "<database>.migrating" beside the file (not the database file itself, whose
+    locks are SQLite's own); the kernel lets it go if the process dies. An in-memory database has
+    one user and needs none."""
+    database = db.obj
+    if not is_sqlite(database):
+        database.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            database.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+        return
+    path, held = database.database, None
+    if path and path != ":memory:" and not path.startswith("file:"):
+        # In a folder this process cannot write, SQLite cannot write the database either (its -wal
+        # and -shm files go beside it), and says so in its own words (core.db.cannot_write).
+        with contextlib.suppress(OSError):
+            held = open(f"{path}.migrating", "a")  # noqa: SIM115  # closed below
+    if held is None:
+        yield
+        return
+    with held:  # the file is never removed: a waiting process holds it open
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import tomllib
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -135,6 +136,23 @@ def test_fresh_database_init_twice_upgrade_and_behind(make_app, fresh_database_u
     assert "Traceback" not in refused.stderr
     assert not port_open(port), "nothing may listen when serve refuses"
     assert worker.returncode == 1 and "redumbrella db upgrade" in worker.stderr
+
+
+def test_commands_that_migrate_started_together_take_turns(make_app, fresh_database_url, tmp_path):
+    """Two containers starting at once each run `init` (or `db upgrade`) on an empty database:
+    one applies every migration, the others wait for it and find nothing left to do."""
+    env = instance_env(tmp_path / "instance", fresh_database_url)
+    done = run_cli_many([["init"], ["init"], ["db", "upgrade"]], env, timeout=180)
+    for result in done:
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+    counts = [int(re.search(r"Database: (\d+) migration\(s\) applied", result.stdout).group(1))
+              if "applied" in result.stdout else 0 for result in done]
+    history = _history(make_app({"DATABASE_URL": fresh_database_url}))
+    assert sorted(counts)[-1] == len(history) == len(set(history)), counts
+    assert sorted(counts)[:-1] == [0, 0], "only one of them migrated"
+    config = tomllib.loads((tmp_path / "instance" / "config.toml").read_text())
+    assert config["BASE_URL"] == "http://127.0.0.1:8000", "written once, not once per init"
 
 
 def test_sqlite_connections_are_durable_and_strict(make_app, tmp_path):
