@@ -16,6 +16,7 @@ from playhouse.migrations import Migration, Runner
 
 from core.db import db, is_sqlite, run_sql
 from core.per_app import per_app
+from core.write_queue import open_lock_file
 
 HISTORY_TABLE = "schema_migration"
 CORE_MIGRATIONS = Path(__file__).parent / "migrations"
@@ -161,8 +162,8 @@ def migration_lock():
     the tables the first made. The second waits here, then finds nothing left to do.
 
     PostgreSQL: a session advisory lock, let go with the connection if the process dies. SQLite: an
-    exclusive flock on "<database>.migrating" beside the file (not the database file itself, whose
-    locks are SQLite's own); the kernel lets it go if the process dies. An in-memory database has
+    exclusive flock on "<database>-migrate.lock" beside the file (empty, mode 600; not the database
+    file itself, whose locks are SQLite's own); the kernel lets it go if the process dies. An in-memory database has
     one user and needs none."""
     database = db.obj
     if not is_sqlite(database):
@@ -177,7 +178,7 @@ def migration_lock():
         # In a folder this process cannot write, SQLite cannot write the database either (its -wal
         # and -shm files go beside it), and says so in its own words (core.db.cannot_write).
         with contextlib.suppress(OSError):
-            held = open(f"{path}.migrating", "a")  # noqa: SIM115  # closed below
+            held = open_lock_file(f"{path}-migrate.lock", path)
     if held is None:
         yield
         return

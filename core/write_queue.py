@@ -57,11 +57,9 @@ class WriteQueue:
             opened = None
             if self.path:
                 try:
-                    opened = open(self.path, "ab", buffering=0, opener=_private)  # noqa: SIM115 - kept open
+                    opened = open_lock_file(self.path, self.database_path)  # kept open
                 except OSError as error:
                     self._unavailable(error)
-                else:
-                    _owned_like_the_database(opened, self.database_path)
             held = self._mine.file = (os.getpid(), opened)
         return held[1]
 
@@ -101,6 +99,14 @@ class WriteQueue:
             yield
         finally:
             self.give_back()
+
+
+def open_lock_file(path: str, database_path: str):
+    """An empty file beside the database to flock (mode 600), opened unbuffered; raises OSError.
+    Also core.schema's migration lock."""
+    opened = open(path, "ab", buffering=0, opener=_private)  # noqa: SIM115 - the caller closes it
+    _owned_like_the_database(opened, database_path)
+    return opened
 
 
 def _private(path: str, flags: int) -> int:

@@ -153,6 +153,9 @@ def test_commands_that_migrate_started_together_take_turns(make_app, fresh_datab
     assert sorted(counts)[:-1] == [0, 0], "only one of them migrated"
     config = tomllib.loads((tmp_path / "instance" / "config.toml").read_text())
     assert config["BASE_URL"] == "http://127.0.0.1:8000", "written once, not once per init"
+    if not using_postgres():  # the lock they took turns on: empty, the owner's alone
+        lock = tmp_path / "fresh.sqlite3-migrate.lock"
+        assert lock.stat().st_size == 0 and lock.stat().st_mode & 0o777 == 0o600
 
 
 def test_sqlite_connections_are_durable_and_strict(make_app, tmp_path):
