@@ -223,3 +223,61 @@ def test_a_signed_in_reporter_keeps_every_part_on_my_reports_too(reporting, make
     assert re.search(r'<textarea id="f-body"[^>]*>Bonjour.</textarea>', text)
     assert "note.png" in text
     assert _stored(reporting, reference) == before
+
+
+# -- after one part is done, the others stay as typed --------------------------------------------
+
+
+def _form_key(page: str) -> str:
+    return re.search(r'name="form_key" value="([^"]+)"', page).group(1)
+
+
+def test_adding_pictures_keeps_the_message_and_the_support_details_being_typed(reporting):
+    """A reporter half-way through a message adds a picture first: the picture is added, the message,
+    the contact details and the tick stay as typed (nothing of them sent), and the message sent
+    afterwards is stored once, after which its box is empty and the rest still there."""
+    client = reporting.test_client()
+    reference, receipt = send_report(client, wishes=NO_SUPPORT)
+    page = _opened(client, receipt)
+    typed = {**CONTACT, "body": "He came back on Friday.", "agree": "police_report",
+             "form_key": _form_key(page)}
+    added = post_form(client, FOLLOW_UP, {"receipt": receipt, "action": "upload", **typed,
+                                          "files_key": re.search(r'name="files_key" value="([^"]+)"', page).group(1),
+                                          "files": [(io.BytesIO(png()), "shot.png")]},
+                      content_type="multipart/form-data")
+    assert added.status_code == 200
+    text = _page(added)
+    assert "Your photos are added" in text
+    assert re.search(r'<textarea id="f-body"[^>]*>He came back on Friday.</textarea>', text)
+    assert _value(text, "support_contact") == "07700 900555"
+    assert 'value="police_report" checked' in text
+    assert _form_key(text) == typed["form_key"], "the message's key is still unclaimed"
+    stored = _stored(reporting, reference)
+    assert stored["pictures"] == 1 and stored["messages"] == [] and _given(reporting, reference, "police_report") == 0
+
+    sent = post_form(client, FOLLOW_UP, {"receipt": receipt, "action": "message", **typed})
+    text = _page(sent)
+    assert "Your message is sent" in text
+    assert re.search(r'<textarea id="f-body"[^>]*></textarea>', text), "the message sent is not offered again"
+    assert _form_key(text) != typed["form_key"]
+    assert _value(text, "support_contact") == "07700 900555" and 'value="police_report" checked' in text
+    again = post_form(client, FOLLOW_UP, {"receipt": receipt, "action": "message", **typed})  # a reload
+    assert "already sent" in _page(again)
+    assert _stored(reporting, reference)["messages"] == ["He came back on Friday."]
+
+
+def test_a_yes_to_support_on_my_reports_empties_its_details_and_keeps_the_message(reporting, make_user):
+    client = reporting.test_client()
+    sign_in(client, make_user("member"))
+    reference, _receipt = send_report(client, wishes=NO_SUPPORT)
+    path = f"/reporting/mine/{reference}"
+    given = post_form(client, path, {"action": "give:wants_support", **CONTACT, "body": "Still writing.",
+                                     "agree": "police_report"}, token_from=path)
+    assert given.status_code == 200  # drawn at once, as for a receipt holder: a redirect would lose the rest
+    text = _page(given)
+    assert "Done. You said yes to" in text
+    assert re.search(r'<textarea id="f-body"[^>]*>Still writing.</textarea>', text)
+    assert 'value="police_report" checked' in text
+    assert 'value="07700 900555"' not in text, "the details given are not offered again"
+    assert _given(reporting, reference, "wants_support") == 1
+    assert _stored(reporting, reference)["messages"] == []

@@ -264,11 +264,12 @@ def test_a_signed_in_reporter_follows_up_under_my_reports(app, make_user):
     assert page.status_code == 200 and reference in page.get_data(as_text=True)
     sent = post_form(client, f"/reporting/mine/{reference}", {"action": "message", "body": "One more thing."},
                      token_from=f"/reporting/mine/{reference}")
-    assert sent.status_code == 303
+    assert sent.status_code == 200 and "Your message is sent" in sent.get_data(as_text=True)
     assert "One more thing." in client.get(f"/reporting/mine/{reference}").get_data(as_text=True)
     withdrawn = post_form(client, f"/reporting/mine/{reference}", {"action": "withdraw:wants_support"},
                           token_from=f"/reporting/mine/{reference}")
-    assert withdrawn.status_code == 303
+    assert withdrawn.status_code == 200
+    assert "Done. We will no longer use your report" in withdrawn.get_data(as_text=True)
     from plugins.reporting.models import Report
 
     with in_db(app):

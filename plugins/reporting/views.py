@@ -484,7 +484,7 @@ def follow_up():
     if request.form.get("action") == "language":
         return _language_switched(found, receipt=receipt)
     notice, errors = _reporter_action(found, by_receipt=True)
-    return _render_status(found, receipt=receipt, notice=notice, errors=errors, typed=_kept() if errors else None)
+    return _render_status(found, receipt=receipt, notice=notice, errors=errors, **_after_action(errors))
 
 
 def _language_switched(report: Report, receipt: str | None = None):
@@ -513,6 +513,25 @@ def _kept() -> dict:
     kept = {name: posted.get(name, "") for name in ("body", *service.SUPPORT_FIELDS)}
     kept["agree"] = [purpose for purpose in posted.getlist("agree") if purpose in AGREE_FIRST]
     return kept
+
+
+def _after_action(errors: dict) -> dict:
+    """The page's form after an action: everything as typed when it failed; when it was done, the
+    part that did it empty again (the message sent, the contact details given with a yes to
+    support, the tick of the purpose agreed to) and the other parts as typed, with the message's
+    one-time key still unclaimed when the message was not what was sent."""
+    if errors:
+        return {"typed": _kept()}
+    action = request.form.get("action", "")
+    kept = _kept()
+    if action == "message":
+        return {"typed": {**kept, "body": ""}}
+    if action.startswith("give:"):
+        purpose = action.partition(":")[2]
+        kept["agree"] = [agreed for agreed in kept["agree"] if agreed != purpose]
+        if purpose == "wants_support":
+            kept.update(dict.fromkeys(service.SUPPORT_FIELDS, ""))
+    return {"typed": kept, "form_key": once.posted_key(request.form.get("form_key"))}
 
 
 PICTURES_NAMED = 10  # pictures named on the page after a change of language; more are left unnamed
@@ -641,11 +660,6 @@ def my_report(reference: str):
         if request.form.get("action") == "language":
             return _language_switched(found)  # drawn here, not redirected: what was typed is kept
         notice, errors = _reporter_action(found, by_receipt=False)
-        if not errors:
-            from flask import flash
-
-            if notice:
-                flash(notice, "info")
-            return redirect(url_for("reporting.my_report", reference=reference), code=303)
-        return _render_status(found, errors=errors, typed=_kept())
+        # Drawn here, not redirected, as for a receipt holder: the other parts' input stays.
+        return _render_status(found, notice=notice, errors=errors, **_after_action(errors))
     return _render_status(found)
