@@ -163,8 +163,8 @@ def migration_lock():
 
     PostgreSQL: a session advisory lock, let go with the connection if the process dies. SQLite: an
     exclusive flock on "<database>-migrate.lock" beside the file (empty, mode 600; not the database
-    file itself, whose locks are SQLite's own); the kernel lets it go if the process dies. An in-memory database has
-    one user and needs none."""
+    file itself, whose locks are SQLite's own); the kernel lets it go if the process dies. An
+    in-memory database has one user and needs none."""
     database = db.obj
     if not is_sqlite(database):
         database.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
