@@ -71,6 +71,7 @@ ACCOUNTS = 20
 # The floors' blind-index and audit key: the same length as the platform's (core.crypto), whose
 # HMACs cost the same whatever the key.
 BENCH_KEY = bytes(range(32))
+QUOTA = 1_000_000_000  # checks a day per account and per address, out of the way (fill)
 
 
 
@@ -108,7 +109,7 @@ def fill(env: dict, identifiers: int) -> dict:
         upgrade(app)
         for name in ("reporting", "alerts"):
             get_registry(app).set_enabled(name, True)
-        save_settings("alerts", {"check_limit_account": 1_000_000_000, "check_limit_address": 1_000_000_000,
+        save_settings("alerts", {"check_limit_account": QUOTA, "check_limit_address": QUOTA,
                                  "similar_warning": 1_000_000})
         ring = keyring()
         display = ring.encrypt("+447700900000")  # the shown value is never read by a check
@@ -187,7 +188,7 @@ def _floor_parts():
 
     from core.audit import entry_hash
     from core.db import SQLITE_PRAGMAS, prepared_statement
-    from core.identifiers import normalise_phone
+    from core.identifiers import normalise_phone, normalise_plate
     from core.write_queue import WriteQueue
     from plugins.alerts.check import lookup_sql
     from plugins.alerts.federation_check import listed_sql
@@ -231,8 +232,8 @@ def _floor_parts():
 
     def account_of(cur, token: str) -> int:
         holder = run(cur, 'SELECT u.id FROM access_token t JOIN "user" u ON u.id = t.user_id '
-                          "WHERE t.token_hash = %s AND t.revoked_at IS NULL",
-                     (hashlib.sha256(token.encode()).hexdigest(),)).fetchone()
+                          "WHERE t.token_hash = %s AND t.revoked_at IS NULL AND u.active = %s",
+                     (hashlib.sha256(token.encode()).hexdigest(), True)).fetchone()
         return holder[0] if holder else 0
 
     def blind(kind: str, value: str) -> str:
@@ -241,14 +242,17 @@ def _floor_parts():
     def work(cur, account: int, identifier: str, relax: bool = False) -> str:
         """What a check must do for a UK mobile number, as plugins.alerts.check.run_check does it:
         read it (core.identifiers.normalise_phone: one E.164 form for every way of writing it, a
-        number of the wrong length refused) as a phone and as an online name, leave out readings
-        on the warning list, look the rest up (one statement), then count, record and audit in one
-        transaction. The quota's address, the pattern watch's shape and tag and the audit entry are
-        keyed hashes, as the platform's are. relax: the connection stays synchronous=FULL and this
-        transaction alone commits with NORMAL, as the platform's do."""
+        number of the wrong length refused) as a phone, a number plate and an online name, leave
+        out readings on the warning list, look the rest up (one statement), then count, record and
+        audit in one transaction, the counts held against the quota. The quota's address, the
+        pattern watch's shape and tag and the audit entry are keyed hashes, as the platform's are.
+        relax: the connection stays synchronous=FULL and this transaction alone commits with
+        NORMAL, as the platform's do."""
         number = normalise_phone(identifier, "GB")  # E.164, a number with a digit missing refused
-        readings = [(kind, blind(kind, number)) for kind in ("phone", "handle")]
-        listed = {tuple(row) for row in run(cur, listed_sql(2), (*[index for _kind, index in readings],
+        # A UK mobile typed as digits also reads as a number plate (candidates() in plugins/alerts/check.py).
+        readings = [("phone", blind("phone", number)), ("plate", blind("plate", normalise_plate(identifier))),
+                    ("handle", blind("handle", number))]
+        listed = {tuple(row) for row in run(cur, listed_sql(3), (*[index for _kind, index in readings],
                                                                    "active")).fetchall()}
         pairs = [part for reading in readings if reading not in listed for part in reading]
         today = datetime.datetime.now(datetime.UTC).date()
@@ -270,7 +274,8 @@ def _floor_parts():
                  "ON CONFLICT (scope, key, window_start) DO UPDATE SET count = throttle_count.count + 1 "
                  "RETURNING key, count", (f"user:{account}", day, day + datetime.timedelta(days=1),
                                           address, day, day + datetime.timedelta(days=1)))
-        cur.fetchall()
+        if any(count > QUOTA for _key, count in cur.fetchall()):
+            raise RuntimeError("the bench's quotas are out of the way (fill)")
         run(cur, "INSERT INTO alerts_check_event (account_id, created_at, kind, shape, tag, result) "
                  "VALUES (%s, %s, %s, %s, %s, %s)", (account, now, "phone", shape, tag, result))
         if not sqlite:
@@ -295,12 +300,13 @@ def _floor_parts():
 
 def make_floor_app():
     """The least any check can cost here: a bare Flask endpoint doing, through the database driver
-    alone, what a check must (token look-up; the number read as a phone and as an online name and
-    their blind indexes; the warning list's and the look-up's statements, the platform's own; then
-    one transaction counting the quotas by account and by the address's keyed hash, writing the
-    event with the shape and tag hashes and extending the keyed audit chain, its writers taking
-    turns in core.write_queue as the platform's do). No framework, no translation, no log, no
-    guard: what the platform's check is measured against (bench/speed.py, the check row)."""
+    alone, what a check must (the token's active holder, or 401; the number read as a phone, a plate
+    and an online name, and their blind indexes; the warning list's and the look-up's statements,
+    the platform's own; then one transaction counting the quotas by account and by the address's
+    keyed hash and holding the counts against them, writing the event with the shape and tag
+    hashes and extending the keyed audit chain, its writers taking turns in core.write_queue as
+    the platform's do). No framework, no translation, no log, no guard: what the platform's check
+    is measured against (bench/speed.py, the check row)."""
     from flask import Flask, jsonify, request
 
     cursor, _run, account_of, work = _floor_parts()
@@ -311,6 +317,8 @@ def make_floor_app():
         body = request.get_json()
         cur = cursor()
         account = account_of(cur, request.headers.get("Authorization", "").removeprefix("Bearer "))
+        if not account:
+            return jsonify({"error": "unauthorised"}), 401
         return jsonify({"result": work(cur, account, body["identifier"])})
 
     return floor

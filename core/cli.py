@@ -181,10 +181,16 @@ def init(base_url):
     if current_app.config["BASE_URL"]:
         click.echo(f"Links in e-mails point to {current_app.config['BASE_URL']} (BASE_URL)")
     elif base_url:
-        path = add_to_config_file(current_app.instance_path, "BASE_URL", base_url,
-                                  "Where people reach the site: links in e-mails start with it (redumbrella init).")
-        current_app.config["BASE_URL"] = base_url
-        click.echo(f"Links in e-mails point to {base_url}: BASE_URL in {path}; change it to the public address.")
+        try:
+            path, base_url = add_to_config_file(
+                current_app.instance_path, "BASE_URL", base_url,
+                "Where people reach the site: links in e-mails start with it (redumbrella init).")
+        except OSError as error:
+            click.echo(f"BASE_URL could not be written to config.toml ({error.strerror or type(error).__name__}): "
+                       "set REDUMBRELLA_BASE_URL to the public address instead.", err=True)
+        else:
+            current_app.config["BASE_URL"] = base_url
+            click.echo(f"Links in e-mails point to {base_url}: BASE_URL in {path}; change it to the public address.")
     click.echo("Next: `redumbrella users create you@example.org --role admin`, or `redumbrella demo`.")
 
 

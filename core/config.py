@@ -291,15 +291,14 @@ def check_base_url(value) -> str:
     return base_url
 
 
-def add_to_config_file(instance: Path, key: str, value: str, comment: str) -> Path:
+def add_to_config_file(instance: Path, key: str, value: str, comment: str) -> tuple[Path, str]:
     """Write KEY = "value" at the top of the instance's config.toml (made if missing, owner-only),
-    unless the file sets KEY already.
+    unless the file sets KEY already. Returns the file and the value it now holds for KEY (another
+    command's, when one set it first).
 
     At the top, because a line added at the end would fall inside the file's last [table]. Two
     commands doing this at once (two `init` as two containers start) take turns on a lock of the
     instance folder, and the second finds the key set: a key written twice is a file TOML refuses.
-    The new file is written aside and renamed over the old one, so a process starting at that
-    moment never reads half of it.
     """
     import fcntl
     import json
@@ -312,20 +311,48 @@ def add_to_config_file(instance: Path, key: str, value: str, comment: str) -> Pa
         fcntl.flock(folder, fcntl.LOCK_EX)
         old = path.read_text(encoding="utf-8") if path.exists() else ""
         try:
-            if key in tomllib.loads(old):
-                return path
+            found = tomllib.loads(old)
         except tomllib.TOMLDecodeError:
-            pass  # written as it always was: the start that reads it names the problem
+            found = {}  # written as it always was: the start that reads it names the problem
+        if key in found:
+            return path, str(found[key])
         # A JSON string of ASCII text is a valid TOML basic string.
-        line = f"# {comment}\n{key} = {json.dumps(value)}\n"
-        fresh = path.with_name(f".{path.name}.{os.getpid()}.new")
-        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(line + ("\n" + old if old else ""))
-        os.replace(fresh, path)
+        _write_whole(path, f"# {comment}\n{key} = {json.dumps(value)}\n" + ("\n" + old if old else ""))
     finally:
         os.close(folder)  # and with it the lock
-    return path
+    return path, value
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """The file as a whole, so that a process starting at that moment never reads half of it: a new
+    file beside the real one (a config.toml that is a link keeps pointing where it did), with the old
+    one's mode and owner, synced, then renamed over it. Where no file can be made beside it (a
+    folder this process cannot write), the old file is rewritten in place, as it was before."""
+    import stat
+
+    target = path.resolve()
+    try:
+        before = os.stat(target)
+    except FileNotFoundError:
+        before = None
+    fresh = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        descriptor = os.open(fresh, flags, 0o600)
+    except PermissionError:
+        if before is None:
+            raise
+        descriptor, fresh = os.open(target, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC), None
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        if fresh is not None and before is not None:
+            os.fchmod(descriptor, stat.S_IMODE(before.st_mode))
+            if os.geteuid() == 0:
+                os.fchown(descriptor, before.st_uid, before.st_gid)
+        handle.write(text)
+        handle.flush()
+        os.fsync(descriptor)
+    if fresh is not None:
+        os.replace(fresh, target)
 
 
 def _as_bool(key: str, value) -> bool:

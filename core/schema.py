@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from playhouse.migrations import Migration, Runner
 
@@ -151,6 +153,18 @@ def upgrade(app) -> list[str]:
     return applied
 
 
+def _database_file(name: str | None) -> str | None:
+    """The SQLite database's file: its name, or the path of a file: URI; None for one in memory."""
+    if not name or name == ":memory:":
+        return None
+    if not name.startswith("file:"):
+        return name
+    parsed = urlparse(name)
+    if "mode=memory" in parsed.query or parsed.path in ("", ":memory:"):
+        return None
+    return parsed.path
+
+
 # PostgreSQL's advisory lock for migrating: one number for the whole database ("RUMIGRAT").
 MIGRATION_LOCK_KEY = 0x52554D4947524154
 
@@ -163,23 +177,39 @@ def migration_lock():
 
     PostgreSQL: a session advisory lock, let go with the connection if the process dies. SQLite: an
     exclusive flock on "<database>-migrate.lock" beside the file (empty, mode 600; not the database
-    file itself, whose locks are SQLite's own); the kernel lets it go if the process dies. An
-    in-memory database has one user and needs none."""
+    file itself, whose locks are SQLite's own); the kernel lets it go if the process dies. A lock
+    file that cannot be opened where the database can be written stops the command with one line
+    (taking no turn would let two migrate at once). An in-memory database has one user and needs
+    none."""
     database = db.obj
     if not is_sqlite(database):
         database.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
         try:
             yield
-        finally:
-            database.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+        except BaseException:
+            # In a transaction the failure aborted (db copy-to migrates inside one), letting go fails
+            # too: the error that matters is the first, and the lock goes with the connection.
+            with contextlib.suppress(Exception):
+                database.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+            raise
+        database.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
         return
-    path, held = database.database, None
-    if path and path != ":memory:" and not path.startswith("file:"):
-        # In a folder this process cannot write, SQLite cannot write the database either (its -wal
-        # and -shm files go beside it), and says so in its own words (core.db.cannot_write).
-        with contextlib.suppress(OSError):
-            held = open_lock_file(f"{path}-migrate.lock", path)
-    if held is None:
+    path = _database_file(database.database)
+    if path is None:
+        yield
+        return
+    lock = f"{path}-migrate.lock"
+    try:
+        held = open_lock_file(lock, path)
+    except OSError as error:
+        if os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+            from core.config import ConfigError
+
+            raise ConfigError(f"{lock} cannot be opened ({error.strerror or type(error).__name__}): commands that "
+                              "migrate take turns on it. Remove it, or run the command as the user that owns "
+                              "the database") from None
+        # A folder this process cannot write: SQLite cannot write the database there either (its
+        # -wal and -shm files go beside it) and says so itself; there is nothing to take turns on.
         yield
         return
     with held:  # the file is never removed: a waiting process holds it open

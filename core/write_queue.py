@@ -23,9 +23,11 @@ leaves the writers to SQLite's handler, with one warning in the log, and never s
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
+import stat
 import threading
 import time
 
@@ -103,14 +105,23 @@ class WriteQueue:
 
 def open_lock_file(path: str, database_path: str):
     """An empty file beside the database to flock (mode 600), opened unbuffered; raises OSError.
-    Also core.schema's migration lock."""
-    opened = open(path, "ab", buffering=0, opener=_private)  # noqa: SIM115 - the caller closes it
-    _owned_like_the_database(opened, database_path)
+    Also core.schema's migration lock.
+
+    The folder belongs to the service's user, and a command may run as root: a symbolic link put
+    in the lock file's place is not followed, anything but a plain file is refused, and only a file
+    this process has just made is given to the database's owner (never one found there)."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        descriptor, made = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600), True
+    except FileExistsError:
+        descriptor, made = os.open(path, flags), False
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise IsADirectoryError(errno.EISDIR, "not a plain file", path)
+    opened = open(descriptor, "ab", buffering=0)  # noqa: SIM115 - the caller closes it
+    if made:
+        _owned_like_the_database(opened, database_path)
     return opened
-
-
-def _private(path: str, flags: int) -> int:
-    return os.open(path, flags, 0o600)
 
 
 def _owned_like_the_database(opened, database_path: str) -> None:

@@ -8,13 +8,14 @@ the same way, through the check_config hook (the alerts plugin's REDUMBRELLA_SMS
 
 from __future__ import annotations
 
+import os
 import stat
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fixtures.processes import instance_env, run_cli
 
-from core.config import CONFIG_FILE_NAME, SECRET_KEY_FILE_NAME, ConfigError
+from core.config import CONFIG_FILE_NAME, SECRET_KEY_FILE_NAME, ConfigError, add_to_config_file
 
 PREFIX = "redumbrella: configuration error: "
 
@@ -283,3 +284,29 @@ def test_gunicorn_with_the_documented_settings_stops_with_status_3_and_systemd_i
     assert "3" in re.search(r"^RestartPreventExitStatus=(.*)$", web, re.M).group(1).split()
     assert "2" in re.search(r"^RestartPreventExitStatus=(.*)$", worker, re.M).group(1).split()  # `redumbrella worker`
 
+
+
+def test_init_writes_base_url_into_the_config_file_an_operator_keeps_elsewhere(tmp_path):
+    """config.toml may be a link to a file kept elsewhere (managed by the operator, shared with the
+    service's group): init adds BASE_URL there, keeps the link, the file's mode and what it had,
+    and a second one changes nothing and names the address the file holds."""
+    kept = tmp_path / "etc" / "config.toml"
+    kept.parent.mkdir()
+    kept.write_text('# the operator\'s own note\nSITE_NAME = "Our group"\n\n[MAIL]\nx = 1\n')
+    kept.chmod(0o640)
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.toml").symlink_to(kept)
+    env = instance_env(instance, f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    first = run_cli(["init", "--base-url", "https://safety.example.org"], env)
+    assert first.returncode == 0, first.stderr
+    assert (instance / "config.toml").is_symlink()
+    text = kept.read_text()
+    assert text.startswith("# Where people reach the site") and 'BASE_URL = "https://safety.example.org"' in text
+    assert "the operator's own note" in text and "[MAIL]" in text and kept.stat().st_mode & 0o777 == 0o640
+    assert not [name for name in os.listdir(kept.parent) if name.startswith(".")], "no file left half-way"
+
+    # Another init that started before this one wrote (it read no BASE_URL): the file wins.
+    assert add_to_config_file(instance, "BASE_URL", "https://other.example.org", "note") == (
+        instance / "config.toml", "https://safety.example.org")
+    assert kept.read_text() == text

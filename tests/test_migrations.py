@@ -146,8 +146,9 @@ def test_commands_that_migrate_started_together_take_turns(make_app, fresh_datab
     for result in done:
         assert result.returncode == 0, result.stderr
         assert "Traceback" not in result.stderr
-    counts = [int(re.search(r"Database: (\d+) migration\(s\) applied", result.stdout).group(1))
-              if "applied" in result.stdout else 0 for result in done]
+    # init says "Database: N migration(s) applied"; db upgrade prints "applied NAME" for each.
+    counts = [int(found.group(1)) if (found := re.search(r"Database: (\d+) migration\(s\) applied", result.stdout))
+              else len(re.findall(r"^applied ", result.stdout, re.M)) for result in done]
     history = _history(make_app({"DATABASE_URL": fresh_database_url}))
     assert sorted(counts)[-1] == len(history) == len(set(history)), counts
     assert sorted(counts)[:-1] == [0, 0], "only one of them migrated"
@@ -156,6 +157,31 @@ def test_commands_that_migrate_started_together_take_turns(make_app, fresh_datab
     if not using_postgres():  # the lock they took turns on: empty, the owner's alone
         lock = tmp_path / "fresh.sqlite3-migrate.lock"
         assert lock.stat().st_size == 0 and lock.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_lock_file_that_cannot_be_taken_stops_the_upgrade_and_is_never_followed(tmp_path):
+    """Whoever holds the service's account may put a link to another file where the SQLite
+    migration lock goes, for a command run as root to open (and hand over): it is not followed, and
+    a lock that cannot be taken stops the command with one line instead of migrating without it."""
+    database = tmp_path / "own.sqlite3"
+    env = instance_env(tmp_path / "instance", f"sqlite:///{database}")
+    victim = tmp_path / "victim"
+    victim.write_text("someone else's file\n")
+    victim.chmod(0o600)
+    (tmp_path / "own.sqlite3-migrate.lock").symlink_to(victim)
+    for args in (["init"], ["db", "upgrade"]):
+        refused = run_cli(args, env)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert refused.stderr.strip().splitlines()[-1].startswith(
+            f"redumbrella: configuration error: {database}-migrate.lock cannot be opened"), refused.stderr
+    assert victim.read_text() == "someone else's file\n" and victim.stat().st_mode & 0o777 == 0o600
+    assert not list(sqlite3.connect(database).execute(
+        "SELECT name FROM sqlite_master WHERE name = 'schema_migration'")), "nothing migrated without the lock"
+
+    (tmp_path / "own.sqlite3-migrate.lock").unlink()
+    done = run_cli(["db", "upgrade"], env)
+    assert done.returncode == 0 and "applied core:0001_core" in done.stdout, done.stderr
 
 
 def test_sqlite_connections_are_durable_and_strict(make_app, tmp_path):
