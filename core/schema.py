@@ -165,6 +165,27 @@ def _database_file(name: str | None) -> str | None:
     return parsed.path
 
 
+def _sqlite_lock_file(name: str | None):
+    """The open "<database>-migrate.lock" to flock, or None where there is nothing to take turns on
+    (a database in memory; a folder this process cannot write, where SQLite cannot write the database
+    either, its -wal and -shm files going beside it, and says so itself). A lock file that cannot be
+    opened where the database can be written is a ConfigError: taking no turn would let two migrate."""
+    path = _database_file(name)
+    if path is None:
+        return None
+    lock = f"{path}-migrate.lock"
+    try:
+        return open_lock_file(lock, path)
+    except OSError as error:
+        if not os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+            return None
+        from core.config import ConfigError
+
+        raise ConfigError(f"{lock} cannot be opened ({error.strerror or type(error).__name__}): commands that "
+                          "migrate take turns on it. Remove it, or run the command as the user that owns "
+                          "the database") from None
+
+
 # PostgreSQL's advisory lock for migrating: one number for the whole database ("RUMIGRAT").
 MIGRATION_LOCK_KEY = 0x52554D4947524154
 
@@ -194,22 +215,8 @@ def migration_lock():
             raise
         database.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
         return
-    path = _database_file(database.database)
-    if path is None:
-        yield
-        return
-    lock = f"{path}-migrate.lock"
-    try:
-        held = open_lock_file(lock, path)
-    except OSError as error:
-        if os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
-            from core.config import ConfigError
-
-            raise ConfigError(f"{lock} cannot be opened ({error.strerror or type(error).__name__}): commands that "
-                              "migrate take turns on it. Remove it, or run the command as the user that owns "
-                              "the database") from None
-        # A folder this process cannot write: SQLite cannot write the database there either (its
-        # -wal and -shm files go beside it) and says so itself; there is nothing to take turns on.
+    held = _sqlite_lock_file(database.database)
+    if held is None:
         yield
         return
     with held:  # the file is never removed: a waiting process holds it open
